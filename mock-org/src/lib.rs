@@ -1,0 +1,104 @@
+//! The embedded mock Salesforce org: an org file becomes users, permissions, sharing, records and
+//! apps; one enforcement pipeline serves the REST API; every call lands in the audit log.
+
+pub mod access;
+pub mod audit;
+pub mod clock;
+pub mod data;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod orgfile;
+pub mod pipeline;
+pub mod rest;
+pub mod server;
+pub mod soql;
+pub mod store;
+pub mod tokens;
+
+pub use model::{Org, OrgFileError};
+pub use server::{RunningOrg, app, start};
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Scopes that open the REST data API. `mcp_api` is among them because the hosted MCP servers
+/// act through the same data API as the signed-in user; the agent's token works on both.
+pub const REST_SCOPES: &[&str] = &["api", "full", "mcp_api"];
+
+/// One running org: its declaration, its mutable state, its clock, tokens and audit log.
+pub struct MockOrg {
+    pub org: Org,
+    pub clock: clock::Clock,
+    pub tokens: tokens::TokenService,
+    pub audit: audit::AuditLog,
+    store: RwLock<store::Store>,
+    base_url: String,
+    request_seq: AtomicU64,
+}
+
+impl MockOrg {
+    /// `base_url` is where the org answers (its My Domain), e.g. `http://127.0.0.1:41234`.
+    pub fn new(org: Org, base_url: String) -> Self {
+        let clock = clock::Clock::default();
+        let store = store::Store::seed(&org, clock.now_ms());
+        MockOrg {
+            tokens: tokens::TokenService::new(base_url.clone()),
+            org,
+            clock,
+            audit: audit::AuditLog::default(),
+            store: RwLock::new(store),
+            base_url,
+            request_seq: AtomicU64::new(0),
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The REST API's RFC 8707 resource identifier: the instance URL.
+    pub fn rest_audience(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// What a token is for when the client names no resource: the REST API and every MCP server.
+    pub fn default_audience(&self) -> Vec<String> {
+        let mut aud = vec![self.rest_audience()];
+        aud.extend(self.org.mcp_servers.iter().map(|s| format!("{}/platform/mcp/v1/{}", self.base_url, s.name)));
+        aud
+    }
+
+    pub fn store_read(&self) -> RwLockReadGuard<'_, store::Store> {
+        self.store.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn store_write(&self) -> RwLockWriteGuard<'_, store::Store> {
+        self.store.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn next_request_id(&self) -> String {
+        format!("req-{:010}", self.request_seq.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    pub fn apply(&self, effects: Vec<data::Effect>) {
+        for e in effects {
+            match e {
+                data::Effect::RevokeUserTokens(user_id) => {
+                    self.tokens.revoke_user(&user_id, None);
+                }
+            }
+        }
+    }
+
+    /// Mints an access token for `username` through the first External Client App, as the OAuth
+    /// server will once it exists. For the project's own tests only.
+    #[cfg(feature = "test-support")]
+    pub fn mint_test_token(&self, username: &str, scopes: &[&str]) -> String {
+        let user = self.org.user_by_username(username).expect("a declared user");
+        let app = self.org.apps.first().expect("an External Client App");
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let lifetime = i64::from(app.access_token_lifetime_minutes) * 60;
+        self.tokens.mint(&self.clock, &user.id, &app.consumer_key, &scopes, self.default_audience(), lifetime).0
+    }
+}

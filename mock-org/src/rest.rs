@@ -1,0 +1,282 @@
+//! The REST API under `/services/data/vNN.N/`, in Salesforce's wire shapes. Handlers are thin:
+//! they decode the request, then hand the operation to the enforcement pipeline.
+
+use crate::access::Access;
+use crate::audit::{ApiFamily, ExecutionMode, RequestMeta};
+use crate::data::Data;
+use crate::error::SfError;
+use crate::model::parse_api_version;
+use crate::pipeline::{Caller, Outcome, Surface, bearer};
+use crate::store::Record;
+use crate::{MockOrg, REST_SCOPES};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type Shared = State<Arc<MockOrg>>;
+
+/// A successful REST answer: status and optional JSON body.
+pub struct Reply {
+    status: u16,
+    body: Option<Value>,
+}
+
+impl Reply {
+    fn ok(body: Value) -> Self {
+        Reply { status: 200, body: Some(body) }
+    }
+}
+
+impl Outcome for Reply {
+    fn status(&self) -> u16 {
+        self.status
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let status = axum::http::StatusCode::from_u16(self.status).unwrap_or(axum::http::StatusCode::OK);
+        match self.body {
+            Some(b) => (status, axum::Json(b)).into_response(),
+            None => status.into_response(),
+        }
+    }
+}
+
+pub fn routes() -> Router<Arc<MockOrg>> {
+    Router::new()
+        .route("/services/data", get(versions))
+        .route("/services/data/", get(versions))
+        .route("/services/data/{version}", get(resources))
+        .route("/services/data/{version}/", get(resources))
+        .route("/services/data/{version}/sobjects", get(describe_global))
+        .route("/services/data/{version}/sobjects/", get(describe_global))
+        .route("/services/data/{version}/sobjects/{object}", axum::routing::post(create))
+        .route("/services/data/{version}/sobjects/{object}/describe", get(describe))
+        .route("/services/data/{version}/sobjects/{object}/{id}", get(read).patch(update).delete(delete))
+        .route("/services/data/{version}/query", get(query))
+        .route("/services/data/{version}/query/", get(query))
+}
+
+/// The request id the audit record carries: the client's `X-Request-Id` when it is a sane token,
+/// so a harness can find its own requests, else one of ours. Echoed in the response either way.
+fn request_id(s: &MockOrg, headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'))
+        .map(str::to_string)
+        .unwrap_or_else(|| s.next_request_id())
+}
+
+/// Runs one REST call through the pipeline in user mode; `op` gets the caller and the version.
+fn call(
+    s: &MockOrg,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+    version: &str,
+    op: impl FnOnce(&Caller, &mut crate::audit::Trace, &str) -> Result<Reply, SfError>,
+) -> Response {
+    let id = request_id(s, headers);
+    let meta = RequestMeta { request_id: id.clone(), api_family: ApiFamily::Rest, method: method.to_string(), resource: uri.path().to_string(), tool: None };
+    let surface = Surface {
+        audience: s.rest_audience(),
+        scopes: REST_SCOPES,
+        scope_error: || SfError::new(401, "INVALID_SESSION_ID", "This session is not valid for use with the REST API"),
+    };
+    let token = bearer(headers.get("authorization").and_then(|v| v.to_str().ok()));
+    let result = s.enforce(meta, ExecutionMode::User, token, &surface, |caller, trace| {
+        parse_api_version(version.strip_prefix('v').unwrap_or("x"))
+            .filter(|v| (s.org.min_api_version..=s.org.max_api_version).contains(v))
+            .ok_or_else(SfError::not_found)?;
+        op(caller, trace, version)
+    });
+    let mut response = match result {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+fn version_label(tenths: u32) -> String {
+    format!("{}.0", tenths / 10)
+}
+
+async fn versions(State(s): Shared) -> Response {
+    let list: Vec<Value> = (s.org.min_api_version / 10..=s.org.max_api_version / 10)
+        .map(|v| {
+            let label = version_label(v * 10);
+            json!({"label": format!("v{label}"), "url": format!("/services/data/v{label}"), "version": label})
+        })
+        .collect();
+    axum::Json(list).into_response()
+}
+
+async fn resources(State(s): Shared, Path(version): Path<String>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    call(&s, &headers, &method, &uri, &version, |_, _, v| {
+        Ok(Reply::ok(json!({"sobjects": format!("/services/data/{v}/sobjects"), "query": format!("/services/data/{v}/query")})))
+    })
+}
+
+async fn describe_global(State(s): Shared, Path(version): Path<String>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    call(&s, &headers, &method, &uri, &version, |c, _, v| {
+        let access = Access::for_user(&s.org, &c.user);
+        Ok(Reply::ok(Data { org: &s.org, access: &access, version: v }.describe_global()))
+    })
+}
+
+async fn describe(State(s): Shared, Path((version, object)): Path<(String, String)>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+        let access = Access::for_user(&s.org, &c.user);
+        Data { org: &s.org, access: &access, version: v }.describe(&object, trace).map(Reply::ok)
+    })
+}
+
+async fn read(
+    State(s): Shared,
+    Path((version, object, id)): Path<(String, String, String)>,
+    RawQuery(q): RawQuery,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+        let fields = query_param(q.as_deref(), "fields")?;
+        let access = Access::for_user(&s.org, &c.user);
+        let store = s.store_read();
+        Data { org: &s.org, access: &access, version: v }.get(&store, &object, &id, fields.as_deref(), trace).map(Reply::ok)
+    })
+}
+
+async fn query(State(s): Shared, Path(version): Path<String>, RawQuery(q): RawQuery, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+        let soql = query_param(q.as_deref(), "q")?
+            .filter(|q| !q.trim().is_empty())
+            .ok_or_else(|| SfError::new(400, "MALFORMED_QUERY", "A query string has to be specified"))?;
+        let access = Access::for_user(&s.org, &c.user);
+        let audit_rows: Vec<Record> = if soql.to_ascii_lowercase().contains("apievent") {
+            s.audit.snapshot().iter().map(|a| Record { object: "ApiEvent".into(), id: a.id.clone(), fields: a.to_fields() }).collect()
+        } else {
+            Vec::new()
+        };
+        let store = s.store_read();
+        Data { org: &s.org, access: &access, version: v }.query(&store, &audit_rows, &soql, trace).map(Reply::ok)
+    })
+}
+
+async fn create(
+    State(s): Shared,
+    Path((version, object)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+        let body = json_body(body)?;
+        let access = Access::for_user(&s.org, &c.user);
+        let mut store = s.store_write();
+        let created = Data { org: &s.org, access: &access, version: v }.create(&mut store, &c.user.id, s.clock.now_ms(), &object, &body, trace)?;
+        Ok(Reply { status: 201, body: Some(created) })
+    })
+}
+
+async fn update(
+    State(s): Shared,
+    Path((version, object, id)): Path<(String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+        let body = json_body(body)?;
+        let access = Access::for_user(&s.org, &c.user);
+        let effects = {
+            let mut store = s.store_write();
+            Data { org: &s.org, access: &access, version: v }.update(&mut store, &c.user.id, s.clock.now_ms(), &object, &id, &body, trace)?
+        };
+        s.apply(effects);
+        Ok(Reply { status: 204, body: None })
+    })
+}
+
+async fn delete(State(s): Shared, Path((version, object, id)): Path<(String, String, String)>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+        let access = Access::for_user(&s.org, &c.user);
+        let mut store = s.store_write();
+        Data { org: &s.org, access: &access, version: v }.delete(&mut store, &object, &id, trace)?;
+        Ok(Reply { status: 204, body: None })
+    })
+}
+
+/// Unknown paths: under the data API they go through the pipeline (so they are authenticated and
+/// audited like any call) and end in NOT_FOUND; elsewhere a bare NOT_FOUND.
+pub async fn fallback(State(s): Shared, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().to_string();
+    match path.strip_prefix("/services/data/").map(|rest| rest.split('/').next().unwrap_or_default().to_string()) {
+        Some(version) if !version.is_empty() => call(&s, &headers, &method, &uri, &version, |_, _, _| Err(SfError::not_found())),
+        _ => SfError::not_found().into_response(),
+    }
+}
+
+pub async fn method_not_allowed(method: Method) -> Response {
+    SfError::new(405, "METHOD_NOT_ALLOWED", format!("HTTP Method '{method}' not allowed.")).into_response()
+}
+
+fn query_param(raw: Option<&str>, name: &str) -> Result<Option<String>, SfError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded_pairs(raw.unwrap_or_default())?;
+    Ok(pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v))
+}
+
+/// Decodes `application/x-www-form-urlencoded` pairs; malformed percent-escapes are a 400.
+fn serde_urlencoded_pairs(raw: &str) -> Result<Vec<(String, String)>, SfError> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            Ok((percent_decode(k)?, percent_decode(v)?))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> Result<String, SfError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+                let b = hex.ok_or_else(|| SfError::new(400, "MALFORMED_QUERY", format!("malformed percent-encoding at character {}", i + 1)))?;
+                out.push(b);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| SfError::new(400, "MALFORMED_QUERY", "query parameters are not valid UTF-8"))
+}
+
+fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, SfError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            SfError::new(413, "REQUEST_ENTITY_TOO_LARGE", "The request body exceeds the maximum size this org accepts")
+        } else {
+            SfError::json(format!("The request body could not be read: {e}"))
+        }
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| SfError::json(format!("Invalid JSON in the request body: {e}")))
+}

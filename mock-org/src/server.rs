@@ -1,0 +1,68 @@
+//! One `app()` for the binary, the gate and the tests; `start` binds it on loopback port 0.
+
+use crate::MockOrg;
+use crate::model::Org;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub fn app(state: Arc<MockOrg>) -> Router {
+    let limit = state.org.max_request_bytes;
+    crate::rest::routes()
+        .fallback(crate::rest::fallback)
+        .method_not_allowed_fallback(crate::rest::method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// A mock org serving on loopback. Dropping it stops the server.
+pub struct RunningOrg {
+    pub url: String,
+    pub state: Arc<MockOrg>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningOrg {
+    /// Stops accepting connections and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningOrg {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts the org on 127.0.0.1 with an OS-chosen port.
+pub async fn start(org: Org) -> std::io::Result<RunningOrg> {
+    start_on(org, SocketAddr::from(([127, 0, 0, 1], 0))).await
+}
+
+pub async fn start_on(org: Org, addr: SocketAddr) -> std::io::Result<RunningOrg> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let state = Arc::new(MockOrg::new(org, url.clone()));
+    let (tx, rx) = oneshot::channel::<()>();
+    let router = app(state.clone());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningOrg { url, state, shutdown: Some(tx), task: Some(task) })
+}
