@@ -29,8 +29,15 @@ pub struct Access<'a> {
 impl<'a> Access<'a> {
     /// The user's effective access: the union of the profile and every assigned permission set.
     pub fn for_user(org: &'a Org, user: &'a User) -> Self {
-        let mut a = Access { org, user: Some(user), user_permissions: BTreeSet::new(), objects: BTreeMap::new(), fields: BTreeMap::new() };
-        let holders = std::iter::once(&org.profiles[&user.profile]).chain(user.permission_sets.iter().map(|p| &org.permission_sets[p]));
+        let mut a = Access {
+            org,
+            user: Some(user),
+            user_permissions: BTreeSet::new(),
+            objects: BTreeMap::new(),
+            fields: BTreeMap::new(),
+        };
+        let holders = std::iter::once(&org.profiles[&user.profile])
+            .chain(user.permission_sets.iter().map(|p| &org.permission_sets[p]));
         for h in holders {
             a.user_permissions.extend(h.user_permissions.iter().cloned());
             for (o, p) in &h.objects {
@@ -123,7 +130,9 @@ impl<'a> Access<'a> {
         if op.modify_all {
             return RecordAccess::Full;
         }
-        let Some(user) = self.user else { return RecordAccess::Full };
+        let Some(user) = self.user else {
+            return RecordAccess::Full;
+        };
         match o.builtin {
             Some(Builtin::User) | Some(Builtin::UserLogin) => {
                 return if op.edit { RecordAccess::Edit } else { RecordAccess::Read };
@@ -147,7 +156,9 @@ impl<'a> Access<'a> {
                 return level.max(parent);
             }
         }
-        let Some(owner) = r.owner_id().and_then(|id| self.org.user(id)) else { return level };
+        let Some(owner) = r.owner_id().and_then(|id| self.org.user(id)) else {
+            return level;
+        };
         if owner.id == user.id {
             return RecordAccess::Full;
         }
@@ -156,7 +167,8 @@ impl<'a> Access<'a> {
                 return RecordAccess::Full;
             }
             for rule in self.org.sharing_rules.iter().filter(|s| s.object == o.name && s.owned_by_role == theirs) {
-                let to_me = rule.shared_to_role == mine || (rule.include_subordinates && self.org.role_is_above(rule.shared_to_role, mine));
+                let to_me = rule.shared_to_role == mine
+                    || (rule.include_subordinates && self.org.role_is_above(rule.shared_to_role, mine));
                 if to_me {
                     let granted = match rule.access {
                         AccessLevel::Read => RecordAccess::Read,

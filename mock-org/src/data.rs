@@ -3,7 +3,7 @@
 //! use Salesforce's codes; fields the caller cannot read look exactly like fields that do not exist.
 
 use crate::access::{Access, RecordAccess};
-use crate::audit::Trace;
+use crate::audit::{AuditLog, Trace};
 use crate::clock::format_datetime;
 use crate::error::SfError;
 use crate::ids;
@@ -25,6 +25,9 @@ pub struct Data<'a> {
     pub access: &'a Access<'a>,
     /// "v66.0", for the `attributes.url` of records.
     pub version: &'a str,
+    /// The user the write is attributed to (CreatedById, LastModifiedById), and when.
+    pub actor: &'a str,
+    pub now_ms: i64,
 }
 
 impl<'a> Data<'a> {
@@ -34,14 +37,15 @@ impl<'a> Data<'a> {
     }
 
     fn readable_field(&self, o: &'a ObjectSchema, name: &str) -> Result<&'a FieldSchema, SfError> {
-        o.field(name)
-            .filter(|f| self.access.field(o, f).read)
-            .ok_or_else(|| SfError::no_such_column(name, &o.name))
+        o.field(name).filter(|f| self.access.field(o, f).read).ok_or_else(|| SfError::no_such_column(name, &o.name))
     }
 
     fn record_json(&self, o: &ObjectSchema, r: &Record, fields: &[&FieldSchema]) -> Value {
         let mut m = Map::new();
-        m.insert("attributes".into(), json!({"type": o.name, "url": format!("/services/data/{}/sobjects/{}/{}", self.version, o.name, r.id)}));
+        m.insert(
+            "attributes".into(),
+            json!({"type": o.name, "url": format!("/services/data/{}/sobjects/{}/{}", self.version, o.name, r.id)}),
+        );
         for f in fields {
             m.insert(f.name.clone(), r.get(&f.name).clone());
         }
@@ -104,7 +108,14 @@ impl<'a> Data<'a> {
         }
     }
 
-    pub fn get(&self, store: &Store, object: &str, id: &str, fields: Option<&str>, trace: &mut Trace) -> Result<Value, SfError> {
+    pub fn get(
+        &self,
+        store: &Store,
+        object: &str,
+        id: &str,
+        fields: Option<&str>,
+        trace: &mut Trace,
+    ) -> Result<Value, SfError> {
         let o = self.visible_object(object).ok_or_else(SfError::not_found)?;
         trace.object = Some(o.name.clone());
         trace.operation = Some("read");
@@ -117,7 +128,7 @@ impl<'a> Data<'a> {
         Ok(self.record_json(o, r, &selected))
     }
 
-    pub fn query(&self, store: &Store, audit_rows: &[Record], q: &str, trace: &mut Trace) -> Result<Value, SfError> {
+    pub fn query(&self, store: &Store, audit: &AuditLog, q: &str, trace: &mut Trace) -> Result<Value, SfError> {
         trace.operation = Some("query");
         let parsed = soql::parse(q).map_err(|e| SfError::new(400, "MALFORMED_QUERY", e.render(q)))?;
         let o = self.visible_object(&parsed.object.name).ok_or_else(|| SfError::invalid_type(&parsed.object.name))?;
@@ -141,17 +152,27 @@ impl<'a> Data<'a> {
         }
         let order: Vec<(&FieldSchema, &soql::OrderItem)> =
             parsed.order_by.iter().map(|i| field(&i.field.name).map(|f| (f, i))).collect::<Result<_, _>>()?;
-        let source: Box<dyn Iterator<Item = &Record>> =
-            if o.builtin == Some(Builtin::ApiEvent) { Box::new(audit_rows.iter()) } else { Box::new(store.of_object(&o.name)) };
+        // The audit log is its own store; its rows are materialized only when queried.
+        let audit_rows: Vec<Record> = match o.builtin {
+            Some(Builtin::ApiEvent) => audit
+                .snapshot()
+                .iter()
+                .map(|a| Record { object: o.name.clone(), id: a.id.clone(), fields: a.to_fields() })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let source: Box<dyn Iterator<Item = &Record>> = if o.builtin == Some(Builtin::ApiEvent) {
+            Box::new(audit_rows.iter())
+        } else {
+            Box::new(store.of_object(&o.name))
+        };
         let mut rows: Vec<&Record> = Vec::new();
         for r in source {
             if self.access.record(store, o, r) == RecordAccess::None {
                 continue;
             }
-            if let Some(c) = &parsed.filter {
-                if !eval(o, r, c) {
-                    continue;
-                }
+            if parsed.filter.as_ref().is_some_and(|c| !eval(o, r, c)) {
+                continue;
             }
             rows.push(r);
         }
@@ -190,16 +211,29 @@ impl<'a> Data<'a> {
                 continue;
             }
             if !v.is_null() && !f.kind.accepts(v) {
-                return Err(SfError::json(format!("Cannot deserialize instance of {} from {} value for field {}", f.kind.as_str(), json_kind(v), f.name)));
+                return Err(SfError::json(format!(
+                    "Cannot deserialize instance of {} from {} value for field {}",
+                    f.kind.as_str(),
+                    json_kind(v),
+                    f.name
+                )));
             }
             if f.kind == FieldKind::Reference && !v.is_null() {
                 let target = v.as_str().and_then(ids::to18).and_then(|id| store.get(&id).cloned());
                 let ok = target.as_ref().is_some_and(|t| {
                     Some(t.object.as_str()) == f.reference_to.as_deref()
-                        && self.org.object(&t.object).is_some_and(|to| self.access.record(store, to, t) != RecordAccess::None)
+                        && self
+                            .org
+                            .object(&t.object)
+                            .is_some_and(|to| self.access.record(store, to, t) != RecordAccess::None)
                 });
                 if !ok {
-                    return Err(SfError::new(400, "INVALID_CROSS_REFERENCE_KEY", format!("invalid cross reference id: {}", f.name)).with_fields(vec![f.name.clone()]));
+                    return Err(SfError::new(
+                        400,
+                        "INVALID_CROSS_REFERENCE_KEY",
+                        format!("invalid cross reference id: {}", f.name),
+                    )
+                    .with_fields(vec![f.name.clone()]));
                 }
                 values.push((f.name.clone(), json!(target.map(|t| t.id))));
                 continue;
@@ -212,7 +246,7 @@ impl<'a> Data<'a> {
         Ok(values)
     }
 
-    pub fn create(&self, store: &mut Store, user_id: &str, now_ms: i64, object: &str, body: &Value, trace: &mut Trace) -> Result<Value, SfError> {
+    pub fn create(&self, store: &mut Store, object: &str, body: &Value, trace: &mut Trace) -> Result<Value, SfError> {
         let o = self.visible_object(object).ok_or_else(SfError::not_found)?;
         trace.object = Some(o.name.clone());
         trace.operation = Some("create");
@@ -227,8 +261,14 @@ impl<'a> Data<'a> {
             .map(|f| f.name.clone())
             .collect();
         if !missing.is_empty() {
-            return Err(SfError::new(400, "REQUIRED_FIELD_MISSING", format!("Required fields are missing: [{}]", missing.join(", "))).with_fields(missing));
+            return Err(SfError::new(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                format!("Required fields are missing: [{}]", missing.join(", ")),
+            )
+            .with_fields(missing));
         }
+        let (user_id, now_ms) = (self.actor, self.now_ms);
         let id = store.new_id(&o.key_prefix);
         let stamp = json!(format_datetime(now_ms));
         let mut fields: std::collections::BTreeMap<String, Value> = values.into_iter().collect();
@@ -236,7 +276,12 @@ impl<'a> Data<'a> {
         if o.has_owner() && fields.get("OwnerId").is_none_or(Value::is_null) {
             fields.insert("OwnerId".into(), json!(user_id));
         }
-        for (k, v) in [("CreatedDate", stamp.clone()), ("LastModifiedDate", stamp), ("CreatedById", json!(user_id)), ("LastModifiedById", json!(user_id))] {
+        for (k, v) in [
+            ("CreatedDate", stamp.clone()),
+            ("LastModifiedDate", stamp),
+            ("CreatedById", json!(user_id)),
+            ("LastModifiedById", json!(user_id)),
+        ] {
             fields.insert(k.into(), v);
         }
         store.insert(Record { object: o.name.clone(), id: id.clone(), fields });
@@ -244,7 +289,14 @@ impl<'a> Data<'a> {
         Ok(json!({"id": id, "success": true, "errors": []}))
     }
 
-    pub fn update(&self, store: &mut Store, user_id: &str, now_ms: i64, object: &str, id: &str, body: &Value, trace: &mut Trace) -> Result<Vec<Effect>, SfError> {
+    pub fn update(
+        &self,
+        store: &mut Store,
+        object: &str,
+        id: &str,
+        body: &Value,
+        trace: &mut Trace,
+    ) -> Result<Vec<Effect>, SfError> {
         let o = self.visible_object(object).ok_or_else(SfError::not_found)?;
         trace.object = Some(o.name.clone());
         trace.operation = Some("update");
@@ -256,14 +308,15 @@ impl<'a> Data<'a> {
         }
         let values = self.writable_values(store, o, body)?;
         if let Some((name, _)) = values.iter().find(|(k, v)| v.is_null() && o.field(k).is_some_and(|f| f.required)) {
-            return Err(SfError::new(400, "REQUIRED_FIELD_MISSING", format!("Required fields are missing: [{name}]")).with_fields(vec![name.clone()]));
+            return Err(SfError::new(400, "REQUIRED_FIELD_MISSING", format!("Required fields are missing: [{name}]"))
+                .with_fields(vec![name.clone()]));
         }
         let rec = store.get_mut(&rid).expect("found above");
         for (k, v) in values {
             rec.fields.insert(k, v);
         }
-        rec.fields.insert("LastModifiedDate".into(), json!(format_datetime(now_ms)));
-        rec.fields.insert("LastModifiedById".into(), json!(user_id));
+        rec.fields.insert("LastModifiedDate".into(), json!(format_datetime(self.now_ms)));
+        rec.fields.insert("LastModifiedById".into(), json!(self.actor));
         let mut effects = Vec::new();
         match o.builtin {
             Some(Builtin::User) if rec.get("IsActive") == &json!(false) => effects.push(Effect::RevokeUserTokens(rid)),
@@ -342,7 +395,9 @@ fn eval(o: &ObjectSchema, r: &Record, c: &Cond) -> bool {
             let v = f.map(|f| r.get(&f.name)).unwrap_or(&Value::Null);
             let lit = literal_value(f, value);
             match op {
-                CmpOp::Like => matches!((v, &lit), (Value::String(s), Value::String(p)) if soql::like(s, p)),
+                CmpOp::Like => {
+                    matches!((v, &lit), (Value::String(s), Value::String(p)) if soql::like(s, p))
+                }
                 CmpOp::Eq => compare(v, &lit) == Some(Ordering::Equal),
                 CmpOp::Ne => compare(v, &lit) != Some(Ordering::Equal),
                 // Null never orders against a value, as in SOQL.
@@ -359,8 +414,20 @@ fn eval(o: &ObjectSchema, r: &Record, c: &Cond) -> bool {
 fn compare_for_sort(a: &Value, b: &Value, descending: bool, nulls_last: bool) -> Ordering {
     match (a.is_null(), b.is_null()) {
         (true, true) => Ordering::Equal,
-        (true, false) => if nulls_last { Ordering::Greater } else { Ordering::Less },
-        (false, true) => if nulls_last { Ordering::Less } else { Ordering::Greater },
+        (true, false) => {
+            if nulls_last {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (false, true) => {
+            if nulls_last {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
         (false, false) => {
             let ord = compare(a, b).unwrap_or(Ordering::Equal);
             if descending { ord.reverse() } else { ord }

@@ -15,6 +15,7 @@ pub mod server;
 pub mod soql;
 pub mod store;
 pub mod tokens;
+mod validate;
 
 pub use model::{Org, OrgFileError};
 pub use server::{RunningOrg, app, start};

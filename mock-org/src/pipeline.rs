@@ -49,9 +49,9 @@ impl MockOrg {
         let mut trace = Trace::default();
         let mut caller: Option<Caller> = None;
         let result = (|| {
-            let claims = token
-                .ok_or_else(SfError::invalid_session)
-                .and_then(|t| self.tokens.verify(&self.clock, t, &surface.audience).map_err(|_| SfError::invalid_session()))?;
+            let claims = token.ok_or_else(SfError::invalid_session).and_then(|t| {
+                self.tokens.verify(&self.clock, t, &surface.audience).map_err(|_| SfError::invalid_session())
+            })?;
             // Belt and braces: freezing revokes tokens, and a token of a frozen user never passes.
             if !self.store_read().user_is_usable(&self.org, &claims.sub) {
                 return Err(SfError::invalid_session());
@@ -63,7 +63,11 @@ impl MockOrg {
                 return Err((surface.scope_error)());
             }
             if !crate::access::Access::for_user(&self.org, &c.user).has("ApiEnabled") {
-                return Err(SfError::new(403, "API_DISABLED_FOR_ORG", "API is not enabled for this Organization or Partner"));
+                return Err(SfError::new(
+                    403,
+                    "API_DISABLED_FOR_ORG",
+                    "API is not enabled for this Organization or Partner",
+                ));
             }
             op(c, &mut trace)
         })();

@@ -7,7 +7,6 @@ use crate::data::Data;
 use crate::error::SfError;
 use crate::model::parse_api_version;
 use crate::pipeline::{Caller, Outcome, Surface, bearer};
-use crate::store::Record;
 use crate::{MockOrg, REST_SCOPES};
 use axum::Router;
 use axum::body::Bytes;
@@ -70,22 +69,32 @@ fn request_id(s: &MockOrg, headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
         .map(str::to_string)
         .unwrap_or_else(|| s.next_request_id())
 }
 
-/// Runs one REST call through the pipeline in user mode; `op` gets the caller and the version.
+/// Runs one REST call through the pipeline in user mode; `op` gets the data layer as the caller.
 fn call(
     s: &MockOrg,
     headers: &HeaderMap,
     method: &Method,
     uri: &Uri,
     version: &str,
-    op: impl FnOnce(&Caller, &mut crate::audit::Trace, &str) -> Result<Reply, SfError>,
+    op: impl FnOnce(&Data, &mut crate::audit::Trace) -> Result<Reply, SfError>,
 ) -> Response {
     let id = request_id(s, headers);
-    let meta = RequestMeta { request_id: id.clone(), api_family: ApiFamily::Rest, method: method.to_string(), resource: uri.path().to_string(), tool: None };
+    let meta = RequestMeta {
+        request_id: id.clone(),
+        api_family: ApiFamily::Rest,
+        method: method.to_string(),
+        resource: uri.path().to_string(),
+        tool: None,
+    };
     let surface = Surface {
         audience: s.rest_audience(),
         scopes: REST_SCOPES,
@@ -96,7 +105,8 @@ fn call(
         parse_api_version(version.strip_prefix('v').unwrap_or("x"))
             .filter(|v| (s.org.min_api_version..=s.org.max_api_version).contains(v))
             .ok_or_else(SfError::not_found)?;
-        op(caller, trace, version)
+        let access = Access::for_user(&s.org, &caller.user);
+        op(&data(s, &access, caller, version), trace)
     });
     let mut response = match result {
         Ok(r) => r.into_response(),
@@ -106,6 +116,10 @@ fn call(
         response.headers_mut().insert("x-request-id", v);
     }
     response
+}
+
+fn data<'a>(s: &'a MockOrg, access: &'a Access<'a>, c: &'a Caller, version: &'a str) -> Data<'a> {
+    Data { org: &s.org, access, version, actor: &c.user.id, now_ms: s.clock.now_ms() }
 }
 
 fn version_label(tenths: u32) -> String {
@@ -122,24 +136,38 @@ async fn versions(State(s): Shared) -> Response {
     axum::Json(list).into_response()
 }
 
-async fn resources(State(s): Shared, Path(version): Path<String>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    call(&s, &headers, &method, &uri, &version, |_, _, v| {
-        Ok(Reply::ok(json!({"sobjects": format!("/services/data/{v}/sobjects"), "query": format!("/services/data/{v}/query")})))
+async fn resources(
+    State(s): Shared,
+    Path(version): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    call(&s, &headers, &method, &uri, &version, |_, _| {
+        Ok(Reply::ok(
+            json!({"sobjects": format!("/services/data/{version}/sobjects"), "query": format!("/services/data/{version}/query")}),
+        ))
     })
 }
 
-async fn describe_global(State(s): Shared, Path(version): Path<String>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    call(&s, &headers, &method, &uri, &version, |c, _, v| {
-        let access = Access::for_user(&s.org, &c.user);
-        Ok(Reply::ok(Data { org: &s.org, access: &access, version: v }.describe_global()))
-    })
+async fn describe_global(
+    State(s): Shared,
+    Path(version): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    call(&s, &headers, &method, &uri, &version, |d, _| Ok(Reply::ok(d.describe_global())))
 }
 
-async fn describe(State(s): Shared, Path((version, object)): Path<(String, String)>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
-        let access = Access::for_user(&s.org, &c.user);
-        Data { org: &s.org, access: &access, version: v }.describe(&object, trace).map(Reply::ok)
-    })
+async fn describe(
+    State(s): Shared,
+    Path((version, object)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    call(&s, &headers, &method, &uri, &version, |d, trace| d.describe(&object, trace).map(Reply::ok))
 }
 
 async fn read(
@@ -150,27 +178,27 @@ async fn read(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+    call(&s, &headers, &method, &uri, &version, |d, trace| {
         let fields = query_param(q.as_deref(), "fields")?;
-        let access = Access::for_user(&s.org, &c.user);
         let store = s.store_read();
-        Data { org: &s.org, access: &access, version: v }.get(&store, &object, &id, fields.as_deref(), trace).map(Reply::ok)
+        d.get(&store, &object, &id, fields.as_deref(), trace).map(Reply::ok)
     })
 }
 
-async fn query(State(s): Shared, Path(version): Path<String>, RawQuery(q): RawQuery, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+async fn query(
+    State(s): Shared,
+    Path(version): Path<String>,
+    RawQuery(q): RawQuery,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    call(&s, &headers, &method, &uri, &version, |d, trace| {
         let soql = query_param(q.as_deref(), "q")?
             .filter(|q| !q.trim().is_empty())
             .ok_or_else(|| SfError::new(400, "MALFORMED_QUERY", "A query string has to be specified"))?;
-        let access = Access::for_user(&s.org, &c.user);
-        let audit_rows: Vec<Record> = if soql.to_ascii_lowercase().contains("apievent") {
-            s.audit.snapshot().iter().map(|a| Record { object: "ApiEvent".into(), id: a.id.clone(), fields: a.to_fields() }).collect()
-        } else {
-            Vec::new()
-        };
         let store = s.store_read();
-        Data { org: &s.org, access: &access, version: v }.query(&store, &audit_rows, &soql, trace).map(Reply::ok)
+        d.query(&store, &s.audit, &soql, trace).map(Reply::ok)
     })
 }
 
@@ -182,11 +210,10 @@ async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+    call(&s, &headers, &method, &uri, &version, |d, trace| {
         let body = json_body(body)?;
-        let access = Access::for_user(&s.org, &c.user);
         let mut store = s.store_write();
-        let created = Data { org: &s.org, access: &access, version: v }.create(&mut store, &c.user.id, s.clock.now_ms(), &object, &body, trace)?;
+        let created = d.create(&mut store, &object, &body, trace)?;
         Ok(Reply { status: 201, body: Some(created) })
     })
 }
@@ -199,23 +226,27 @@ async fn update(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
+    call(&s, &headers, &method, &uri, &version, |d, trace| {
         let body = json_body(body)?;
-        let access = Access::for_user(&s.org, &c.user);
         let effects = {
             let mut store = s.store_write();
-            Data { org: &s.org, access: &access, version: v }.update(&mut store, &c.user.id, s.clock.now_ms(), &object, &id, &body, trace)?
+            d.update(&mut store, &object, &id, &body, trace)?
         };
         s.apply(effects);
         Ok(Reply { status: 204, body: None })
     })
 }
 
-async fn delete(State(s): Shared, Path((version, object, id)): Path<(String, String, String)>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    call(&s, &headers, &method, &uri, &version, |c, trace, v| {
-        let access = Access::for_user(&s.org, &c.user);
+async fn delete(
+    State(s): Shared,
+    Path((version, object, id)): Path<(String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    call(&s, &headers, &method, &uri, &version, |d, trace| {
         let mut store = s.store_write();
-        Data { org: &s.org, access: &access, version: v }.delete(&mut store, &object, &id, trace)?;
+        d.delete(&mut store, &object, &id, trace)?;
         Ok(Reply { status: 204, body: None })
     })
 }
@@ -225,7 +256,9 @@ async fn delete(State(s): Shared, Path((version, object, id)): Path<(String, Str
 pub async fn fallback(State(s): Shared, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().to_string();
     match path.strip_prefix("/services/data/").map(|rest| rest.split('/').next().unwrap_or_default().to_string()) {
-        Some(version) if !version.is_empty() => call(&s, &headers, &method, &uri, &version, |_, _, _| Err(SfError::not_found())),
+        Some(version) if !version.is_empty() => {
+            call(&s, &headers, &method, &uri, &version, |_, _| Err(SfError::not_found()))
+        }
         _ => SfError::not_found().into_response(),
     }
 }
@@ -258,8 +291,13 @@ fn percent_decode(s: &str) -> Result<String, SfError> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
-                let b = hex.ok_or_else(|| SfError::new(400, "MALFORMED_QUERY", format!("malformed percent-encoding at character {}", i + 1)))?;
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                let b = hex.ok_or_else(|| {
+                    SfError::new(400, "MALFORMED_QUERY", format!("malformed percent-encoding at character {}", i + 1))
+                })?;
                 out.push(b);
                 i += 2;
             }

@@ -121,7 +121,10 @@ const MAX_NESTING: usize = 64;
 fn lex(q: &str) -> Result<Vec<Token>, ParseError> {
     let chars: Vec<char> = q.chars().collect();
     if chars.len() > MAX_QUERY_CHARS {
-        return Err(ParseError { column: 1, message: format!("query exceeds the maximum length of {MAX_QUERY_CHARS} characters") });
+        return Err(ParseError {
+            column: 1,
+            message: format!("query exceeds the maximum length of {MAX_QUERY_CHARS} characters"),
+        });
     }
     let mut out = Vec::new();
     let mut i = 0;
@@ -148,7 +151,9 @@ fn lex(q: &str) -> Result<Vec<Token>, ParseError> {
                 i += 1;
             }
             let text: String = chars[start..i].iter().collect();
-            let n = text.parse::<f64>().map_err(|_| ParseError { column, message: format!("unexpected token: '{text}'") })?;
+            let n = text
+                .parse::<f64>()
+                .map_err(|_| ParseError { column, message: format!("unexpected token: '{text}'") })?;
             out.push(Token { tok: Tok::Num(n), column, text });
             continue;
         }
@@ -157,9 +162,13 @@ fn lex(q: &str) -> Result<Vec<Token>, ParseError> {
             i += 1;
             loop {
                 match chars.get(i) {
-                    None => return Err(ParseError { column, message: "unterminated string literal".into() }),
+                    None => {
+                        return Err(ParseError { column, message: "unterminated string literal".into() });
+                    }
                     Some('\\') => {
-                        let esc = chars.get(i + 1).ok_or(ParseError { column, message: "unterminated string literal".into() })?;
+                        let esc = chars
+                            .get(i + 1)
+                            .ok_or(ParseError { column, message: "unterminated string literal".into() })?;
                         s.push(match esc {
                             'n' => '\n',
                             't' => '\t',
@@ -201,7 +210,9 @@ fn lex(q: &str) -> Result<Vec<Token>, ParseError> {
             '(' => "(",
             ')' => ")",
             ',' => ",",
-            _ => return Err(ParseError { column, message: format!("unexpected token: '{c}'") }),
+            _ => {
+                return Err(ParseError { column, message: format!("unexpected token: '{c}'") });
+            }
         };
         out.push(Token { tok: Tok::Sym(one), column, text: one.into() });
         i += 1;
@@ -216,7 +227,10 @@ struct Parser {
     depth: usize,
 }
 
-const RESERVED: &[&str] = &["SELECT", "FROM", "WHERE", "WITH", "ORDER", "BY", "LIMIT", "OFFSET", "AND", "OR", "NOT", "IN", "LIKE", "ASC", "DESC", "NULLS", "NULL", "TRUE", "FALSE"];
+const RESERVED: &[&str] = &[
+    "SELECT", "FROM", "WHERE", "WITH", "ORDER", "BY", "LIMIT", "OFFSET", "AND", "OR", "NOT", "IN", "LIKE", "ASC",
+    "DESC", "NULLS", "NULL", "TRUE", "FALSE",
+];
 
 impl Parser {
     fn peek(&self) -> &Token {
@@ -494,7 +508,10 @@ mod tests {
         assert_eq!(e.column, 13);
         assert_eq!(e.message, "unexpected token: 'FRM'");
         assert!(e.render("SELECT Name FRM Account").contains("ERROR at Row:1:Column:13"));
-        assert_eq!(parse("SELECT Name FROM Account WHERE Name = 'x").unwrap_err().message, "unterminated string literal");
+        assert_eq!(
+            parse("SELECT Name FROM Account WHERE Name = 'x").unwrap_err().message,
+            "unterminated string literal"
+        );
         assert_eq!(parse("SELECT FROM Account").unwrap_err().column, 8);
         assert_eq!(parse("SELECT Id FROM Account LIMIT -1").unwrap_err().column, 30);
         assert!(parse("SELECT Id FROM Account WHERE Name LIKE 5").is_err());

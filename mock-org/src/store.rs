@@ -66,10 +66,11 @@ impl Store {
             .collect();
             fields.extend(audit(&first_admin));
             store.insert(Record { object: "User".into(), id: u.id.clone(), fields });
-            let mut login: BTreeMap<String, Value> = [("Id", json!(u.login_id)), ("UserId", json!(u.id)), ("IsFrozen", json!(u.initially_frozen))]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
+            let mut login: BTreeMap<String, Value> =
+                [("Id", json!(u.login_id)), ("UserId", json!(u.id)), ("IsFrozen", json!(u.initially_frozen))]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
             login.extend(audit(&first_admin));
             store.insert(Record { object: "UserLogin".into(), id: u.login_id.clone(), fields: login });
         }
@@ -119,7 +120,9 @@ impl Store {
 
     /// Whether the user may authenticate: active and not frozen.
     pub fn user_is_usable(&self, org: &Org, user_id: &str) -> bool {
-        let Some(user) = org.user(user_id) else { return false };
+        let Some(user) = org.user(user_id) else {
+            return false;
+        };
         let active = self.get(&user.id).and_then(|r| r.get("IsActive").as_bool()).unwrap_or(false);
         let frozen = self.get(&user.login_id).and_then(|r| r.get("IsFrozen").as_bool()).unwrap_or(true);
         active && !frozen

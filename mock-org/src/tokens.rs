@@ -60,7 +60,8 @@ pub struct TokenService {
 }
 
 /// PKCS#8 v1 wrapper for a raw Ed25519 seed (RFC 8410): fixed prefix, then the 32 bytes.
-const ED25519_PKCS8_PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const ED25519_PKCS8_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 impl TokenService {
     /// A fresh signing key per org instance: tokens from one run never verify in another.
@@ -91,7 +92,15 @@ impl TokenService {
     }
 
     /// Signs and registers an access token; returns the token and its claims.
-    pub fn mint(&self, clock: &Clock, user_id: &str, client_id: &str, scopes: &[String], audience: Vec<String>, lifetime_secs: i64) -> (String, AccessClaims) {
+    pub fn mint(
+        &self,
+        clock: &Clock,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        audience: Vec<String>,
+        lifetime_secs: i64,
+    ) -> (String, AccessClaims) {
         let iat = clock.now_secs();
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
         let nonce: u64 = rand::random();
@@ -108,10 +117,10 @@ impl TokenService {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         let jwt = jsonwebtoken::encode(&header, &claims, &self.encoding).expect("signing with a valid key");
-        self.live
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(claims.jti.clone(), LiveToken { user_id: user_id.into(), client_id: client_id.into(), exp: claims.exp });
+        self.live.write().unwrap_or_else(|p| p.into_inner()).insert(
+            claims.jti.clone(),
+            LiveToken { user_id: user_id.into(), client_id: client_id.into(), exp: claims.exp },
+        );
         (jwt, claims)
     }
 
@@ -122,7 +131,8 @@ impl TokenService {
         v.validate_exp = false; // checked below against the org's movable clock
         v.validate_aud = false; // checked below so a wrong audience is told apart
         v.set_required_spec_claims(&["iss", "sub", "aud", "exp"]);
-        let data = jsonwebtoken::decode::<AccessClaims>(jwt, &self.decoding, &v).map_err(|_| TokenRejection::Invalid)?;
+        let data =
+            jsonwebtoken::decode::<AccessClaims>(jwt, &self.decoding, &v).map_err(|_| TokenRejection::Invalid)?;
         let claims = data.claims;
         if !claims.aud.iter().any(|a| a == audience) {
             return Err(TokenRejection::WrongAudience);

@@ -1,0 +1,121 @@
+//! Shared helpers for the project's own tests: a default mock org on loopback, tokens for its
+//! personas, and one-line REST calls that return (status, JSON body).
+#![allow(dead_code)]
+
+use mock_org::RunningOrg;
+use serde_json::Value;
+
+pub const ADMIN: &str = "admin@acme.test";
+pub const AGENT: &str = "agent.service@acme.test";
+pub const CSR: &str = "csr.broad@acme.test";
+pub const MANAGER: &str = "support.manager@acme.test";
+pub const SALES: &str = "sales.rep@acme.test";
+pub const FROZEN: &str = "frozen.user@acme.test";
+pub const NOAPI: &str = "noapi.user@acme.test";
+
+/// Fixture record ids (15-character form, as written in the org file).
+pub const ACCOUNT_SHARED: &str = "001000000000001";
+pub const ACCOUNT_SALES: &str = "001000000000002";
+pub const CONTACT_SHARED: &str = "003000000000001";
+pub const CASE_CSR: &str = "500000000000001";
+pub const CASE_AGENT: &str = "500000000000002";
+pub const CASE_SALES: &str = "500000000000003";
+pub const CASE_PEER: &str = "500000000000004";
+pub const HISTORY_CSR: &str = "017000000000001";
+pub const HISTORY_SALES: &str = "017000000000002";
+pub const OPPORTUNITY: &str = "006000000000001";
+
+pub const API: &str = "/services/data/v66.0";
+
+pub struct TestOrg {
+    pub running: RunningOrg,
+    pub http: reqwest::Client,
+}
+
+pub fn id18(id15: &str) -> String {
+    mock_org::ids::to18(id15).expect("a well-formed id")
+}
+
+impl TestOrg {
+    pub async fn start() -> Self {
+        let running = mock_org::start(mock_org::Org::default_fixture()).await.expect("mock org starts");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("client");
+        TestOrg { running, http }
+    }
+
+    /// The token the agent would hold after Authorization Code + PKCE: `mcp_api refresh_token`.
+    pub fn token(&self, username: &str) -> String {
+        self.running.state.mint_test_token(username, &["mcp_api", "refresh_token"])
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = if path.starts_with("/services") {
+            format!("{}{path}", self.running.url)
+        } else {
+            format!("{}{API}{path}", self.running.url)
+        };
+        let mut req = self.http.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("the mock answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("a body");
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("a JSON body") })
+    }
+
+    pub async fn get(&self, who: &str, path: &str) -> (u16, Value) {
+        let t = self.token(who);
+        self.call(reqwest::Method::GET, Some(&t), path, None).await
+    }
+
+    pub async fn query(&self, who: &str, soql: &str) -> (u16, Value) {
+        let q: String = url_encode(soql);
+        self.get(who, &format!("/query?q={q}")).await
+    }
+
+    pub async fn send(&self, method: reqwest::Method, who: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let t = self.token(who);
+        self.call(method, Some(&t), path, body).await
+    }
+
+    /// Ids the query returns, in order.
+    pub async fn ids(&self, who: &str, soql: &str) -> Vec<String> {
+        let (status, body) = self.query(who, soql).await;
+        assert_eq!(status, 200, "{soql} as {who}: {body}");
+        body["records"].as_array().expect("records").iter().map(|r| r["Id"].as_str().expect("Id").to_string()).collect()
+    }
+}
+
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A Salesforce denial: exactly this status, exactly this errorCode, and nothing but the error.
+#[track_caller]
+pub fn assert_denied(status: u16, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(status, want_status, "status; body: {body}");
+    let arr = body.as_array().unwrap_or_else(|| panic!("an error array, got {body}"));
+    assert_eq!(arr.len(), 1, "one error: {body}");
+    assert_eq!(arr[0]["errorCode"], want_code, "errorCode; body: {body}");
+    assert!(arr[0]["message"].as_str().is_some_and(|m| !m.is_empty()), "a message: {body}");
+    assert!(!body.to_string().contains("CANARY-"), "a denial leaks no data: {body}");
+}
