@@ -691,4 +691,3 @@ fn builtin_objects() -> Vec<ObjectSchema> {
         ),
     ]
 }
-
