@@ -9,27 +9,38 @@ pub fn is_well_formed(s: &str) -> bool {
     (s.len() == 15 || s.len() == 18) && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// The 18-character form of a well-formed id, or `None` when `s` is not one
-/// (including an 18-character id whose suffix does not match its body).
+/// The 18-character form of a well-formed id, or `None` when `s` is not one. An 18-character id
+/// is case-insensitive: its suffix restores the case of the body, so `001a0000006vm9riac` is
+/// `001A0000006Vm9rIAC`; a suffix that contradicts the body (an upper-case flag on a digit) is
+/// rejected.
 pub fn to18(s: &str) -> Option<String> {
     if !is_well_formed(s) {
         return None;
     }
-    let body = &s[..15];
-    let mut out = String::with_capacity(18);
-    out.push_str(body);
-    for chunk in body.as_bytes().chunks(5) {
-        let mut bits = 0usize;
-        for (i, b) in chunk.iter().enumerate() {
-            if b.is_ascii_uppercase() {
-                bits |= 1 << i;
+    let mut body: Vec<u8> = s.as_bytes()[..15].to_vec();
+    if s.len() == 18 {
+        for (chunk, flag) in body.chunks_mut(5).zip(s[15..].bytes()) {
+            let bits = SUFFIX_ALPHABET.iter().position(|c| *c == flag.to_ascii_uppercase())?;
+            for (i, b) in chunk.iter_mut().enumerate() {
+                let upper = bits & (1 << i) != 0;
+                if upper && !b.is_ascii_alphabetic() {
+                    return None;
+                }
+                *b = if upper { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() };
             }
         }
-        out.push(SUFFIX_ALPHABET[bits] as char);
     }
-    if s.len() == 18 && !s[15..].eq_ignore_ascii_case(&out[15..]) {
-        return None;
-    }
+    let mut out = String::from_utf8(body).ok()?;
+    let suffix: String = out
+        .as_bytes()
+        .chunks(5)
+        .map(|chunk| {
+            let bits =
+                chunk.iter().enumerate().filter(|(_, b)| b.is_ascii_uppercase()).fold(0, |acc, (i, _)| acc | (1 << i));
+            SUFFIX_ALPHABET[bits] as char
+        })
+        .collect();
+    out.push_str(&suffix);
     Some(out)
 }
 
@@ -53,7 +64,8 @@ mod tests {
         // Known pair from Salesforce documentation examples.
         assert_eq!(to18("001A0000006Vm9r").as_deref(), Some("001A0000006Vm9rIAC"));
         assert_eq!(to18("001A0000006Vm9rIAC").as_deref(), Some("001A0000006Vm9rIAC"));
-        assert_eq!(to18("001A0000006Vm9rXXX"), None);
+        assert_eq!(to18("001a0000006vm9riac").as_deref(), Some("001A0000006Vm9rIAC"));
+        assert_eq!(to18("001A0000006Vm9r555"), None, "upper-case flags on digits");
         assert_eq!(to18("001A0000006Vm9"), None);
         assert_eq!(to18("001A0000006Vm9r!!!"), None);
     }
