@@ -6,8 +6,10 @@ pub mod audit;
 pub mod clock;
 pub mod data;
 pub mod error;
+pub mod form;
 pub mod ids;
 pub mod model;
+pub mod oauth;
 pub mod orgfile;
 pub mod pipeline;
 pub mod rest;
@@ -33,6 +35,7 @@ pub struct MockOrg {
     pub clock: clock::Clock,
     pub tokens: tokens::TokenService,
     pub audit: audit::AuditLog,
+    pub oauth: oauth::grants::Grants,
     store: RwLock<store::Store>,
     base_url: String,
     request_seq: AtomicU64,
@@ -48,6 +51,7 @@ impl MockOrg {
             org,
             clock,
             audit: audit::AuditLog::default(),
+            oauth: oauth::grants::Grants::default(),
             store: RwLock::new(store),
             base_url,
             request_seq: AtomicU64::new(0),
@@ -85,11 +89,20 @@ impl MockOrg {
     pub fn apply(&self, effects: Vec<data::Effect>) {
         for e in effects {
             match e {
-                data::Effect::RevokeUserTokens(user_id) => {
-                    self.tokens.revoke_user(&user_id, None);
-                }
+                data::Effect::RevokeUserTokens(user_id) => self.revoke_user_grants(&user_id, None),
             }
         }
+    }
+
+    /// Kills every access and refresh token of a user (freeze, deactivation), or only those of one
+    /// app (the app kill switch).
+    pub fn revoke_user_grants(&self, user_id: &str, client_id: Option<&str>) {
+        let jtis: Vec<String> =
+            self.oauth.with(|g| g.families_of(user_id, client_id).iter().flat_map(|f| g.revoke_family(f)).collect());
+        for j in jtis {
+            self.tokens.revoke(&j);
+        }
+        self.tokens.revoke_user(user_id, client_id);
     }
 
     /// Mints an access token for `username` through the first External Client App, as the OAuth

@@ -268,44 +268,8 @@ pub async fn method_not_allowed(method: Method) -> Response {
 }
 
 fn query_param(raw: Option<&str>, name: &str) -> Result<Option<String>, SfError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded_pairs(raw.unwrap_or_default())?;
+    let pairs = crate::form::pairs(raw.unwrap_or_default()).map_err(|e| SfError::new(400, "MALFORMED_QUERY", e))?;
     Ok(pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v))
-}
-
-/// Decodes `application/x-www-form-urlencoded` pairs; malformed percent-escapes are a 400.
-fn serde_urlencoded_pairs(raw: &str) -> Result<Vec<(String, String)>, SfError> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            Ok((percent_decode(k)?, percent_decode(v)?))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> Result<String, SfError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                let b = hex.ok_or_else(|| {
-                    SfError::new(400, "MALFORMED_QUERY", format!("malformed percent-encoding at character {}", i + 1))
-                })?;
-                out.push(b);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| SfError::new(400, "MALFORMED_QUERY", "query parameters are not valid UTF-8"))
 }
 
 fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, SfError> {

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 pub fn app(state: Arc<MockOrg>) -> Router {
     let limit = state.org.max_request_bytes;
     crate::rest::routes()
+        .merge(crate::oauth::routes())
         .fallback(crate::rest::fallback)
         .method_not_allowed_fallback(crate::rest::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

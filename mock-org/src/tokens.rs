@@ -147,6 +147,21 @@ impl TokenService {
         }
     }
 
+    /// Claims of a token this org signed, whatever its audience, expiry or liveness (for
+    /// revocation and introspection, which must recognise dead tokens too).
+    pub fn peek(&self, jwt: &str) -> Option<AccessClaims> {
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_issuer(&[&self.issuer]);
+        v.validate_exp = false;
+        v.validate_aud = false;
+        v.set_required_spec_claims(&["iss", "sub", "aud", "exp"]);
+        jsonwebtoken::decode::<AccessClaims>(jwt, &self.decoding, &v).ok().map(|d| d.claims)
+    }
+
+    pub fn is_live(&self, jti: &str) -> bool {
+        self.live.read().unwrap_or_else(|p| p.into_inner()).contains_key(jti)
+    }
+
     pub fn revoke(&self, jti: &str) -> bool {
         self.live.write().unwrap_or_else(|p| p.into_inner()).remove(jti).is_some()
     }

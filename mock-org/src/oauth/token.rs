@@ -1,0 +1,266 @@
+//! `/services/oauth2/token`: `authorization_code` (single use; bound to the client, the callback and
+//! the PKCE verifier; a replay kills what the code issued) and `refresh_token` (rotated on every
+//! use; a replayed old token kills its whole family; never wider than the original grant). Every
+//! other grant type is refused with the exact error a client should see.
+
+use super::grants::{Authorization, RefreshToken, opaque};
+use super::{OAuthError, OAuthEvent, pkce};
+use crate::MockOrg;
+use crate::form;
+use crate::model::ExternalClientApp;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::json;
+use std::sync::Arc;
+
+const PATH: &str = "/services/oauth2/token";
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// What a successful grant produced, for the response and the audit record.
+struct Issued {
+    body: serde_json::Value,
+    user_id: String,
+    jti: String,
+}
+
+pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+    std::str::from_utf8(body)
+        .map_err(|_| "the request body is not UTF-8".to_string())
+        .and_then(form::pairs)
+        .map_err(|e| OAuthError::bad("invalid_request", e))
+}
+
+pub fn param(params: &[(String, String)], name: &str) -> Result<Option<String>, OAuthError> {
+    form::single(params, name).map_err(|e| OAuthError::bad("invalid_request", e))
+}
+
+/// The client, from HTTP Basic or the `client_id`/`client_secret` parameters. Confidential apps
+/// must present their secret; public ones are identified by id alone.
+pub fn authenticate_client<'a>(
+    s: &'a MockOrg,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Result<&'a ExternalClientApp, OAuthError> {
+    let invalid = || OAuthError::bad("invalid_client", "invalid client credentials");
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .map(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).map_err(|_| invalid()))
+        .transpose()?
+        .map(|raw| String::from_utf8(raw).map_err(|_| invalid()))
+        .transpose()?;
+    let (basic_id, basic_secret) = match basic.as_deref().map(|b| b.split_once(':').unwrap_or((b, ""))) {
+        Some((i, sec)) => (
+            Some(form::percent_decode(i).map_err(|_| invalid())?),
+            Some(form::percent_decode(sec).map_err(|_| invalid())?),
+        ),
+        None => (None, None),
+    };
+    let body_id = param(params, "client_id")?;
+    let client_id = match (basic_id, body_id) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(OAuthError::bad("invalid_request", "client_id differs between the header and the body"));
+        }
+        (Some(a), _) => a,
+        (None, Some(b)) => b,
+        (None, None) => return Err(OAuthError::bad("invalid_client_id", "client identifier invalid")),
+    };
+    let app = s.org.app_by_consumer_key(&client_id).ok_or_else(invalid)?;
+    let secret = basic_secret.or(param(params, "client_secret")?);
+    if let Some(expected) = &app.consumer_secret {
+        if secret.as_deref() != Some(expected.as_str()) {
+            return Err(invalid());
+        }
+    }
+    Ok(app)
+}
+
+pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = match parse_form(&body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let grant_type = param(&params, "grant_type").ok().flatten().unwrap_or_default();
+    let app = authenticate_client(&s, &headers, &params);
+    let client_id = app.as_ref().ok().map(|a| a.consumer_key.clone());
+    let result = app.and_then(|app| match grant_type.as_str() {
+        "authorization_code" => redeem_code(&s, app, &params),
+        "refresh_token" => refresh(&s, app, &params),
+        "password" => Err(OAuthError::bad(
+            "unsupported_grant_type",
+            "grant type not supported: the username-password flow is blocked in this org",
+        )),
+        "client_credentials" if !app.is_client_credentials_flow_enabled => {
+            Err(OAuthError::bad("unauthorized_client", "the client credentials flow is not enabled for this app"))
+        }
+        "client_credentials" => Err(OAuthError::bad("invalid_grant", "no client credentials user enabled")),
+        JWT_BEARER | DEVICE_CODE => {
+            Err(OAuthError::bad("unsupported_grant_type", "grant type not supported for this app"))
+        }
+        "" => Err(OAuthError::bad("invalid_request", "grant_type is required")),
+        _ => Err(OAuthError::bad("unsupported_grant_type", "grant type not supported")),
+    });
+    let operation = match grant_type.as_str() {
+        "refresh_token" => "refresh",
+        _ => "token",
+    };
+    match result {
+        Ok(issued) => {
+            s.record_oauth(OAuthEvent {
+                resource: PATH,
+                method: "POST",
+                status: 200,
+                operation,
+                user_id: Some(issued.user_id),
+                client_id,
+                token_id: Some(issued.jti),
+                denial: None,
+            });
+            let mut r = axum::Json(issued.body).into_response();
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            s.record_oauth(OAuthEvent {
+                resource: PATH,
+                method: "POST",
+                status: e.status,
+                operation,
+                client_id,
+                denial: Some(e.error.to_string()),
+                ..Default::default()
+            });
+            e.into_response()
+        }
+    }
+}
+
+fn redeem_code(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) -> Result<Issued, OAuthError> {
+    let invalid_code = || OAuthError::bad("invalid_grant", "invalid authorization code");
+    let code = param(params, "code")?.ok_or_else(invalid_code)?;
+    let redirect_uri = param(params, "redirect_uri")?;
+    let verifier = param(params, "code_verifier")?;
+    let now = s.clock.now_ms();
+    // One critical section from lookup to "redeemed": concurrent exchanges cannot both win.
+    let auth = s.oauth.with(|g| {
+        let grant = g.codes.get(&code).cloned().ok_or_else(invalid_code)?;
+        if grant.redeemed {
+            // RFC 9700 4.5: a replayed code means it leaked; kill what it issued.
+            let jtis = grant.family.as_deref().map(|f| g.revoke_family(f)).unwrap_or_default();
+            for j in jtis {
+                s.tokens.revoke(&j);
+            }
+            return Err(invalid_code());
+        }
+        if grant.auth.client_id != app.consumer_key {
+            return Err(invalid_code());
+        }
+        if grant.expires_ms <= now {
+            g.codes.remove(&code);
+            return Err(OAuthError::bad("invalid_grant", "expired authorization code"));
+        }
+        if redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
+            return Err(OAuthError::bad("redirect_uri_mismatch", "redirect_uri must match the authorization request"));
+        }
+        match (&grant.challenge, verifier.as_deref()) {
+            (Some(_), None) => return Err(OAuthError::bad("invalid_grant", "code_verifier is required")),
+            (Some(c), Some(v)) if !pkce::verifier_is_well_formed(v) || &pkce::s256(v) != c => {
+                return Err(OAuthError::bad("invalid_grant", "invalid code verifier"));
+            }
+            (None, Some(_)) => {
+                return Err(OAuthError::bad(
+                    "invalid_grant",
+                    "code_verifier sent for a code issued without a challenge",
+                ));
+            }
+            _ => {}
+        }
+        let family = g.new_family();
+        let entry = g.codes.get_mut(&code).expect("present");
+        entry.redeemed = true;
+        entry.family = Some(family.clone());
+        Ok((grant.auth, family))
+    })?;
+    Ok(issue(s, app, auth.0, auth.1))
+}
+
+fn refresh(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) -> Result<Issued, OAuthError> {
+    let expired = || OAuthError::bad("invalid_grant", "expired access/refresh token");
+    let presented = param(params, "refresh_token")?.ok_or_else(expired)?;
+    let requested: Option<Vec<String>> =
+        param(params, "scope")?.map(|sc| sc.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect());
+    let (auth, family) = s.oauth.with(|g| {
+        let rt = g.refresh.get(&presented).cloned().ok_or_else(expired)?;
+        if rt.auth.client_id != app.consumer_key {
+            return Err(expired());
+        }
+        if !rt.current {
+            // RFC 9700 4.14.2: a rotated-out token came back; someone holds a copy. Kill the family.
+            for j in g.revoke_family(&rt.family) {
+                s.tokens.revoke(&j);
+            }
+            return Err(expired());
+        }
+        if !s.store_read().user_is_usable(&s.org, &rt.auth.user_id) {
+            for j in g.revoke_family(&rt.family) {
+                s.tokens.revoke(&j);
+            }
+            return Err(OAuthError::bad("invalid_grant", "inactive user"));
+        }
+        let mut auth = rt.auth.clone();
+        if let Some(req) = &requested {
+            if let Some(extra) = req.iter().find(|x| !rt.auth.scopes.contains(x)) {
+                return Err(OAuthError::bad(
+                    "invalid_scope",
+                    format!("the requested scope exceeds the original grant: {extra}"),
+                ));
+            }
+            auth.scopes = req.clone();
+            if !auth.scopes.iter().any(|x| x == "refresh_token") {
+                auth.scopes.push("refresh_token".into());
+            }
+        }
+        g.refresh.get_mut(&presented).expect("present").current = false;
+        Ok((auth, rt.family))
+    })?;
+    Ok(issue(s, app, auth, family))
+}
+
+/// Mints the access token (and a refresh token when the grant includes `refresh_token`) and files
+/// both under the family, so revoking the family reaches them.
+fn issue(s: &MockOrg, app: &ExternalClientApp, auth: Authorization, family: String) -> Issued {
+    let lifetime = i64::from(app.access_token_lifetime_minutes) * 60;
+    let (access, claims) =
+        s.tokens.mint(&s.clock, &auth.user_id, &auth.client_id, &auth.scopes, auth.audience.clone(), lifetime);
+    let refresh = auth.scopes.iter().any(|x| x == "refresh_token").then(|| opaque("5Aep"));
+    s.oauth.with(|g| {
+        if let Some(rt) = &refresh {
+            g.refresh.insert(rt.clone(), RefreshToken { family: family.clone(), auth: auth.clone(), current: true });
+        }
+        let f = g.families.entry(family.clone()).or_default();
+        f.access_jtis.push(claims.jti.clone());
+        if let Some(rt) = &refresh {
+            f.refresh_tokens.push(rt.clone());
+        }
+    });
+    let mut body = json!({
+        "access_token": access,
+        "signature": crate::oauth::grants::opaque(""),
+        "scope": auth.scopes.join(" "),
+        "instance_url": s.base_url(),
+        "id": format!("{}/id/{}/{}", s.base_url(), s.org.id, auth.user_id),
+        "token_type": "Bearer",
+        "issued_at": (claims.iat * 1000).to_string(),
+        "expires_in": lifetime,
+    });
+    if let Some(rt) = refresh {
+        body["refresh_token"] = json!(rt);
+    }
+    Issued { body, user_id: auth.user_id, jti: claims.jti }
+}
