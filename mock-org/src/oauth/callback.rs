@@ -22,7 +22,7 @@ fn same_loopback_except_port(registered: &str, supplied: &str) -> bool {
     // Compare the raw text after the authority so encodings and dot-segments are not normalized away.
     let tail = |text: &str| text.splitn(4, '/').nth(3).map(str::to_string);
     let authority_host =
-        |text: &str| text.splitn(4, '/').nth(2).map(|a| a.rsplit_once(':').map_or(a, |(h, _)| h).to_string());
+        |text: &str| text.split('/').nth(2).map(|a| a.rsplit_once(':').map_or(a, |(h, _)| h).to_string());
     tail(registered) == tail(supplied)
         && authority_host(registered) == authority_host(supplied)
         && s.fragment().is_none()

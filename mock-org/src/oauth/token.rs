@@ -73,10 +73,8 @@ pub fn authenticate_client<'a>(
     };
     let app = s.org.app_by_consumer_key(&client_id).ok_or_else(invalid)?;
     let secret = basic_secret.or(param(params, "client_secret")?);
-    if let Some(expected) = &app.consumer_secret {
-        if secret.as_deref() != Some(expected.as_str()) {
-            return Err(invalid());
-        }
+    if app.consumer_secret.as_ref().is_some_and(|expected| secret.as_ref() != Some(expected)) {
+        return Err(invalid());
     }
     Ok(app)
 }
