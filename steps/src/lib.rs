@@ -1,1 +1,14 @@
+//! Everything the Gherkin scenarios stand on: the target description, the probe client that
+//! records redacted evidence, the OAuth login driver, and the World with its thin steps.
 
+pub mod evidence;
+pub mod html_form;
+pub mod login;
+pub mod pkce;
+pub mod probe;
+pub mod target;
+pub mod world;
+
+mod org_steps;
+
+pub use world::GateWorld;

@@ -1,0 +1,64 @@
+//! The embedded mock org as a target: its endpoints, the agent's External Client App, and the
+//! personas and records of the default fixture under the names the scenarios use.
+
+use mock_org::RunningOrg;
+use std::collections::BTreeMap;
+use steps::evidence::Secrets;
+use steps::target::{Persona, RecordRef, Target};
+
+/// Scenario persona name -> username in the default org file.
+pub const PERSONAS: &[(&str, &str)] = &[
+    ("agent", "agent.service@acme.test"),
+    ("admin", "admin@acme.test"),
+    ("csr", "csr.broad@acme.test"),
+    ("manager", "support.manager@acme.test"),
+    ("sales", "sales.rep@acme.test"),
+    ("frozen", "frozen.user@acme.test"),
+    ("noapi", "noapi.user@acme.test"),
+];
+
+/// Scenario record alias -> (object, id) in the default org file.
+pub const RECORDS: &[(&str, &str, &str)] = &[
+    ("shared-account", "Account", "001000000000001"),
+    ("unshared-account", "Account", "001000000000002"),
+    ("shared-contact", "Contact", "003000000000001"),
+    ("shared-case", "Case", "500000000000001"),
+    ("own-case", "Case", "500000000000002"),
+    ("unshared-case", "Case", "500000000000003"),
+    ("peer-case", "Case", "500000000000004"),
+    ("shared-history", "CaseHistory", "017000000000001"),
+    ("unshared-history", "CaseHistory", "017000000000002"),
+    ("opportunity", "Opportunity", "006000000000001"),
+];
+
+/// The agent's app is the org's first External Client App.
+pub fn for_mock(running: &RunningOrg, secrets: Secrets) -> Target {
+    let org = &running.state.org;
+    let app = &org.apps[0];
+    let personas = PERSONAS
+        .iter()
+        .filter_map(|(name, username)| {
+            let u = org.user_by_username(username)?;
+            Some((name.to_string(), Persona { username: u.username.clone(), password: u.password.clone() }))
+        })
+        .collect::<BTreeMap<_, _>>();
+    let records = RECORDS
+        .iter()
+        .map(|(alias, object, id)| (alias.to_string(), RecordRef { object: object.to_string(), id: id.to_string() }))
+        .collect();
+    Target {
+        name: format!("embedded mock org '{}'", org.name),
+        instance_url: running.url.clone(),
+        issuer: running.state.tokens.issuer().to_string(),
+        authorize_url: format!("{}/services/oauth2/authorize", running.url),
+        token_url: format!("{}/services/oauth2/token", running.url),
+        api_version: format!("v{}.0", org.max_api_version / 10),
+        client_id: app.consumer_key.clone(),
+        redirect_uri: app.callback_urls[0].clone(),
+        scopes: app.scopes.clone(),
+        personas,
+        records,
+        canary_marker: "CANARY-".into(),
+        secrets,
+    }
+}

@@ -1,0 +1,206 @@
+//! The OAuth driver: Authorization Code + PKCE through the server's own login (and consent) pages,
+//! with plain HTTP. It follows redirects only within the authorization server's origin; the first
+//! redirect elsewhere is the answer (the callback, or wherever the server sent the user agent), and
+//! is never followed.
+
+use crate::html_form;
+use crate::pkce::Pkce;
+use crate::probe::{Probe, ProbeError, Reply, Request};
+use crate::target::{Persona, Target};
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    #[error("the sign-in did not reach the callback: {0}")]
+    NoCallback(String),
+    #[error("the token endpoint refused the code: {status} {body}")]
+    Exchange { status: u16, body: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+/// Where an authorization request ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The server sent the user agent out of its origin, to this URL.
+    Redirected(Url),
+    /// The flow stopped on one of the server's pages.
+    Page(Reply),
+}
+
+impl Outcome {
+    /// A query parameter of the redirect, if it was one.
+    pub fn param(&self, name: &str) -> Option<String> {
+        match self {
+            Outcome::Redirected(u) => u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()),
+            Outcome::Page(_) => None,
+        }
+    }
+}
+
+/// The authorize request's parameters, in order, so scenarios can vary any of them.
+pub fn standard_params(t: &Target, pkce: &Pkce, state: &str) -> Vec<(String, String)> {
+    vec![
+        ("response_type".into(), "code".into()),
+        ("client_id".into(), t.client_id.clone()),
+        ("redirect_uri".into(), t.redirect_uri.clone()),
+        ("scope".into(), t.scopes.join(" ")),
+        ("state".into(), state.into()),
+        ("code_challenge".into(), pkce.challenge.clone()),
+        ("code_challenge_method".into(), "S256".into()),
+    ]
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Runs the authorization request as `persona` through login and consent.
+pub async fn authorize(
+    probe: &mut Probe,
+    t: &Target,
+    persona: &Persona,
+    params: &[(String, String)],
+) -> Result<Outcome, LoginError> {
+    probe.secrets.add(&persona.password, "password");
+    let start = Url::parse(&t.authorize_url).map_err(|e| LoginError::NoCallback(format!("authorize URL: {e}")))?;
+    let mut url = start.clone();
+    url.query_pairs_mut().extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut next = Request::new(Method::GET, url.as_str());
+    let mut submitted_login = false;
+    for _ in 0..10 {
+        let current = Url::parse(&next.url).map_err(|e| LoginError::NoCallback(e.to_string()))?;
+        let reply = probe.send(next).await?;
+        if (300..400).contains(&reply.status) {
+            let loc =
+                reply.header("location").ok_or_else(|| LoginError::NoCallback("a redirect without Location".into()))?;
+            let to = current.join(loc).map_err(|e| LoginError::NoCallback(format!("bad Location: {e}")))?;
+            if !same_origin(&to, &start) {
+                return Ok(Outcome::Redirected(to));
+            }
+            next = Request::new(Method::GET, to.as_str());
+            continue;
+        }
+        let forms = html_form::forms(&reply.body);
+        let login = forms.iter().find(|f| f.has_input("password"));
+        let consent = forms.iter().find(|f| f.fields.iter().any(|x| x.kind == "submit" && is_allow(&x.value)));
+        let (form, fill_login) = match (login, consent) {
+            (Some(f), _) if !submitted_login => (f, true),
+            (_, Some(f)) => (f, false),
+            _ => return Ok(Outcome::Page(reply)),
+        };
+        let action = current.join(&form.action).map_err(|e| LoginError::NoCallback(format!("bad form action: {e}")))?;
+        if !same_origin(&action, &start) {
+            return Err(LoginError::NoCallback(format!("a form posts to another origin: {action}")));
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for f in &form.fields {
+            match f.kind.as_str() {
+                "password" => pairs.push((f.name.clone(), persona.password.clone())),
+                "text" | "email" if fill_login && is_username(&f.name) => {
+                    pairs.push((f.name.clone(), persona.username.clone()))
+                }
+                "submit" if is_allow(&f.value) || (fill_login && !f.value.is_empty()) => {
+                    pairs.push((f.name.clone(), f.value.clone()))
+                }
+                "submit" => {}
+                _ => pairs.push((f.name.clone(), f.value.clone())),
+            }
+        }
+        submitted_login |= fill_login;
+        next = Request::new(if form.method == "GET" { Method::GET } else { Method::POST }, action.as_str()).form(pairs);
+    }
+    Err(LoginError::NoCallback("too many steps".into()))
+}
+
+fn is_allow(v: &str) -> bool {
+    matches!(v.to_ascii_lowercase().as_str(), "allow" | "approve" | "yes" | "continue" | "consent" | "authorize")
+}
+
+fn is_username(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("user") || n.contains("login") || n.contains("email")
+}
+
+/// Redeems a code at the token endpoint; the raw reply, so scenarios can assert refusals.
+pub async fn exchange(probe: &mut Probe, t: &Target, pairs: Vec<(String, String)>) -> Result<Reply, LoginError> {
+    let reply = probe.send(Request::new(Method::POST, t.token_url.as_str()).form(pairs)).await?;
+    remember_tokens(probe, &reply);
+    Ok(reply)
+}
+
+/// Registers every token in a token response as a secret before anything else sees it.
+pub fn remember_tokens(probe: &Probe, reply: &Reply) {
+    if let Some(v) = reply.json() {
+        for (k, kind) in [
+            ("access_token", "access token"),
+            ("refresh_token", "refresh token"),
+            ("id_token", "id token"),
+            ("signature", "signature"),
+        ] {
+            if let Some(s) = v.get(k).and_then(Value::as_str) {
+                probe.secrets.add(s, kind);
+            }
+        }
+    }
+}
+
+pub fn token_set(reply: &Reply) -> Option<TokenSet> {
+    let v = reply.json()?;
+    Some(TokenSet {
+        access_token: v.get("access_token")?.as_str()?.to_string(),
+        refresh_token: v.get("refresh_token").and_then(Value::as_str).map(str::to_string),
+        scope: v.get("scope").and_then(Value::as_str).unwrap_or_default().to_string(),
+    })
+}
+
+/// The whole flow: authorize with PKCE, check `state`, redeem the code.
+pub async fn sign_in(probe: &mut Probe, t: &Target, persona: &Persona) -> Result<TokenSet, LoginError> {
+    let pkce = Pkce::new();
+    probe.secrets.add(&pkce.verifier, "code verifier");
+    let state = crate::pkce::s256(&pkce.challenge)[..16].to_string();
+    let outcome = authorize(probe, t, persona, &standard_params(t, &pkce, &state)).await?;
+    let code = outcome.param("code");
+    if let Some(c) = &code {
+        probe.secrets.add(c, "authorization code");
+    }
+    let code = match (&outcome, code) {
+        (Outcome::Redirected(u), Some(c))
+            if u.as_str().starts_with(&t.redirect_uri) && outcome.param("state").as_deref() == Some(&state) =>
+        {
+            c
+        }
+        (Outcome::Redirected(u), _) => {
+            let err = outcome.param("error").unwrap_or_default();
+            return Err(LoginError::NoCallback(probe.secrets.redact(&format!("redirected to {u} (error {err:?})"))));
+        }
+        (Outcome::Page(p), _) => {
+            return Err(LoginError::NoCallback(format!("stopped on a page with status {}", p.status)));
+        }
+    };
+    let reply = exchange(
+        probe,
+        t,
+        vec![
+            ("grant_type".into(), "authorization_code".into()),
+            ("code".into(), code),
+            ("client_id".into(), t.client_id.clone()),
+            ("redirect_uri".into(), t.redirect_uri.clone()),
+            ("code_verifier".into(), pkce.verifier.clone()),
+        ],
+    )
+    .await?;
+    match (reply.status, token_set(&reply)) {
+        (200, Some(ts)) => Ok(ts),
+        _ => Err(LoginError::Exchange { status: reply.status, body: probe.secrets.redact(&reply.body) }),
+    }
+}

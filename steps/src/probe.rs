@@ -1,0 +1,183 @@
+//! The probe: raw HTTP with reqwest. No redirect is ever followed, every call has a timeout, bodies
+//! are capped, and every exchange is kept as redacted evidence.
+
+use crate::evidence::Secrets;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Bodies beyond this are cut: a hostile target cannot make the gate buffer without bound.
+pub const BODY_CAP: usize = 1 << 20;
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+    pub truncated: bool,
+}
+
+impl Reply {
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("no answer from {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+}
+
+/// One request to send: a method, a URL and what goes with it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub bearer: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Body>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Json(Value),
+    Form(Vec<(String, String)>),
+}
+
+impl Request {
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Request { method, url: url.into(), bearer: None, headers: Vec::new(), body: None }
+    }
+
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.bearer = Some(token.to_string());
+        self
+    }
+
+    pub fn json(mut self, v: Value) -> Self {
+        self.body = Some(Body::Json(v));
+        self
+    }
+
+    pub fn form(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.body = Some(Body::Form(pairs));
+        self
+    }
+}
+
+#[derive(Clone)]
+pub struct Probe {
+    client: reqwest::Client,
+    pub secrets: Secrets,
+    pub evidence: Vec<String>,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Probe({} exchanges)", self.evidence.len())
+    }
+}
+
+impl Probe {
+    pub fn new(secrets: Secrets) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .build()
+            .expect("an HTTP client without TLS options always builds");
+        Probe { client, secrets, evidence: Vec::new() }
+    }
+
+    pub async fn send(&mut self, req: Request) -> Result<Reply, ProbeError> {
+        let mut b = self.client.request(req.method.clone(), &req.url);
+        if let Some(t) = &req.bearer {
+            b = b.bearer_auth(t);
+        }
+        for (k, v) in &req.headers {
+            b = b.header(k, v);
+        }
+        let sent_body = match &req.body {
+            Some(Body::Json(v)) => {
+                b = b.json(v);
+                v.to_string()
+            }
+            Some(Body::Form(pairs)) => {
+                b = b.form(pairs);
+                pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+            }
+            None => String::new(),
+        };
+        let result = async {
+            let mut resp = b.send().await?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let mut body = Vec::new();
+            let mut truncated = false;
+            while let Some(chunk) = resp.chunk().await? {
+                body.extend_from_slice(&chunk);
+                if body.len() > BODY_CAP {
+                    body.truncate(BODY_CAP);
+                    truncated = true;
+                    break;
+                }
+            }
+            Ok::<_, reqwest::Error>(Reply {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+                truncated,
+            })
+        }
+        .await;
+        let line = format!("{} {}{}", req.method, req.url, if req.bearer.is_some() { " (bearer token)" } else { "" });
+        let sent = if sent_body.is_empty() { String::new() } else { format!("\n  sent: {}", clip(&sent_body)) };
+        match result {
+            Ok(reply) => {
+                let location = reply.header("location").map(|l| format!("\n  location: {l}")).unwrap_or_default();
+                let record = format!("{line}{sent}\n  -> {}{location}\n  body: {}", reply.status, clip(&reply.body));
+                self.evidence.push(self.secrets.redact(&record));
+                Ok(reply)
+            }
+            Err(e) => {
+                // reqwest's error text can include the URL with query parameters (codes): redact it too.
+                let reason = self.secrets.redact(&without_url(&e));
+                self.evidence.push(self.secrets.redact(&format!("{line}{sent}\n  -> no answer: {reason}")));
+                Err(ProbeError::Unreachable { url: self.secrets.redact(&req.url), reason })
+            }
+        }
+    }
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "the body could not be read"
+    } else {
+        "request failed"
+    };
+    kind.to_string()
+}
+
+/// Evidence keeps the first 2,000 characters of a body: enough to show what came back.
+fn clip(s: &str) -> String {
+    const MAX: usize = 2000;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes in all)", &s[..end], s.len())
+}

@@ -1,0 +1,76 @@
+//! The gate's command line end to end: the real binary against the embedded mock org.
+
+use std::process::Command;
+
+fn gate(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the gate binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write_org(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hg-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("org.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const DEFAULT_ORG: &str = include_str!("../mock-org/orgs/default.toml");
+
+#[test]
+fn the_clean_default_org_passes_the_gate() {
+    let (code, stdout, stderr) = gate(&["run"]);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("gate: PASSED"));
+    assert!(!stdout.contains("failed"), "{stdout}");
+    // The fixture's passwords never reach the console.
+    assert!(!stdout.contains("Passw0rd") && !stderr.contains("Passw0rd"));
+}
+
+#[test]
+fn an_agent_permission_set_that_grants_too_much_fails_the_gate() {
+    // A drifted permission set: the agent can now read Opportunity, so HG-PERM-01 must fail.
+    let drifted = DEFAULT_ORG.replacen(
+        "  { object = \"CaseHistory\", allowRead = true },\n]\nfieldPermissions = [\n  { field = \"Account.Industry\", readable = true },",
+        "  { object = \"CaseHistory\", allowRead = true },\n  { object = \"Opportunity\", allowRead = true },\n]\nfieldPermissions = [\n  { field = \"Account.Industry\", readable = true },",
+        1,
+    );
+    assert_ne!(drifted, DEFAULT_ORG, "the drift was applied");
+    let path = write_org("drift", &drifted);
+    let (code, stdout, _) = gate(&["run", "--org", path.to_str().unwrap(), "--tags", "@HG-PERM-01"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("gate: FAILED"));
+    assert!(
+        stdout.contains("expected 400 INVALID_TYPE, observed 200"),
+        "the failure says what was expected and observed:\n{stdout}"
+    );
+}
+
+#[test]
+fn a_bad_org_file_is_a_usage_error_naming_the_key() {
+    let path = write_org("bad", &DEFAULT_ORG.replacen("profile = \"Custom: Sales Profile\"", "profile = \"Ghost\"", 1));
+    let (code, _, stderr) = gate(&["run", "--org", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("users[4].profile: 'Ghost' is not a declared profile"), "{stderr}");
+}
+
+#[test]
+fn a_selection_that_runs_nothing_does_not_pass() {
+    let (code, stdout, _) = gate(&["run", "--tags", "@no-such-control"]);
+    assert_eq!(code, 1, "a gate that checked nothing must not pass:\n{stdout}");
+}
+
+#[test]
+fn a_bad_tag_expression_is_a_usage_error() {
+    let (code, _, stderr) = gate(&["run", "--tags", "@a and and"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--tags"), "{stderr}");
+}
