@@ -55,6 +55,13 @@ pub async fn run(opts: RunOptions) -> Result<Verdict, GateError> {
     let writer = GateWorld::cucumber()
         .max_concurrent_scenarios(opts.concurrency.max(1))
         .fail_on_skipped()
+        .after(|_, _, _, _, world| {
+            Box::pin(async move {
+                if let Some(w) = world {
+                    w.run_cleanup().await;
+                }
+            })
+        })
         .with_cli(cli)
         .run(opts.features.clone())
         .await;

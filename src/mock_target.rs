@@ -3,8 +3,9 @@
 
 use mock_org::RunningOrg;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use steps::evidence::Secrets;
-use steps::target::{Persona, RecordRef, Target};
+use steps::target::{Flavor, Persona, RecordRef, Target};
 
 /// Scenario persona name -> username in the default org file.
 pub const PERSONAS: &[(&str, &str)] = &[
@@ -52,9 +53,19 @@ pub fn for_mock(running: &RunningOrg, secrets: Secrets) -> Target {
         issuer: running.state.tokens.issuer().to_string(),
         authorize_url: format!("{}/services/oauth2/authorize", running.url),
         token_url: format!("{}/services/oauth2/token", running.url),
+        revoke_url: format!("{}/services/oauth2/revoke", running.url),
+        introspect_url: format!("{}/services/oauth2/introspect", running.url),
+        metadata_url: format!("{}/.well-known/oauth-authorization-server", running.url),
+        flavor: Flavor::Salesforce,
         api_version: format!("v{}.0", org.max_api_version / 10),
         client_id: app.consumer_key.clone(),
         redirect_uri: app.callback_urls[0].clone(),
+        other_client_id: org.apps.get(1).map(|a| a.consumer_key.clone()),
+        max_access_token_minutes: 60,
+        clock: Some({
+            let state = running.state.clone();
+            Arc::new(move |d| state.clock.advance(d))
+        }),
         scopes: app.scopes.clone(),
         personas,
         records,

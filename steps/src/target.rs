@@ -18,7 +18,14 @@ pub struct RecordRef {
     pub id: String,
 }
 
-#[derive(Debug, Clone)]
+/// Which set of expected error codes applies: a Salesforce org's or a generic OAuth 2.1 server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Salesforce,
+    OAuth21,
+}
+
+#[derive(Clone)]
 pub struct Target {
     pub name: String,
     /// The org's instance URL: REST lives under `/services/data/{api_version}/`.
@@ -26,15 +33,35 @@ pub struct Target {
     pub issuer: String,
     pub authorize_url: String,
     pub token_url: String,
+    pub revoke_url: String,
+    pub introspect_url: String,
+    /// The authorization server metadata document (RFC 8414).
+    pub metadata_url: String,
+    pub flavor: Flavor,
     pub api_version: String,
     pub client_id: String,
     pub redirect_uri: String,
+    /// Another registered client, for the checks that codes and tokens are bound to their client.
+    pub other_client_id: Option<String>,
+    /// Longest acceptable access-token lifetime (HG-RT-05).
+    pub max_access_token_minutes: i64,
+    /// Moves the target's clock (the mock only); `None` where time cannot be moved.
+    pub clock: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
     pub scopes: Vec<String>,
     pub personas: BTreeMap<String, Persona>,
     pub records: BTreeMap<String, RecordRef>,
     /// Values starting with this are seeded sensitive data: seeing one where it must not be is a leak.
     pub canary_marker: String,
     pub secrets: Secrets,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("name", &self.name)
+            .field("instance_url", &self.instance_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Target {

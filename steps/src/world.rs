@@ -40,6 +40,27 @@ pub struct GateWorld {
     pub last_authorize: Option<Outcome>,
     /// An admin read taken before a write: (URL, body), compared after it.
     pub snapshot: Option<(String, String)>,
+    /// An authorization code waiting to be redeemed, with what redeems it.
+    pub code: Option<PendingCode>,
+    /// Token sets issued in this scenario, oldest first.
+    pub grants: Vec<TokenSet>,
+    /// What to undo when the scenario ends, passed or failed (the runner's after-hook runs it).
+    pub cleanup: Vec<Cleanup>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PendingCode {
+    pub code: String,
+    pub verifier: String,
+    pub challenge: String,
+    pub redirect_uri: String,
+}
+
+/// An admin action that restores the org after a scenario changed shared state.
+#[derive(Debug, Clone)]
+pub enum Cleanup {
+    /// PATCH this REST path with this body as the admin.
+    AdminPatch { path: String, body: Value },
 }
 
 impl GateWorld {
@@ -52,6 +73,9 @@ impl GateWorld {
             last: None,
             last_authorize: None,
             snapshot: None,
+            code: None,
+            grants: Vec::new(),
+            cleanup: Vec::new(),
         }
     }
 
@@ -78,20 +102,46 @@ impl GateWorld {
         Ok(access)
     }
 
-    /// Runs the authorization request as the persona and keeps where it ended.
+    /// Runs the authorization request as the persona with the standard parameters.
     pub async fn try_authorize(&mut self, name: &str) -> Result<(), StepError> {
+        self.authorize_with(name, |_| {}).await
+    }
+
+    /// Runs the authorization request as the persona with the standard parameters changed by
+    /// `vary`, and keeps where it ended. A code that came back is kept for redemption.
+    pub async fn authorize_with(
+        &mut self,
+        name: &str,
+        vary: impl FnOnce(&mut Vec<(String, String)>),
+    ) -> Result<(), StepError> {
         let persona = self.persona(name)?;
         let target = self.target.clone();
         let pkce = crate::pkce::Pkce::new();
         self.probe.secrets.add(&pkce.verifier, "code verifier");
-        let params = login::standard_params(&target, &pkce, "hg-state");
+        let mut params = login::standard_params(&target, &pkce, "hg-state");
+        vary(&mut params);
+        let redirect_uri = params.iter().find(|(k, _)| k == "redirect_uri").map(|(_, v)| v.clone()).unwrap_or_default();
         let outcome = login::authorize(&mut self.probe, &target, &persona, &params)
             .await
             .map_err(|source| StepError::SignIn { persona: name.into(), source })?;
-        if let Some(c) = outcome.param("code") {
-            self.probe.secrets.add(&c, "authorization code");
-        }
+        self.code = outcome.param("code").map(|code| {
+            self.probe.secrets.add(&code, "authorization code");
+            PendingCode { code, verifier: pkce.verifier.clone(), challenge: pkce.challenge.clone(), redirect_uri }
+        });
         self.last_authorize = Some(outcome);
+        Ok(())
+    }
+
+    /// POSTs to the token endpoint; the answer becomes `last`, and tokens in it are kept.
+    pub async fn token_request(&mut self, pairs: Vec<(String, String)>) -> Result<(), StepError> {
+        let target = self.target.clone();
+        let reply = login::exchange(&mut self.probe, &target, pairs)
+            .await
+            .map_err(|source| StepError::SignIn { persona: "(client)".into(), source })?;
+        if let Some(ts) = login::token_set(&reply).filter(|_| reply.status == 200) {
+            self.grants.push(ts);
+        }
+        self.last = Some(reply);
         Ok(())
     }
 
@@ -119,6 +169,20 @@ impl GateWorld {
         let reply = self.probe.send(Request::new(Method::GET, url.clone()).bearer(&token)).await?;
         self.snapshot = Some((url, reply.body));
         Ok(())
+    }
+
+    /// Undoes what the scenario changed in the org, newest first. Runs after every scenario,
+    /// passed or failed; a failure here is reported in the evidence, not hidden.
+    pub async fn run_cleanup(&mut self) {
+        while let Some(c) = self.cleanup.pop() {
+            match c {
+                Cleanup::AdminPatch { path, body } => {
+                    if let Err(e) = self.rest("admin", Method::PATCH, &path, Some(body)).await {
+                        self.probe.evidence.push(format!("cleanup failed: PATCH {path}: {e}"));
+                    }
+                }
+            }
+        }
     }
 
     pub fn last(&self) -> Result<&Reply, StepError> {

@@ -1,0 +1,54 @@
+# Revoked tokens stop working immediately (checklist item C8). No sleeps and no retries: the very
+# first call after the revocation must fail.
+@C8 @oauth @rfc7009 @rfc9700
+Feature: Revocation takes effect immediately
+
+  @HG-REV-01 @MUST
+  Scenario: HG-REV-01 a revoked access token is dead on the next call
+    Given agent has signed in through the agent's app and holds its tokens
+    Then the latest access token works on the REST API
+    And introspection says the latest access token is active
+    When the access token is revoked
+    Then the latest access token is dead on the REST API at once
+    And introspection says the latest access token is inactive
+
+  @HG-REV-02 @MUST
+  Scenario: HG-REV-02 revoking the refresh token kills it and every access token it issued
+    Given agent has signed in through the agent's app and holds its tokens
+    When the refresh token is used
+    Then tokens are issued
+    When the refresh token is revoked
+    Then the first access token is dead on the REST API at once
+    And the latest access token is dead on the REST API at once
+    When the refresh token is used
+    Then the token request is refused with 400 and one of "invalid_grant"
+
+  @HG-REV-03 @MUST
+  Scenario: HG-REV-03 no request sent after the revocation succeeds, under concurrent use
+    Given agent has signed in through the agent's app and holds its tokens
+    When 8 callers keep using the access token while it is revoked
+    Then no request sent after the revocation succeeded
+
+  @HG-REV-04 @MUST @serial
+  Scenario Outline: HG-REV-04 when the admin <action> the user, its tokens die at once and it cannot sign in
+    Given agent has signed in through the agent's app and holds its tokens
+    When the admin <action> agent
+    Then the latest access token is dead on the REST API at once
+    And agent cannot sign in again
+
+    Examples:
+      | action      |
+      | freezes     |
+      | deactivates |
+
+  @HG-REV-06 @MUST
+  Scenario: HG-REV-06 another client cannot revoke the agent app's token
+    Given agent has signed in through the agent's app and holds its tokens
+    When the other client tries to revoke the access token
+    Then the revocation is refused
+    And the revocation leaves the token working
+
+  @HG-REV-06 @MUST
+  Scenario: HG-REV-06 revoking an unknown token answers as the flavor says
+    When an unknown token is revoked
+    Then the revocation answers as the flavor says for an unknown token

@@ -1,0 +1,828 @@
+//! Steps for the authorization server: metadata, grants, callbacks, PKCE, codes, refresh tokens and
+//! revocation. A refusal is always checked as: this status, an error from the documented set, and
+//! no token anywhere in the answer.
+
+use crate::login::Outcome;
+use crate::probe::{Reply, Request};
+use crate::target::Flavor;
+use crate::world::{Cleanup, GateWorld, StepError, expect};
+use base64::Engine;
+use cucumber::{given, then, when};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Instant;
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// No token in the body or the headers of an answer.
+fn no_token(r: &Reply) -> Result<(), StepError> {
+    let v = r.json().unwrap_or(Value::Null);
+    let in_body = ["access_token", "refresh_token", "id_token"].iter().find(|k| v.get(**k).is_some());
+    expect(in_body.is_none(), "no token in the answer", || format!("{} in the body", in_body.unwrap_or(&"")))?;
+    let in_headers = r.headers.iter().any(|(_, val)| val.to_str().is_ok_and(|s| s.contains("access_token")));
+    expect(!in_headers, "no token in the headers", || "access_token in a header".into())
+}
+
+// ---------------------------------------------------------------- metadata
+
+#[when("the client reads the authorization server metadata")]
+async fn read_metadata(w: &mut GateWorld) -> Result<(), StepError> {
+    let url = w.target.metadata_url.clone();
+    w.last = Some(w.probe.send(Request::new(Method::GET, url)).await?);
+    Ok(())
+}
+
+fn metadata(w: &GateWorld) -> Result<Value, StepError> {
+    let r = w.last()?;
+    expect(r.status == 200, "the metadata document served (200)", || format!("{}", r.status))?;
+    r.json().filter(Value::is_object).ok_or_else(|| StepError::Expectation {
+        expected: "a JSON metadata document".into(),
+        observed: "not JSON".into(),
+    })
+}
+
+fn strings(v: &Value, key: &str) -> Option<Vec<String>> {
+    v.get(key)?.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+}
+
+#[then("the metadata issuer is exactly the configured issuer")]
+async fn meta_issuer(w: &mut GateWorld) -> Result<(), StepError> {
+    let m = metadata(w)?;
+    let issuer = m.get("issuer").and_then(Value::as_str).unwrap_or("(missing)").to_string();
+    expect(issuer == w.target.issuer, format!("issuer {}", w.target.issuer), || format!("issuer {issuer}"))
+}
+
+#[then("the metadata offers S256 and not plain for PKCE")]
+async fn meta_pkce(w: &mut GateWorld) -> Result<(), StepError> {
+    let methods = strings(&metadata(w)?, "code_challenge_methods_supported").unwrap_or_default();
+    expect(methods.iter().any(|m| m == "S256") && !methods.iter().any(|m| m == "plain"), "[S256] without plain", || {
+        format!("{methods:?}")
+    })
+}
+
+#[then("the metadata offers no password, implicit or client-credentials grant")]
+async fn meta_grants(w: &mut GateWorld) -> Result<(), StepError> {
+    let m = metadata(w)?;
+    let grants = strings(&m, "grant_types_supported").ok_or_else(|| StepError::Expectation {
+        expected: "grant_types_supported present".into(),
+        observed: "absent (the default includes implicit)".into(),
+    })?;
+    let bad: Vec<&String> =
+        grants.iter().filter(|g| ["password", "implicit", "client_credentials"].contains(&g.as_str())).collect();
+    expect(bad.is_empty(), "none of password, implicit, client_credentials", || format!("{bad:?}"))?;
+    let types = strings(&m, "response_types_supported").unwrap_or_default();
+    let token_types: Vec<&String> = types.iter().filter(|t| t.split(' ').any(|p| p == "token")).collect();
+    expect(token_types.is_empty(), "no response type containing token", || format!("{token_types:?}"))
+}
+
+#[then("the metadata advertises revocation and introspection endpoints that answer")]
+async fn meta_endpoints(w: &mut GateWorld) -> Result<(), StepError> {
+    let m = metadata(w)?;
+    let mut wanted = vec!["revocation_endpoint"];
+    if w.target.flavor == Flavor::Salesforce {
+        wanted.push("introspection_endpoint");
+    }
+    for key in wanted {
+        let url = m.get(key).and_then(Value::as_str).map(str::to_string);
+        let url = url.ok_or_else(|| StepError::Expectation {
+            expected: format!("{key} advertised"),
+            observed: "absent".into(),
+        })?;
+        let form = pairs(&[("token", "hg-not-a-token"), ("client_id", &w.target.client_id.clone())]);
+        let r = w.probe.send(Request::new(Method::POST, url).form(form)).await?;
+        expect(r.status < 500 && r.status != 404 && r.json().is_some(), format!("{key} answering with JSON"), || {
+            format!("{}", r.status)
+        })?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- grants
+
+#[when(expr = "the client asks for a token with the {word} grant as {word}")]
+async fn other_grant(w: &mut GateWorld, grant: String, persona: String) -> Result<(), StepError> {
+    let p = w.persona(&persona)?;
+    w.probe.secrets.add(&p.password, "password");
+    let client = w.target.client_id.clone();
+    let form = match grant.as_str() {
+        "password" => pairs(&[
+            ("grant_type", "password"),
+            ("client_id", &client),
+            ("username", &p.username),
+            ("password", &p.password),
+        ]),
+        "client_credentials" => pairs(&[("grant_type", "client_credentials"), ("client_id", &client)]),
+        "jwt-bearer" => pairs(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("client_id", &client),
+            ("assertion", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."),
+        ]),
+        "device-code" => pairs(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", &client),
+            ("device_code", "hg-device-code"),
+        ]),
+        "unknown" => pairs(&[("grant_type", "urn:example:hg-unknown-grant"), ("client_id", &client)]),
+        other => {
+            return Err(StepError::Expectation {
+                expected: "a known grant name in the scenario".into(),
+                observed: other.into(),
+            });
+        }
+    };
+    w.token_request(form).await
+}
+
+#[then(expr = "the token request is refused with {int} and one of {string}")]
+async fn token_refused(w: &mut GateWorld, status: u16, errors: String) -> Result<(), StepError> {
+    let r = w.last()?;
+    let error = r
+        .json()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| "(no error)".into());
+    let allowed: Vec<&str> = errors.split(',').map(str::trim).collect();
+    expect(
+        r.status == status && allowed.contains(&error.as_str()),
+        format!("{status} with error in [{errors}]"),
+        || format!("{} {error}", r.status),
+    )?;
+    no_token(r)
+}
+
+#[when(expr = "{word} authorizes with response type {string}")]
+async fn response_type(w: &mut GateWorld, persona: String, rt: String) -> Result<(), StepError> {
+    w.authorize_with(&persona, |p| set(p, "response_type", &rt)).await
+}
+
+fn set(params: &mut Vec<(String, String)>, key: &str, value: &str) {
+    params.retain(|(k, _)| k != key);
+    params.push((key.into(), value.into()));
+}
+
+fn remove(params: &mut Vec<(String, String)>, key: &str) {
+    params.retain(|(k, _)| k != key);
+}
+
+#[then("no token is issued through the front channel")]
+async fn no_front_channel_token(w: &mut GateWorld) -> Result<(), StepError> {
+    let registered = w.target.redirect_uri.clone();
+    let o = w.last_authorize.as_ref().ok_or(StepError::NothingSent)?;
+    match o {
+        Outcome::Redirected(u) => {
+            let leaked = ["access_token", "id_token"].iter().any(|k| u.as_str().contains(k));
+            expect(!leaked, "no token in the redirect (query or fragment)", || "a token in the Location".into())?;
+            let error = o.param("error").unwrap_or_default();
+            expect(
+                u.as_str().starts_with(&registered)
+                    && error == "unsupported_response_type"
+                    && o.param("state").as_deref() == Some("hg-state"),
+                "unsupported_response_type at the registered callback with state",
+                || format!("error={error:?} at a redirect"),
+            )
+        }
+        Outcome::Page(r) => {
+            expect(!r.body.contains("access_token"), "no token on the page", || "access_token on the page".into())
+        }
+    }
+}
+
+#[when(expr = "{word} signs in through the agent's app with scope {string}")]
+async fn sign_in_with_scope(w: &mut GateWorld, persona: String, scope: String) -> Result<(), StepError> {
+    w.authorize_with(&persona, |p| set(p, "scope", &scope)).await?;
+    if w.code.is_some() {
+        redeem(w, "correct", None).await?;
+    }
+    Ok(())
+}
+
+#[then(expr = "the scopes {string} are refused or left out of the grant")]
+async fn scope_refused_or_narrowed(w: &mut GateWorld, extra: String) -> Result<(), StepError> {
+    let o = w.last_authorize.as_ref().ok_or(StepError::NothingSent)?;
+    if o.param("error").as_deref() == Some("invalid_scope") && o.param("code").is_none() {
+        return Ok(());
+    }
+    let granted = w.grants.last().map(|g| g.scope.clone()).unwrap_or_default();
+    let widened: Vec<&str> = extra.split(' ').filter(|x| granted.split(' ').any(|g| g == *x)).collect();
+    expect(!granted.is_empty() && widened.is_empty(), format!("invalid_scope, or a grant without {extra}"), || {
+        format!("granted '{granted}'")
+    })
+}
+
+#[when(expr = "{word} signs in through the agent's app")]
+async fn full_sign_in(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    w.try_authorize(&persona).await?;
+    redeem(w, "correct", None).await
+}
+
+#[then("an access token and a refresh token are issued")]
+async fn tokens_issued(w: &mut GateWorld) -> Result<(), StepError> {
+    let r = w.last()?;
+    let v = r.json().unwrap_or(Value::Null);
+    let ok = r.status == 200 && v.get("access_token").is_some() && v.get("refresh_token").is_some();
+    expect(ok, "200 with access_token and refresh_token", || {
+        format!("{} {}", r.status, v.get("error").cloned().unwrap_or(Value::Null))
+    })
+}
+
+#[then("the granted scope is exactly the declared scope")]
+async fn exact_scope(w: &mut GateWorld) -> Result<(), StepError> {
+    let mut granted: Vec<String> =
+        w.grants.last().map(|g| g.scope.split(' ').map(str::to_string).collect()).unwrap_or_default();
+    let mut declared = w.target.scopes.clone();
+    granted.sort();
+    declared.sort();
+    expect(granted == declared, format!("scope '{}'", declared.join(" ")), || format!("scope '{}'", granted.join(" ")))
+}
+
+// ---------------------------------------------------------------- callbacks
+
+/// The registered callback R varied the ways attackers vary it.
+fn callback_variant(r: &str, variant: &str) -> Result<Option<String>, StepError> {
+    let u = url::Url::parse(r)
+        .map_err(|e| StepError::Expectation { expected: "a parseable callback".into(), observed: e.to_string() })?;
+    let host = u.host_str().unwrap_or_default().to_string();
+    let origin = format!("{}://{}", u.scheme(), u.authority());
+    let path = u.path().to_string();
+    let trimmed = path.trim_end_matches('/');
+    let last = trimmed.rsplit('/').next().unwrap_or_default();
+    let parent = &trimmed[..trimmed.len() - last.len()];
+    let q = u.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Ok(Some(match variant {
+        "exact" => r.to_string(),
+        "omitted" => return Ok(None),
+        "trailing-slash" if path.ends_with('/') => format!("{origin}{trimmed}{q}"),
+        "trailing-slash" => format!("{origin}{path}/{q}"),
+        "path-appended" => format!("{origin}{trimmed}/x{q}"),
+        "dot-dot" => format!("{origin}{trimmed}/../{last}{q}"),
+        "encoded-slash" => format!("{origin}{parent}%2F{last}{q}"),
+        "encoded-dots" => format!("{origin}{trimmed}/%2e%2e/{last}{q}"),
+        "semicolon" => format!("{origin}{trimmed};x=1{q}"),
+        "double-encoded" => format!("{origin}{trimmed}/%252e%252e/{last}{q}"),
+        "query-added" if q.is_empty() => format!("{r}?hg=1"),
+        "query-added" => format!("{r}&hg=1"),
+        "subdomain" => format!("{}://evil.{}{}{q}", u.scheme(), u.authority(), path),
+        "host-suffix" => format!(
+            "{}://{host}.evil.test{}{path}{q}",
+            u.scheme(),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        "userinfo" => format!("{}://{host}@evil.test{path}{q}", u.scheme()),
+        "upper-case-host" => format!(
+            "{}://{}{}{path}{q}",
+            u.scheme(),
+            host.to_uppercase(),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        "explicit-port" => format!("{}://{host}:{}{path}{q}", u.scheme(), u.port_or_known_default().unwrap_or(443)),
+        "other-port" => format!("{}://{host}:{}{path}{q}", u.scheme(), u.port_or_known_default().unwrap_or(443) + 1),
+        "http-scheme" if u.scheme() == "https" => format!("http://{}{path}{q}", u.authority()),
+        "http-scheme" => format!("https://{}{path}{q}", u.authority()),
+        "custom-scheme" => format!("com.evil.app:/{}{path}{q}", host),
+        "fragment" => format!("{r}#hg"),
+        "loopback-ip" => format!("http://127.0.0.1:{}{path}{q}", u.port_or_known_default().unwrap_or(80)),
+        "loopback-name" => format!("http://localhost:{}{path}{q}", u.port_or_known_default().unwrap_or(80)),
+        other => {
+            return Err(StepError::Expectation {
+                expected: "a known callback variant in the scenario".into(),
+                observed: other.into(),
+            });
+        }
+    }))
+}
+
+#[when(expr = "{word} authorizes with the {word} variant of the callback")]
+async fn authorize_variant(w: &mut GateWorld, persona: String, variant: String) -> Result<(), StepError> {
+    let supplied = callback_variant(&w.target.redirect_uri, &variant)?;
+    w.authorize_with(&persona, |p| match &supplied {
+        Some(uri) => set(p, "redirect_uri", uri),
+        None => remove(p, "redirect_uri"),
+    })
+    .await?;
+    w.snapshot = supplied.map(|s| ("supplied-callback".into(), s));
+    Ok(())
+}
+
+#[then("the authorization is refused without a redirect to the supplied URI")]
+async fn refused_no_redirect(w: &mut GateWorld) -> Result<(), StepError> {
+    let supplied = w.snapshot.as_ref().map(|(_, s)| s.clone());
+    let o = w.last_authorize.as_ref().ok_or(StepError::NothingSent)?;
+    expect(o.param("code").is_none(), "no code issued", || "a code was issued".into())?;
+    if let (Outcome::Redirected(u), Some(s)) = (o, supplied) {
+        let to_supplied = u.as_str().starts_with(&s)
+            || url::Url::parse(&s).is_ok_and(|su| {
+                su.host_str() == u.host_str()
+                    && su.host_str()
+                        != url::Url::parse(&w.target.redirect_uri)
+                            .ok()
+                            .and_then(|r| r.host_str().map(str::to_string))
+                            .as_deref()
+            });
+        expect(!to_supplied, "no redirect to the supplied URI", || format!("redirected to {u}"))?;
+    }
+    Ok(())
+}
+
+#[then("a code is delivered to the callback with the state echoed")]
+async fn code_delivered(w: &mut GateWorld) -> Result<(), StepError> {
+    let r = w.target.redirect_uri.clone();
+    let o = w.last_authorize.as_ref().ok_or(StepError::NothingSent)?;
+    let ok = matches!(o, Outcome::Redirected(u) if u.as_str().starts_with(&r))
+        && o.param("code").is_some()
+        && o.param("state").as_deref() == Some("hg-state");
+    let observed = || match o {
+        Outcome::Redirected(u) => {
+            format!("redirect with error {:?}", u.query_pairs().find(|(k, _)| k == "error").map(|(_, v)| v.to_string()))
+        }
+        Outcome::Page(p) => format!("a page with status {}", p.status),
+    };
+    expect(ok, "a code and state=hg-state at the registered callback", observed)
+}
+
+// ---------------------------------------------------------------- PKCE and codes
+
+#[when(expr = "{word} authorizes with PKCE {word}")]
+async fn authorize_pkce(w: &mut GateWorld, persona: String, variant: String) -> Result<(), StepError> {
+    let plain_challenge = "hg-plain-challenge-hg-plain-challenge-hg-plain";
+    w.authorize_with(&persona, |p| match variant.as_str() {
+        "none" => {
+            remove(p, "code_challenge");
+            remove(p, "code_challenge_method");
+        }
+        "plain" => {
+            set(p, "code_challenge", plain_challenge);
+            set(p, "code_challenge_method", "plain");
+        }
+        "without-method" => remove(p, "code_challenge_method"),
+        "S512" => set(p, "code_challenge_method", "S512"),
+        _ => {}
+    })
+    .await
+}
+
+#[then(expr = "the authorization is refused at the callback with {word} and no code")]
+async fn refused_at_callback(w: &mut GateWorld, error: String) -> Result<(), StepError> {
+    let o = w.last_authorize.as_ref().ok_or(StepError::NothingSent)?;
+    let observed =
+        o.param("error").unwrap_or_else(|| if o.param("code").is_some() { "a code".into() } else { "no error".into() });
+    expect(o.param("code").is_none() && observed == error, format!("error={error}, no code"), || observed)
+}
+
+#[given(expr = "{word} holds a fresh authorization code")]
+async fn fresh_code(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    w.try_authorize(&persona).await?;
+    expect(w.code.is_some(), "a code for the persona", || "none was issued".into())
+}
+
+/// Redeems the pending code; `verifier` says how the verifier is (mis)formed.
+async fn redeem(w: &mut GateWorld, verifier: &str, client: Option<String>) -> Result<(), StepError> {
+    let p = w.code.clone().ok_or(StepError::NothingSent)?;
+    let client = client.unwrap_or_else(|| w.target.client_id.clone());
+    let mut form = pairs(&[
+        ("grant_type", "authorization_code"),
+        ("code", &p.code),
+        ("client_id", &client),
+        ("redirect_uri", &p.redirect_uri),
+    ]);
+    let v = match verifier {
+        "correct" => Some(p.verifier.clone()),
+        "missing" => None,
+        "wrong" => Some(crate::pkce::Pkce::new().verifier),
+        "challenge" => Some(p.challenge.clone()),
+        "short" => Some(p.verifier[..42].to_string()),
+        "bad-chars" => Some(format!("{}+/=", &p.verifier[..40])),
+        other => {
+            return Err(StepError::Expectation { expected: "a known verifier variant".into(), observed: other.into() });
+        }
+    };
+    if let Some(v) = v {
+        w.probe.secrets.add(&v, "code verifier");
+        form.push(("code_verifier".into(), v));
+    }
+    w.token_request(form).await
+}
+
+#[when(expr = "the code is redeemed with the {word} verifier")]
+async fn redeem_with(w: &mut GateWorld, verifier: String) -> Result<(), StepError> {
+    redeem(w, &verifier, None).await
+}
+
+#[when("the code is redeemed")]
+async fn redeem_plain(w: &mut GateWorld) -> Result<(), StepError> {
+    redeem(w, "correct", None).await
+}
+
+#[when("the code is redeemed again")]
+async fn redeem_again(w: &mut GateWorld) -> Result<(), StepError> {
+    redeem(w, "correct", None).await
+}
+
+#[when("the code is redeemed by the other client")]
+async fn redeem_other_client(w: &mut GateWorld) -> Result<(), StepError> {
+    let other = other_client(w)?;
+    redeem(w, "correct", Some(other)).await
+}
+
+fn other_client(w: &GateWorld) -> Result<String, StepError> {
+    w.target.other_client_id.clone().ok_or_else(|| StepError::Expectation {
+        expected: "another registered client".into(),
+        observed: "not verifiable on this target: no other client id is configured".into(),
+    })
+}
+
+#[when(expr = "the code is redeemed with the redirect URI {string}")]
+async fn redeem_other_redirect(w: &mut GateWorld, uri: String) -> Result<(), StepError> {
+    if let Some(p) = w.code.as_mut() {
+        p.redirect_uri = uri;
+    }
+    redeem(w, "correct", None).await
+}
+
+#[when("the code's lifetime passes")]
+async fn code_lifetime_passes(w: &mut GateWorld) -> Result<(), StepError> {
+    let clock = w.target.clock.clone().ok_or_else(|| StepError::Expectation {
+        expected: "a movable clock".into(),
+        observed: "not verifiable on this target: its clock cannot be moved within the run's time budget".into(),
+    })?;
+    // Salesforce's codes live 15 minutes; one more minute is past any sane lifetime.
+    clock(std::time::Duration::from_secs(16 * 60));
+    Ok(())
+}
+
+#[then("tokens are issued")]
+async fn tokens_are_issued(w: &mut GateWorld) -> Result<(), StepError> {
+    let r = w.last()?;
+    expect(
+        r.status == 200 && r.json().is_some_and(|v| v.get("access_token").is_some()),
+        "200 with an access token",
+        || format!("{} {}", r.status, r.body.chars().take(120).collect::<String>()),
+    )
+}
+
+#[when(expr = "the code is redeemed {int} times at once")]
+async fn redeem_concurrently(w: &mut GateWorld, n: usize) -> Result<(), StepError> {
+    let p = w.code.clone().ok_or(StepError::NothingSent)?;
+    let form = pairs(&[
+        ("grant_type", "authorization_code"),
+        ("code", &p.code),
+        ("client_id", &w.target.client_id.clone()),
+        ("redirect_uri", &p.redirect_uri),
+        ("code_verifier", &p.verifier),
+    ]);
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let mut probe = w.probe.clone();
+        probe.evidence.clear();
+        let req = Request::new(Method::POST, w.target.token_url.clone()).form(form.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = probe.send(req).await;
+            (r, probe.evidence)
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let (r, evidence) = t
+            .await
+            .map_err(|e| StepError::Expectation { expected: "a finished request".into(), observed: e.to_string() })?;
+        let r = r?;
+        crate::login::remember_tokens(&w.probe, &r);
+        w.probe.evidence.extend(evidence.into_iter().map(|e| w.probe.secrets.redact(&e)));
+        if r.status == 200 {
+            ok += 1;
+        }
+    }
+    w.snapshot = Some(("successes".into(), ok.to_string()));
+    Ok(())
+}
+
+#[then("exactly one redemption succeeds")]
+async fn exactly_one(w: &mut GateWorld) -> Result<(), StepError> {
+    let ok = w.snapshot.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
+    expect(ok == "1", "exactly 1 success", || format!("{ok} successes"))
+}
+
+// ---------------------------------------------------------------- tokens on the API
+
+async fn rest_with(w: &mut GateWorld, token: &str) -> Result<Reply, StepError> {
+    let path = format!("/sobjects/Case/{}", w.record("own-case")?.id);
+    let url = w.target.rest(&path);
+    Ok(w.probe.send(Request::new(Method::GET, url).bearer(token)).await?)
+}
+
+fn grant(w: &GateWorld, which: &str) -> Result<crate::login::TokenSet, StepError> {
+    let g = match which {
+        "first" => w.grants.first(),
+        _ => w.grants.last(),
+    };
+    g.cloned().ok_or(StepError::NothingSent)
+}
+
+#[then(expr = "the {word} access token works on the REST API")]
+async fn access_works(w: &mut GateWorld, which: String) -> Result<(), StepError> {
+    let t = grant(w, &which)?.access_token;
+    let r = rest_with(w, &t).await?;
+    expect(r.status == 200, "200 on the REST API", || format!("{}", r.status))
+}
+
+#[then(expr = "the {word} access token is dead on the REST API at once")]
+async fn access_dead(w: &mut GateWorld, which: String) -> Result<(), StepError> {
+    let t = grant(w, &which)?.access_token;
+    // The very first call after the event: no sleep, no retry.
+    let r = rest_with(w, &t).await?;
+    let code = r.json().and_then(|v| v.get(0)?.get("errorCode")?.as_str().map(str::to_string)).unwrap_or_default();
+    let expected = if w.target.flavor == Flavor::Salesforce { "401 INVALID_SESSION_ID" } else { "401" };
+    let ok = r.status == 401 && (w.target.flavor != Flavor::Salesforce || code == "INVALID_SESSION_ID");
+    expect(ok, expected, || format!("{} {code}", r.status))
+}
+
+#[then(expr = "introspection says the {word} access token is inactive")]
+async fn introspect_inactive(w: &mut GateWorld, which: String) -> Result<(), StepError> {
+    let t = grant(w, &which)?.access_token;
+    let form = pairs(&[("token", &t), ("client_id", &w.target.client_id.clone())]);
+    let r = w.probe.send(Request::new(Method::POST, w.target.introspect_url.clone()).form(form)).await?;
+    let active = r.json().and_then(|v| v.get("active").cloned());
+    expect(r.status == 200 && active == Some(json!(false)), "200 {\"active\": false}", || {
+        format!("{} active={active:?}", r.status)
+    })
+}
+
+#[then(expr = "introspection says the {word} access token is active")]
+async fn introspect_active(w: &mut GateWorld, which: String) -> Result<(), StepError> {
+    let t = grant(w, &which)?.access_token;
+    let form = pairs(&[("token", &t), ("client_id", &w.target.client_id.clone())]);
+    let r = w.probe.send(Request::new(Method::POST, w.target.introspect_url.clone()).form(form)).await?;
+    let active = r.json().and_then(|v| v.get("active").cloned());
+    expect(r.status == 200 && active == Some(json!(true)), "200 {\"active\": true}", || {
+        format!("{} active={active:?}", r.status)
+    })
+}
+
+// ---------------------------------------------------------------- refresh
+
+async fn use_refresh(
+    w: &mut GateWorld,
+    which: &str,
+    client: Option<String>,
+    scope: Option<String>,
+) -> Result<(), StepError> {
+    let rt = grant(w, which)?.refresh_token.ok_or_else(|| StepError::Expectation {
+        expected: "a refresh token".into(),
+        observed: "none was issued".into(),
+    })?;
+    let client = client.unwrap_or_else(|| w.target.client_id.clone());
+    let mut form = pairs(&[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", &client)]);
+    if let Some(s) = scope {
+        form.push(("scope".into(), s));
+    }
+    w.token_request(form).await
+}
+
+#[when("the refresh token is used")]
+async fn refresh_latest(w: &mut GateWorld) -> Result<(), StepError> {
+    use_refresh(w, "latest", None, None).await
+}
+
+#[when("the rotated-out refresh token is used again")]
+async fn refresh_replay(w: &mut GateWorld) -> Result<(), StepError> {
+    use_refresh(w, "first", None, None).await
+}
+
+#[when("the refresh token is used by the other client")]
+async fn refresh_other_client(w: &mut GateWorld) -> Result<(), StepError> {
+    let other = other_client(w)?;
+    use_refresh(w, "latest", Some(other), None).await
+}
+
+#[when(expr = "the refresh token is used asking for scope {string}")]
+async fn refresh_wider(w: &mut GateWorld, scope: String) -> Result<(), StepError> {
+    use_refresh(w, "latest", None, Some(scope)).await
+}
+
+#[then(expr = "the scope {string} is refused or left out of the refreshed grant")]
+async fn refresh_scope_refused(w: &mut GateWorld, extra: String) -> Result<(), StepError> {
+    let r = w.last()?;
+    let v = r.json().unwrap_or(Value::Null);
+    if r.status == 400 && v.get("error").and_then(Value::as_str) == Some("invalid_scope") {
+        return no_token(r);
+    }
+    let granted = v.get("scope").and_then(Value::as_str).unwrap_or_default().to_string();
+    let widened = extra.split(' ').any(|x| granted.split(' ').any(|g| g == x));
+    expect(r.status == 200 && !widened, format!("invalid_scope, or a grant without {extra}"), || {
+        format!("{} scope '{granted}'", r.status)
+    })
+}
+
+#[then("the newest refresh token is dead too")]
+async fn newest_refresh_dead(w: &mut GateWorld) -> Result<(), StepError> {
+    // After a refused replay, `grants` still ends with the set the rotation produced.
+    use_refresh(w, "latest", None, None).await?;
+    let r = w.last()?;
+    let error = r.json().and_then(|v| v.get("error")?.as_str().map(str::to_string)).unwrap_or_default();
+    expect(r.status == 400 && error == "invalid_grant", "400 invalid_grant for the newest refresh token", || {
+        format!("{} {error}", r.status)
+    })?;
+    no_token(r)
+}
+
+#[then("the access token lives at most the declared maximum")]
+async fn lifetime(w: &mut GateWorld) -> Result<(), StepError> {
+    let t = grant(w, "latest")?.access_token;
+    let claims = t
+        .split('.')
+        .nth(1)
+        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let (iat, exp) = match claims {
+        Some(c) => (c.get("iat").and_then(Value::as_i64), c.get("exp").and_then(Value::as_i64)),
+        None => (None, None),
+    };
+    let (Some(iat), Some(exp)) = (iat, exp) else {
+        return Err(StepError::Expectation {
+            expected: "iat and exp in the access token".into(),
+            observed: "not verifiable on this target: the token is opaque".into(),
+        });
+    };
+    let minutes = (exp - iat) / 60;
+    let max = w.target.max_access_token_minutes;
+    expect(minutes <= max, format!("at most {max} minutes"), || format!("{minutes} minutes"))
+}
+
+// ---------------------------------------------------------------- revocation
+
+async fn revoke(w: &mut GateWorld, token: String, client: Option<String>) -> Result<Reply, StepError> {
+    let mut form = pairs(&[("token", &token)]);
+    if let Some(c) = client {
+        form.push(("client_id".into(), c));
+    }
+    Ok(w.probe.send(Request::new(Method::POST, w.target.revoke_url.clone()).form(form)).await?)
+}
+
+#[when(expr = "the {word} token is revoked")]
+async fn revoke_token(w: &mut GateWorld, kind: String) -> Result<(), StepError> {
+    let g = grant(w, "latest")?;
+    let token = if kind == "refresh" { g.refresh_token.unwrap_or_default() } else { g.access_token };
+    let client = Some(w.target.client_id.clone());
+    let r = revoke(w, token, client).await?;
+    expect(r.status == 200, "the revocation accepted (200)", || format!("{}", r.status))?;
+    w.last = Some(r);
+    Ok(())
+}
+
+#[when("the other client tries to revoke the access token")]
+async fn other_client_revokes(w: &mut GateWorld) -> Result<(), StepError> {
+    let t = grant(w, "latest")?.access_token;
+    let other = other_client(w)?;
+    w.last = Some(revoke(w, t, Some(other)).await?);
+    Ok(())
+}
+
+#[then("the revocation is refused")]
+async fn revocation_refused(w: &mut GateWorld) -> Result<(), StepError> {
+    let r = w.last()?;
+    expect((400..500).contains(&r.status), "a 4xx refusal", || format!("{}", r.status))
+}
+
+#[when("an unknown token is revoked")]
+async fn revoke_unknown(w: &mut GateWorld) -> Result<(), StepError> {
+    let client = Some(w.target.client_id.clone());
+    w.last = Some(revoke(w, "hg-unknown-token-0000000000".into(), client).await?);
+    Ok(())
+}
+
+#[then("the revocation answers as the flavor says for an unknown token")]
+async fn unknown_token_answer(w: &mut GateWorld) -> Result<(), StepError> {
+    let flavor = w.target.flavor;
+    let r = w.last()?;
+    let error = r.json().and_then(|v| v.get("error")?.as_str().map(str::to_string)).unwrap_or_default();
+    match flavor {
+        Flavor::Salesforce => expect(
+            r.status == 400 && (error == "invalid_token" || error == "unsupported_token_type"),
+            "400 invalid_token or unsupported_token_type",
+            || format!("{} {error}", r.status),
+        ),
+        Flavor::OAuth21 => expect(r.status == 200, "200 (RFC 7009 2.2)", || format!("{} {error}", r.status)),
+    }
+}
+
+#[when(expr = "{int} callers keep using the access token while it is revoked")]
+async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Result<(), StepError> {
+    const PER_CALLER: usize = 40;
+    let token = grant(w, "latest")?.access_token;
+    let url = w.target.rest(&format!("/sobjects/Case/{}", w.record("own-case")?.id));
+    let client = reqwest::Client::builder()
+        .timeout(crate::probe::TIMEOUT)
+        .build()
+        .map_err(|e| StepError::Expectation { expected: "an HTTP client".into(), observed: e.to_string() })?;
+    let start = Instant::now();
+    // The revocation is sent only once every caller has had a success: the window is measured
+    // with requests really in flight, not before they start.
+    let warmed = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..callers {
+        let (client, url, token, warmed) = (client.clone(), url.clone(), token.clone(), warmed.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for i in 0..PER_CALLER {
+                let sent = start.elapsed();
+                let status =
+                    client.get(&url).bearer_auth(&token).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+                seen.push((sent, status));
+                if i == 0 {
+                    warmed.add_permits(1);
+                }
+                if status == 401 {
+                    break;
+                }
+            }
+            seen
+        }));
+    }
+    let all_started = tokio::time::timeout(crate::probe::TIMEOUT, warmed.acquire_many(callers as u32)).await;
+    expect(all_started.is_ok(), "every caller under way before the revocation", || {
+        "callers did not start in time".into()
+    })?;
+    let client_id = Some(w.target.client_id.clone());
+    let rev = revoke(w, token, client_id).await?;
+    let revoked_at = start.elapsed();
+    let (mut total, mut before_ok, mut after_ok, mut stale_ms) = (0, 0, 0, 0u128);
+    for t in tasks {
+        for (sent, status) in t.await.unwrap_or_default() {
+            total += 1;
+            match (sent > revoked_at, status == 200) {
+                (false, true) => before_ok += 1,
+                (true, true) => {
+                    after_ok += 1;
+                    stale_ms = stale_ms.max((sent - revoked_at).as_millis());
+                }
+                _ => {}
+            }
+        }
+    }
+    w.probe.evidence.push(format!(
+        "revocation under concurrent use: {callers} callers, {total} requests, {before_ok} succeeded before the revoke answered {} at {revoked_at:?}; sent after it and succeeded: {after_ok}; stale window: {stale_ms} ms",
+        rev.status
+    ));
+    expect(before_ok > 0, "the token working before the revocation", || "no request succeeded at all".into())?;
+    w.snapshot = Some(("stale".into(), format!("{after_ok} requests, {stale_ms} ms")));
+    Ok(())
+}
+
+#[then("no request sent after the revocation succeeded")]
+async fn stale_window_zero(w: &mut GateWorld) -> Result<(), StepError> {
+    let s = w.snapshot.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
+    expect(s.starts_with("0 requests"), "a stale window of 0 (no success after the revoke answered)", || s)
+}
+
+#[when(expr = "the admin freezes {word}")]
+async fn admin_freezes(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    admin_user_state(w, &persona, "IsFrozen", true).await
+}
+
+#[when(expr = "the admin deactivates {word}")]
+async fn admin_deactivates(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    admin_user_state(w, &persona, "IsActive", false).await
+}
+
+/// Flips a user's freeze or active flag through the REST API as the admin; the undo is queued
+/// before the change so it runs even when a later step fails.
+async fn admin_user_state(w: &mut GateWorld, persona: &str, field: &str, value: bool) -> Result<(), StepError> {
+    let username = w.persona(persona)?.username;
+    let soql = format!("SELECT Id FROM User WHERE Username = '{username}'");
+    w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
+    let user_id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string));
+    let user_id = user_id.ok_or_else(|| StepError::Expectation {
+        expected: format!("the user {username}"),
+        observed: "not found".into(),
+    })?;
+    let path = if field == "IsFrozen" {
+        let soql = format!("SELECT Id FROM UserLogin WHERE UserId = '{user_id}'");
+        w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
+        let id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string)).unwrap_or_default();
+        format!("/sobjects/UserLogin/{id}")
+    } else {
+        format!("/sobjects/User/{user_id}")
+    };
+    w.cleanup.push(Cleanup::AdminPatch { path: path.clone(), body: json!({ field: !value }) });
+    w.rest("admin", Method::PATCH, &path, Some(json!({ field: value }))).await?;
+    let r = w.last()?;
+    expect(r.status == 204, "the admin's change accepted (204)", || format!("{}", r.status))
+}
+
+#[then(expr = "{word} cannot sign in again")]
+async fn cannot_sign_in(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    w.try_authorize(&persona).await?;
+    let o = w.last_authorize.as_ref().ok_or(StepError::NothingSent)?;
+    expect(o.param("code").is_none(), "no code for a frozen or inactive user", || "a code was issued".into())
+}
+
+#[given(expr = "{word} has signed in through the agent's app and holds its tokens")]
+async fn holds_tokens(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    full_sign_in(w, persona).await?;
+    tokens_are_issued(w).await
+}
+
+#[then("the revocation leaves the token working")]
+async fn still_works(w: &mut GateWorld) -> Result<(), StepError> {
+    access_works(w, "latest".into()).await
+}
