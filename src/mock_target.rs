@@ -59,6 +59,7 @@ pub fn for_mock(running: &RunningOrg, secrets: Secrets) -> Target {
         flavor: Flavor::Salesforce,
         api_version: format!("v{}.0", org.max_api_version / 10),
         client_id: app.consumer_key.clone(),
+        app_name: app.name.clone(),
         redirect_uri: app.callback_urls[0].clone(),
         other_client_id: org.apps.get(1).map(|a| a.consumer_key.clone()),
         max_access_token_minutes: 60,

@@ -41,6 +41,16 @@ Feature: Revocation takes effect immediately
       | freezes     |
       | deactivates |
 
+  @HG-REV-05 @MUST @serial
+  Scenario: HG-REV-05 the app kill switch kills every token of that user for that app at once
+    Given agent has signed in through the agent's app and holds its tokens
+    And csr has signed in through the agent's app
+    When the admin revokes the agent app's access for agent
+    Then the latest access token is dead on the REST API at once
+    When the refresh token is used
+    Then the token request is refused with 400 and one of "invalid_grant"
+    And csr's own token still works on the REST API
+
   @HG-REV-06 @MUST
   Scenario: HG-REV-06 another client cannot revoke the agent app's token
     Given agent has signed in through the agent's app and holds its tokens

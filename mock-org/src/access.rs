@@ -80,6 +80,10 @@ impl<'a> Access<'a> {
                 let admin = self.has("ManageUsers");
                 ObjectPerms { read: admin, edit: admin, view_all: admin, ..Default::default() }
             }
+            Some(Builtin::OauthToken) => {
+                let admin = self.has("ManageUsers");
+                ObjectPerms { read: admin, delete: admin, view_all: admin, modify_all: admin, ..Default::default() }
+            }
             Some(Builtin::ApiEvent) => {
                 let read = self.has("ViewAllData") || self.has("ViewRealTimeEventMonitoringData");
                 ObjectPerms { read, view_all: read, ..Default::default() }
@@ -137,7 +141,7 @@ impl<'a> Access<'a> {
             Some(Builtin::User) | Some(Builtin::UserLogin) => {
                 return if op.edit { RecordAccess::Edit } else { RecordAccess::Read };
             }
-            Some(Builtin::ApiEvent) => return RecordAccess::Read,
+            Some(Builtin::ApiEvent) | Some(Builtin::OauthToken) => return RecordAccess::Read,
             None => {}
         }
         let mut level = if op.view_all { RecordAccess::Read } else { RecordAccess::None };

@@ -18,6 +18,8 @@ use std::cmp::Ordering;
 pub enum Effect {
     /// The user was frozen or deactivated: every token they hold dies now.
     RevokeUserTokens(String),
+    /// An admin deleted the user's authorization of an app (user id, app name).
+    RevokeAppAccess(String, String),
 }
 
 pub struct Data<'a> {
@@ -330,18 +332,26 @@ impl<'a> Data<'a> {
         Ok(effects)
     }
 
-    pub fn delete(&self, store: &mut Store, object: &str, id: &str, trace: &mut Trace) -> Result<(), SfError> {
+    pub fn delete(&self, store: &mut Store, object: &str, id: &str, trace: &mut Trace) -> Result<Vec<Effect>, SfError> {
         let o = self.visible_object(object).ok_or_else(SfError::not_found)?;
         trace.object = Some(o.name.clone());
         trace.operation = Some("delete");
         let (r, level) = self.find(store, o, id)?;
         let rid = r.id.clone();
         trace.record_ids.push(rid.clone());
-        if o.builtin.is_some() || !self.access.object(o).delete || level < RecordAccess::Full {
+        let deletable = o.builtin.is_none() || o.builtin == Some(Builtin::OauthToken);
+        if !deletable || !self.access.object(o).delete || level < RecordAccess::Full {
             return Err(SfError::insufficient_access());
         }
-        store.remove(&rid);
-        Ok(())
+        let removed = store.remove(&rid);
+        let effects = match (o.builtin, removed) {
+            (Some(Builtin::OauthToken), Some(r)) => {
+                let field = |k: &str| r.get(k).as_str().unwrap_or_default().to_string();
+                vec![Effect::RevokeAppAccess(field("UserId"), field("AppName"))]
+            }
+            _ => Vec::new(),
+        };
+        Ok(effects)
     }
 }
 

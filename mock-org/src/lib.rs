@@ -90,6 +90,11 @@ impl MockOrg {
         for e in effects {
             match e {
                 data::Effect::RevokeUserTokens(user_id) => self.revoke_user_grants(&user_id, None),
+                data::Effect::RevokeAppAccess(user_id, app_name) => {
+                    if let Some(app) = self.org.apps.iter().find(|a| a.name == app_name) {
+                        self.revoke_user_grants(&user_id, Some(&app.consumer_key));
+                    }
+                }
             }
         }
     }
@@ -103,6 +108,26 @@ impl MockOrg {
             self.tokens.revoke(&j);
         }
         self.tokens.revoke_user(user_id, client_id);
+    }
+
+    /// Records that the user has authorized the app (the OauthToken row the kill switch deletes),
+    /// once per user and app.
+    pub fn note_app_authorization(&self, user_id: &str, app_name: &str) {
+        let mut store = self.store_write();
+        let exists = store
+            .of_object("OauthToken")
+            .any(|r| r.get("UserId").as_str() == Some(user_id) && r.get("AppName").as_str() == Some(app_name));
+        if !exists {
+            let id = store.new_id("0CQ");
+            let fields = [
+                ("Id", serde_json::json!(id)),
+                ("UserId", serde_json::json!(user_id)),
+                ("AppName", serde_json::json!(app_name)),
+                ("CreatedDate", serde_json::json!(clock::format_datetime(self.clock.now_ms()))),
+            ];
+            let fields = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            store.insert(store::Record { object: "OauthToken".into(), id, fields });
+        }
     }
 
     /// Mints an access token for `username` through the first External Client App, as the OAuth

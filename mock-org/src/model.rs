@@ -125,6 +125,9 @@ pub enum Builtin {
     /// The audit log (the Real-Time Event Monitoring analog); ViewAllData or
     /// ViewRealTimeEventMonitoringData, read only.
     ApiEvent,
+    /// A user's authorization of an app (one row per user and app). An admin deleting it is the
+    /// app kill switch: every token of that user for that app dies. ManageUsers only.
+    OauthToken,
 }
 
 #[derive(Debug, Clone)]

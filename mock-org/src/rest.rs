@@ -245,8 +245,11 @@ async fn delete(
     headers: HeaderMap,
 ) -> Response {
     call(&s, &headers, &method, &uri, &version, |d, trace| {
-        let mut store = s.store_write();
-        d.delete(&mut store, &object, &id, trace)?;
+        let effects = {
+            let mut store = s.store_write();
+            d.delete(&mut store, &object, &id, trace)?
+        };
+        s.apply(effects);
         Ok(Reply { status: 204, body: None })
     })
 }

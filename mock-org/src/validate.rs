@@ -689,5 +689,17 @@ fn builtin_objects() -> Vec<ObjectSchema> {
             Builtin::ApiEvent,
             crate::audit::EVENT_FIELDS.iter().map(|(n, k)| system_field(n, n, *k, None)).collect(),
         ),
+        object(
+            "OauthToken",
+            "OAuth Token",
+            "0CQ",
+            Builtin::OauthToken,
+            vec![
+                id(),
+                system_field("UserId", "User ID", FieldKind::Reference, Some("User")),
+                text("AppName"),
+                system_field("CreatedDate", "Created Date", FieldKind::DateTime, None),
+            ],
+        ),
     ]
 }

@@ -809,6 +809,37 @@ async fn admin_user_state(w: &mut GateWorld, persona: &str, field: &str, value: 
     expect(r.status == 204, "the admin's change accepted (204)", || format!("{}", r.status))
 }
 
+#[when(expr = "the admin revokes the agent app's access for {word}")]
+async fn admin_kill_switch(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let username = w.persona(&persona)?.username;
+    let soql = format!("SELECT Id FROM User WHERE Username = '{username}'");
+    w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
+    let user_id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string)).unwrap_or_default();
+    let soql = format!("SELECT Id FROM OauthToken WHERE UserId = '{user_id}' AND AppName = '{}'", w.target.app_name);
+    w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
+    let ids: Vec<String> = w
+        .last()?
+        .json()
+        .and_then(|v| {
+            v["records"].as_array().map(|a| a.iter().filter_map(|r| r["Id"].as_str().map(str::to_string)).collect())
+        })
+        .unwrap_or_default();
+    expect(!ids.is_empty(), format!("an OauthToken of {persona} for the app"), || "none found".into())?;
+    for id in ids {
+        w.rest("admin", Method::DELETE, &format!("/sobjects/OauthToken/{id}"), None).await?;
+        let r = w.last()?;
+        expect(r.status == 204, "the admin's revocation accepted (204)", || format!("{}", r.status))?;
+    }
+    Ok(())
+}
+
+#[then(expr = "{word}'s own token still works on the REST API")]
+async fn persona_token_works(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let t = w.token(&persona).await?;
+    let r = rest_with(w, &t).await?;
+    expect(r.status == 200, format!("{persona}'s token unaffected (200)"), || format!("{}", r.status))
+}
+
 #[then(expr = "{word} cannot sign in again")]
 async fn cannot_sign_in(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     w.try_authorize(&persona).await?;

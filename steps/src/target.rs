@@ -40,6 +40,8 @@ pub struct Target {
     pub flavor: Flavor,
     pub api_version: String,
     pub client_id: String,
+    /// The agent's External Client App by its metadata name (the kill switch finds it by name).
+    pub app_name: String,
     pub redirect_uri: String,
     /// Another registered client, for the checks that codes and tokens are bound to their client.
     pub other_client_id: Option<String>,

@@ -185,6 +185,7 @@ fn redeem_code(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]
         entry.family = Some(family.clone());
         Ok((grant.auth, family))
     })?;
+    s.note_app_authorization(&auth.0.user_id, &app.name);
     Ok(issue(s, app, auth.0, auth.1))
 }
 
