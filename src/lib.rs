@@ -1,10 +1,15 @@
-//! headless-gate: runs the Gherkin controls against a target and says whether the rollout may go.
+//! headless-gate: runs the Gherkin controls against a target, writes the reports, and says whether
+//! the rollout may go.
 
 pub mod mock_target;
+pub mod reports;
+pub mod results;
 
 use cucumber::World as _;
-use cucumber::writer::Stats as _;
+use cucumber::event::ScenarioFinished;
+use results::{ControlResult, Status};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use steps::GateWorld;
 
 #[derive(Debug, Clone)]
@@ -15,12 +20,14 @@ pub struct RunOptions {
     /// A cucumber tag expression, e.g. `@C4 and not @HG-PERM-07`.
     pub tags: Option<String>,
     pub concurrency: usize,
+    pub reports: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Passed,
     Failed,
+    Interrupted,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,10 +40,42 @@ pub enum GateError {
     Tags(String),
     #[error("features folder {0} does not exist")]
     Features(String),
+    #[error("cannot write the reports to {dir}: {source}")]
+    Reports { dir: String, source: std::io::Error },
 }
 
-/// Starts the embedded mock org, runs every selected scenario against it, and gives the verdict.
-pub async fn run(opts: RunOptions) -> Result<Verdict, GateError> {
+pub struct RunOutcome {
+    pub verdict: Verdict,
+    pub results: Vec<ControlResult>,
+    /// Every credential the run saw, so the project's own tests can prove none reached a report.
+    pub secrets: steps::evidence::Secrets,
+}
+
+fn now() -> String {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
+    mock_org::clock::format_datetime(ms)
+}
+
+/// The text of a failed step: our steps fail with "expected ..., observed ..." messages.
+fn failure_text(ev: &ScenarioFinished) -> Option<String> {
+    match ev {
+        ScenarioFinished::StepPassed => None,
+        ScenarioFinished::StepSkipped => Some("a step matched no step definition: the control was not run".into()),
+        ScenarioFinished::BeforeHookFailed(_) => Some("the scenario's set-up failed".into()),
+        ScenarioFinished::StepFailed(_, _, err) => Some(match err {
+            cucumber::event::StepError::Panic(info) => info
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| info.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the step failed".into()),
+            other => other.to_string(),
+        }),
+    }
+}
+
+/// Starts the embedded mock org, runs every selected scenario against it, writes the reports
+/// (also when interrupted by Ctrl-C) and gives the verdict.
+pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     let org = match &opts.org {
         Some(p) => mock_org::Org::load(p)?,
         None => mock_org::Org::default_fixture(),
@@ -48,24 +87,88 @@ pub async fn run(opts: RunOptions) -> Result<Verdict, GateError> {
     if let Some(t) = &opts.tags {
         cli.tags_filter = Some(t.parse().map_err(|e| GateError::Tags(format!("{e}")))?);
     }
+    // Scenarios find their target through a process-wide slot (cucumber builds Worlds without
+    // arguments), so runs in one process take turns.
+    static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_RUN_AT_A_TIME.lock().await;
+    let started = now();
     let running = mock_org::start(org).await.map_err(GateError::Start)?;
-    steps::target::install(mock_target::for_mock(&running, Default::default()));
+    let target = steps::target::install(mock_target::for_mock(&running, Default::default()));
+    let collected: Arc<Mutex<Vec<ControlResult>>> = Arc::default();
+    let sink = collected.clone();
     // Scenarios are independent (each World signs in for itself), so they run concurrently; no
     // retries anywhere: a control that passes only on a second try has failed.
-    let writer = GateWorld::cucumber()
+    let cucumber = GateWorld::cucumber()
         .max_concurrent_scenarios(opts.concurrency.max(1))
         .fail_on_skipped()
-        .after(|_, _, _, _, world| {
+        .after(move |feature, _, scenario, ev, world| {
+            let sink = sink.clone();
             Box::pin(async move {
+                let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
+                let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
                 if let Some(w) = world {
                     w.run_cleanup().await;
+                    r.duration_ms = w.started.elapsed().as_millis();
+                    r.evidence = w.probe.evidence.iter().map(|e| w.probe.secrets.redact(e)).collect();
                 }
+                if let Some(text) = failure_text(ev) {
+                    r.status = Status::Failed;
+                    r.message = Some(results::one_line(&text));
+                }
+                sink.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             })
         })
         .with_cli(cli)
-        .run(opts.features.clone())
-        .await;
+        .run(opts.features.clone());
+    let interrupted = tokio::select! {
+        _ = cucumber => false,
+        _ = tokio::signal::ctrl_c() => true,
+    };
     running.shutdown().await;
-    let failed = writer.execution_has_failed() || writer.passed_steps() == 0;
-    Ok(if failed { Verdict::Failed } else { Verdict::Passed })
+    let mut results = collected.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    results.sort_by(|a, b| a.id.cmp(&b.id).then(a.title.cmp(&b.title)));
+    let info = reports::RunInfo {
+        tool: "headless-gate",
+        version: env!("CARGO_PKG_VERSION"),
+        target: target.name.clone(),
+        started,
+        finished: now(),
+        interrupted,
+        exclusions: Vec::new(),
+        faults: Vec::new(),
+    };
+    reports::write_all(&opts.reports, &info, &results)
+        .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
+    let verdict = match (interrupted, reports::gate_passed(&results)) {
+        (true, _) => Verdict::Interrupted,
+        (false, true) => Verdict::Passed,
+        (false, false) => Verdict::Failed,
+    };
+    Ok(RunOutcome { verdict, results, secrets: target.secrets.clone() })
+}
+
+/// The console summary: the checklist table, then the gate verdict.
+pub fn summary(outcome: &RunOutcome) -> String {
+    let mut s = String::from("\nRollout checklist\n");
+    for i in results::checklist(&outcome.results) {
+        s.push_str(&format!(
+            "  {}  {:<56} {:<14} ({} passed, {} failed)\n",
+            i.item,
+            i.title,
+            i.verdict.label(),
+            i.passed,
+            i.failed
+        ));
+    }
+    let failed: Vec<&ControlResult> = outcome.results.iter().filter(|r| r.status == Status::Failed).collect();
+    for r in &failed {
+        s.push_str(&format!("  FAILED {}: {}\n", r.title, r.message.as_deref().unwrap_or_default()));
+    }
+    let label = match outcome.verdict {
+        Verdict::Passed => "PASSED",
+        Verdict::Failed => "FAILED",
+        Verdict::Interrupted => "INTERRUPTED (reports are partial)",
+    };
+    s.push_str(&format!("{} controls run, {} failed\ngate: {label}\n", outcome.results.len(), failed.len()));
+    s
 }

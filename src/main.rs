@@ -32,6 +32,9 @@ enum Command {
         /// Scenarios run at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// Where junit.xml, results.json and report.html are written.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
     },
 }
 
@@ -39,15 +42,16 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { org, features, tags, concurrency } => {
-            match headless_gate::run(RunOptions { org, features, tags, concurrency }).await {
-                Ok(Verdict::Passed) => {
-                    println!("gate: PASSED");
-                    ExitCode::SUCCESS
-                }
-                Ok(Verdict::Failed) => {
-                    println!("gate: FAILED");
-                    ExitCode::from(1)
+        Command::Run { org, features, tags, concurrency, reports } => {
+            match headless_gate::run(RunOptions { org, features, tags, concurrency, reports: reports.clone() }).await {
+                Ok(outcome) => {
+                    print!("{}", headless_gate::summary(&outcome));
+                    println!("reports: {}", reports.display());
+                    match outcome.verdict {
+                        Verdict::Passed => ExitCode::SUCCESS,
+                        Verdict::Failed => ExitCode::from(1),
+                        Verdict::Interrupted => ExitCode::from(130),
+                    }
                 }
                 Err(e) => {
                     eprintln!("error: {e}");

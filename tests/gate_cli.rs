@@ -3,8 +3,18 @@
 use std::process::Command;
 
 fn gate(args: &[&str]) -> (i32, String, String) {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    if args.first().map(String::as_str) == Some("run") {
+        // Each test its own reports folder: tests run at once.
+        let dir = std::env::temp_dir().join(format!(
+            "hg-cli-reports-{}-{}",
+            std::process::id(),
+            args.join("_").replace(['/', '@', ' '], "")
+        ));
+        args.extend(["--reports".to_string(), dir.display().to_string()]);
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
-        .args(args)
+        .args(&args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the gate binary runs");
@@ -30,9 +40,15 @@ fn the_clean_default_org_passes_the_gate() {
     let (code, stdout, stderr) = gate(&["run"]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("gate: PASSED"));
-    assert!(!stdout.contains("failed"), "{stdout}");
-    // The fixture's passwords never reach the console.
-    assert!(!stdout.contains("Passw0rd") && !stderr.contains("Passw0rd"));
+    assert!(stdout.contains(" controls run, 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("C4  negative tests for restricted users") && stdout.contains("PASSED"),
+        "the checklist table:\n{stdout}"
+    );
+    // No credential reaches the console: passwords, JWT access tokens, refresh tokens, codes.
+    for marker in ["Passw0rd", "eyJ", "5Aep", "aPrx"] {
+        assert!(!stdout.contains(marker) && !stderr.contains(marker), "{marker} on the console");
+    }
 }
 
 #[test]

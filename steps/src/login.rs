@@ -133,25 +133,7 @@ fn is_username(name: &str) -> bool {
 
 /// Redeems a code at the token endpoint; the raw reply, so scenarios can assert refusals.
 pub async fn exchange(probe: &mut Probe, t: &Target, pairs: Vec<(String, String)>) -> Result<Reply, LoginError> {
-    let reply = probe.send(Request::new(Method::POST, t.token_url.as_str()).form(pairs)).await?;
-    remember_tokens(probe, &reply);
-    Ok(reply)
-}
-
-/// Registers every token in a token response as a secret before anything else sees it.
-pub fn remember_tokens(probe: &Probe, reply: &Reply) {
-    if let Some(v) = reply.json() {
-        for (k, kind) in [
-            ("access_token", "access token"),
-            ("refresh_token", "refresh token"),
-            ("id_token", "id token"),
-            ("signature", "signature"),
-        ] {
-            if let Some(s) = v.get(k).and_then(Value::as_str) {
-                probe.secrets.add(s, kind);
-            }
-        }
-    }
+    Ok(probe.send(Request::new(Method::POST, t.token_url.as_str()).form(pairs)).await?)
 }
 
 pub fn token_set(reply: &Reply) -> Option<TokenSet> {

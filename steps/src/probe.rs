@@ -141,6 +141,7 @@ impl Probe {
         let sent = if sent_body.is_empty() { String::new() } else { format!("\n  sent: {}", clip(&sent_body)) };
         match result {
             Ok(reply) => {
+                self.learn_secrets(&reply);
                 let location = reply.header("location").map(|l| format!("\n  location: {l}")).unwrap_or_default();
                 let record = format!("{line}{sent}\n  -> {}{location}\n  body: {}", reply.status, clip(&reply.body));
                 self.evidence.push(self.secrets.redact(&record));
@@ -151,6 +152,39 @@ impl Probe {
                 let reason = self.secrets.redact(&without_url(&e));
                 self.evidence.push(self.secrets.redact(&format!("{line}{sent}\n  -> no answer: {reason}")));
                 Err(ProbeError::Unreachable { url: self.secrets.redact(&req.url), reason })
+            }
+        }
+    }
+}
+
+impl Probe {
+    /// Registers every credential an answer carries (tokens in a token response, a code in a
+    /// redirect) before the answer is written down anywhere.
+    pub fn learn_secrets(&self, reply: &Reply) {
+        if let Some(v) = reply.json() {
+            for (k, kind) in [
+                ("access_token", "access token"),
+                ("refresh_token", "refresh token"),
+                ("id_token", "id token"),
+                ("signature", "signature"),
+            ] {
+                if let Some(s) = v.get(k).and_then(Value::as_str) {
+                    self.secrets.add(s, kind);
+                }
+            }
+        }
+        if let Some(loc) = reply.header("location").and_then(|l| url::Url::parse(l).ok()) {
+            for (k, v) in loc
+                .query_pairs()
+                .chain(loc.fragment().map(|f| url::form_urlencoded::parse(f.as_bytes())).into_iter().flatten())
+            {
+                let kind = match k.as_ref() {
+                    "code" => "authorization code",
+                    "access_token" => "access token",
+                    "id_token" => "id token",
+                    _ => continue,
+                };
+                self.secrets.add(&v, kind);
             }
         }
     }

@@ -46,6 +46,7 @@ pub struct GateWorld {
     pub grants: Vec<TokenSet>,
     /// What to undo when the scenario ends, passed or failed (the runner's after-hook runs it).
     pub cleanup: Vec<Cleanup>,
+    pub started: std::time::Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +77,7 @@ impl GateWorld {
             code: None,
             grants: Vec::new(),
             cleanup: Vec::new(),
+            started: std::time::Instant::now(),
         }
     }
 

@@ -1,0 +1,102 @@
+//! The reports of a real run against the embedded mock: structure, verdicts, and redaction.
+
+use headless_gate::{RunOptions, Verdict};
+use std::path::PathBuf;
+
+async fn run_into(dir: &str, tags: Option<&str>) -> (headless_gate::RunOutcome, PathBuf) {
+    let reports = std::env::temp_dir().join(format!("hg-reports-{}-{dir}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&reports);
+    let opts = RunOptions {
+        org: None,
+        features: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")),
+        tags: tags.map(str::to_string),
+        concurrency: 8,
+        reports: reports.clone(),
+    };
+    (headless_gate::run(opts).await.expect("the run completes"), reports)
+}
+
+#[tokio::test]
+async fn reports_of_a_full_run_are_complete_valid_and_hold_no_secret() {
+    let (outcome, dir) = run_into("full", None).await;
+    assert_eq!(outcome.verdict, Verdict::Passed);
+
+    // Redaction is proven: every credential the run handled is known, and none is in a report.
+    let secrets = outcome.secrets.all();
+    assert!(secrets.len() > 50, "the run registered its credentials ({})", secrets.len());
+    let files: Vec<(String, String)> = ["junit.xml", "results.json", "report.html"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read_to_string(dir.join(f)).expect("written")))
+        .collect();
+    for (name, text) in &files {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{name} contains a secret of {} characters", s.len());
+        }
+        assert!(text.contains("[REDACTED access token]"), "{name} shows where a token was");
+    }
+    for kind in ["access token", "refresh token", "authorization code", "code verifier", "password"] {
+        assert!(files[1].1.contains(&format!("[REDACTED {kind}]")), "results.json redacts a {kind}");
+    }
+
+    // JUnit: parsed by a JUnit reader; a testcase per control, names starting with the ID.
+    let suites = junit_parser::from_reader(std::io::Cursor::new(files[0].1.as_bytes())).expect("valid JUnit");
+    let cases: Vec<&junit_parser::TestCase> = suites.suites.iter().flat_map(|s| s.cases.iter()).collect();
+    assert_eq!(cases.len(), outcome.results.len());
+    for c in &cases {
+        assert!(c.original_name.starts_with("HG-"), "{}", c.original_name);
+        assert!(c.classname.as_deref().is_some_and(|k| k.starts_with('C')), "{:?}", c.classname);
+        assert!(c.status.is_success(), "{}", c.name);
+    }
+    assert!(suites.suites.iter().any(|s| s.name == "Callback URLs match exactly"));
+
+    // JSON: the documented shape.
+    let json: serde_json::Value = serde_json::from_str(&files[1].1).unwrap();
+    assert_eq!(json["schema"], "headless-gate/results/v1");
+    assert_eq!(json["verdict"], "passed");
+    assert_eq!(json["checklist"].as_array().unwrap().len(), 8);
+    assert_eq!(json["run"]["interrupted"], false);
+    let c = &json["controls"][0];
+    for key in ["id", "title", "checklist", "severity", "specs", "status", "duration_ms", "evidence"] {
+        assert!(c.get(key).is_some(), "control has {key}");
+    }
+
+    // HTML: self-contained, verdict and checklist first.
+    let html = &files[2].1;
+    assert!(html.contains("id=\"verdict\"") && html.contains("id=\"checklist\""));
+    assert!(!html.contains("<script") && !html.contains("http-equiv") && !html.contains("<link"), "no external assets");
+}
+
+#[tokio::test]
+async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
+    // A drifted org: the agent's permission set grants Opportunity.
+    let drifted = include_str!("../mock-org/orgs/default.toml").replacen(
+        "  { object = \"CaseHistory\", allowRead = true },\n]\nfieldPermissions = [\n  { field = \"Account.Industry\", readable = true },",
+        "  { object = \"CaseHistory\", allowRead = true },\n  { object = \"Opportunity\", allowRead = true },\n]\nfieldPermissions = [\n  { field = \"Account.Industry\", readable = true },",
+        1,
+    );
+    let org = std::env::temp_dir().join(format!("hg-reports-org-{}.toml", std::process::id()));
+    std::fs::write(&org, drifted).unwrap();
+    let reports = std::env::temp_dir().join(format!("hg-reports-{}-fail", std::process::id()));
+    let opts = RunOptions {
+        org: Some(org),
+        features: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")),
+        tags: Some("@HG-PERM-01".into()),
+        concurrency: 2,
+        reports: reports.clone(),
+    };
+    let outcome = headless_gate::run(opts).await.unwrap();
+    assert_eq!(outcome.verdict, Verdict::Failed);
+    let xml = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
+    let suites = junit_parser::from_reader(std::io::Cursor::new(xml.as_bytes())).unwrap();
+    let failed: Vec<&junit_parser::TestCase> =
+        suites.suites.iter().flat_map(|s| s.cases.iter()).filter(|c| c.status.is_failure()).collect();
+    assert_eq!(failed.len(), 1);
+    let f = failed[0].status.failure_as_ref();
+    assert_eq!(f.message, "expected 400 INVALID_TYPE, observed 200 (none)");
+    assert!(f.text.contains("SELECT"), "the body is the evidence transcript");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["verdict"], "failed");
+    let c4 = json["checklist"].as_array().unwrap().iter().find(|i| i["item"] == "C4").unwrap().clone();
+    assert_eq!(c4["verdict"], "failed");
+}
