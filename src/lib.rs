@@ -1,9 +1,12 @@
 //! headless-gate: runs the Gherkin controls against a target, writes the reports, and says whether
 //! the rollout may go.
 
+pub mod catalog;
+pub mod file_target;
 pub mod mock_target;
 pub mod reports;
 pub mod results;
+pub mod target_file;
 
 use cucumber::World as _;
 use cucumber::event::ScenarioFinished;
@@ -14,8 +17,12 @@ use steps::GateWorld;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// A target file: run against a real deployment instead of the embedded mock.
+    pub target: Option<PathBuf>,
     /// The mock's org file; the compiled-in default fixture when absent.
     pub org: Option<PathBuf>,
+    /// SHOULD controls count as MUST: downgrades in the target file are ignored.
+    pub strict: bool,
     pub features: PathBuf,
     /// A cucumber tag expression, e.g. `@C4 and not @HG-PERM-07`.
     pub tags: Option<String>,
@@ -40,6 +47,12 @@ pub enum GateError {
     Tags(String),
     #[error("features folder {0} does not exist")]
     Features(String),
+    #[error("{0}")]
+    Target(#[from] file_target::TargetError),
+    #[error("{0}")]
+    TargetFile(#[from] target_file::TargetFileError),
+    #[error("--org and --fault apply to the embedded mock only, not with --target")]
+    MockOptionWithTarget,
     #[error("cannot write the reports to {dir}: {source}")]
     Reports { dir: String, source: std::io::Error },
 }
@@ -73,13 +86,9 @@ fn failure_text(ev: &ScenarioFinished) -> Option<String> {
     }
 }
 
-/// Starts the embedded mock org, runs every selected scenario against it, writes the reports
-/// (also when interrupted by Ctrl-C) and gives the verdict.
+/// Runs every selected scenario against the target (a target file, or the embedded mock org),
+/// writes the reports (also when interrupted by Ctrl-C) and gives the verdict.
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
-    let org = match &opts.org {
-        Some(p) => mock_org::Org::load(p)?,
-        None => mock_org::Org::default_fixture(),
-    };
     if !opts.features.is_dir() {
         return Err(GateError::Features(opts.features.display().to_string()));
     }
@@ -92,10 +101,33 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = ONE_RUN_AT_A_TIME.lock().await;
     let started = now();
-    let running = mock_org::start(org).await.map_err(GateError::Start)?;
-    let target = steps::target::install(mock_target::for_mock(&running, Default::default()));
+    let (target, mock, file) = match &opts.target {
+        Some(path) => {
+            if opts.org.is_some() {
+                return Err(GateError::MockOptionWithTarget);
+            }
+            let f = target_file::load(path)?;
+            (file_target::build(&path.display().to_string(), &f).await?, None, Some(f))
+        }
+        None => {
+            let org = match &opts.org {
+                Some(p) => mock_org::Org::load(p)?,
+                None => mock_org::Org::default_fixture(),
+            };
+            let running = mock_org::start(org).await.map_err(GateError::Start)?;
+            (mock_target::for_mock(&running, Default::default()), Some(running), None)
+        }
+    };
+    let target = steps::target::install(target);
+    let excluded: Vec<(String, String)> =
+        file.iter().flat_map(|f| f.exclude.iter().map(|x| (x.id.clone(), x.reason.clone()))).collect();
+    let downgraded: Vec<(String, String)> = match (&file, opts.strict) {
+        (Some(f), false) => f.downgrade.iter().map(|x| (x.id.clone(), x.reason.clone())).collect(),
+        _ => Vec::new(),
+    };
     let collected: Arc<Mutex<Vec<ControlResult>>> = Arc::default();
-    let sink = collected.clone();
+    let (sink, skipped) = (collected.clone(), collected.clone());
+    let (excluded_in_filter, downgrades) = (excluded.clone(), downgraded.clone());
     // Scenarios are independent (each World signs in for itself), so they run concurrently; no
     // retries anywhere: a control that passes only on a second try has failed.
     let cucumber = GateWorld::cucumber()
@@ -103,6 +135,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         .fail_on_skipped()
         .after(move |feature, _, scenario, ev, world| {
             let sink = sink.clone();
+            let downgrades = downgrades.clone();
             Box::pin(async move {
                 let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
                 let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
@@ -114,17 +147,35 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 if let Some(text) = failure_text(ev) {
                     r.status = Status::Failed;
                     r.message = Some(results::one_line(&text));
+                    // Only a SHOULD can be downgraded; a MUST always fails the gate.
+                    if r.severity == "SHOULD" {
+                        r.downgraded = downgrades.iter().find(|(id, _)| *id == r.id).map(|(_, why)| why.clone());
+                    }
                 }
                 sink.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             })
         })
         .with_cli(cli)
-        .run(opts.features.clone());
+        .filter_run(opts.features.clone(), move |feature, _, scenario| {
+            let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
+            let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
+            match excluded_in_filter.iter().find(|(id, _)| *id == r.id) {
+                Some((_, why)) => {
+                    r.status = Status::Excluded;
+                    r.message = Some(format!("excluded by the target file: {why}"));
+                    skipped.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                    false
+                }
+                None => true,
+            }
+        });
     let interrupted = tokio::select! {
         _ = cucumber => false,
         _ = tokio::signal::ctrl_c() => true,
     };
-    running.shutdown().await;
+    if let Some(m) = mock {
+        m.shutdown().await;
+    }
     let mut results = collected.lock().unwrap_or_else(|p| p.into_inner()).clone();
     results.sort_by(|a, b| a.id.cmp(&b.id).then(a.title.cmp(&b.title)));
     let info = reports::RunInfo {
@@ -134,7 +185,9 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         started,
         finished: now(),
         interrupted,
-        exclusions: Vec::new(),
+        exclusions: excluded.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
+        downgrades: downgraded.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
+        strict: opts.strict,
         faults: Vec::new(),
     };
     reports::write_all(&opts.reports, &info, &results)
@@ -161,14 +214,19 @@ pub fn summary(outcome: &RunOutcome) -> String {
         ));
     }
     let failed: Vec<&ControlResult> = outcome.results.iter().filter(|r| r.status == Status::Failed).collect();
+    let run = outcome.results.iter().filter(|r| r.status != Status::Excluded).count();
     for r in &failed {
-        s.push_str(&format!("  FAILED {}: {}\n", r.title, r.message.as_deref().unwrap_or_default()));
+        let downgraded = r.downgraded.as_ref().map(|why| format!(" (SHOULD, downgraded: {why})")).unwrap_or_default();
+        s.push_str(&format!("  FAILED {}: {}{downgraded}\n", r.title, r.message.as_deref().unwrap_or_default()));
+    }
+    for r in outcome.results.iter().filter(|r| r.status == Status::Excluded) {
+        s.push_str(&format!("  EXCLUDED {}: {}\n", r.title, r.message.as_deref().unwrap_or_default()));
     }
     let label = match outcome.verdict {
         Verdict::Passed => "PASSED",
         Verdict::Failed => "FAILED",
         Verdict::Interrupted => "INTERRUPTED (reports are partial)",
     };
-    s.push_str(&format!("{} controls run, {} failed\ngate: {label}\n", outcome.results.len(), failed.len()));
+    s.push_str(&format!("{run} controls run, {} failed\ngate: {label}\n", failed.len()));
     s
 }

@@ -20,6 +20,8 @@ pub const CHECKLIST: &[(&str, &str)] = &[
 pub enum Status {
     Passed,
     Failed,
+    /// Not run: the target file excludes it, with a reason.
+    Excluded,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +41,8 @@ pub struct ControlResult {
     /// One line, "expected ..., observed ...", when failed.
     pub message: Option<String>,
     pub duration_ms: u128,
+    /// Why a failed SHOULD does not fail the gate here (from the target file), if it does not.
+    pub downgraded: Option<String>,
     /// The redacted transcript of every exchange the scenario made.
     pub evidence: Vec<String>,
 }
@@ -69,8 +73,16 @@ impl ControlResult {
             status: Status::Passed,
             message: None,
             duration_ms: 0,
+            downgraded: None,
             evidence: Vec::new(),
         }
+    }
+}
+
+impl ControlResult {
+    /// A failure counts unless it is a SHOULD the target downgraded.
+    pub fn fails_gate(&self) -> bool {
+        self.status == Status::Failed && self.downgraded.is_none()
     }
 }
 

@@ -7,6 +7,8 @@ async fn run_into(dir: &str, tags: Option<&str>) -> (headless_gate::RunOutcome, 
     let reports = std::env::temp_dir().join(format!("hg-reports-{}-{dir}", std::process::id()));
     let _ = std::fs::remove_dir_all(&reports);
     let opts = RunOptions {
+        target: None,
+        strict: false,
         org: None,
         features: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")),
         tags: tags.map(str::to_string),
@@ -78,6 +80,8 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
     std::fs::write(&org, drifted).unwrap();
     let reports = std::env::temp_dir().join(format!("hg-reports-{}-fail", std::process::id()));
     let opts = RunOptions {
+        target: None,
+        strict: false,
         org: Some(org),
         features: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")),
         tags: Some("@HG-PERM-01".into()),

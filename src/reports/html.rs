@@ -33,6 +33,12 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
     }
     let exclusions = if info.exclusions.is_empty() { "none".to_string() } else { esc(&info.exclusions.join("; ")) };
     h.push_str(&format!("<p>Exclusions: {exclusions}</p>"));
+    let downgrades = match (info.strict, info.downgrades.is_empty()) {
+        (true, _) => "none (--strict: every SHOULD counts as MUST)".to_string(),
+        (false, true) => "none".to_string(),
+        (false, false) => esc(&info.downgrades.join("; ")),
+    };
+    h.push_str(&format!("<p>SHOULD controls downgraded by the target file: {downgrades}</p>"));
     h.push_str("<h2>Rollout checklist</h2><table id=\"checklist\"><tr><th>Item</th><th>What it asks</th><th>Verdict</th><th>Controls passed</th><th>Controls failed</th></tr>");
     for i in checklist(results) {
         let class = match i.verdict {
@@ -53,9 +59,11 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
     let mut sorted: Vec<&ControlResult> = results.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id).then(a.title.cmp(&b.title)));
     for r in sorted {
-        let (class, label) = match r.status {
-            Status::Passed => ("passed", "passed"),
-            Status::Failed => ("failed", "FAILED"),
+        let (class, label) = match (r.status, &r.downgraded) {
+            (Status::Passed, _) => ("passed", "passed"),
+            (Status::Failed, None) => ("failed", "FAILED"),
+            (Status::Failed, Some(_)) => ("not-evidenced", "FAILED (SHOULD, downgraded)"),
+            (Status::Excluded, _) => ("not-evidenced", "excluded"),
         };
         h.push_str(&format!(
             "<details{}><summary><span class=\"{class}\">{label}</span> {} <small>({}, {}; {})</small></summary>",
@@ -66,7 +74,10 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
             esc(&r.specs.join(", "))
         ));
         if let Some(m) = &r.message {
-            h.push_str(&format!("<p class=\"failed\">{}</p>", esc(m)));
+            h.push_str(&format!("<p class=\"{class}\">{}</p>", esc(m)));
+        }
+        if let Some(why) = &r.downgraded {
+            h.push_str(&format!("<p>Downgraded by the target file: {}</p>", esc(why)));
         }
         h.push_str(&format!("<pre>{}</pre></details>", esc(&r.evidence.join("\n\n"))));
     }

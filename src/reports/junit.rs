@@ -21,6 +21,11 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
             let evidence = r.evidence.join("\n\n");
             let mut case = match r.status {
                 Status::Passed => TestCaseBuilder::success(&r.title, time),
+                Status::Excluded => TestCaseBuilder::skipped_with_cause(
+                    &r.title,
+                    "excluded",
+                    r.message.as_deref().unwrap_or("excluded"),
+                ),
                 Status::Failed => {
                     let mut c =
                         TestCaseBuilder::failure(&r.title, time, &r.severity, r.message.as_deref().unwrap_or("failed"));

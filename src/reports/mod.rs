@@ -19,6 +19,9 @@ pub struct RunInfo {
     pub finished: String,
     pub interrupted: bool,
     pub exclusions: Vec<String>,
+    pub downgrades: Vec<String>,
+    /// With --strict, downgrades are ignored.
+    pub strict: bool,
     pub faults: Vec<String>,
 }
 
@@ -37,7 +40,9 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// The run's verdict from its results: failed if any control failed or nothing ran.
+/// The run's verdict from its results: failed if a control failed (a downgraded SHOULD aside) or
+/// if nothing ran at all.
 pub fn gate_passed(results: &[ControlResult]) -> bool {
-    !results.is_empty() && results.iter().all(|r| r.status == crate::results::Status::Passed)
+    let ran = results.iter().any(|r| r.status != crate::results::Status::Excluded);
+    ran && !results.iter().any(ControlResult::fails_gate)
 }

@@ -1,0 +1,97 @@
+//! A target file made into the scenarios' `Target`: passwords read from the environment, the
+//! endpoints read from the authorization server's own metadata (and refused when they point at a
+//! host the target file does not name).
+
+use crate::target_file::{TargetFile, TargetFileError};
+use std::collections::BTreeMap;
+use steps::evidence::Secrets;
+use steps::target::{Flavor, Persona, RecordRef, Target};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("{0}")]
+    File(#[from] TargetFileError),
+    #[error("the target is unreachable at start: {0}")]
+    Unreachable(String),
+    #[error("the authorization server metadata at {url}: {problem}")]
+    Metadata { url: String, problem: String },
+}
+
+fn host(u: &str) -> Option<String> {
+    url::Url::parse(u).ok()?.host_str().map(str::to_string)
+}
+
+pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
+    let secrets = Secrets::default();
+    let mut personas = BTreeMap::new();
+    for (name, p) in &t.personas {
+        let var = p.password_env.clone().unwrap_or_default();
+        let password = std::env::var(&var).map_err(|_| TargetFileError {
+            file: file.into(),
+            key: format!("personas.{name}.password_env"),
+            problem: format!("the environment variable {var} is not set"),
+        })?;
+        secrets.add(&password, "password");
+        personas.insert(name.clone(), Persona { username: p.username.clone(), password });
+    }
+    let metadata_url = t.endpoints.metadata_url.clone().unwrap_or_else(|| {
+        format!("{}/.well-known/oauth-authorization-server", t.endpoints.issuer.trim_end_matches('/'))
+    });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(steps::probe::TIMEOUT)
+        .build()
+        .map_err(|e| TargetError::Unreachable(e.to_string()))?;
+    let resp = client.get(&metadata_url).send().await.map_err(|e| {
+        TargetError::Unreachable(format!(
+            "{metadata_url}: {}",
+            if e.is_timeout() { "timed out" } else { "no connection" }
+        ))
+    })?;
+    let status = resp.status().as_u16();
+    let doc: serde_json::Value = resp.json().await.map_err(|_| TargetError::Metadata {
+        url: metadata_url.clone(),
+        problem: format!("{status}, not a JSON document"),
+    })?;
+    // Only hosts the target file names are trusted with credentials.
+    let trusted: Vec<String> =
+        [&t.endpoints.issuer, &t.endpoints.instance_url].iter().filter_map(|u| host(u)).collect();
+    let endpoint = |key: &str, required: bool| -> Result<String, TargetError> {
+        match doc.get(key).and_then(|v| v.as_str()) {
+            Some(u) if host(u).is_some_and(|h| trusted.contains(&h)) => Ok(u.to_string()),
+            Some(u) => Err(TargetError::Metadata {
+                url: metadata_url.clone(),
+                problem: format!("{key} points at {u}, a host the target file does not name"),
+            }),
+            None if required => {
+                Err(TargetError::Metadata { url: metadata_url.clone(), problem: format!("{key} is missing") })
+            }
+            None => Ok(String::new()),
+        }
+    };
+    let records =
+        t.records.iter().map(|(k, r)| (k.clone(), RecordRef { object: r.object.clone(), id: r.id.clone() })).collect();
+    Ok(Target {
+        name: t.name.clone(),
+        instance_url: t.endpoints.instance_url.trim_end_matches('/').to_string(),
+        issuer: t.endpoints.issuer.clone(),
+        authorize_url: endpoint("authorization_endpoint", true)?,
+        token_url: endpoint("token_endpoint", true)?,
+        revoke_url: endpoint("revocation_endpoint", false)?,
+        introspect_url: endpoint("introspection_endpoint", false)?,
+        metadata_url,
+        flavor: if t.flavor == "salesforce" { Flavor::Salesforce } else { Flavor::OAuth21 },
+        api_version: t.endpoints.api_version.clone(),
+        client_id: t.app.client_id.clone(),
+        app_name: t.app.name.clone().unwrap_or_default(),
+        redirect_uri: t.app.callback_url.clone(),
+        other_client_id: t.app.other_client_id.clone(),
+        max_access_token_minutes: t.limits.max_access_token_minutes,
+        clock: None,
+        scopes: t.app.scopes.clone(),
+        personas,
+        records,
+        canary_marker: "CANARY-".into(),
+        secrets,
+    })
+}

@@ -1,0 +1,238 @@
+//! Target files: the same scenarios against a real authorization server, MCP server and org.
+//! Parsed once, at the edge, into typed values; every error names the file, the key and the
+//! problem. Secrets never live in the file: it names the environment variables that hold them.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {key}: {problem}")]
+pub struct TargetFileError {
+    pub file: String,
+    pub key: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    pub name: String,
+    /// `salesforce` or `oauth2.1`: which set of expected error codes applies.
+    pub flavor: String,
+    pub endpoints: Endpoints,
+    pub app: App,
+    pub personas: BTreeMap<String, PersonaDef>,
+    #[serde(default)]
+    pub records: BTreeMap<String, RecordDef>,
+    #[serde(default)]
+    pub declarations: Option<Declarations>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub exclude: Vec<Exclusion>,
+    #[serde(default)]
+    pub downgrade: Vec<Exclusion>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoints {
+    /// The authorization server's issuer, exactly as its metadata must state it.
+    pub issuer: String,
+    /// Default: `{issuer}/.well-known/oauth-authorization-server`.
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    /// The org's instance URL (REST under `/services/data/{api_version}/`).
+    pub instance_url: String,
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    #[serde(default)]
+    pub mcp_servers: Vec<String>,
+}
+
+fn default_api_version() -> String {
+    "v66.0".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// The agent's External Client App: consumer key and metadata name.
+    pub client_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub callback_url: String,
+    pub scopes: Vec<String>,
+    /// Another registered client, for the checks that codes and tokens are bound to theirs.
+    #[serde(default)]
+    pub other_client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonaDef {
+    pub username: String,
+    /// The environment variable that holds the password (for the login form).
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordDef {
+    pub object: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declarations {
+    pub use_case: String,
+    pub justification: String,
+    #[serde(default)]
+    pub tool_allowlist: Vec<String>,
+    #[serde(default)]
+    pub approval_required: Vec<String>,
+    /// `read-only` or `read-write`.
+    #[serde(default)]
+    pub rollout_phase: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "default_max_minutes")]
+    pub max_access_token_minutes: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_access_token_minutes: default_max_minutes() }
+    }
+}
+
+fn default_max_minutes() -> i64 {
+    60
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    pub id: String,
+    pub reason: String,
+}
+
+pub fn load(path: &Path) -> Result<TargetFile, TargetFileError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| TargetFileError {
+        file: file.clone(),
+        key: "(file)".into(),
+        problem: format!("cannot read: {e}"),
+    })?;
+    parse(&file, &text)
+}
+
+pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
+    let err = |key: &str, problem: String| TargetFileError { file: file.into(), key: key.into(), problem };
+    let t: TargetFile = toml::from_str(text).map_err(|e| {
+        let msg = e.message().to_string();
+        let key = msg.split('`').nth(1).filter(|_| msg.contains("field")).map(str::to_string);
+        let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        err(&key.unwrap_or_else(|| "(document)".into()), format!("{msg}{at}"))
+    })?;
+    if t.flavor != "salesforce" && t.flavor != "oauth2.1" {
+        return Err(err("flavor", format!("'{}' is not salesforce or oauth2.1", t.flavor)));
+    }
+    for (key, url) in [
+        ("endpoints.issuer", &t.endpoints.issuer),
+        ("endpoints.instance_url", &t.endpoints.instance_url),
+        ("app.callback_url", &t.app.callback_url),
+    ]
+    .into_iter()
+    .chain(t.endpoints.metadata_url.as_ref().map(|u| ("endpoints.metadata_url", u)))
+    {
+        check_url(url).map_err(|p| err(key, p))?;
+    }
+    for (i, u) in t.endpoints.mcp_servers.iter().enumerate() {
+        check_url(u).map_err(|p| err(&format!("endpoints.mcp_servers[{i}]"), p))?;
+    }
+    if !t.endpoints.api_version.starts_with('v')
+        || mock_org::model::parse_api_version(&t.endpoints.api_version[1..]).is_none()
+    {
+        return Err(err(
+            "endpoints.api_version",
+            format!("'{}' is not an API version like v66.0", t.endpoints.api_version),
+        ));
+    }
+    if t.app.scopes.is_empty() {
+        return Err(err("app.scopes", "lists no scope".into()));
+    }
+    for (name, p) in &t.personas {
+        if p.password_env.is_none() {
+            return Err(err(
+                &format!("personas.{name}.password_env"),
+                "names no environment variable for the password".into(),
+            ));
+        }
+    }
+    for (section, list) in [("exclude", &t.exclude), ("downgrade", &t.downgrade)] {
+        for (i, x) in list.iter().enumerate() {
+            let well_formed = x.id.starts_with("HG-") && x.id.split('-').count() == 3;
+            if !well_formed {
+                return Err(err(
+                    &format!("{section}[{i}].id"),
+                    format!("'{}' is not a control ID like HG-PKCE-01", x.id),
+                ));
+            }
+            if x.reason.trim().is_empty() {
+                return Err(err(&format!("{section}[{i}].reason"), "must say why".into()));
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// HTTPS, or plain HTTP on loopback only (local test servers).
+fn check_url(u: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(u).map_err(|e| format!("'{u}' is not a URL: {e}"))?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1") | Some("localhost") | Some("[::1]"));
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(format!("'{u}' must be https (plain http only on loopback)")),
+    }
+}
+
+/// The commented template `headless-gate init` writes.
+pub const TEMPLATE: &str = include_str!("target_template.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_parses() {
+        let t = parse("template.toml", TEMPLATE).expect("the template is valid");
+        assert_eq!(t.flavor, "salesforce");
+        assert!(t.personas.contains_key("agent"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let bad = TEMPLATE.replacen("flavor = \"salesforce\"", "flavor = \"soap\"", 1);
+        assert_eq!(
+            parse("t.toml", &bad).unwrap_err().to_string(),
+            "t.toml: flavor: 'soap' is not salesforce or oauth2.1"
+        );
+        let bad = TEMPLATE.replacen("[app]", "[app]\nclient_secret = \"oops\"", 1);
+        let e = parse("t.toml", &bad).unwrap_err();
+        assert_eq!(e.key, "client_secret", "{e}");
+        assert!(e.problem.contains("unknown field"), "{e}");
+        let bad = TEMPLATE.replacen("https://agent.example.com/oauth/callback", "http://agent.example.com/cb", 1);
+        assert_eq!(parse("t.toml", &bad).unwrap_err().key, "app.callback_url");
+        let bad = TEMPLATE.replacen("password_env = \"HG_AGENT_PASSWORD\"", "", 1);
+        assert_eq!(parse("t.toml", &bad).unwrap_err().key, "personas.agent.password_env");
+    }
+}

@@ -1,0 +1,180 @@
+//! `run --target FILE`: the same scenarios against a deployment described by a target file. Here
+//! the deployment is a mock org this test starts on loopback, reached only through the file.
+
+use std::process::Command;
+
+const PERSONAS: &[(&str, &str, &str)] = &[
+    ("agent", "agent.service@acme.test", "mock-agent-Passw0rd!"),
+    ("admin", "admin@acme.test", "mock-admin-Passw0rd!"),
+    ("csr", "csr.broad@acme.test", "mock-csr-Passw0rd!"),
+    ("manager", "support.manager@acme.test", "mock-manager-Passw0rd!"),
+    ("sales", "sales.rep@acme.test", "mock-sales-Passw0rd!"),
+    ("noapi", "noapi.user@acme.test", "mock-noapi-Passw0rd!"),
+];
+
+fn target_file(url: &str) -> String {
+    let mut t = format!(
+        r#"name = "loopback deployment"
+flavor = "salesforce"
+
+[endpoints]
+issuer = "{url}"
+instance_url = "{url}"
+api_version = "v66.0"
+
+[app]
+client_id = "3MVG9mockHeadlessServiceAgentKey0001"
+name = "Headless_Service_Agent"
+callback_url = "https://agent.example.test/oauth/callback"
+scopes = ["mcp_api", "refresh_token"]
+other_client_id = "3MVG9mockReportingDashboardKey0002"
+
+[records]
+shared-account = {{ object = "Account", id = "001000000000001" }}
+unshared-account = {{ object = "Account", id = "001000000000002" }}
+shared-contact = {{ object = "Contact", id = "003000000000001" }}
+shared-case = {{ object = "Case", id = "500000000000001" }}
+own-case = {{ object = "Case", id = "500000000000002" }}
+unshared-case = {{ object = "Case", id = "500000000000003" }}
+peer-case = {{ object = "Case", id = "500000000000004" }}
+shared-history = {{ object = "CaseHistory", id = "017000000000001" }}
+unshared-history = {{ object = "CaseHistory", id = "017000000000002" }}
+opportunity = {{ object = "Opportunity", id = "006000000000001" }}
+
+[[exclude]]
+id = "HG-CODE-05"
+reason = "the code lifetime cannot be waited out within the run's time budget"
+"#
+    );
+    for (name, user, _) in PERSONAS {
+        t.push_str(&format!(
+            "\n[personas.{name}]\nusername = \"{user}\"\npassword_env = \"HG_TEST_{}_PASSWORD\"\n",
+            name.to_uppercase()
+        ));
+    }
+    t
+}
+
+fn write(name: &str, text: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("hg-target-{}-{name}.toml", std::process::id()));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+async fn gate(args: Vec<String>, with_passwords: bool) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_headless-gate"));
+        cmd.args(&args).current_dir(env!("CARGO_MANIFEST_DIR"));
+        if with_passwords {
+            for (name, _, pw) in PERSONAS {
+                cmd.env(format!("HG_TEST_{}_PASSWORD", name.to_uppercase()), pw);
+            }
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+fn reports_dir(name: &str) -> String {
+    std::env::temp_dir().join(format!("hg-target-reports-{}-{name}", std::process::id())).display().to_string()
+}
+
+#[tokio::test]
+async fn the_scenarios_run_against_a_deployment_named_by_a_target_file() {
+    let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
+    let file = write("ok", &target_file(&org.url));
+    let reports = reports_dir("ok");
+    let args = vec!["run".into(), "--target".into(), file.display().to_string(), "--reports".into(), reports.clone()];
+    let (code, stdout, stderr) = gate(args, true).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("EXCLUDED HG-CODE-05"), "{stdout}");
+    for pw in PERSONAS.iter().map(|p| p.2) {
+        assert!(!stdout.contains(pw) && !stderr.contains(pw));
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{reports}/results.json")).unwrap()).unwrap();
+    assert_eq!(json["run"]["target"], "loopback deployment");
+    assert_eq!(
+        json["run"]["exclusions"][0],
+        "HG-CODE-05: the code lifetime cannot be waited out within the run's time budget"
+    );
+    let excluded: Vec<&serde_json::Value> =
+        json["controls"].as_array().unwrap().iter().filter(|c| c["status"] == "excluded").collect();
+    assert_eq!(excluded.len(), 1);
+    assert_eq!(excluded[0]["id"], "HG-CODE-05");
+    // The deployment saw the gate's traffic: the audit log names the agent.
+    assert!(org.state.audit.snapshot().iter().any(|r| r.username.as_deref() == Some("agent.service@acme.test")));
+}
+
+#[tokio::test]
+async fn a_missing_password_variable_is_a_usage_error_naming_the_key() {
+    let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
+    let file = write("noenv", &target_file(&org.url));
+    let (code, _, stderr) = gate(
+        vec!["run".into(), "--target".into(), file.display().to_string(), "--reports".into(), reports_dir("noenv")],
+        false,
+    )
+    .await;
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("personas.admin.password_env: the environment variable HG_TEST_ADMIN_PASSWORD is not set"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_target_is_reported_at_start() {
+    // A port nothing listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let file = write("down", &target_file(&format!("http://127.0.0.1:{port}")));
+    let (code, _, stderr) = gate(
+        vec!["run".into(), "--target".into(), file.display().to_string(), "--reports".into(), reports_dir("down")],
+        true,
+    )
+    .await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unreachable at start"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_bad_target_file_names_the_key() {
+    let file =
+        write("bad", &target_file("http://127.0.0.1:1").replacen("flavor = \"salesforce\"", "flavor = \"soap\"", 1));
+    let (code, _, stderr) = gate(vec!["run".into(), "--target".into(), file.display().to_string()], true).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains(": flavor: 'soap' is not salesforce or oauth2.1"), "{stderr}");
+}
+
+#[test]
+fn init_writes_a_template_that_parses_and_refuses_to_overwrite() {
+    let dir = std::env::temp_dir().join(format!("hg-init-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("target.toml");
+    let _ = std::fs::remove_file(&path);
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_headless-gate")).arg("init").arg(&path).args(extra).output().unwrap()
+    };
+    assert!(run(&[]).status.success());
+    assert!(headless_gate::target_file::load(&path).is_ok());
+    assert_eq!(run(&[]).status.code(), Some(2), "no silent overwrite");
+    assert!(run(&["--force"]).status.success());
+}
+
+#[test]
+fn controls_lists_the_catalog() {
+    let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
+        .args(["controls"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("HG-REV-03") && text.contains("HG-PERM-07") && text.contains("HG-META-01"));
+    assert!(text.lines().last().unwrap().ends_with("scenarios"));
+}
