@@ -83,14 +83,8 @@ fieldPermissions = [
     "'CaseHistori' is not a declared object"
 )]
 #[case::unknown_user_permission(
-    r#"userPermissions = ["ApiEnabled"]
-objectPermissions = [
-  { object = "Account", allowRead = true, allowCreate = true, allowEdit = true },
-  { object = "Contact", allowRead = true, allowCreate = true, allowEdit = true, allowDelete = true },"#,
-    r#"userPermissions = ["ApiEnabledd"]
-objectPermissions = [
-  { object = "Account", allowRead = true, allowCreate = true, allowEdit = true },
-  { object = "Contact", allowRead = true, allowCreate = true, allowEdit = true, allowDelete = true },"#,
+    "name = \"Custom: Support Profile\"\nuserPermissions = [\"ApiEnabled\"]",
+    "name = \"Custom: Support Profile\"\nuserPermissions = [\"ApiEnabledd\"]",
     "profiles[2].userPermissions",
     "'ApiEnabledd' is not a known user permission"
 )]

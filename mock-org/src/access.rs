@@ -24,6 +24,8 @@ pub struct Access<'a> {
     user_permissions: BTreeSet<String>,
     objects: BTreeMap<String, ObjectPerms>,
     fields: BTreeMap<(String, String), FieldPerms>,
+    /// Apex classes the user may run (custom MCP tools are backed by them).
+    classes: BTreeSet<String>,
 }
 
 impl<'a> Access<'a> {
@@ -35,11 +37,13 @@ impl<'a> Access<'a> {
             user_permissions: BTreeSet::new(),
             objects: BTreeMap::new(),
             fields: BTreeMap::new(),
+            classes: BTreeSet::new(),
         };
         let holders = std::iter::once(&org.profiles[&user.profile])
             .chain(user.permission_sets.iter().map(|p| &org.permission_sets[p]));
         for h in holders {
             a.user_permissions.extend(h.user_permissions.iter().cloned());
+            a.classes.extend(h.class_accesses.iter().cloned());
             for (o, p) in &h.objects {
                 let e = a.objects.entry(o.clone()).or_default();
                 *e = e.union(*p);
@@ -55,7 +59,14 @@ impl<'a> Access<'a> {
 
     /// Runs as `without sharing` Apex does: no object, field or record checks.
     pub fn system(org: &'a Org) -> Self {
-        Access { org, user: None, user_permissions: BTreeSet::new(), objects: BTreeMap::new(), fields: BTreeMap::new() }
+        Access {
+            org,
+            user: None,
+            user_permissions: BTreeSet::new(),
+            objects: BTreeMap::new(),
+            fields: BTreeMap::new(),
+            classes: BTreeSet::new(),
+        }
     }
 
     pub fn is_system(&self) -> bool {
@@ -64,6 +75,10 @@ impl<'a> Access<'a> {
 
     pub fn has(&self, permission: &str) -> bool {
         self.is_system() || self.user_permissions.contains(permission)
+    }
+
+    pub fn has_class(&self, class: &str) -> bool {
+        self.is_system() || self.classes.contains(class)
     }
 
     pub fn object(&self, o: &ObjectSchema) -> ObjectPerms {

@@ -8,6 +8,7 @@ pub mod data;
 pub mod error;
 pub mod form;
 pub mod ids;
+pub mod mcp;
 pub mod model;
 pub mod oauth;
 pub mod orgfile;
@@ -36,6 +37,8 @@ pub struct MockOrg {
     pub tokens: tokens::TokenService,
     pub audit: audit::AuditLog,
     pub oauth: oauth::grants::Grants,
+    /// MCP session id -> the user who opened it.
+    pub mcp_sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
     store: RwLock<store::Store>,
     base_url: String,
     request_seq: AtomicU64,
@@ -52,6 +55,7 @@ impl MockOrg {
             clock,
             audit: audit::AuditLog::default(),
             oauth: oauth::grants::Grants::default(),
+            mcp_sessions: Default::default(),
             store: RwLock::new(store),
             base_url,
             request_seq: AtomicU64::new(0),

@@ -16,7 +16,8 @@ pub fn app(state: Arc<MockOrg>) -> Router {
         .fallback(crate::rest::fallback)
         .method_not_allowed_fallback(crate::rest::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::mcp::routes(state))
 }
 
 /// A mock org serving on loopback. Dropping it stops the server.

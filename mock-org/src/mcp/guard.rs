@@ -1,0 +1,103 @@
+//! The resource-server guard in front of every MCP server (MCP authorization spec, RFC 6750,
+//! RFC 9728): Origin validation, a bearer JWT verified against this server's URL as audience and
+//! against revocation on every request, the `mcp_api` scope, and sessions bound to the user who
+//! opened them (a session id is never a credential by itself).
+
+use crate::MockOrg;
+use crate::pipeline::bearer;
+use crate::tokens::TokenRejection;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct GuardState {
+    pub org: Arc<MockOrg>,
+    pub server: String,
+}
+
+fn metadata_url(s: &MockOrg, server: &str) -> String {
+    format!("{}/.well-known/oauth-protected-resource{}{server}", s.base_url(), super::PATH_PREFIX)
+}
+
+fn refuse(status: StatusCode, challenge: Option<String>, error: &str, description: &str) -> Response {
+    let mut r = (status, axum::Json(json!({"error": error, "error_description": description}))).into_response();
+    if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, c);
+    }
+    r
+}
+
+pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Response {
+    let s = &g.org;
+    let resource = format!("{}{}{}", s.base_url(), super::PATH_PREFIX, g.server);
+    // DNS-rebinding and cross-site defence: a browser Origin must be the org's own.
+    if req.headers().get(header::ORIGIN).is_some_and(|o| o.to_str().ok() != Some(s.base_url())) {
+        return refuse(StatusCode::FORBIDDEN, None, "forbidden_origin", "requests from this Origin are not accepted");
+    }
+    let meta = metadata_url(s, &g.server);
+    let token = bearer(req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())).map(str::to_string);
+    let Some(token) = token else {
+        // Tokens in the query string are not accepted (RFC 9700 2.5): they count as no token.
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            Some(format!("Bearer resource_metadata=\"{meta}\"")),
+            "invalid_request",
+            "a bearer token is required",
+        );
+    };
+    let invalid = |why: &str| {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            Some(format!("Bearer resource_metadata=\"{meta}\", error=\"invalid_token\", error_description=\"{why}\"")),
+            "invalid_token",
+            why,
+        )
+    };
+    let claims = match s.tokens.verify(&s.clock, &token, &resource) {
+        Ok(c) => c,
+        Err(TokenRejection::WrongAudience) => return invalid("the token is for another resource"),
+        Err(TokenRejection::Expired) => return invalid("the token expired"),
+        Err(_) => return invalid("the token is not valid"),
+    };
+    if !s.store_read().user_is_usable(&s.org, &claims.sub) {
+        return invalid("the user cannot sign in");
+    }
+    if !claims.has_scope("mcp_api") {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            Some(format!("Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"mcp_api\"")),
+            "insufficient_scope",
+            "the token lacks the mcp_api scope",
+        );
+    }
+    let session = req.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(sid) = &session {
+        let owner = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).get(sid).cloned();
+        if owner.is_some_and(|o| o != claims.sub) {
+            return refuse(StatusCode::FORBIDDEN, None, "invalid_session", "the session belongs to another user");
+        }
+    }
+    let response: Response<Body> = next.run(req).await;
+    let opened = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).filter(|_| session.is_none());
+    if let Some(sid) = opened {
+        s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(sid.to_string(), claims.sub.clone());
+    }
+    response
+}
+
+/// RFC 9728 protected-resource metadata for one server.
+pub async fn resource_metadata(s: Arc<MockOrg>, server: String) -> Response {
+    axum::Json(json!({
+        "resource": format!("{}{}{server}", s.base_url(), super::PATH_PREFIX),
+        "authorization_servers": [s.tokens.issuer()],
+        "scopes_supported": ["mcp_api"],
+        "bearer_methods_supported": ["header"],
+        "resource_name": server,
+    }))
+    .into_response()
+}

@@ -1,0 +1,159 @@
+//! The org's hosted MCP servers, on rmcp (the official MCP Rust SDK) over Streamable HTTP, at
+//! `/platform/mcp/v1/<server>`. In front of each: the resource-server guard (`guard`). Behind it:
+//! tools that run through the one enforcement pipeline and write one audit record per call.
+
+pub mod guard;
+pub mod tools;
+
+use crate::MockOrg;
+use crate::audit::{ApiFamily, ExecutionMode, RequestMeta};
+use crate::error::SfError;
+use crate::pipeline::{Outcome, Surface, bearer};
+use axum::Router;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub const PATH_PREFIX: &str = "/platform/mcp/v1/";
+
+/// One MCP server of the org (by its index in the org file's list).
+#[derive(Clone)]
+pub struct OrgServer {
+    state: Arc<MockOrg>,
+    index: usize,
+}
+
+struct ToolReply(Value);
+
+impl Outcome for ToolReply {
+    fn status(&self) -> u16 {
+        200
+    }
+}
+
+impl OrgServer {
+    fn server(&self) -> &crate::model::McpServer {
+        &self.state.org.mcp_servers[self.index]
+    }
+
+    fn url(&self) -> String {
+        format!("{}{PATH_PREFIX}{}", self.state.base_url(), self.server().name)
+    }
+}
+
+fn parts(ctx: &RequestContext<RoleServer>) -> Option<&axum::http::request::Parts> {
+    ctx.extensions.get::<axum::http::request::Parts>()
+}
+
+fn token(ctx: &RequestContext<RoleServer>) -> Option<String> {
+    bearer(parts(ctx)?.headers.get("authorization").and_then(|v| v.to_str().ok())).map(str::to_string)
+}
+
+impl ServerHandler for OrgServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        info.server_info =
+            Implementation::new(format!("{} ({})", self.server().name, self.state.org.name), env!("CARGO_PKG_VERSION"));
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let claims = token(&ctx).and_then(|t| self.state.tokens.verify(&self.state.clock, &t, &self.url()).ok());
+        let user = claims.and_then(|c| self.state.org.user(&c.sub).cloned());
+        let access = user.as_ref().map(|u| crate::access::Access::for_user(&self.state.org, u));
+        let tools = tools::definitions(self.server())
+            .into_iter()
+            .filter(|d| access.as_ref().is_some_and(|a| tools::visible_to(a, self.server(), &d.name)))
+            .map(|d| {
+                Tool::new(d.name, d.description, Arc::new(d.input_schema))
+                    .with_annotations(ToolAnnotations::new().read_only(d.read_only).destructive(d.destructive))
+            })
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.to_string();
+        let args = request.arguments.clone().unwrap_or_default();
+        let call = tools::parse(self.server(), &name, &args).map_err(|m| McpError::invalid_params(m, None))?;
+        let token = token(&ctx);
+        let request_id = parts(&ctx)
+            .and_then(|p| p.headers.get("x-request-id"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .unwrap_or_else(|| self.state.next_request_id());
+        let meta = RequestMeta {
+            request_id,
+            api_family: ApiFamily::Mcp,
+            method: "tools/call".into(),
+            resource: format!("{PATH_PREFIX}{}", self.server().name),
+            tool: Some(name.clone()),
+        };
+        let mode = if call.system_mode() { ExecutionMode::System } else { ExecutionMode::User };
+        let surface = Surface {
+            audience: self.url(),
+            scopes: &["mcp_api"],
+            scope_error: || SfError::new(403, "insufficient_scope", "the token lacks the mcp_api scope"),
+        };
+        let server = self.server().clone();
+        let state = self.state.clone();
+        let result = self.state.enforce(meta, mode, token.as_deref(), &surface, |caller, trace| {
+            let access = crate::access::Access::for_user(&state.org, &caller.user);
+            if !tools::visible_to(&access, &server, &name) {
+                return Err(SfError::new(403, "INSUFFICIENT_ACCESS", format!("the user may not run {name}")));
+            }
+            let (value, effects) = tools::run(&state, caller, &call, trace)?;
+            state.apply(effects);
+            Ok(ToolReply(value))
+        });
+        let result = match result {
+            Ok(ToolReply(v)) => {
+                let mut r = CallToolResult::success(vec![ContentBlock::text(v.to_string())]);
+                r.structured_content = Some(v);
+                r
+            }
+            Err(e) => {
+                CallToolResult::error(vec![ContentBlock::text(serde_json::to_string(&vec![e]).unwrap_or_default())])
+            }
+        };
+        Ok(result.into())
+    }
+}
+
+/// Every declared server, each behind its resource-server guard, plus the RFC 9728 metadata.
+pub fn routes(state: Arc<MockOrg>) -> Router {
+    let mut router = Router::new();
+    for (index, server) in state.org.mcp_servers.iter().enumerate() {
+        let handler = OrgServer { state: state.clone(), index };
+        let config = StreamableHttpServerConfig::default();
+        let service =
+            StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), config);
+        let path = format!("{PATH_PREFIX}{}", server.name);
+        let guarded = Router::new().nest_service(&path, service).layer(axum::middleware::from_fn_with_state(
+            guard::GuardState { org: state.clone(), server: server.name.clone() },
+            guard::guard,
+        ));
+        router = router.merge(guarded);
+        let meta_path = format!("/.well-known/oauth-protected-resource{path}");
+        let st = state.clone();
+        let name = server.name.clone();
+        router =
+            router.route(&meta_path, axum::routing::get(move || guard::resource_metadata(st.clone(), name.clone())));
+    }
+    router
+}

@@ -1,0 +1,235 @@
+//! The tools of the org's MCP servers: Salesforce's SObject tools and custom Apex-backed ones.
+//! Arguments are parsed into a typed call first (bad ones are JSON-RPC errors); the call then runs
+//! through the one enforcement pipeline, in user mode, or in system mode for a tool declared so
+//! (like `without sharing` Apex: no object, field or sharing checks).
+
+use crate::MockOrg;
+use crate::access::Access;
+use crate::audit::Trace;
+use crate::data::{Data, Effect};
+use crate::error::SfError;
+use crate::model::{CustomTool, McpServer};
+use crate::pipeline::Caller;
+use serde_json::{Map, Value, json};
+
+/// A tool call with its arguments checked against the tool's input schema.
+#[derive(Debug, Clone)]
+pub enum ToolCall {
+    GetUserInfo,
+    GetObjectSchema { object: String },
+    SoqlQuery { query: String },
+    GetRecord { object: String, id: String, fields: Option<String> },
+    ListRecent { object: String, limit: u64 },
+    Create { object: String, fields: Value },
+    Update { object: String, id: String, fields: Value },
+    Delete { object: String, id: String },
+    CaseHealthSummary { case_id: String, system_mode: bool },
+}
+
+fn schema(props: &[(&str, &str, &str)], required: &[&str]) -> Map<String, Value> {
+    let properties: Map<String, Value> =
+        props.iter().map(|(n, t, d)| (n.to_string(), json!({"type": t, "description": d}))).collect();
+    let mut m = Map::new();
+    m.insert("type".into(), json!("object"));
+    m.insert("properties".into(), Value::Object(properties));
+    m.insert("required".into(), json!(required));
+    m.insert("additionalProperties".into(), json!(false));
+    m
+}
+
+/// Name, description, input schema, read-only, destructive.
+pub struct ToolDef {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Map<String, Value>,
+    pub read_only: bool,
+    pub destructive: bool,
+}
+
+fn standard(name: &str) -> Option<ToolDef> {
+    let obj = ("objectName", "string", "API name of the object, e.g. Case");
+    let id = ("recordId", "string", "15- or 18-character record id");
+    let fields = ("fields", "object", "field values by API name");
+    let (description, input_schema, read_only, destructive) = match name {
+        "getUserInfo" => ("Returns the signed-in user.", schema(&[], &[]), true, false),
+        "getObjectSchema" => {
+            ("Describes an object's fields the user can see.", schema(&[obj], &["objectName"]), true, false)
+        }
+        "soqlQuery" => {
+            ("Runs a SOQL query as the user.", schema(&[("query", "string", "a SOQL query")], &["query"]), true, false)
+        }
+        "getRecord" => (
+            "Reads one record.",
+            schema(&[obj, id, ("fields", "string", "comma-separated field names")], &["objectName", "recordId"]),
+            true,
+            false,
+        ),
+        "listRecentSobjectRecords" => (
+            "Lists recently modified records of an object.",
+            schema(&[obj, ("limit", "integer", "at most this many (default 10)")], &["objectName"]),
+            true,
+            false,
+        ),
+        "createSobjectRecord" => ("Creates a record.", schema(&[obj, fields], &["objectName", "fields"]), false, false),
+        "updateSobjectRecord" => {
+            ("Updates a record.", schema(&[obj, id, fields], &["objectName", "recordId", "fields"]), false, true)
+        }
+        "deleteSobjectRecord" => ("Deletes a record.", schema(&[obj, id], &["objectName", "recordId"]), false, true),
+        _ => return None,
+    };
+    Some(ToolDef { name: name.into(), description: description.into(), input_schema, read_only, destructive })
+}
+
+fn custom(t: &CustomTool) -> ToolDef {
+    let input_schema = match t.apex_class.as_str() {
+        "CaseHealthAction" => schema(&[("caseId", "string", "the case's record id")], &["caseId"]),
+        _ => schema(&[], &[]),
+    };
+    ToolDef {
+        name: t.name.clone(),
+        description: t.description.clone(),
+        input_schema,
+        read_only: t.read_only_hint,
+        destructive: t.destructive_hint,
+    }
+}
+
+/// The tools a server offers, in declaration order.
+pub fn definitions(server: &McpServer) -> Vec<ToolDef> {
+    server.standard_tools.iter().filter_map(|n| standard(n)).chain(server.custom_tools.iter().map(custom)).collect()
+}
+
+/// Whether the user may see the tool: custom tools need access to their Apex class.
+pub fn visible_to(access: &Access, server: &McpServer, name: &str) -> bool {
+    match server.custom_tools.iter().find(|t| t.name == name) {
+        Some(t) => access.has_class(&t.apex_class),
+        None => server.standard_tools.iter().any(|n| n == name),
+    }
+}
+
+fn text(args: &Map<String, Value>, key: &str) -> Result<String, String> {
+    match args.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(_) => Err(format!("argument '{key}' must be a non-empty string")),
+        None => Err(format!("missing required argument '{key}'")),
+    }
+}
+
+/// Checks the arguments against the tool; an unknown tool or a bad argument is an error message.
+pub fn parse(server: &McpServer, name: &str, args: &Map<String, Value>) -> Result<ToolCall, String> {
+    let def =
+        definitions(server).into_iter().find(|d| d.name == name).ok_or_else(|| format!("Unknown tool: {name}"))?;
+    let allowed: Vec<&String> =
+        def.input_schema["properties"].as_object().map(|p| p.keys().collect()).unwrap_or_default();
+    if let Some(extra) = args.keys().find(|k| !allowed.contains(k)) {
+        return Err(format!("unexpected argument '{extra}'"));
+    }
+    let object = || text(args, "objectName");
+    let id = || text(args, "recordId");
+    let fields = || match args.get("fields") {
+        Some(v @ Value::Object(_)) => Ok(v.clone()),
+        Some(_) => Err("argument 'fields' must be an object".to_string()),
+        None => Err("missing required argument 'fields'".to_string()),
+    };
+    Ok(match name {
+        "getUserInfo" => ToolCall::GetUserInfo,
+        "getObjectSchema" => ToolCall::GetObjectSchema { object: object()? },
+        "soqlQuery" => ToolCall::SoqlQuery { query: text(args, "query")? },
+        "getRecord" => ToolCall::GetRecord {
+            object: object()?,
+            id: id()?,
+            fields: match args.get("fields") {
+                None => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => return Err("argument 'fields' must be a string".into()),
+            },
+        },
+        "listRecentSobjectRecords" => ToolCall::ListRecent {
+            object: object()?,
+            limit: match args.get("limit") {
+                None => 10,
+                Some(v) => v
+                    .as_u64()
+                    .filter(|n| (1..=200).contains(n))
+                    .ok_or("argument 'limit' must be an integer from 1 to 200")?,
+            },
+        },
+        "createSobjectRecord" => ToolCall::Create { object: object()?, fields: fields()? },
+        "updateSobjectRecord" => ToolCall::Update { object: object()?, id: id()?, fields: fields()? },
+        "deleteSobjectRecord" => ToolCall::Delete { object: object()?, id: id()? },
+        _ => {
+            let t =
+                server.custom_tools.iter().find(|t| t.name == name).ok_or_else(|| format!("Unknown tool: {name}"))?;
+            match t.apex_class.as_str() {
+                "CaseHealthAction" => {
+                    ToolCall::CaseHealthSummary { case_id: text(args, "caseId")?, system_mode: t.system_mode }
+                }
+                other => return Err(format!("tool {name} is backed by Apex class {other}, which the mock cannot run")),
+            }
+        }
+    })
+}
+
+impl ToolCall {
+    pub fn system_mode(&self) -> bool {
+        matches!(self, ToolCall::CaseHealthSummary { system_mode: true, .. })
+    }
+}
+
+/// Runs a checked call as the caller. Denials come back as Salesforce errors.
+pub fn run(s: &MockOrg, caller: &Caller, call: &ToolCall, trace: &mut Trace) -> Result<(Value, Vec<Effect>), SfError> {
+    let access = if call.system_mode() { Access::system(&s.org) } else { Access::for_user(&s.org, &caller.user) };
+    let version = format!("v{}.0", s.org.max_api_version / 10);
+    let d = Data { org: &s.org, access: &access, version: &version, actor: &caller.user.id, now_ms: s.clock.now_ms() };
+    let none = Vec::new();
+    Ok(match call {
+        ToolCall::GetUserInfo => {
+            let u = &caller.user;
+            (json!({"userId": u.id, "username": u.username, "organizationId": s.org.id, "email": u.email}), none)
+        }
+        ToolCall::GetObjectSchema { object } => (d.describe(object, trace)?, none),
+        ToolCall::SoqlQuery { query } => (d.query(&s.store_read(), &s.audit, query, trace)?, none),
+        ToolCall::GetRecord { object, id, fields } => {
+            (d.get(&s.store_read(), object, id, fields.as_deref(), trace)?, none)
+        }
+        ToolCall::ListRecent { object, limit } => {
+            let o =
+                s.org.object(object).filter(|o| access.object(o).read).ok_or_else(|| SfError::invalid_type(object))?;
+            let readable: Vec<&str> = o
+                .fields
+                .iter()
+                .filter(|f| access.field(o, f).read)
+                .map(|f| f.name.as_str())
+                .filter(|n| *n != "Id")
+                .collect();
+            let list = std::iter::once("Id").chain(readable).collect::<Vec<_>>().join(", ");
+            let q = format!("SELECT {list} FROM {} ORDER BY LastModifiedDate DESC LIMIT {limit}", o.name);
+            (d.query(&s.store_read(), &s.audit, &q, trace)?, none)
+        }
+        ToolCall::Create { object, fields } => (d.create(&mut s.store_write(), object, fields, trace)?, none),
+        ToolCall::Update { object, id, fields } => {
+            let effects = d.update(&mut s.store_write(), object, id, fields, trace)?;
+            (json!({"id": id, "success": true}), effects)
+        }
+        ToolCall::Delete { object, id } => {
+            let effects = d.delete(&mut s.store_write(), object, id, trace)?;
+            (json!({"id": id, "success": true}), effects)
+        }
+        ToolCall::CaseHealthSummary { case_id, .. } => (case_health(&d, s, case_id, trace)?, none),
+    })
+}
+
+/// `CaseHealthAction.getCaseHealthSummary` (mock-org/apex/): the case's status and priority and
+/// its history, through the same data layer, so its mode decides what it may see.
+fn case_health(d: &Data, s: &MockOrg, case_id: &str, trace: &mut Trace) -> Result<Value, SfError> {
+    let store = s.store_read();
+    let case = d.get(&store, "Case", case_id, Some("Id,Subject,Status,Priority"), trace)?;
+    let id = case["Id"].as_str().unwrap_or_default().to_string();
+    let history = d.query(
+        &store,
+        &s.audit,
+        &format!("SELECT Field, OldValue, NewValue FROM CaseHistory WHERE CaseId = '{id}'"),
+        trace,
+    )?;
+    Ok(json!({"case": case, "history": history["records"], "healthy": case["Priority"] != "High"}))
+}

@@ -1,0 +1,220 @@
+//! The mock org's MCP servers over real HTTP: the resource-server guard, sessions bound to users,
+//! tools through the enforcement pipeline, and one audit record per tool call.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::*;
+
+const READS: &str = "/platform/mcp/v1/platform/sobject-reads";
+const CUSTOM: &str = "/platform/mcp/v1/custom/service-agent";
+
+struct Mcp<'a> {
+    org: &'a TestOrg,
+    path: &'static str,
+    token: Option<String>,
+    session: Option<String>,
+}
+
+struct Rpc {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+/// A JSON-RPC answer from a JSON body or the first `data:` event of an SSE stream.
+fn parse_body(text: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(text) {
+        return v;
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v.get("id").is_some() || v.get("error").is_some())
+        .unwrap_or(Value::Null)
+}
+
+impl<'a> Mcp<'a> {
+    fn new(org: &'a TestOrg, path: &'static str, token: Option<String>) -> Self {
+        Mcp { org, path, token, session: None }
+    }
+
+    async fn post(&self, body: Value, extra: &[(&str, &str)]) -> Rpc {
+        let mut req = self
+            .org
+            .http
+            .post(format!("{}{}", self.org.running.url, self.path))
+            .header("Accept", "application/json, text/event-stream")
+            .header("Content-Type", "application/json")
+            .json(&body);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(s) = &self.session {
+            req = req.header("Mcp-Session-Id", s).header("MCP-Protocol-Version", "2025-11-25");
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        Rpc { status, headers, body: parse_body(&text) }
+    }
+
+    async fn initialize(&mut self) -> Rpc {
+        let r = self
+            .post(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "hg-test", "version": "0"}}}), &[])
+            .await;
+        self.session = r.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        if self.session.is_some() {
+            let _ = self.post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), &[]).await;
+        }
+        r
+    }
+
+    async fn list(&self) -> Rpc {
+        self.post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}), &[]).await
+    }
+
+    async fn call(&self, name: &str, args: Value) -> Rpc {
+        self.post(
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": name, "arguments": args}}),
+            &[],
+        )
+        .await
+    }
+}
+
+fn tool_names(r: &Rpc) -> Vec<String> {
+    r.body["result"]["tools"]
+        .as_array()
+        .map(|a| a.iter().map(|t| t["name"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_agent_lists_and_calls_tools_with_a_real_token() {
+    let org = TestOrg::start().await;
+    let mut mcp = Mcp::new(&org, READS, Some(org.token(AGENT)));
+    let init = mcp.initialize().await;
+    assert_eq!(init.status, 200, "{}", init.body);
+    assert!(mcp.session.is_some(), "a 2025-11-25 session");
+    let list = mcp.list().await;
+    assert_eq!(
+        tool_names(&list),
+        ["getUserInfo", "getObjectSchema", "soqlQuery", "getRecord", "listRecentSobjectRecords"]
+    );
+    let q = mcp.call("soqlQuery", json!({"query": "SELECT Id, Subject FROM Case"})).await;
+    assert_eq!(q.body["result"]["isError"], false, "{}", q.body);
+    let ids: Vec<String> = q.body["result"]["structuredContent"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.contains(&id18(CASE_CSR)) && !ids.contains(&id18(CASE_SALES)), "sharing applies: {ids:?}");
+    assert!(!q.body.to_string().contains("CANARY-"));
+}
+
+#[tokio::test]
+async fn denials_are_is_error_results_with_the_salesforce_error() {
+    let org = TestOrg::start().await;
+    let mut mcp = Mcp::new(&org, READS, Some(org.token(AGENT)));
+    mcp.initialize().await;
+    for (tool, args, code) in [
+        ("soqlQuery", json!({"query": "SELECT Id, BillingStreet FROM Account"}), "INVALID_FIELD"),
+        ("soqlQuery", json!({"query": "SELECT Id FROM Opportunity"}), "INVALID_TYPE"),
+        ("getRecord", json!({"objectName": "Case", "recordId": CASE_SALES}), "NOT_FOUND"),
+    ] {
+        let r = mcp.call(tool, args).await;
+        assert_eq!(r.body["result"]["isError"], true, "{}", r.body);
+        let text = r.body["result"]["content"][0]["text"].as_str().unwrap();
+        let err: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(err[0]["errorCode"], code);
+        assert!(!r.body.to_string().contains("CANARY-"));
+    }
+    // Unknown tools and bad arguments are protocol errors, not tool results.
+    let r = mcp.call("dropDatabase", json!({})).await;
+    assert_eq!(r.body["error"]["code"], -32602, "{}", r.body);
+    let r = mcp.call("soqlQuery", json!({"q": "x"})).await;
+    assert_eq!(r.body["error"]["code"], -32602, "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_resource_server_refuses_bad_tokens_with_a_challenge() {
+    let org = TestOrg::start().await;
+    let meta = format!("{}/.well-known/oauth-protected-resource{READS}", org.running.url);
+    let mut none = Mcp::new(&org, READS, None);
+    let r = none.initialize().await;
+    assert_eq!(r.status, 401);
+    let challenge = r.headers["www-authenticate"].to_str().unwrap().to_string();
+    assert_eq!(challenge, format!("Bearer resource_metadata=\"{meta}\""));
+    for bad in ["garbage", &TestOrg::start().await.token(AGENT)] {
+        let mut m = Mcp::new(&org, READS, Some(bad.to_string()));
+        let r = m.initialize().await;
+        assert_eq!(r.status, 401);
+        assert!(r.headers["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
+    }
+    let no_scope = org.running.state.mint_test_token(AGENT, &["api"]);
+    let r = Mcp::new(&org, READS, Some(no_scope)).initialize().await;
+    assert_eq!(r.status, 403);
+    assert!(r.headers["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+    let r = Mcp::new(&org, READS, Some(org.token(AGENT)))
+        .post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), &[("Origin", "https://evil.example")])
+        .await;
+    assert_eq!(r.status, 403);
+    let metadata: Value = org.http.get(&meta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["resource"], format!("{}{READS}", org.running.url));
+    assert_eq!(metadata["authorization_servers"][0], org.running.url);
+    assert_eq!(metadata["scopes_supported"], json!(["mcp_api"]));
+}
+
+#[tokio::test]
+async fn a_session_is_bound_to_its_user_and_revocation_is_immediate() {
+    let org = TestOrg::start().await;
+    let agent_token = org.token(AGENT);
+    let mut a = Mcp::new(&org, READS, Some(agent_token.clone()));
+    a.initialize().await;
+    // Another user's token on the agent's session is refused.
+    let mut b = Mcp::new(&org, READS, Some(org.token(CSR)));
+    b.session = a.session.clone();
+    assert_eq!(b.list().await.status, 403);
+    // The session without a token is refused.
+    let mut c = Mcp::new(&org, READS, None);
+    c.session = a.session.clone();
+    assert_eq!(c.list().await.status, 401);
+    // Revoked: the very next request on the session is refused.
+    assert_eq!(a.list().await.status, 200);
+    let jti = {
+        use base64::Engine;
+        let p =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(agent_token.split('.').nth(1).unwrap()).unwrap();
+        serde_json::from_slice::<Value>(&p).unwrap()["jti"].as_str().unwrap().to_string()
+    };
+    org.running.state.tokens.revoke(&jti);
+    assert_eq!(a.list().await.status, 401);
+}
+
+#[tokio::test]
+async fn custom_tools_need_their_apex_class_and_are_audited() {
+    let org = TestOrg::start().await;
+    let mut agent = Mcp::new(&org, CUSTOM, Some(org.token(AGENT)));
+    agent.initialize().await;
+    assert_eq!(tool_names(&agent.list().await), ["getCaseHealthSummary"]);
+    let r = agent.call("getCaseHealthSummary", json!({"caseId": CASE_CSR})).await;
+    assert_eq!(r.body["result"]["isError"], false, "{}", r.body);
+    assert_eq!(r.body["result"]["structuredContent"]["case"]["Status"], "Working");
+    let r = agent.call("getCaseHealthSummary", json!({"caseId": CASE_SALES})).await;
+    assert_eq!(r.body["result"]["isError"], true, "user mode: the unshared case is not found");
+    let mut sales = Mcp::new(&org, CUSTOM, Some(org.token(SALES)));
+    sales.initialize().await;
+    assert!(tool_names(&sales.list().await).is_empty(), "no class access, no tool");
+    let records = org.running.state.audit.snapshot();
+    let calls: Vec<_> = records.iter().filter(|r| r.tool.as_deref() == Some("getCaseHealthSummary")).collect();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].username.as_deref(), Some(AGENT));
+    assert_eq!(calls[0].outcome, "allowed");
+    assert_eq!(calls[1].denial_code.as_deref(), Some("NOT_FOUND"));
+}
