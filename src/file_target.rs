@@ -90,6 +90,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         clock: None,
         scopes: t.app.scopes.clone(),
         personas,
+        mcp_servers: t.endpoints.mcp_servers.clone(),
         records,
         canary_marker: "CANARY-".into(),
         secrets,

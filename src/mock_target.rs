@@ -69,6 +69,15 @@ pub fn for_mock(running: &RunningOrg, secrets: Secrets) -> Target {
         }),
         scopes: app.scopes.clone(),
         personas,
+        mcp_servers: org
+            .mcp_servers
+            .iter()
+            .map(|m| {
+                let alias =
+                    if m.name.starts_with("custom/") { "custom" } else { m.name.rsplit('-').next().unwrap_or(&m.name) };
+                (alias.to_string(), format!("{}/platform/mcp/v1/{}", running.url, m.name))
+            })
+            .collect(),
         records,
         canary_marker: "CANARY-".into(),
         secrets,

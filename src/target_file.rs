@@ -47,8 +47,9 @@ pub struct Endpoints {
     pub instance_url: String,
     #[serde(default = "default_api_version")]
     pub api_version: String,
+    /// The hosted MCP servers by the names scenarios use (`reads`, `custom`) -> URL.
     #[serde(default)]
-    pub mcp_servers: Vec<String>,
+    pub mcp_servers: BTreeMap<String, String>,
 }
 
 fn default_api_version() -> String {
@@ -155,8 +156,8 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     {
         check_url(url).map_err(|p| err(key, p))?;
     }
-    for (i, u) in t.endpoints.mcp_servers.iter().enumerate() {
-        check_url(u).map_err(|p| err(&format!("endpoints.mcp_servers[{i}]"), p))?;
+    for (name, u) in &t.endpoints.mcp_servers {
+        check_url(u).map_err(|p| err(&format!("endpoints.mcp_servers.{name}"), p))?;
     }
     if !t.endpoints.api_version.starts_with('v')
         || mock_org::model::parse_api_version(&t.endpoints.api_version[1..]).is_none()

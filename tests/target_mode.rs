@@ -21,6 +21,7 @@ flavor = "salesforce"
 issuer = "{url}"
 instance_url = "{url}"
 api_version = "v66.0"
+mcp_servers = {{ reads = "{url}/platform/mcp/v1/platform/sobject-reads", custom = "{url}/platform/mcp/v1/custom/service-agent" }}
 
 [app]
 client_id = "3MVG9mockHeadlessServiceAgentKey0001"

@@ -51,6 +51,8 @@ pub struct Target {
     pub clock: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
     pub scopes: Vec<String>,
     pub personas: BTreeMap<String, Persona>,
+    /// The MCP servers by the names scenarios use ("reads", "custom") -> their URLs.
+    pub mcp_servers: BTreeMap<String, String>,
     pub records: BTreeMap<String, RecordRef>,
     /// Values starting with this are seeded sensitive data: seeing one where it must not be is a leak.
     pub canary_marker: String,

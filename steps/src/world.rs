@@ -47,6 +47,10 @@ pub struct GateWorld {
     /// What to undo when the scenario ends, passed or failed (the runner's after-hook runs it).
     pub cleanup: Vec<Cleanup>,
     pub started: std::time::Instant,
+    /// Open MCP sessions: (persona, server) -> Mcp-Session-Id ("" where the server keeps none).
+    pub mcp_sessions: HashMap<(String, String), String>,
+    /// Request ids this scenario sent, with what they were, for the audit checks.
+    pub sent_ids: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +82,8 @@ impl GateWorld {
             grants: Vec::new(),
             cleanup: Vec::new(),
             started: std::time::Instant::now(),
+            mcp_sessions: HashMap::new(),
+            sent_ids: Vec::new(),
         }
     }
 
@@ -187,9 +193,98 @@ impl GateWorld {
         }
     }
 
+    pub fn mcp_url(&self, server: &str) -> Result<String, StepError> {
+        self.target.mcp_servers.get(server).cloned().ok_or_else(|| StepError::Expectation {
+            expected: format!("an MCP server named '{server}' in the target"),
+            observed: "not verifiable on this target: no such MCP server is configured".into(),
+        })
+    }
+
+    /// One JSON-RPC POST to an MCP server; the answer becomes `last`.
+    pub async fn mcp_send(
+        &mut self,
+        url: &str,
+        token: Option<&str>,
+        session: Option<&str>,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> Result<(), StepError> {
+        let request_id = format!("hg-{:016x}", rand::random::<u64>());
+        let mut req = Request::new(Method::POST, url).json(body.clone());
+        req.headers.push(("Accept".into(), "application/json, text/event-stream".into()));
+        req.headers.push(("X-Request-Id".into(), request_id.clone()));
+        if let Some(s) = session.filter(|s| !s.is_empty()) {
+            req.headers.push(("Mcp-Session-Id".into(), s.into()));
+            req.headers.push(("MCP-Protocol-Version".into(), MCP_PROTOCOL.into()));
+        }
+        for (k, v) in headers {
+            req.headers.retain(|(x, _)| !x.eq_ignore_ascii_case(k));
+            req.headers.push((k.to_string(), v.to_string()));
+        }
+        if let Some(t) = token {
+            req = req.bearer(t);
+        }
+        self.sent_ids.push((request_id, body.get("method").and_then(Value::as_str).unwrap_or("?").to_string()));
+        self.last = Some(self.probe.send(req).await?);
+        Ok(())
+    }
+
+    /// Opens (once) the persona's session on an MCP server: initialize, then initialized.
+    pub async fn mcp_open(&mut self, persona: &str, server: &str) -> Result<String, StepError> {
+        let key = (persona.to_string(), server.to_string());
+        if let Some(s) = self.mcp_sessions.get(&key) {
+            return Ok(s.clone());
+        }
+        let url = self.mcp_url(server)?;
+        let token = self.token(persona).await?;
+        let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": MCP_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "headless-gate", "version": env!("CARGO_PKG_VERSION")}}});
+        self.mcp_send(&url, Some(&token), None, init, &[]).await?;
+        let r = self.last()?;
+        expect(r.status == 200 && rpc(r).get("result").is_some(), "the MCP server initializes (200)", || {
+            format!("{} {}", r.status, r.body.chars().take(200).collect::<String>())
+        })?;
+        let session = r.header("mcp-session-id").unwrap_or_default().to_string();
+        let note = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        self.mcp_send(&url, Some(&token), Some(&session), note, &[]).await?;
+        self.mcp_sessions.insert(key, session.clone());
+        Ok(session)
+    }
+
+    /// A JSON-RPC request on the persona's session.
+    pub async fn mcp_request(
+        &mut self,
+        persona: &str,
+        server: &str,
+        method: &str,
+        params: Value,
+    ) -> Result<(), StepError> {
+        let session = self.mcp_open(persona, server).await?;
+        let url = self.mcp_url(server)?;
+        let token = self.token(persona).await?;
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": method, "params": params});
+        self.mcp_send(&url, Some(&token), Some(&session), body, &[]).await
+    }
+
     pub fn last(&self) -> Result<&Reply, StepError> {
         self.last.as_ref().ok_or(StepError::NothingSent)
     }
+}
+
+/// The protocol era the harness speaks (sessions, `Mcp-Session-Id`).
+pub const MCP_PROTOCOL: &str = "2025-11-25";
+
+/// A JSON-RPC answer from a JSON body or from the `data:` events of an SSE stream.
+pub fn rpc(r: &Reply) -> Value {
+    if let Some(v) = r.json() {
+        return v;
+    }
+    r.body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v.get("result").is_some() || v.get("error").is_some())
+        .unwrap_or(Value::Null)
 }
 
 pub fn query_path(soql: &str) -> String {

@@ -1,0 +1,21 @@
+# Monitoring reconstructs who did what (checklist item C7): every tool call, allowed or denied,
+# has one audit record naming the user, the app, the token id and the tool; no credential is in it.
+@C7 @audit @salesforce-event-monitoring
+Feature: The audit trail reconstructs user, tool and token activity
+
+  @HG-AUD-01 @HG-AUD-02 @MUST
+  Scenario: HG-AUD-01 every tool call, allowed and denied, is in the audit log
+    When agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id FROM Case"}'
+    And agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id FROM Opportunity"}'
+    And agent calls getCaseHealthSummary on the custom MCP server with '{"caseId": "@shared-case"}'
+    Then every request this scenario sent is in the audit log with who, what and how it ended
+
+  @HG-AUD-03 @MUST
+  Scenario: HG-AUD-03 no credential appears in any audit record
+    When agent calls getUserInfo on the reads MCP server with '{}'
+    Then no credential of this run appears in the audit log
+
+  @HG-AUD-04 @MUST
+  Scenario: HG-AUD-04 actions are attributed to the named end user
+    When agent calls getUserInfo on the reads MCP server with '{}'
+    Then the audit records of this scenario attribute the tool calls to agent

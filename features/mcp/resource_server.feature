@@ -1,0 +1,87 @@
+# The MCP server is an OAuth resource server (checklist items C4 and C8): no token, a forged one, an
+# expired one, one for another resource or without the mcp_api scope gets nothing.
+@C4 @mcp @mcp-auth @rfc6750 @rfc9728
+Feature: The MCP server accepts only live tokens issued for it
+
+  @HG-RS-01 @MUST
+  Scenario: HG-RS-01 a request without a token gets 401 with a Bearer challenge naming the resource metadata
+    When a client calls the reads MCP server with no authorization
+    Then the MCP server refuses with 401 and a Bearer challenge naming its resource metadata
+
+  @HG-RS-01 @MUST @positive
+  Scenario: HG-RS-01 twin: the agent's token is accepted
+    When a client calls the reads MCP server with valid authorization
+    Then the MCP server accepts the request
+
+  @HG-RS-02 @MUST
+  Scenario: HG-RS-02 the protected resource metadata names the server, the issuer and the scope
+    When a client calls the reads MCP server with no authorization
+    Then the protected resource metadata of the reads MCP server names it, the issuer and the mcp_api scope
+
+  @HG-RS-03 @MUST
+  Scenario Outline: HG-RS-03 malformed authorization is refused (<variant>)
+    When a client calls the reads MCP server with <variant> authorization
+    Then the MCP server refuses with 401
+
+    Examples:
+      | variant |
+      | foo     |
+      | empty   |
+      | garbage |
+      | basic   |
+
+  @HG-RS-04 @MUST @rfc8725
+  Scenario Outline: HG-RS-04 forged tokens are refused (<variant>)
+    When a client calls the reads MCP server with <variant> authorization
+    Then the MCP server refuses with 401
+
+    Examples:
+      | variant            |
+      | alg-none           |
+      | stripped-signature |
+      | admin-subject      |
+      | untrusted-key      |
+      | foreign-issuer     |
+
+  @HG-RS-05 @MUST @serial
+  Scenario: HG-RS-05 an expired token is refused
+    When a client calls the reads MCP server with expired authorization
+    Then the MCP server refuses with 401
+
+  @HG-RS-06 @MUST @rfc8707
+  Scenario: HG-RS-06 a token issued for another resource is refused
+    When a client calls the reads MCP server with other-audience authorization
+    Then the MCP server refuses with 401
+
+  @HG-RS-07 @MUST @rfc9700
+  Scenario: HG-RS-07 a token only in the query string is refused
+    When a client calls the reads MCP server with query-string authorization
+    Then the MCP server refuses with 401
+
+  @HG-RS-08 @MUST
+  Scenario: HG-RS-08 a token without the mcp_api scope is refused
+    When a client calls the reads MCP server with no-mcp-scope authorization
+    Then the MCP server refuses with 403 insufficient_scope
+
+  @HG-RS-09 @MUST @C8
+  Scenario: HG-RS-09 a session is no credential: without a token it is refused
+    When the agent's session on the reads MCP server is used without-a-token
+    Then the MCP server refuses with 401
+
+  @HG-RS-09 @MUST @C8
+  Scenario: HG-RS-09 a session whose token was revoked is refused on the next request
+    When the agent's session on the reads MCP server is used with-its-token
+    Then the MCP server answers 200
+    When agent's token is revoked
+    And the agent's session on the reads MCP server is used with-its-token
+    Then the MCP server refuses with 401
+
+  @HG-RS-10 @MUST
+  Scenario: HG-RS-10 another user's token on the agent's session never gets the agent's data
+    When the agent's session on the reads MCP server is used by-csr
+    Then the answer is refused or in csr's own context
+
+  @HG-RS-10 @MUST @positive
+  Scenario: HG-RS-10 twin: the agent's own token on its session works
+    When the agent's session on the reads MCP server is used with-its-token
+    Then the MCP server answers 200

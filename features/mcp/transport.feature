@@ -1,0 +1,28 @@
+# Streamable HTTP transport rules (checklist item C4).
+@C4 @mcp @mcp-transport
+Feature: The MCP transport refuses what the protocol refuses
+
+  @HG-TRN-01 @MUST
+  Scenario: HG-TRN-01 a foreign Origin is refused
+    When agent sends tools/list to the reads MCP server with the header "Origin" set to "https://evil.example"
+    Then the MCP server answers 403
+
+  @HG-TRN-02 @MUST
+  Scenario: HG-TRN-02 an unsupported protocol version is refused
+    When agent sends tools/list to the reads MCP server with the header "MCP-Protocol-Version" set to "1999-01-01"
+    Then the MCP server answers 400
+
+  @HG-TRN-01 @HG-TRN-02 @MUST @positive
+  Scenario: HG-TRN-02 twin: the supported version without a foreign Origin is served
+    When agent sends tools/list to the reads MCP server with the header "MCP-Protocol-Version" set to "2025-11-25"
+    Then the MCP server answers 200
+
+  @HG-TRN-03 @MUST
+  Scenario: HG-TRN-03 a stateful request without its session id is refused
+    When agent sends tools/list to the reads MCP server without its session id
+    Then the MCP server answers 400
+
+  @HG-TRN-03 @MUST
+  Scenario: HG-TRN-03 a terminated session is not found
+    When agent ends its session on the reads MCP server and uses it again
+    Then the MCP server answers 404

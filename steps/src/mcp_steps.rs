@@ -1,0 +1,468 @@
+//! Steps for the MCP servers: the resource-server and transport controls with raw JSON-RPC (so
+//! malformed and forged requests can be sent), tool calls as a persona, and the audit trail.
+
+use crate::probe::Request;
+use crate::world::{GateWorld, MCP_PROTOCOL, StepError, expect, rpc};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use cucumber::{then, when};
+use ed25519_dalek::Signer;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn list_request() -> Value {
+    json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"})
+}
+
+fn initialize_request() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": MCP_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "headless-gate", "version": "0"}}})
+}
+
+// ---------------------------------------------------------------- tools as a persona
+
+#[when(expr = "{word} lists the tools of the {word} MCP server")]
+async fn list_tools(w: &mut GateWorld, persona: String, server: String) -> Result<(), StepError> {
+    w.mcp_request(&persona, &server, "tools/list", json!({})).await
+}
+
+#[when(expr = "{word} calls {word} on the {word} MCP server with {string}")]
+async fn call_tool(
+    w: &mut GateWorld,
+    persona: String,
+    tool: String,
+    server: String,
+    args: String,
+) -> Result<(), StepError> {
+    let mut args: Value = serde_json::from_str(&args).map_err(|e| StepError::Expectation {
+        expected: "JSON arguments in the scenario".into(),
+        observed: e.to_string(),
+    })?;
+    // "@alias" stands for the id of the target's record of that alias.
+    if let Some(o) = args.as_object_mut() {
+        for v in o.values_mut() {
+            if let Some(alias) = v.as_str().and_then(|s| s.strip_prefix('@')) {
+                *v = json!(w.record(alias)?.id);
+            }
+        }
+    }
+    w.mcp_request(&persona, &server, "tools/call", json!({"name": tool, "arguments": args})).await
+}
+
+fn tool_result(w: &GateWorld) -> Result<Value, StepError> {
+    let r = w.last()?;
+    let v = rpc(r);
+    v.get("result").cloned().ok_or_else(|| StepError::Expectation {
+        expected: "a tool result".into(),
+        observed: format!("{} {}", r.status, v.get("error").cloned().unwrap_or(Value::Null)),
+    })
+}
+
+#[then(expr = "the tool result is an error with {word}")]
+async fn tool_error(w: &mut GateWorld, code: String) -> Result<(), StepError> {
+    let marker = w.target.canary_marker.clone();
+    let result = tool_result(w)?;
+    let text = result["content"][0]["text"].as_str().unwrap_or_default().to_string();
+    let got = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|e| e[0]["errorCode"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "(none)".into());
+    expect(result["isError"] == json!(true) && got == code, format!("isError with {code}"), || {
+        format!("isError={} {got}", result["isError"])
+    })?;
+    expect(!result.to_string().contains(&marker), "no seeded sensitive value in the error", || "a canary value".into())
+}
+
+#[then("the tool result succeeds")]
+async fn tool_ok(w: &mut GateWorld) -> Result<(), StepError> {
+    let result = tool_result(w)?;
+    expect(result["isError"] != json!(true), "a successful tool result", || {
+        result["content"][0]["text"].as_str().unwrap_or_default().chars().take(160).collect()
+    })
+}
+
+#[then(expr = "the tool result has no {word} field")]
+async fn tool_no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
+    let result = tool_result(w)?;
+    let s = &result["structuredContent"];
+    let present =
+        s.get(&field).is_some() || s["records"].as_array().is_some_and(|a| a.iter().any(|r| r.get(&field).is_some()));
+    expect(!present, format!("no field {field}"), || format!("{field} is in the result"))
+}
+
+#[then(expr = "the tool result does not list the {string} record")]
+async fn tool_not_listing(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
+    let id = w.record(&alias)?.id;
+    let result = tool_result(w)?;
+    expect(!result.to_string().contains(&id), format!("record {alias} absent"), || "it is in the result".into())
+}
+
+#[then(expr = "the tool list offers {word}")]
+async fn offers(w: &mut GateWorld, tool: String) -> Result<(), StepError> {
+    let names = tool_names(w)?;
+    expect(names.contains(&tool), format!("{tool} listed"), || format!("{names:?}"))
+}
+
+#[then(expr = "the tool list does not offer {word}")]
+async fn not_offers(w: &mut GateWorld, tool: String) -> Result<(), StepError> {
+    let names = tool_names(w)?;
+    expect(!names.contains(&tool), format!("{tool} not listed"), || format!("{names:?}"))
+}
+
+fn tool_names(w: &GateWorld) -> Result<Vec<String>, StepError> {
+    let result = tool_result(w)?;
+    Ok(result["tools"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t["name"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default())
+}
+
+// ---------------------------------------------------------------- the resource server
+
+/// Builds the Authorization variant to present; may sign in first to have a real token to forge.
+async fn authorization(w: &mut GateWorld, server: &str, variant: &str) -> Result<(Option<String>, String), StepError> {
+    let url = w.mcp_url(server)?;
+    Ok(match variant {
+        "no" => (None, url),
+        "garbage" => (Some("Bearer hg-not-a-token".into()), url),
+        "empty" => (Some("Bearer ".into()), url),
+        "basic" => (Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("agent:password"))), url),
+        "foo" => (Some("foo".into()), url),
+        "valid" => (Some(format!("Bearer {}", w.token("agent").await?)), url),
+        "query-string" => {
+            let t = w.token("agent").await?;
+            (None, format!("{url}?access_token={t}"))
+        }
+        "alg-none" | "stripped-signature" | "admin-subject" | "untrusted-key" | "foreign-issuer" => {
+            let t = w.token("agent").await?;
+            (Some(format!("Bearer {}", forge(w, &t, variant).await?)), url)
+        }
+        "other-audience" => {
+            // A token for another resource (RFC 8707): the custom server's, used here.
+            let other =
+                w.target.mcp_servers.iter().find(|(k, _)| *k != server).map(|(_, v)| v.clone()).ok_or_else(|| {
+                    StepError::Expectation {
+                        expected: "a second MCP server".into(),
+                        observed: "not verifiable on this target: only one MCP server is configured".into(),
+                    }
+                })?;
+            (Some(format!("Bearer {}", token_with(w, &[("resource", &other)]).await?)), url)
+        }
+        "no-mcp-scope" => (Some(format!("Bearer {}", token_with(w, &[("scope", "refresh_token")]).await?)), url),
+        "expired" => {
+            let t = w.token("agent").await?;
+            let clock = w.target.clock.clone().ok_or_else(|| StepError::Expectation {
+                expected: "a movable clock".into(),
+                observed: "not verifiable on this target: tokens cannot be aged within the run's time budget".into(),
+            })?;
+            clock(std::time::Duration::from_secs((w.target.max_access_token_minutes as u64 + 1) * 60 * 24));
+            (Some(format!("Bearer {t}")), url)
+        }
+        other => {
+            return Err(StepError::Expectation {
+                expected: "a known authorization variant".into(),
+                observed: other.into(),
+            });
+        }
+    })
+}
+
+/// The agent's access token for a varied authorization request (scope or resource changed).
+async fn token_with(w: &mut GateWorld, change: &[(&str, &str)]) -> Result<String, StepError> {
+    let change: Vec<(String, String)> = change.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    w.authorize_with("agent", |p| {
+        for (k, v) in &change {
+            p.retain(|(x, _)| x != k);
+            p.push((k.clone(), v.clone()));
+        }
+    })
+    .await?;
+    let code = w.code.clone().ok_or_else(|| StepError::Expectation {
+        expected: "a code".into(),
+        observed: "the authorization was refused".into(),
+    })?;
+    let form = vec![
+        ("grant_type".into(), "authorization_code".into()),
+        ("code".into(), code.code),
+        ("client_id".into(), w.target.client_id.clone()),
+        ("redirect_uri".into(), code.redirect_uri),
+        ("code_verifier".into(), code.verifier),
+    ];
+    w.token_request(form).await?;
+    w.grants
+        .last()
+        .map(|g| g.access_token.clone())
+        .ok_or_else(|| StepError::Expectation { expected: "a token".into(), observed: "none issued".into() })
+}
+
+/// Forged variants of a real token: what an attacker holding one would try.
+async fn forge(w: &mut GateWorld, real: &str, variant: &str) -> Result<String, StepError> {
+    let mut parts = real.split('.');
+    let (h, p) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let decode =
+        |s: &str| B64.decode(s).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
+    let (header, mut payload) = (decode(h), decode(p));
+    let enc = |v: &Value| B64.encode(v.to_string());
+    let sign_untrusted = |header: &Value, payload: &Value| {
+        let key = ed25519_dalek::SigningKey::from_bytes(&rand::random());
+        let input = format!("{}.{}", enc(header), enc(payload));
+        format!("{input}.{}", B64.encode(key.sign(input.as_bytes()).to_bytes()))
+    };
+    let forged = match variant {
+        "alg-none" => format!("{}.{}.", enc(&json!({"alg": "none", "typ": "JWT"})), p),
+        "stripped-signature" => format!("{h}.{p}."),
+        "admin-subject" => {
+            w.rest(
+                "admin",
+                Method::GET,
+                "/query?q=SELECT+Id+FROM+User+WHERE+ProfileName+%3D+%27System+Administrator%27+LIMIT+1",
+                None,
+            )
+            .await?;
+            let admin = w
+                .last()?
+                .json()
+                .and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "005000000000001AAA".into());
+            payload["sub"] = json!(admin);
+            let sig = real.rsplit('.').next().unwrap_or_default();
+            format!("{h}.{}.{sig}", enc(&payload))
+        }
+        "untrusted-key" => sign_untrusted(&header, &payload),
+        _ => {
+            payload["iss"] = json!("https://issuer.evil.example");
+            sign_untrusted(&header, &payload)
+        }
+    };
+    w.probe.secrets.add(&forged, "forged token");
+    Ok(forged)
+}
+
+#[when(expr = "a client calls the {word} MCP server with {word} authorization")]
+async fn call_with_authorization(w: &mut GateWorld, server: String, variant: String) -> Result<(), StepError> {
+    let (auth, url) = authorization(w, &server, &variant).await?;
+    let mut req = Request::new(Method::POST, url).json(initialize_request());
+    req.headers.push(("Accept".into(), "application/json, text/event-stream".into()));
+    if let Some(a) = auth {
+        req.headers.push(("Authorization".into(), a));
+    }
+    w.last = Some(w.probe.send(req).await?);
+    Ok(())
+}
+
+#[then("the MCP server refuses with 401 and a Bearer challenge naming its resource metadata")]
+async fn refused_401_challenge(w: &mut GateWorld) -> Result<(), StepError> {
+    let r = w.last()?;
+    let challenge = r.header("www-authenticate").unwrap_or_default().to_string();
+    expect(
+        r.status == 401 && challenge.starts_with("Bearer") && challenge.contains("resource_metadata=\""),
+        "401 with WWW-Authenticate: Bearer resource_metadata=...",
+        || format!("{} WWW-Authenticate: {challenge:?}", r.status),
+    )?;
+    expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())
+}
+
+#[then("the MCP server refuses with 401")]
+async fn refused_401(w: &mut GateWorld) -> Result<(), StepError> {
+    let r = w.last()?;
+    expect(r.status == 401, "401", || format!("{}", r.status))?;
+    expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())
+}
+
+#[then("the MCP server refuses with 403 insufficient_scope")]
+async fn refused_scope(w: &mut GateWorld) -> Result<(), StepError> {
+    let r = w.last()?;
+    let challenge = r.header("www-authenticate").unwrap_or_default();
+    let ok = (r.status == 403 && challenge.contains("insufficient_scope")) || r.status == 401;
+    expect(ok, "403 insufficient_scope (or 401)", || format!("{} {challenge:?}", r.status))?;
+    expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())
+}
+
+#[then("the MCP server accepts the request")]
+async fn accepted(w: &mut GateWorld) -> Result<(), StepError> {
+    let r = w.last()?;
+    expect(r.status == 200 && rpc(r).get("result").is_some(), "200 with a result", || format!("{}", r.status))
+}
+
+#[then(expr = "the protected resource metadata of the {word} MCP server names it, the issuer and the mcp_api scope")]
+async fn resource_metadata(w: &mut GateWorld, server: String) -> Result<(), StepError> {
+    let url = w.mcp_url(&server)?;
+    let challenge = w.last()?.header("www-authenticate").unwrap_or_default().to_string();
+    let meta = challenge
+        .split("resource_metadata=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map(str::to_string)
+        .ok_or_else(|| StepError::Expectation {
+            expected: "resource_metadata in the challenge".into(),
+            observed: challenge.clone(),
+        })?;
+    let r = w.probe.send(Request::new(Method::GET, meta)).await?;
+    let v = r.json().unwrap_or(Value::Null);
+    expect(v["resource"] == json!(url), format!("resource {url}"), || format!("resource {}", v["resource"]))?;
+    let issuer = w.target.issuer.clone();
+    let servers: Vec<&str> =
+        v["authorization_servers"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    expect(servers.contains(&issuer.as_str()), format!("authorization_servers has {issuer}"), || {
+        format!("{servers:?}")
+    })?;
+    expect(
+        v["scopes_supported"].as_array().is_some_and(|a| a.contains(&json!("mcp_api"))),
+        "scopes_supported has mcp_api",
+        || v["scopes_supported"].to_string(),
+    )
+}
+
+// ---------------------------------------------------------------- sessions and transport
+
+#[when(expr = "the {word}'s session on the {word} MCP server is used {word}")]
+async fn session_used(w: &mut GateWorld, persona: String, server: String, how: String) -> Result<(), StepError> {
+    let session = w.mcp_open(&persona, &server).await?;
+    let url = w.mcp_url(&server)?;
+    let token = match how.as_str() {
+        "without-a-token" => None,
+        "with-its-token" => Some(w.token(&persona).await?),
+        other => match other.strip_prefix("by-") {
+            Some(intruder) => Some(w.token(intruder).await?),
+            None => {
+                return Err(StepError::Expectation {
+                    expected: "a known way to use the session".into(),
+                    observed: other.into(),
+                });
+            }
+        },
+    };
+    let body =
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "getUserInfo", "arguments": {}}});
+    w.mcp_send(&url, token.as_deref(), Some(&session), body, &[]).await
+}
+
+#[then(expr = "the answer is refused or in {word}'s own context")]
+async fn refused_or_own(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let username = w.persona(&persona)?.username;
+    let r = w.last()?;
+    if (400..500).contains(&r.status) {
+        return Ok(());
+    }
+    let result = rpc(r)["result"].clone();
+    let who = result["structuredContent"]["username"].as_str().unwrap_or_default().to_string();
+    expect(who.eq_ignore_ascii_case(&username), format!("refused, or answered as {username}"), || {
+        format!("answered as {who:?}")
+    })
+}
+
+#[when(expr = "{word}'s token is revoked")]
+async fn persona_token_revoked(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let token = w.token(&persona).await?;
+    let form = vec![("token".into(), token), ("client_id".into(), w.target.client_id.clone())];
+    let r = w.probe.send(Request::new(Method::POST, w.target.revoke_url.clone()).form(form)).await?;
+    expect(r.status == 200, "the revocation accepted (200)", || format!("{}", r.status))
+}
+
+#[when(expr = "{word} sends tools\\/list to the {word} MCP server with the header {string} set to {string}")]
+async fn with_header(
+    w: &mut GateWorld,
+    persona: String,
+    server: String,
+    name: String,
+    value: String,
+) -> Result<(), StepError> {
+    let session = w.mcp_open(&persona, &server).await?;
+    let url = w.mcp_url(&server)?;
+    let token = w.token(&persona).await?;
+    w.mcp_send(&url, Some(&token), Some(&session), list_request(), &[(&name, &value)]).await
+}
+
+#[when(expr = "{word} sends tools\\/list to the {word} MCP server without its session id")]
+async fn without_session(w: &mut GateWorld, persona: String, server: String) -> Result<(), StepError> {
+    w.mcp_open(&persona, &server).await?;
+    let url = w.mcp_url(&server)?;
+    let token = w.token(&persona).await?;
+    w.mcp_send(&url, Some(&token), None, list_request(), &[("MCP-Protocol-Version", MCP_PROTOCOL)]).await
+}
+
+#[when(expr = "{word} ends its session on the {word} MCP server and uses it again")]
+async fn terminated_session(w: &mut GateWorld, persona: String, server: String) -> Result<(), StepError> {
+    let session = w.mcp_open(&persona, &server).await?;
+    let url = w.mcp_url(&server)?;
+    let token = w.token(&persona).await?;
+    let mut del = Request::new(Method::DELETE, url.clone()).bearer(&token);
+    del.headers.push(("Mcp-Session-Id".into(), session.clone()));
+    del.headers.push(("MCP-Protocol-Version".into(), MCP_PROTOCOL.into()));
+    let r = w.probe.send(del).await?;
+    expect((200..300).contains(&r.status), "the session ended (2xx)", || format!("{}", r.status))?;
+    w.mcp_send(&url, Some(&token), Some(&session), list_request(), &[]).await
+}
+
+#[then(expr = "the MCP server answers {int}")]
+async fn answers(w: &mut GateWorld, status: u16) -> Result<(), StepError> {
+    let r = w.last()?;
+    expect(r.status == status, format!("{status}"), || format!("{}", r.status))?;
+    if status >= 400 {
+        expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- audit
+
+#[then("every request this scenario sent is in the audit log with who, what and how it ended")]
+async fn audited(w: &mut GateWorld) -> Result<(), StepError> {
+    let calls: Vec<(String, String)> = w.sent_ids.iter().filter(|(_, m)| m == "tools/call").cloned().collect();
+    expect(!calls.is_empty(), "tool calls to look up", || "none was sent".into())?;
+    for (id, _) in calls {
+        let soql = format!(
+            "SELECT Username, ConnectedAppName, TokenId, ToolName, ApiFamily, Outcome, DenialCode, ExecutionMode FROM ApiEvent WHERE RequestIdentifier = '{id}'"
+        );
+        w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
+        let rows = w.last()?.json().and_then(|v| v["records"].as_array().cloned()).unwrap_or_default();
+        expect(rows.len() == 1, format!("one audit record for request {id}"), || format!("{} records", rows.len()))?;
+        let row = &rows[0];
+        for field in ["Username", "ConnectedAppName", "TokenId", "ToolName", "Outcome", "ExecutionMode"] {
+            expect(row[field].as_str().is_some_and(|s| !s.is_empty()), format!("{field} recorded"), || {
+                format!("{field} = {}", row[field])
+            })?;
+        }
+        if row["Outcome"] == "denied" {
+            expect(row["DenialCode"].as_str().is_some(), "the denial code recorded", || "no DenialCode".into())?;
+        }
+    }
+    Ok(())
+}
+
+#[then(expr = "the audit records of this scenario attribute the tool calls to {word}")]
+async fn attributed(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let username = w.persona(&persona)?.username;
+    let id = w
+        .sent_ids
+        .iter()
+        .rev()
+        .find(|(_, m)| m == "tools/call")
+        .map(|(i, _)| i.clone())
+        .ok_or(StepError::NothingSent)?;
+    let soql = format!("SELECT Username FROM ApiEvent WHERE RequestIdentifier = '{id}'");
+    w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
+    let who =
+        w.last()?.json().and_then(|v| v["records"][0]["Username"].as_str().map(str::to_string)).unwrap_or_default();
+    expect(who.eq_ignore_ascii_case(&username), format!("attributed to {username}"), || {
+        format!("attributed to {who:?}")
+    })
+}
+
+#[then("no credential of this run appears in the audit log")]
+async fn no_secret_in_audit(w: &mut GateWorld) -> Result<(), StepError> {
+    w.rest(
+        "admin",
+        Method::GET,
+        &crate::world::query_path(
+            "SELECT Id, RequestIdentifier, Username, TokenId, Resource, Records, DenialCode FROM ApiEvent",
+        ),
+        None,
+    )
+    .await?;
+    let body = w.last()?.body.clone();
+    let leaked = w.probe.secrets.all().into_iter().filter(|s| body.contains(s.as_str())).count();
+    expect(leaked == 0, "no token, code, verifier or password in any audit record", || {
+        format!("{leaked} credentials found")
+    })
+}
