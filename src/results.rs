@@ -52,11 +52,13 @@ const SPEC_PREFIXES: &[&str] = &["rfc", "mcp-", "salesforce-", "owasp"];
 impl ControlResult {
     /// Classifies a scenario's tags (feature tags included).
     pub fn from_tags(title: &str, feature: &str, tags: &[String]) -> ControlResult {
-        let id = tags
-            .iter()
-            .find(|t| t.starts_with("HG-"))
-            .cloned()
-            .or_else(|| title.split_whitespace().next().filter(|w| w.starts_with("HG-")).map(str::to_string))
+        // The title starts with the control ID (a scenario tagged with two IDs names the one it is).
+        let id = title
+            .split_whitespace()
+            .next()
+            .filter(|w| w.starts_with("HG-"))
+            .map(str::to_string)
+            .or_else(|| tags.iter().find(|t| t.starts_with("HG-")).cloned())
             .unwrap_or_else(|| "HG-UNTAGGED".into());
         let mut checklist: Vec<String> = tags.iter().filter(|t| t.len() == 2 && t.starts_with('C')).cloned().collect();
         checklist.dedup();

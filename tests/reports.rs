@@ -94,9 +94,16 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
     let suites = junit_parser::from_reader(std::io::Cursor::new(xml.as_bytes())).unwrap();
     let failed: Vec<&junit_parser::TestCase> =
         suites.suites.iter().flat_map(|s| s.cases.iter()).filter(|c| c.status.is_failure()).collect();
-    assert_eq!(failed.len(), 1);
-    let f = failed[0].status.failure_as_ref();
+    // Both sides of HG-PERM-01 catch the drift: the REST scenario and the MCP one.
+    assert_eq!(failed.len(), 2, "{:?}", failed.iter().map(|c| &c.original_name).collect::<Vec<_>>());
+    let rest = failed.iter().find(|c| !c.original_name.contains("through MCP")).unwrap();
+    let f = rest.status.failure_as_ref();
     assert_eq!(f.message, "expected 400 INVALID_TYPE, observed 200 (none)");
+    let mcp = failed.iter().find(|c| c.original_name.contains("through MCP")).unwrap();
+    assert_eq!(
+        mcp.status.failure_as_ref().message,
+        "expected isError with INVALID_TYPE, observed isError=false (none)"
+    );
     assert!(f.text.contains("SELECT"), "the body is the evidence transcript");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(reports.join("results.json")).unwrap()).unwrap();

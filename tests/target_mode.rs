@@ -45,6 +45,10 @@ opportunity = {{ object = "Opportunity", id = "006000000000001" }}
 [[exclude]]
 id = "HG-CODE-05"
 reason = "the code lifetime cannot be waited out within the run's time budget"
+
+[[exclude]]
+id = "HG-RS-05"
+reason = "access tokens cannot be aged within the run's time budget"
 "#
     );
     for (name, user, _) in PERSONAS {
@@ -107,8 +111,8 @@ async fn the_scenarios_run_against_a_deployment_named_by_a_target_file() {
     );
     let excluded: Vec<&serde_json::Value> =
         json["controls"].as_array().unwrap().iter().filter(|c| c["status"] == "excluded").collect();
-    assert_eq!(excluded.len(), 1);
-    assert_eq!(excluded[0]["id"], "HG-CODE-05");
+    let ids: Vec<&str> = excluded.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["HG-CODE-05", "HG-RS-05"]);
     // The deployment saw the gate's traffic: the audit log names the agent.
     assert!(org.state.audit.snapshot().iter().any(|r| r.username.as_deref() == Some("agent.service@acme.test")));
 }
