@@ -92,6 +92,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         personas,
         mcp_servers: t.endpoints.mcp_servers.clone(),
         records,
+        canary_records: t.canary_records.clone(),
         canary_marker: "CANARY-".into(),
         secrets,
     })

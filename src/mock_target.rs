@@ -79,6 +79,11 @@ pub fn for_mock(running: &RunningOrg, secrets: Secrets) -> Target {
             })
             .collect(),
         records,
+        canary_records: RECORDS
+            .iter()
+            .map(|(a, _, _)| a.to_string())
+            .filter(|a| a.starts_with("unshared-") || a == "opportunity")
+            .collect(),
         canary_marker: "CANARY-".into(),
         secrets,
     }

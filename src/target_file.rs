@@ -25,6 +25,10 @@ pub struct TargetFile {
     pub personas: BTreeMap<String, PersonaDef>,
     #[serde(default)]
     pub records: BTreeMap<String, RecordDef>,
+    /// Aliases (from `records`) the restricted persona must never see: the system-mode probe's
+    /// canaries. Their sensitive values start with `CANARY-`.
+    #[serde(default)]
+    pub canary_records: Vec<String>,
     #[serde(default)]
     pub declarations: Option<Declarations>,
     #[serde(default)]
@@ -176,6 +180,11 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
                 &format!("personas.{name}.password_env"),
                 "names no environment variable for the password".into(),
             ));
+        }
+    }
+    for (i, alias) in t.canary_records.iter().enumerate() {
+        if !t.records.contains_key(alias) {
+            return Err(err(&format!("canary_records[{i}]"), format!("'{alias}' is not an alias in [records]")));
         }
     }
     for (section, list) in [("exclude", &t.exclude), ("downgrade", &t.downgrade)] {

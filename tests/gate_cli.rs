@@ -90,3 +90,22 @@ fn a_bad_tag_expression_is_a_usage_error() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--tags"), "{stderr}");
 }
+
+#[test]
+fn a_system_mode_tool_is_caught_naming_the_tool_the_argument_and_the_field() {
+    // The custom Apex tool switched to system mode (`without sharing`): HG-SYS-01 must catch it.
+    let system_mode = DEFAULT_ORG.replacen("executionMode = \"user\"", "executionMode = \"system\"", 1);
+    assert_ne!(system_mode, DEFAULT_ORG);
+    let path = write_org("sysmode", &system_mode);
+    let (code, stdout, _) = gate(&["run", "--org", path.to_str().unwrap(), "--tags", "@C5"]);
+    assert_eq!(code, 1, "{stdout}");
+    let line = stdout.lines().find(|l| l.contains("FAILED HG-SYS-01")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("getCaseHealthSummary with {\"caseId\":\"500000000000003\"} leaked case.Subject"), "{line}");
+    // The twin and the write probe still pass: the failure is the leak, not a broken probe.
+    assert!(
+        stdout.contains(
+            "C5  custom code reviewed for sharing/CRUD/FLS/system mode    FAILED         (2 passed, 1 failed)"
+        ),
+        "{stdout}"
+    );
+}

@@ -16,6 +16,7 @@ fn target_file(url: &str) -> String {
     let mut t = format!(
         r#"name = "loopback deployment"
 flavor = "salesforce"
+canary_records = ["unshared-account", "unshared-case", "unshared-history", "opportunity"]
 
 [endpoints]
 issuer = "{url}"

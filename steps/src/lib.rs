@@ -12,5 +12,6 @@ pub mod world;
 mod mcp_steps;
 mod oauth_steps;
 mod org_steps;
+pub mod sys_steps;
 
 pub use world::GateWorld;

@@ -54,6 +54,9 @@ pub struct Target {
     /// The MCP servers by the names scenarios use ("reads", "custom") -> their URLs.
     pub mcp_servers: BTreeMap<String, String>,
     pub records: BTreeMap<String, RecordRef>,
+    /// Aliases of records the restricted persona must never see (unshared, or of an unreadable
+    /// object); with the FLS-hidden values, they are the canaries of the system-mode probe.
+    pub canary_records: Vec<String>,
     /// Values starting with this are seeded sensitive data: seeing one where it must not be is a leak.
     pub canary_marker: String,
     pub secrets: Secrets,

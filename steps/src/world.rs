@@ -51,6 +51,8 @@ pub struct GateWorld {
     pub mcp_sessions: HashMap<(String, String), String>,
     /// Request ids this scenario sent, with what they were, for the audit checks.
     pub sent_ids: Vec<(String, String)>,
+    /// What the system-mode probe found.
+    pub sys: Option<crate::sys_steps::ProbeReport>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +86,7 @@ impl GateWorld {
             started: std::time::Instant::now(),
             mcp_sessions: HashMap::new(),
             sent_ids: Vec::new(),
+            sys: None,
         }
     }
 

@@ -1,0 +1,20 @@
+# System-mode tools are caught (checklist item C5): a tool that skips object permissions,
+# field-level security or sharing (like `without sharing` Apex) returns what the persona must not
+# see. The probe knows no tool in advance: it builds arguments from each input schema and the
+# seeded canaries (unshared records, unreadable objects, FLS-hidden fields).
+@C5 @mcp @salesforce-apex-security
+Feature: System-mode tools are caught
+
+  @HG-SYS-01 @MUST
+  Scenario: HG-SYS-01 no tool the agent can list returns a canary
+    When the system-mode probe calls every tool agent can list with the canaries
+    Then no tool returned a seeded sensitive value
+
+  @HG-SYS-01 @MUST @positive
+  Scenario: HG-SYS-01 twin: the canaries are there for the admin to see
+    Then the admin sees the canaries, so the probe could have found them
+
+  @HG-SYS-02 @MUST
+  Scenario: HG-SYS-02 no write tool changes a record the agent may not edit
+    When the write probe calls every write tool agent can list on records it may not edit
+    Then the admin reads every probed record back unchanged

@@ -1,0 +1,259 @@
+//! The system-mode probe (HG-SYS-01, HG-SYS-02): generic over tools it has never seen. It lists the
+//! persona's tools, builds arguments from each input schema and the seeded canaries, calls every
+//! tool, and fails naming the tool, the argument and the leaked field. No per-tool code: on a real
+//! org the tools are not known in advance.
+
+use crate::world::{GateWorld, StepError, expect, query_path, rpc};
+use cucumber::{then, when};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+/// What the probe found: leaks, calls made, and tools that answered with data at all.
+#[derive(Debug, Default, Clone)]
+pub struct ProbeReport {
+    pub calls: usize,
+    pub leaks: Vec<String>,
+    pub write_changes: Vec<String>,
+    pub tools: Vec<String>,
+}
+
+/// Candidate values per argument, from the argument's name and the canaries.
+struct Candidates {
+    ids: Vec<(String, String)>,
+    objects: Vec<String>,
+    queries: Vec<String>,
+}
+
+async fn candidates(w: &mut GateWorld) -> Result<Candidates, StepError> {
+    // Canary records, and the records the persona may see (their hidden fields hold canaries).
+    let mut ids: Vec<(String, String)> = Vec::new();
+    for (alias, r) in w.target.records.clone() {
+        if w.target.canary_records.contains(&alias) || alias.starts_with("shared-") {
+            ids.push((r.object.clone(), r.id.clone()));
+        }
+    }
+    let mut objects: Vec<String> = ids.iter().map(|(o, _)| o.clone()).collect();
+    objects.sort();
+    objects.dedup();
+    // The admin's describe names every field, so a query tool is asked for all of them.
+    let mut queries = Vec::new();
+    for o in &objects {
+        w.rest("admin", Method::GET, &format!("/sobjects/{o}/describe"), None).await?;
+        let fields: Vec<String> = w
+            .last()?
+            .json()
+            .and_then(|v| {
+                v["fields"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|f| f["name"].as_str().map(str::to_string)).collect())
+            })
+            .unwrap_or_default();
+        if !fields.is_empty() {
+            queries.push(format!("SELECT {} FROM {o}", fields.join(", ")));
+        }
+    }
+    Ok(Candidates { ids, objects, queries })
+}
+
+/// Argument sets for one tool: one per candidate of its id-, object- or query-like argument.
+fn argument_sets(schema: &Value, c: &Candidates) -> Vec<Map<String, Value>> {
+    let props = schema["properties"].as_object().cloned().unwrap_or_default();
+    let required: Vec<String> = schema["required"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let kind = |name: &str| {
+        let n = name.to_ascii_lowercase();
+        if n.contains("query") || n.contains("soql") {
+            "query"
+        } else if n.ends_with("id") || n.ends_with("ids") {
+            "id"
+        } else if n.contains("object") || n.contains("sobject") || n == "type" {
+            "object"
+        } else {
+            "other"
+        }
+    };
+    let id_arg = props.keys().find(|k| kind(k) == "id").cloned();
+    let object_arg = props.keys().find(|k| kind(k) == "object").cloned();
+    let query_arg = props.keys().find(|k| kind(k) == "query").cloned();
+    let filler = |name: &str, p: &Value| -> Option<Value> {
+        match p["type"].as_str() {
+            Some("integer") | Some("number") => Some(json!(10)),
+            Some("boolean") => Some(json!(false)),
+            Some("object") => Some(json!({})),
+            _ if required.iter().any(|r| r == name) => Some(json!("hg-probe")),
+            _ => None,
+        }
+    };
+    let base = |skip: &[&Option<String>]| -> Map<String, Value> {
+        props
+            .iter()
+            .filter(|(k, _)| !skip.iter().any(|s| s.as_deref() == Some(k.as_str())))
+            .filter_map(|(k, p)| filler(k, p).map(|v| (k.clone(), v)))
+            .collect()
+    };
+    let mut sets = Vec::new();
+    if let Some(q) = &query_arg {
+        for query in &c.queries {
+            let mut m = base(&[&query_arg]);
+            m.insert(q.clone(), json!(query));
+            sets.push(m);
+        }
+    } else if let Some(i) = &id_arg {
+        for (object, id) in &c.ids {
+            let mut m = base(&[&id_arg, &object_arg]);
+            m.insert(i.clone(), json!(id));
+            if let Some(o) = &object_arg {
+                m.insert(o.clone(), json!(object));
+            }
+            sets.push(m);
+        }
+    } else if let Some(o) = &object_arg {
+        for object in &c.objects {
+            let mut m = base(&[&object_arg]);
+            m.insert(o.clone(), json!(object));
+            sets.push(m);
+        }
+    } else {
+        sets.push(base(&[]));
+    }
+    sets
+}
+
+/// The JSON path of the first value containing the marker, e.g. `records[0].BillingStreet`.
+fn leak_path(v: &Value, marker: &str, path: String) -> Option<String> {
+    match v {
+        Value::String(s) if s.contains(marker) => Some(if path.is_empty() { "(value)".into() } else { path }),
+        Value::Array(a) => a.iter().enumerate().find_map(|(i, x)| leak_path(x, marker, format!("{path}[{i}]"))),
+        Value::Object(o) => o
+            .iter()
+            .find_map(|(k, x)| leak_path(x, marker, if path.is_empty() { k.clone() } else { format!("{path}.{k}") })),
+        _ => None,
+    }
+}
+
+async fn tools_of(w: &mut GateWorld, persona: &str, server: &str) -> Result<Vec<Value>, StepError> {
+    w.mcp_request(persona, server, "tools/list", json!({})).await?;
+    Ok(rpc(w.last()?)["result"]["tools"].as_array().cloned().unwrap_or_default())
+}
+
+#[when(expr = "the system-mode probe calls every tool {word} can list with the canaries")]
+async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let c = candidates(w).await?;
+    let marker = w.target.canary_marker.clone();
+    let mut report = ProbeReport::default();
+    let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
+    for server in servers {
+        for tool in tools_of(w, &persona, &server).await? {
+            let name = tool["name"].as_str().unwrap_or_default().to_string();
+            if tool["annotations"]["readOnlyHint"] == json!(false) {
+                continue; // writes are the write probe's
+            }
+            report.tools.push(name.clone());
+            for args in argument_sets(&tool["inputSchema"], &c) {
+                w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
+                report.calls += 1;
+                let result = rpc(w.last()?)["result"].clone();
+                let content: Vec<Value> = result["content"].as_array().cloned().unwrap_or_default();
+                let texts = content
+                    .iter()
+                    .filter_map(|b| b["text"].as_str())
+                    .map(|t| serde_json::from_str::<Value>(t).unwrap_or(json!(t)));
+                let found = std::iter::once(result["structuredContent"].clone())
+                    .chain(texts)
+                    .find_map(|v| leak_path(&v, &marker, String::new()));
+                if let Some(path) = found {
+                    report.leaks.push(format!("{name} with {} leaked {path}", Value::Object(args.clone())));
+                }
+            }
+        }
+    }
+    w.probe.evidence.push(format!(
+        "system-mode probe: {} tools, {} calls, {} leaks",
+        report.tools.len(),
+        report.calls,
+        report.leaks.len()
+    ));
+    w.sys = Some(report);
+    Ok(())
+}
+
+#[then("no tool returned a seeded sensitive value")]
+async fn no_leak(w: &mut GateWorld) -> Result<(), StepError> {
+    let report = w.sys.clone().ok_or(StepError::NothingSent)?;
+    expect(report.calls > 0, "the probe called at least one tool", || "no tool was callable".into())?;
+    expect(report.leaks.is_empty(), "no canary value in any tool result", || report.leaks.join("; "))
+}
+
+#[when(expr = "the write probe calls every write tool {word} can list on records it may not edit")]
+async fn probe_writes(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let c = candidates(w).await?;
+    let mut report = ProbeReport::default();
+    let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
+    for server in servers {
+        for tool in tools_of(w, &persona, &server).await? {
+            if tool["annotations"]["readOnlyHint"] != json!(false) {
+                continue;
+            }
+            let name = tool["name"].as_str().unwrap_or_default().to_string();
+            report.tools.push(name.clone());
+            for (object, id) in &c.ids {
+                let path = format!("/sobjects/{object}/{id}");
+                w.rest("admin", Method::GET, &path, None).await?;
+                let before = w.last()?.body.clone();
+                let mut args = argument_sets(
+                    &tool["inputSchema"],
+                    &Candidates {
+                        ids: vec![(object.clone(), id.clone())],
+                        objects: vec![object.clone()],
+                        queries: vec![],
+                    },
+                )
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+                if args.contains_key("fields") {
+                    args.insert(
+                        "fields".into(),
+                        json!({"Description": "HG-WRITE-PROBE", "Name": "HG-WRITE-PROBE", "Subject": "HG-WRITE-PROBE"}),
+                    );
+                }
+                w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
+                report.calls += 1;
+                w.rest("admin", Method::GET, &path, None).await?;
+                if w.last()?.body != before {
+                    report.write_changes.push(format!("{name} changed {object} {id}"));
+                }
+            }
+        }
+    }
+    w.probe.evidence.push(format!(
+        "write probe: {} write tools, {} calls, {} changes",
+        report.tools.len(),
+        report.calls,
+        report.write_changes.len()
+    ));
+    w.sys = Some(report);
+    Ok(())
+}
+
+#[then("the admin reads every probed record back unchanged")]
+async fn writes_unchanged(w: &mut GateWorld) -> Result<(), StepError> {
+    let report = w.sys.clone().ok_or(StepError::NothingSent)?;
+    expect(report.write_changes.is_empty(), "every probed record unchanged", || report.write_changes.join("; "))
+}
+
+#[then(expr = "the admin sees the canaries, so the probe could have found them")]
+async fn canaries_exist(w: &mut GateWorld) -> Result<(), StepError> {
+    let marker = w.target.canary_marker.clone();
+    let c = candidates(w).await?;
+    let mut seen = 0;
+    for q in &c.queries {
+        w.rest("admin", Method::GET, &query_path(q), None).await?;
+        if w.last()?.body.contains(&marker) {
+            seen += 1;
+        }
+    }
+    expect(seen > 0, "canary values present in the org", || "the admin sees none: the probe proves nothing".into())
+}
