@@ -93,6 +93,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         mcp_servers: t.endpoints.mcp_servers.clone(),
         records,
         canary_records: t.canary_records.clone(),
+        declarations: t.declarations.as_ref().map(|d| d.to_steps()),
         canary_marker: "CANARY-".into(),
         secrets,
     })

@@ -114,8 +114,9 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 Some(p) => mock_org::Org::load(p)?,
                 None => mock_org::Org::default_fixture(),
             };
+            let declarations = mock_target::declarations_for(opts.org.as_deref())?;
             let running = mock_org::start(org).await.map_err(GateError::Start)?;
-            (mock_target::for_mock(&running, Default::default()), Some(running), None)
+            (mock_target::for_mock(&running, declarations, Default::default()), Some(running), None)
         }
     };
     let target = steps::target::install(target);

@@ -32,8 +32,29 @@ pub const RECORDS: &[(&str, &str, &str)] = &[
     ("opportunity", "Opportunity", "006000000000001"),
 ];
 
+/// The rollout declarations beside an org file (`x.toml` -> `x.rollout.toml`); the default
+/// fixture's are compiled in.
+pub fn declarations_for(
+    org_file: Option<&std::path::Path>,
+) -> Result<Option<steps::target::Declarations>, crate::target_file::TargetFileError> {
+    let (name, text) = match org_file {
+        None => (
+            "mock-org/orgs/default.rollout.toml".to_string(),
+            include_str!("../mock-org/orgs/default.rollout.toml").to_string(),
+        ),
+        Some(p) => {
+            let path = p.with_extension("rollout.toml");
+            match std::fs::read_to_string(&path) {
+                Ok(t) => (path.display().to_string(), t),
+                Err(_) => return Ok(None),
+            }
+        }
+    };
+    crate::target_file::parse_rollout(&name, &text).map(|d| Some(d.to_steps()))
+}
+
 /// The agent's app is the org's first External Client App.
-pub fn for_mock(running: &RunningOrg, secrets: Secrets) -> Target {
+pub fn for_mock(running: &RunningOrg, declarations: Option<steps::target::Declarations>, secrets: Secrets) -> Target {
     let org = &running.state.org;
     let app = &org.apps[0];
     let personas = PERSONAS
@@ -79,6 +100,7 @@ pub fn for_mock(running: &RunningOrg, secrets: Secrets) -> Target {
             })
             .collect(),
         records,
+        declarations,
         canary_records: RECORDS
             .iter()
             .map(|(a, _, _)| a.to_string())

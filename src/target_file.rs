@@ -97,11 +97,56 @@ pub struct Declarations {
     pub justification: String,
     #[serde(default)]
     pub tool_allowlist: Vec<String>,
+    /// Broad tools (free-form query, bulk export) the rollout accepts, by name.
+    #[serde(default)]
+    pub broad_tools: Vec<String>,
     #[serde(default)]
     pub approval_required: Vec<String>,
     /// `read-only` or `read-write`.
     #[serde(default)]
     pub rollout_phase: Option<String>,
+    /// The agent's action list: object -> the fields it reads and edits.
+    #[serde(default)]
+    pub action_list: BTreeMap<String, Actions>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actions {
+    #[serde(default)]
+    pub read: Vec<String>,
+    #[serde(default)]
+    pub edit: Vec<String>,
+}
+
+/// A rollout file: just the declarations (the embedded mock keeps one beside its org file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutFile {
+    pub declarations: Declarations,
+}
+
+pub fn parse_rollout(file: &str, text: &str) -> Result<Declarations, TargetFileError> {
+    toml::from_str::<RolloutFile>(text).map(|r| r.declarations).map_err(|e| {
+        let msg = e.message().to_string();
+        let key = msg.split('`').nth(1).filter(|_| msg.contains("field")).unwrap_or("(document)").to_string();
+        TargetFileError { file: file.into(), key, problem: msg }
+    })
+}
+
+impl Declarations {
+    /// The scenarios' view of the declarations.
+    pub fn to_steps(&self) -> steps::target::Declarations {
+        steps::target::Declarations {
+            use_case: self.use_case.clone(),
+            justification: self.justification.clone(),
+            tool_allowlist: self.tool_allowlist.clone(),
+            broad_tools: self.broad_tools.clone(),
+            approval_required: self.approval_required.clone(),
+            read_only_phase: self.rollout_phase.as_deref() == Some("read-only"),
+            action_list: self.action_list.iter().map(|(o, a)| (o.clone(), (a.read.clone(), a.edit.clone()))).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -52,6 +52,8 @@ id = "HG-RS-05"
 reason = "access tokens cannot be aged within the run's time budget"
 "#
     );
+    // The rollout's declarations, as the mock ships them.
+    t.push_str(include_str!("../mock-org/orgs/default.rollout.toml"));
     for (name, user, _) in PERSONAS {
         t.push_str(&format!(
             "\n[personas.{name}]\nusername = \"{user}\"\npassword_env = \"HG_TEST_{}_PASSWORD\"\n",

@@ -9,6 +9,7 @@ pub mod probe;
 pub mod target;
 pub mod world;
 
+mod decl_steps;
 mod mcp_steps;
 mod oauth_steps;
 mod org_steps;

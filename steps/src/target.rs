@@ -12,6 +12,19 @@ pub struct Persona {
     pub password: String,
 }
 
+/// What the rollout declares (checklist items C1, C2, C6).
+#[derive(Debug, Clone, Default)]
+pub struct Declarations {
+    pub use_case: String,
+    pub justification: String,
+    pub tool_allowlist: Vec<String>,
+    pub broad_tools: Vec<String>,
+    pub approval_required: Vec<String>,
+    pub read_only_phase: bool,
+    /// object -> (fields read, fields edited)
+    pub action_list: BTreeMap<String, (Vec<String>, Vec<String>)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RecordRef {
     pub object: String,
@@ -57,6 +70,7 @@ pub struct Target {
     /// Aliases of records the restricted persona must never see (unshared, or of an unreadable
     /// object); with the FLS-hidden values, they are the canaries of the system-mode probe.
     pub canary_records: Vec<String>,
+    pub declarations: Option<Declarations>,
     /// Values starting with this are seeded sensitive data: seeing one where it must not be is a leak.
     pub canary_marker: String,
     pub secrets: Secrets,

@@ -53,6 +53,8 @@ pub struct GateWorld {
     pub sent_ids: Vec<(String, String)>,
     /// What the system-mode probe found.
     pub sys: Option<crate::sys_steps::ProbeReport>,
+    /// Tool definitions listed across the MCP servers.
+    pub listed: Option<Vec<Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +89,7 @@ impl GateWorld {
             mcp_sessions: HashMap::new(),
             sent_ids: Vec::new(),
             sys: None,
+            listed: None,
         }
     }
 

@@ -1,0 +1,179 @@
+//! Steps that hold the target against what the rollout declares: the use case (C1), the tool
+//! catalog and least privilege (C2), and the human-approval list (C6).
+
+use crate::target::Declarations;
+use crate::world::{GateWorld, StepError, expect, rpc};
+use cucumber::{then, when};
+use reqwest::Method;
+use serde_json::Value;
+
+fn declarations(w: &GateWorld) -> Result<Declarations, StepError> {
+    w.target.declarations.clone().ok_or_else(|| StepError::Expectation {
+        expected: "the rollout's declarations".into(),
+        observed: "not verifiable on this target: it declares none ([declarations] in the target file)".into(),
+    })
+}
+
+#[then("the rollout declares its use case and its justification")]
+async fn use_case(w: &mut GateWorld) -> Result<(), StepError> {
+    let d = declarations(w)?;
+    expect(!d.use_case.trim().is_empty(), "a use case", || "none".into())?;
+    expect(!d.justification.trim().is_empty(), "a justification", || "none".into())?;
+    w.probe.evidence.push(format!("use case: {}\njustification: {}", d.use_case, d.justification));
+    Ok(())
+}
+
+/// Every tool the persona can list on every MCP server, with its definition.
+async fn all_tools(w: &mut GateWorld, persona: &str) -> Result<Vec<Value>, StepError> {
+    let mut tools = Vec::new();
+    let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
+    for server in servers {
+        w.mcp_request(persona, &server, "tools/list", serde_json::json!({})).await?;
+        tools.extend(rpc(w.last()?)["result"]["tools"].as_array().cloned().unwrap_or_default());
+    }
+    w.probe.evidence.push(format!(
+        "tools {persona} can list: {}",
+        tools.iter().filter_map(|t| t["name"].as_str()).collect::<Vec<_>>().join(", ")
+    ));
+    Ok(tools)
+}
+
+fn name(t: &Value) -> String {
+    t["name"].as_str().unwrap_or_default().to_string()
+}
+
+#[when(expr = "{word} lists the tools of every MCP server")]
+async fn list_all(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let tools = all_tools(w, &persona).await?;
+    w.listed = Some(tools);
+    Ok(())
+}
+
+fn listed(w: &GateWorld) -> Result<Vec<Value>, StepError> {
+    w.listed.clone().ok_or(StepError::NothingSent)
+}
+
+#[then("every listed tool is on the declared allowlist")]
+async fn allowlisted(w: &mut GateWorld) -> Result<(), StepError> {
+    let d = declarations(w)?;
+    let extras: Vec<String> = listed(w)?.iter().map(name).filter(|n| !d.tool_allowlist.contains(n)).collect();
+    expect(extras.is_empty(), "only allowlisted tools", || format!("not on the allowlist: {}", extras.join(", ")))
+}
+
+#[then("the agent can list at least one allowlisted tool")]
+async fn some_allowlisted(w: &mut GateWorld) -> Result<(), StepError> {
+    let d = declarations(w)?;
+    let n = listed(w)?.iter().map(name).filter(|n| d.tool_allowlist.contains(n)).count();
+    expect(n > 0, "at least one allowlisted tool listed", || "none".into())
+}
+
+#[then("every tool with side effects is marked and listed as approval-required")]
+async fn side_effects(w: &mut GateWorld) -> Result<(), StepError> {
+    let d = declarations(w)?;
+    let mut problems = Vec::new();
+    for t in listed(w)? {
+        let n = name(&t);
+        let read_only = t["annotations"]["readOnlyHint"] == Value::Bool(true);
+        if read_only {
+            continue;
+        }
+        if d.read_only_phase {
+            problems.push(format!("{n} has side effects in a read-only rollout"));
+        }
+        if !d.approval_required.contains(&n) {
+            problems.push(format!("{n} is not approval-required"));
+        }
+        let overwrites =
+            ["delete", "update", "remove", "overwrite", "upsert"].iter().any(|k| n.to_ascii_lowercase().contains(k));
+        if overwrites && t["annotations"]["destructiveHint"] != Value::Bool(true) {
+            problems.push(format!("{n} deletes or overwrites without destructiveHint"));
+        }
+    }
+    expect(problems.is_empty(), "side effects marked, approved and allowed by the phase", || problems.join("; "))
+}
+
+#[then("no broad tool is offered unless the rollout names it")]
+async fn broad(w: &mut GateWorld) -> Result<(), StepError> {
+    let d = declarations(w)?;
+    let broad: Vec<String> = listed(w)?
+        .iter()
+        .map(name)
+        .filter(|n| {
+            let l = n.to_ascii_lowercase();
+            ["query", "soql", "sosl", "search", "export", "bulk", "apex", "execute"].iter().any(|k| l.contains(k))
+        })
+        .filter(|n| !d.broad_tools.contains(n))
+        .collect();
+    expect(broad.is_empty(), "no undeclared broad tool", || format!("undeclared: {}", broad.join(", ")))
+}
+
+#[then("no tool definition carries a credential")]
+async fn no_credentials(w: &mut GateWorld) -> Result<(), StepError> {
+    let patterns = [
+        (r"sk-[A-Za-z0-9_-]{16,}", "an API key (sk-...)"),
+        (r"AKIA[0-9A-Z]{16}", "an AWS access key"),
+        (r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", "a JWT"),
+        (r"(?i)bearer\s+[A-Za-z0-9._~+/-]{16,}", "a bearer token"),
+        (r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{20,}", "a Salesforce session id"),
+        (r"(?i)(password|passwd|secret|api[_-]?key|token)\s*[:=]\s*\S{6,}", "an inline secret"),
+    ];
+    let mut found = Vec::new();
+    for t in listed(w)? {
+        let text = t.to_string();
+        for (p, what) in &patterns {
+            if regex::Regex::new(p).is_ok_and(|re| re.is_match(&text)) {
+                found.push(format!("{} carries {what}", name(&t)));
+            }
+        }
+    }
+    expect(found.is_empty(), "no credential in names, descriptions, schemas or annotations", || found.join("; "))
+}
+
+/// Fields every reader of an object sees: the platform's own.
+const PLATFORM_FIELDS: &[&str] =
+    &["Id", "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById"];
+/// Objects every API user sees regardless of the persona's permission sets.
+const PLATFORM_OBJECTS: &[&str] = &["User"];
+
+#[then(expr = "{word} sees no object beyond its action list")]
+async fn objects_within(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let d = declarations(w)?;
+    w.rest(&persona, Method::GET, "/sobjects", None).await?;
+    let names: Vec<String> = w
+        .last()?
+        .json()
+        .and_then(|v| {
+            v["sobjects"].as_array().map(|a| a.iter().filter_map(|o| o["name"].as_str().map(str::to_string)).collect())
+        })
+        .unwrap_or_default();
+    expect(!names.is_empty(), "the persona's object list", || "empty or refused".into())?;
+    let extra: Vec<&String> =
+        names.iter().filter(|n| !d.action_list.contains_key(*n) && !PLATFORM_OBJECTS.contains(&n.as_str())).collect();
+    w.probe.evidence.push(format!("objects {persona} sees: {}", names.join(", ")));
+    expect(extra.is_empty(), "no object beyond the action list", || format!("beyond it: {extra:?}"))
+}
+
+#[then(expr = "{word} reads and edits no field beyond its action list")]
+async fn fields_within(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let d = declarations(w)?;
+    let mut problems = Vec::new();
+    for (object, (read, edit)) in &d.action_list {
+        w.rest(&persona, Method::GET, &format!("/sobjects/{object}/describe"), None).await?;
+        let fields = w.last()?.json().and_then(|v| v["fields"].as_array().cloned()).unwrap_or_default();
+        for f in fields {
+            let n = f["name"].as_str().unwrap_or_default().to_string();
+            if PLATFORM_FIELDS.contains(&n.as_str()) {
+                continue;
+            }
+            let may_read = read.contains(&n) || edit.contains(&n);
+            if !may_read {
+                problems.push(format!("{object}.{n} readable"));
+            }
+            let editable = f["updateable"] == Value::Bool(true) || f["createable"] == Value::Bool(true);
+            if editable && !edit.contains(&n) {
+                problems.push(format!("{object}.{n} editable"));
+            }
+        }
+    }
+    expect(problems.is_empty(), "no field beyond the action list", || problems.join(", "))
+}
