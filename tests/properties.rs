@@ -112,7 +112,7 @@ proptest! {
 
     #[test]
     fn query_endpoint_answers_any_soql_with_200_or_a_4xx(q in soql_soup()) {
-        let uri = format!("/services/data/v66.0/query?q={}", urlencode(&q));
+        let uri = format!("/services/data/v66.0/query?q={}", mock_org::form::encode(&q));
         let (status, body) = send("GET", &uri, Vec::new());
         prop_assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "{status} for {q:?}: {body}");
         assert_sf_shaped(status, &body);
@@ -187,13 +187,4 @@ fn arb_json() -> impl Strategy<Value = Value> {
     let object = prop::collection::vec((field, leaf.clone()), 0..5)
         .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()));
     prop_oneof![4 => object, 1 => leaf, 1 => prop::collection::vec(any::<i8>(), 0..3).prop_map(|v| serde_json::json!(v))]
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

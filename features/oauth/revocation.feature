@@ -34,7 +34,7 @@ Feature: Revocation takes effect immediately
     Given agent has signed in through the agent's app and holds its tokens
     When the admin <action> agent
     Then the latest access token is dead on the REST API at once
-    And agent cannot sign in again
+    And agent obtains no authorization code
 
     Examples:
       | action      |

@@ -133,9 +133,20 @@ fn leak_path(v: &Value, marker: &str, path: String) -> Option<String> {
     }
 }
 
-async fn tools_of(w: &mut GateWorld, persona: &str, server: &str) -> Result<Vec<Value>, StepError> {
-    w.mcp_request(persona, server, "tools/list", json!({})).await?;
-    Ok(rpc(w.last()?)["result"]["tools"].as_array().cloned().unwrap_or_default())
+/// Every tool the persona can list, with the server it is on; reads or writes only.
+async fn tools_of(w: &mut GateWorld, persona: &str, writes: bool) -> Result<Vec<(String, Value)>, StepError> {
+    let mut out = Vec::new();
+    let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
+    for server in servers {
+        w.mcp_request(persona, &server, "tools/list", json!({})).await?;
+        for tool in rpc(w.last()?)["result"]["tools"].as_array().cloned().unwrap_or_default() {
+            let is_write = tool["annotations"]["readOnlyHint"] == json!(false);
+            if is_write == writes {
+                out.push((server.clone(), tool));
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[when(expr = "the system-mode probe calls every tool {word} can list with the canaries")]
@@ -143,29 +154,23 @@ async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError
     let c = candidates(w).await?;
     let marker = w.target.canary_marker.clone();
     let mut report = ProbeReport::default();
-    let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
-    for server in servers {
-        for tool in tools_of(w, &persona, &server).await? {
-            let name = tool["name"].as_str().unwrap_or_default().to_string();
-            if tool["annotations"]["readOnlyHint"] == json!(false) {
-                continue; // writes are the write probe's
-            }
-            report.tools.push(name.clone());
-            for args in argument_sets(&tool["inputSchema"], &c) {
-                w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
-                report.calls += 1;
-                let result = rpc(w.last()?)["result"].clone();
-                let content: Vec<Value> = result["content"].as_array().cloned().unwrap_or_default();
-                let texts = content
-                    .iter()
-                    .filter_map(|b| b["text"].as_str())
-                    .map(|t| serde_json::from_str::<Value>(t).unwrap_or(json!(t)));
-                let found = std::iter::once(result["structuredContent"].clone())
-                    .chain(texts)
-                    .find_map(|v| leak_path(&v, &marker, String::new()));
-                if let Some(path) = found {
-                    report.leaks.push(format!("{name} with {} leaked {path}", Value::Object(args.clone())));
-                }
+    for (server, tool) in tools_of(w, &persona, false).await? {
+        let name = tool["name"].as_str().unwrap_or_default().to_string();
+        report.tools.push(name.clone());
+        for args in argument_sets(&tool["inputSchema"], &c) {
+            w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
+            report.calls += 1;
+            let result = rpc(w.last()?)["result"].clone();
+            let content: Vec<Value> = result["content"].as_array().cloned().unwrap_or_default();
+            let texts = content
+                .iter()
+                .filter_map(|b| b["text"].as_str())
+                .map(|t| serde_json::from_str::<Value>(t).unwrap_or(json!(t)));
+            let found = std::iter::once(result["structuredContent"].clone())
+                .chain(texts)
+                .find_map(|v| leak_path(&v, &marker, String::new()));
+            if let Some(path) = found {
+                report.leaks.push(format!("{name} with {} leaked {path}", Value::Object(args.clone())));
             }
         }
     }
@@ -190,41 +195,27 @@ async fn no_leak(w: &mut GateWorld) -> Result<(), StepError> {
 async fn probe_writes(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let c = candidates(w).await?;
     let mut report = ProbeReport::default();
-    let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
-    for server in servers {
-        for tool in tools_of(w, &persona, &server).await? {
-            if tool["annotations"]["readOnlyHint"] != json!(false) {
-                continue;
+    for (server, tool) in tools_of(w, &persona, true).await? {
+        let name = tool["name"].as_str().unwrap_or_default().to_string();
+        report.tools.push(name.clone());
+        for (object, id) in &c.ids {
+            let path = format!("/sobjects/{object}/{id}");
+            w.rest("admin", Method::GET, &path, None).await?;
+            let before = w.last()?.body.clone();
+            let one =
+                Candidates { ids: vec![(object.clone(), id.clone())], objects: vec![object.clone()], queries: vec![] };
+            let mut args = argument_sets(&tool["inputSchema"], &one).into_iter().next().unwrap_or_default();
+            if args.contains_key("fields") {
+                args.insert(
+                    "fields".into(),
+                    json!({"Description": "HG-WRITE-PROBE", "Name": "HG-WRITE-PROBE", "Subject": "HG-WRITE-PROBE"}),
+                );
             }
-            let name = tool["name"].as_str().unwrap_or_default().to_string();
-            report.tools.push(name.clone());
-            for (object, id) in &c.ids {
-                let path = format!("/sobjects/{object}/{id}");
-                w.rest("admin", Method::GET, &path, None).await?;
-                let before = w.last()?.body.clone();
-                let mut args = argument_sets(
-                    &tool["inputSchema"],
-                    &Candidates {
-                        ids: vec![(object.clone(), id.clone())],
-                        objects: vec![object.clone()],
-                        queries: vec![],
-                    },
-                )
-                .into_iter()
-                .next()
-                .unwrap_or_default();
-                if args.contains_key("fields") {
-                    args.insert(
-                        "fields".into(),
-                        json!({"Description": "HG-WRITE-PROBE", "Name": "HG-WRITE-PROBE", "Subject": "HG-WRITE-PROBE"}),
-                    );
-                }
-                w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
-                report.calls += 1;
-                w.rest("admin", Method::GET, &path, None).await?;
-                if w.last()?.body != before {
-                    report.write_changes.push(format!("{name} changed {object} {id}"));
-                }
+            w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
+            report.calls += 1;
+            w.rest("admin", Method::GET, &path, None).await?;
+            if w.last()?.body != before {
+                report.write_changes.push(format!("{name} changed {object} {id}"));
             }
         }
     }

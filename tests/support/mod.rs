@@ -101,12 +101,7 @@ impl TestOrg {
 }
 
 pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    mock_org::form::encode(s)
 }
 
 /// A Salesforce denial: exactly this status, exactly this errorCode, and nothing but the error.
