@@ -216,6 +216,8 @@ pub fn summary(outcome: &RunOutcome) -> String {
     }
     let failed: Vec<&ControlResult> = outcome.results.iter().filter(|r| r.status == Status::Failed).collect();
     let run = outcome.results.iter().filter(|r| r.status != Status::Excluded).count();
+    let controls: std::collections::BTreeSet<&str> =
+        outcome.results.iter().filter(|r| r.status != Status::Excluded).map(|r| r.id.as_str()).collect();
     for r in &failed {
         let downgraded = r.downgraded.as_ref().map(|why| format!(" (SHOULD, downgraded: {why})")).unwrap_or_default();
         s.push_str(&format!("  FAILED {}: {}{downgraded}\n", r.title, r.message.as_deref().unwrap_or_default()));
@@ -228,6 +230,6 @@ pub fn summary(outcome: &RunOutcome) -> String {
         Verdict::Failed => "FAILED",
         Verdict::Interrupted => "INTERRUPTED (reports are partial)",
     };
-    s.push_str(&format!("{run} controls run, {} failed\ngate: {label}\n", failed.len()));
+    s.push_str(&format!("{} controls in {run} scenarios, {} failed\ngate: {label}\n", controls.len(), failed.len()));
     s
 }

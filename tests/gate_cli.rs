@@ -40,7 +40,7 @@ fn the_clean_default_org_passes_the_gate() {
     let (code, stdout, stderr) = gate(&["run"]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("gate: PASSED"));
-    assert!(stdout.contains(" controls run, 0 failed"), "{stdout}");
+    assert!(stdout.contains(" scenarios, 0 failed"), "{stdout}");
     assert!(
         stdout.contains("C4  negative tests for restricted users") && stdout.contains("PASSED"),
         "the checklist table:\n{stdout}"
