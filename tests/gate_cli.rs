@@ -109,3 +109,34 @@ fn a_system_mode_tool_is_caught_naming_the_tool_the_argument_and_the_field() {
         "{stdout}"
     );
 }
+
+#[test]
+fn ctrl_c_writes_partial_reports_marked_interrupted() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("hg-cli-interrupt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
+        .args(["run", "--concurrency", "1", "--reports", dir.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first scenario has finished: one at a time, the rest is still to come.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("✔") {
+            break;
+        }
+    }
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130), "{}", rest.join("\n"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["run"]["interrupted"], true);
+    assert_eq!(json["verdict"], "failed", "an interrupted run never passes");
+    assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("This run was interrupted"));
+    assert!(rest.iter().any(|l| l.contains("gate: INTERRUPTED")));
+}
