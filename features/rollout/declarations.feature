@@ -38,3 +38,11 @@ Feature: The rollout is declared and the target matches the declaration
   @HG-LP-02 @C2 @MUST
   Scenario: HG-LP-02 the agent reads and edits no field beyond its action list
     Then agent reads and edits no field beyond its action list
+
+  @HG-LP-03 @C2 @MUST
+  Scenario: HG-LP-03 the agent's user holds no admin-level right
+    Then agent holds no admin-level right
+
+  @HG-LP-03 @C2 @MUST @positive
+  Scenario: HG-LP-03 twin: the admin's rights are visible the same way
+    Then admin holds the admin-level right ViewAllData

@@ -77,6 +77,17 @@ impl<'a> Access<'a> {
         self.is_system() || self.user_permissions.contains(permission)
     }
 
+    /// The user's own effective permissions as a UserPermissionAccess row.
+    pub fn permission_row(&self) -> Record {
+        let mut fields: std::collections::BTreeMap<String, serde_json::Value> = crate::model::USER_PERMISSIONS
+            .iter()
+            .map(|p| (format!("Permissions{p}"), serde_json::Value::Bool(self.user_permissions.contains(*p))))
+            .collect();
+        let id = crate::ids::make("0Hu", 1);
+        fields.insert("Id".into(), serde_json::json!(id));
+        Record { object: "UserPermissionAccess".into(), id, fields }
+    }
+
     pub fn has_class(&self, class: &str) -> bool {
         self.is_system() || self.classes.contains(class)
     }
@@ -95,6 +106,7 @@ impl<'a> Access<'a> {
                 let admin = self.has("ManageUsers");
                 ObjectPerms { read: admin, edit: admin, view_all: admin, ..Default::default() }
             }
+            Some(Builtin::UserPermissionAccess) => ObjectPerms { read: true, view_all: true, ..Default::default() },
             Some(Builtin::OauthToken) => {
                 let admin = self.has("ManageUsers");
                 ObjectPerms { read: admin, delete: admin, view_all: admin, modify_all: admin, ..Default::default() }
@@ -156,7 +168,9 @@ impl<'a> Access<'a> {
             Some(Builtin::User) | Some(Builtin::UserLogin) => {
                 return if op.edit { RecordAccess::Edit } else { RecordAccess::Read };
             }
-            Some(Builtin::ApiEvent) | Some(Builtin::OauthToken) => return RecordAccess::Read,
+            Some(Builtin::ApiEvent) | Some(Builtin::OauthToken) | Some(Builtin::UserPermissionAccess) => {
+                return RecordAccess::Read;
+            }
             None => {}
         }
         let mut level = if op.view_all { RecordAccess::Read } else { RecordAccess::None };

@@ -154,20 +154,19 @@ impl<'a> Data<'a> {
         }
         let order: Vec<(&FieldSchema, &soql::OrderItem)> =
             parsed.order_by.iter().map(|i| field(&i.field.name).map(|f| (f, i))).collect::<Result<_, _>>()?;
-        // The audit log is its own store; its rows are materialized only when queried.
-        let audit_rows: Vec<Record> = match o.builtin {
+        // Virtual objects: the audit log and the caller's own permissions, materialized when queried.
+        let virtual_rows: Vec<Record> = match o.builtin {
             Some(Builtin::ApiEvent) => audit
                 .snapshot()
                 .iter()
                 .map(|a| Record { object: o.name.clone(), id: a.id.clone(), fields: a.to_fields() })
                 .collect(),
+            Some(Builtin::UserPermissionAccess) => vec![self.access.permission_row()],
             _ => Vec::new(),
         };
-        let source: Box<dyn Iterator<Item = &Record>> = if o.builtin == Some(Builtin::ApiEvent) {
-            Box::new(audit_rows.iter())
-        } else {
-            Box::new(store.of_object(&o.name))
-        };
+        let is_virtual = matches!(o.builtin, Some(Builtin::ApiEvent) | Some(Builtin::UserPermissionAccess));
+        let source: Box<dyn Iterator<Item = &Record>> =
+            if is_virtual { Box::new(virtual_rows.iter()) } else { Box::new(store.of_object(&o.name)) };
         let mut rows: Vec<&Record> = Vec::new();
         for r in source {
             if self.access.record(store, o, r) == RecordAccess::None {

@@ -128,6 +128,8 @@ pub enum Builtin {
     /// A user's authorization of an app (one row per user and app). An admin deleting it is the
     /// app kill switch: every token of that user for that app dies. ManageUsers only.
     OauthToken,
+    /// The caller's own effective user permissions, one row (Salesforce's UserPermissionAccess).
+    UserPermissionAccess,
 }
 
 #[derive(Debug, Clone)]

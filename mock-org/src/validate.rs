@@ -690,6 +690,19 @@ fn builtin_objects() -> Vec<ObjectSchema> {
             crate::audit::EVENT_FIELDS.iter().map(|(n, k)| system_field(n, n, *k, None)).collect(),
         ),
         object(
+            "UserPermissionAccess",
+            "User Permission Access",
+            "0Hu",
+            Builtin::UserPermissionAccess,
+            std::iter::once(id())
+                .chain(
+                    USER_PERMISSIONS
+                        .iter()
+                        .map(|p| system_field(&format!("Permissions{p}"), p, FieldKind::Boolean, None)),
+                )
+                .collect(),
+        ),
+        object(
             "OauthToken",
             "OAuth Token",
             "0CQ",

@@ -133,7 +133,7 @@ async fn no_credentials(w: &mut GateWorld) -> Result<(), StepError> {
 const PLATFORM_FIELDS: &[&str] =
     &["Id", "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById"];
 /// Objects every API user sees regardless of the persona's permission sets.
-const PLATFORM_OBJECTS: &[&str] = &["User"];
+const PLATFORM_OBJECTS: &[&str] = &["User", "UserPermissionAccess"];
 
 #[then(expr = "{word} sees no object beyond its action list")]
 async fn objects_within(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
@@ -176,4 +176,47 @@ async fn fields_within(w: &mut GateWorld, persona: String) -> Result<(), StepErr
         }
     }
     expect(problems.is_empty(), "no field beyond the action list", || problems.join(", "))
+}
+
+/// Rights that make a user an administrator whatever its object permissions say.
+const ADMIN_RIGHTS: &[&str] =
+    &["ViewAllData", "ModifyAllData", "ModifyMetadata", "CustomizeApplication", "ManageUsers", "AuthorApex"];
+
+/// The persona's own effective admin-level rights, read from UserPermissionAccess as the persona.
+async fn admin_rights(w: &mut GateWorld, persona: &str) -> Result<Vec<String>, StepError> {
+    let fields: Vec<String> = ADMIN_RIGHTS.iter().map(|r| format!("Permissions{r}")).collect();
+    let soql = format!("SELECT {} FROM UserPermissionAccess", fields.join(", "));
+    w.rest(persona, Method::GET, &crate::world::query_path(&soql), None).await?;
+    let r = w.last()?;
+    let row = r.json().and_then(|v| v["records"].get(0).cloned()).ok_or_else(|| StepError::Expectation {
+        expected: "the persona's UserPermissionAccess row".into(),
+        observed: format!("{} {}", r.status, r.body.chars().take(160).collect::<String>()),
+    })?;
+    Ok(ADMIN_RIGHTS
+        .iter()
+        .filter(|p| row[format!("Permissions{p}")] == Value::Bool(true))
+        .map(|p| p.to_string())
+        .collect())
+}
+
+#[then(expr = "{word} holds no admin-level right")]
+async fn no_admin_rights(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let rights = admin_rights(w, &persona).await?;
+    expect(
+        rights.is_empty(),
+        "none of ViewAllData, ModifyAllData, ModifyMetadata, CustomizeApplication, ManageUsers, AuthorApex",
+        || rights.join(", "),
+    )?;
+    let username = w.persona(&persona)?.username;
+    let soql = format!("SELECT ProfileName FROM User WHERE Username = '{username}'");
+    w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
+    let profile =
+        w.last()?.json().and_then(|v| v["records"][0]["ProfileName"].as_str().map(str::to_string)).unwrap_or_default();
+    expect(!profile.to_ascii_lowercase().contains("administrator"), "not an administrator profile", || profile)
+}
+
+#[then(expr = "{word} holds the admin-level right {word}")]
+async fn has_admin_right(w: &mut GateWorld, persona: String, right: String) -> Result<(), StepError> {
+    let rights = admin_rights(w, &persona).await?;
+    expect(rights.contains(&right), format!("{right} held"), || format!("{rights:?}"))
 }
