@@ -39,6 +39,10 @@ Feature: The rollout is declared and the target matches the declaration
   Scenario: HG-LP-02 the agent reads and edits no field beyond its action list
     Then agent reads and edits no field beyond its action list
 
+  @HG-LP-01 @HG-LP-02 @C2 @MUST @positive
+  Scenario: HG-LP-02 twin: the agent sees every object and field its action list names
+    Then agent sees every object and field on its action list
+
   @HG-LP-03 @C2 @MUST
   Scenario: HG-LP-03 the agent's user holds no admin-level right
     Then agent holds no admin-level right

@@ -220,3 +220,29 @@ async fn has_admin_right(w: &mut GateWorld, persona: String, right: String) -> R
     let rights = admin_rights(w, &persona).await?;
     expect(rights.contains(&right), format!("{right} held"), || format!("{rights:?}"))
 }
+
+#[then(expr = "{word} sees every object and field on its action list")]
+async fn action_list_visible(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let d = declarations(w)?;
+    let mut missing = Vec::new();
+    for (object, (read, edit)) in &d.action_list {
+        w.rest(&persona, Method::GET, &format!("/sobjects/{object}/describe"), None).await?;
+        let names: Vec<String> = w
+            .last()?
+            .json()
+            .and_then(|v| {
+                v["fields"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|f| f["name"].as_str().map(str::to_string)).collect())
+            })
+            .unwrap_or_default();
+        if names.is_empty() {
+            missing.push(object.clone());
+            continue;
+        }
+        missing.extend(read.iter().chain(edit).filter(|f| !names.contains(f)).map(|f| format!("{object}.{f}")));
+    }
+    expect(missing.is_empty(), "every declared object and field visible to the persona", || {
+        format!("not visible: {}", missing.join(", "))
+    })
+}
