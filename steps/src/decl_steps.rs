@@ -158,9 +158,7 @@ async fn fields_within(w: &mut GateWorld, persona: String) -> Result<(), StepErr
     let d = declarations(w)?;
     let mut problems = Vec::new();
     for (object, (read, edit)) in &d.action_list {
-        w.rest(&persona, Method::GET, &format!("/sobjects/{object}/describe"), None).await?;
-        let fields = w.last()?.json().and_then(|v| v["fields"].as_array().cloned()).unwrap_or_default();
-        for f in fields {
+        for f in w.describe_fields(&persona, object).await? {
             let n = f["name"].as_str().unwrap_or_default().to_string();
             if PLATFORM_FIELDS.contains(&n.as_str()) {
                 continue;
@@ -226,16 +224,12 @@ async fn action_list_visible(w: &mut GateWorld, persona: String) -> Result<(), S
     let d = declarations(w)?;
     let mut missing = Vec::new();
     for (object, (read, edit)) in &d.action_list {
-        w.rest(&persona, Method::GET, &format!("/sobjects/{object}/describe"), None).await?;
         let names: Vec<String> = w
-            .last()?
-            .json()
-            .and_then(|v| {
-                v["fields"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|f| f["name"].as_str().map(str::to_string)).collect())
-            })
-            .unwrap_or_default();
+            .describe_fields(&persona, object)
+            .await?
+            .iter()
+            .filter_map(|f| f["name"].as_str().map(str::to_string))
+            .collect();
         if names.is_empty() {
             missing.push(object.clone());
             continue;

@@ -38,16 +38,12 @@ async fn candidates(w: &mut GateWorld) -> Result<Candidates, StepError> {
     // The admin's describe names every field, so a query tool is asked for all of them.
     let mut queries = Vec::new();
     for o in &objects {
-        w.rest("admin", Method::GET, &format!("/sobjects/{o}/describe"), None).await?;
         let fields: Vec<String> = w
-            .last()?
-            .json()
-            .and_then(|v| {
-                v["fields"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|f| f["name"].as_str().map(str::to_string)).collect())
-            })
-            .unwrap_or_default();
+            .describe_fields("admin", o)
+            .await?
+            .iter()
+            .filter_map(|f| f["name"].as_str().map(str::to_string))
+            .collect();
         if !fields.is_empty() {
             queries.push(format!("SELECT {} FROM {o}", fields.join(", ")));
         }

@@ -176,6 +176,12 @@ impl GateWorld {
         Ok(())
     }
 
+    /// The fields of an object's describe as the persona sees them (empty when it cannot).
+    pub async fn describe_fields(&mut self, persona: &str, object: &str) -> Result<Vec<Value>, StepError> {
+        self.rest(persona, Method::GET, &format!("/sobjects/{object}/describe"), None).await?;
+        Ok(self.last()?.json().and_then(|v| v["fields"].as_array().cloned()).unwrap_or_default())
+    }
+
     /// The admin's view of a REST resource, kept to compare after a write.
     pub async fn take_snapshot(&mut self, path: &str) -> Result<(), StepError> {
         let token = self.token("admin").await?;
