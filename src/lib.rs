@@ -6,6 +6,7 @@ pub mod file_target;
 pub mod mock_target;
 pub mod reports;
 pub mod results;
+pub mod selftest;
 pub mod target_file;
 
 use cucumber::World as _;
@@ -28,6 +29,8 @@ pub struct RunOptions {
     pub tags: Option<String>,
     pub concurrency: usize,
     pub reports: PathBuf,
+    /// Faults to switch on in the embedded mock (names from `mock_org::faults::TABLE`).
+    pub faults: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,8 @@ pub enum GateError {
     TargetFile(#[from] target_file::TargetFileError),
     #[error("--org and --fault apply to the embedded mock only, not with --target")]
     MockOptionWithTarget,
+    #[error("--fault: {0}")]
+    Fault(String),
     #[error("cannot write the reports to {dir}: {source}")]
     Reports { dir: String, source: std::io::Error },
 }
@@ -101,19 +106,24 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = ONE_RUN_AT_A_TIME.lock().await;
     let started = now();
+    let mut faults_on: Vec<String> = Vec::new();
     let (target, mock, file) = match &opts.target {
         Some(path) => {
-            if opts.org.is_some() {
+            if opts.org.is_some() || !opts.faults.is_empty() {
                 return Err(GateError::MockOptionWithTarget);
             }
             let f = target_file::load(path)?;
             (file_target::build(&path.display().to_string(), &f).await?, None, Some(f))
         }
         None => {
-            let org = match &opts.org {
+            let mut org = match &opts.org {
                 Some(p) => mock_org::Org::load(p)?,
                 None => mock_org::Org::default_fixture(),
             };
+            for f in &opts.faults {
+                org.enable_fault(f).map_err(GateError::Fault)?;
+            }
+            faults_on = org.faults.names().into_iter().map(str::to_string).collect();
             let declarations = mock_target::declarations_for(opts.org.as_deref())?;
             let running = mock_org::start(org).await.map_err(GateError::Start)?;
             (mock_target::for_mock(&running, declarations, Default::default()), Some(running), None)
@@ -189,7 +199,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         exclusions: excluded.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
         downgrades: downgraded.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
         strict: opts.strict,
-        faults: Vec::new(),
+        faults: faults_on,
     };
     reports::write_all(&opts.reports, &info, &results)
         .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;

@@ -41,6 +41,28 @@ enum Command {
         /// Where junit.xml, results.json and report.html are written.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
+        /// Switch a fault on in the embedded mock (repeatable; see `headless-gate selftest`).
+        #[arg(long = "fault", value_name = "NAME", conflicts_with = "target")]
+        faults: Vec<String>,
+    },
+
+    /// Prove the gate can fail: run it against the mock once per fault and print the matrix of
+    /// fault, expected controls and detection. Exits non-zero unless every fault is caught precisely.
+    Selftest {
+        #[arg(long, default_value = "features")]
+        features: PathBuf,
+        /// Where the matrix (matrix.txt, matrix.json) and each run's reports are written.
+        #[arg(long, default_value = "reports/selftest")]
+        reports: PathBuf,
+        /// Runs at once (default: twice the cores; each run is mostly waiting on loopback I/O).
+        #[arg(long)]
+        parallel: Option<usize>,
+        /// Only these faults (repeatable); the clean org always runs.
+        #[arg(long = "fault", value_name = "NAME")]
+        only: Vec<String>,
+        /// List the fault table and exit.
+        #[arg(long)]
+        list: bool,
     },
 
     /// List every control: ID, checklist item, severity, spec and title (from the feature files).
@@ -63,7 +85,7 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { target, strict, org, features, tags, concurrency, reports } => {
+        Command::Run { target, strict, org, features, tags, concurrency, reports, faults } => {
             match headless_gate::run(RunOptions {
                 target,
                 org,
@@ -72,6 +94,7 @@ async fn main() -> ExitCode {
                 tags,
                 concurrency,
                 reports: reports.clone(),
+                faults,
             })
             .await
             {
@@ -90,6 +113,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Selftest { features, reports, parallel, only, list } => selftest(features, reports, parallel, only, list).await,
         Command::Controls { features } => match headless_gate::catalog::controls(&features) {
             Ok(c) => {
                 print!("{}", headless_gate::catalog::render_table(&c));
@@ -121,4 +145,41 @@ async fn main() -> ExitCode {
             }
         }
     }
+}
+
+async fn selftest(features: PathBuf, reports: PathBuf, parallel: Option<usize>, only: Vec<String>, list: bool) -> ExitCode {
+    use headless_gate::selftest;
+    if list {
+        for c in selftest::cases() {
+            println!("{:<32} {:<60} {}", c.name, c.expected.iter().cloned().collect::<Vec<_>>().join(" "), c.what);
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Some(bad) = only.iter().find(|n| mock_org::faults::lookup(n).is_none()) {
+        eprintln!("error: --fault: {}", mock_org::faults::unknown_fault(bad));
+        return ExitCode::from(2);
+    }
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot find this program to run it per fault: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let parallel = parallel.unwrap_or(cores * 2);
+    let started = std::time::Instant::now();
+    let rows = selftest::run_matrix(&exe, &features, &reports.join("runs"), parallel, &only).await;
+    let text = selftest::render(&rows);
+    print!("{text}");
+    println!("{} runs in {:.1} s, {parallel} at a time; reports: {}", rows.len(), started.elapsed().as_secs_f64(), reports.display());
+    let json = serde_json::json!({"passed": selftest::passed(&rows), "rows": rows});
+    let written = headless_gate::reports::atomic_write(&reports.join("matrix.txt"), text.as_bytes()).and_then(|_| {
+        headless_gate::reports::atomic_write(&reports.join("matrix.json"), json.to_string().as_bytes())
+    });
+    if let Err(e) = written {
+        eprintln!("error: cannot write the matrix to {}: {e}", reports.display());
+        return ExitCode::from(2);
+    }
+    if selftest::passed(&rows) { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

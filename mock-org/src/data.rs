@@ -18,6 +18,8 @@ use std::cmp::Ordering;
 pub enum Effect {
     /// The user was frozen or deactivated: every token they hold dies now.
     RevokeUserTokens(String),
+    /// The user was frozen: its tokens die like a deactivated user's.
+    FreezeUser(String),
     /// An admin deleted the user's authorization of an app (user id, app name).
     RevokeAppAccess(String, String),
 }
@@ -323,7 +325,7 @@ impl<'a> Data<'a> {
             Some(Builtin::User) if rec.get("IsActive") == &json!(false) => effects.push(Effect::RevokeUserTokens(rid)),
             Some(Builtin::UserLogin) if rec.get("IsFrozen") == &json!(true) => {
                 if let Some(uid) = rec.get("UserId").as_str() {
-                    effects.push(Effect::RevokeUserTokens(uid.to_string()));
+                    effects.push(Effect::FreezeUser(uid.to_string()));
                 }
             }
             _ => {}

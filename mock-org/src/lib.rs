@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clock;
 pub mod data;
 pub mod error;
+pub mod faults;
 pub mod form;
 pub mod ids;
 pub mod mcp;
@@ -23,12 +24,20 @@ mod validate;
 pub use model::{Org, OrgFileError};
 pub use server::{RunningOrg, app, start};
 
+use faults::Fault;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Scopes that open the REST data API. `mcp_api` is among them because the hosted MCP servers
 /// act through the same data API as the signed-in user; the agent's token works on both.
 pub const REST_SCOPES: &[&str] = &["api", "full", "mcp_api"];
+
+/// An MCP session's opener. The token is kept only so the session faults can misuse it.
+#[derive(Debug, Clone)]
+pub struct McpSession {
+    pub user_id: String,
+    pub token: String,
+}
 
 /// One running org: its declaration, its mutable state, its clock, tokens and audit log.
 pub struct MockOrg {
@@ -37,8 +46,8 @@ pub struct MockOrg {
     pub tokens: tokens::TokenService,
     pub audit: audit::AuditLog,
     pub oauth: oauth::grants::Grants,
-    /// MCP session id -> the user who opened it.
-    pub mcp_sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// MCP session id -> who opened it.
+    pub mcp_sessions: std::sync::Mutex<std::collections::HashMap<String, McpSession>>,
     store: RwLock<store::Store>,
     base_url: String,
     request_seq: AtomicU64,
@@ -49,8 +58,12 @@ impl MockOrg {
     pub fn new(org: Org, base_url: String) -> Self {
         let clock = clock::Clock::default();
         let store = store::Store::seed(&org, clock.now_ms());
+        let delay = org
+            .faults
+            .on(Fault::RevocationDelay)
+            .then_some(std::time::Duration::from_millis(faults::REVOCATION_DELAY_MS));
         MockOrg {
-            tokens: tokens::TokenService::new(base_url.clone()),
+            tokens: tokens::TokenService::new(base_url.clone()).with_revocation_delay(delay),
             org,
             clock,
             audit: audit::AuditLog::default(),
@@ -64,6 +77,29 @@ impl MockOrg {
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    pub fn fault(&self, f: Fault) -> bool {
+        self.org.faults.on(f)
+    }
+
+    /// The checks the MCP resource server applies to a bearer token.
+    pub fn mcp_checks(&self) -> tokens::Checks {
+        tokens::Checks {
+            signature: !self.fault(Fault::McpSignatureUnchecked),
+            audience: !self.fault(Fault::McpAudienceUnchecked),
+            expiry: !self.fault(Fault::McpExpiryUnchecked),
+            revocation: !self.fault(Fault::McpNoRevocationCheck),
+        }
+    }
+
+    /// Whether a token of this user may still be used: an active, unfrozen user (a frozen one too
+    /// under the `frozen-tokens-live` fault).
+    pub fn token_user_ok(&self, user_id: &str) -> bool {
+        let store = self.store_read();
+        store.user_is_usable(&self.org, user_id)
+            || (self.fault(Fault::FrozenTokensLive)
+                && self.org.user(user_id).and_then(|u| store.get(&u.id)).is_some_and(|r| r.get("IsActive") == &serde_json::json!(true)))
     }
 
     /// The REST API's RFC 8707 resource identifier: the instance URL.
@@ -94,6 +130,9 @@ impl MockOrg {
         for e in effects {
             match e {
                 data::Effect::RevokeUserTokens(user_id) => self.revoke_user_grants(&user_id, None),
+                data::Effect::FreezeUser(_) if self.fault(Fault::FrozenTokensLive) => {}
+                data::Effect::FreezeUser(user_id) => self.revoke_user_grants(&user_id, None),
+                data::Effect::RevokeAppAccess(..) if self.fault(Fault::KillSwitchIgnored) => {}
                 data::Effect::RevokeAppAccess(user_id, app_name) => {
                     if let Some(app) = self.org.apps.iter().find(|a| a.name == app_name) {
                         self.revoke_user_grants(&user_id, Some(&app.consumer_key));

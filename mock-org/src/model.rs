@@ -310,6 +310,8 @@ pub struct Org {
     pub seed_records: Vec<SeedRecord>,
     pub apps: Vec<ExternalClientApp>,
     pub mcp_servers: Vec<McpServer>,
+    /// Misconfigurations switched on (`crate::faults`); empty in a clean org.
+    pub faults: crate::faults::Faults,
 }
 
 /// Parses "66.0" into tenths.

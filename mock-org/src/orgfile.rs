@@ -27,6 +27,9 @@ pub struct OrgFile {
     pub external_client_apps: Vec<ExternalClientAppDef>,
     #[serde(default)]
     pub mcp_servers: Vec<McpServerDef>,
+    /// Fault names from the fault table (`mock-org/src/faults.rs`), for demonstrations.
+    #[serde(default)]
+    pub faults: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

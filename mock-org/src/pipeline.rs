@@ -6,6 +6,7 @@ use crate::MockOrg;
 use crate::audit::{AuditRecord, ExecutionMode, RequestMeta, Trace};
 use crate::error::SfError;
 use crate::model::User;
+use crate::faults::Fault;
 use crate::tokens::AccessClaims;
 
 /// Who is calling, resolved from a live token.
@@ -20,6 +21,8 @@ pub struct Caller {
 /// and the error it gives a token without them.
 pub struct Surface {
     pub audience: String,
+    /// Strict for REST; the MCP server's may be weakened by its resource faults.
+    pub checks: crate::tokens::Checks,
     pub scopes: &'static [&'static str],
     pub scope_error: fn() -> SfError,
 }
@@ -50,10 +53,12 @@ impl MockOrg {
         let mut caller: Option<Caller> = None;
         let result = (|| {
             let claims = token.ok_or_else(SfError::invalid_session).and_then(|t| {
-                self.tokens.verify(&self.clock, t, &surface.audience).map_err(|_| SfError::invalid_session())
+                self.tokens
+                    .verify_with(&self.clock, t, &surface.audience, surface.checks)
+                    .map_err(|_| SfError::invalid_session())
             })?;
             // Belt and braces: freezing revokes tokens, and a token of a frozen user never passes.
-            if !self.store_read().user_is_usable(&self.org, &claims.sub) {
+            if !self.token_user_ok(&claims.sub) {
                 return Err(SfError::invalid_session());
             }
             let user = self.org.user(&claims.sub).ok_or_else(SfError::invalid_session)?.clone();
@@ -62,7 +67,8 @@ impl MockOrg {
             if !surface.scopes.iter().any(|s| c.claims.has_scope(s)) {
                 return Err((surface.scope_error)());
             }
-            if !crate::access::Access::for_user(&self.org, &c.user).has("ApiEnabled") {
+            let api_enabled = crate::access::Access::for_user(&self.org, &c.user).has("ApiEnabled");
+            if !api_enabled && !self.fault(Fault::ApiEnabledIgnored) {
                 return Err(SfError::new(
                     403,
                     "API_DISABLED_FOR_ORG",
@@ -75,15 +81,29 @@ impl MockOrg {
             Ok(v) => (v.status(), None),
             Err(e) => (e.status, Some(e.error_code.to_string())),
         };
+        if denial.is_some() && self.fault(Fault::AuditMissingDenied) {
+            return result;
+        }
+        // Who the record names: the caller, unless an audit fault misattributes or drops it.
+        let who = match caller.as_ref().map(|c| &c.user) {
+            _ if self.fault(Fault::AuditMissingUser) => None,
+            Some(_) if self.fault(Fault::IntegrationUserAttribution) => self.org.users.first(),
+            u => u,
+        };
+        let token_id = match token {
+            Some(t) if self.fault(Fault::TokenInAuditLog) && caller.is_some() => Some(t.to_string()),
+            _ => caller.as_ref().map(|c| c.claims.jti.clone()),
+        };
+        let tool = if self.fault(Fault::AuditMissingTool) { None } else { meta.tool };
         self.audit.append(AuditRecord {
             id: String::new(),
             timestamp_ms: self.clock.now_ms(),
             request_id: meta.request_id,
-            user_id: caller.as_ref().map(|c| c.user.id.clone()),
-            username: caller.as_ref().map(|c| c.user.username.clone()),
+            user_id: who.map(|u| u.id.clone()),
+            username: who.map(|u| u.username.clone()),
             client_app_name: caller.as_ref().and_then(|c| c.app_name.clone()),
             client_id: caller.as_ref().map(|c| c.claims.client_id.clone()),
-            token_id: caller.as_ref().map(|c| c.claims.jti.clone()),
+            token_id,
             api_family: meta.api_family,
             resource: meta.resource,
             method: meta.method,
@@ -94,7 +114,7 @@ impl MockOrg {
             outcome: if denial.is_none() { "allowed" } else { "denied" },
             denial_code: denial,
             execution_mode: mode,
-            tool: meta.tool,
+            tool,
         });
         result
     }

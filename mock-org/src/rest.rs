@@ -96,6 +96,7 @@ fn call(
         tool: None,
     };
     let surface = Surface {
+        checks: crate::tokens::Checks::STRICT,
         audience: s.rest_audience(),
         scopes: REST_SCOPES,
         scope_error: || SfError::new(401, "INVALID_SESSION_ID", "This session is not valid for use with the REST API"),

@@ -52,7 +52,7 @@ impl Validator<'_> {
         let seed_records = self.records(&raw.records, &objects, &users)?;
         let apps = self.apps(&raw.external_client_apps, &profiles, &permission_sets)?;
         let mcp_servers = self.mcp_servers(&raw.mcp_servers)?;
-        Ok(Org {
+        let mut org = Org {
             id: ids::to18(&raw.org.id).expect("checked"),
             name: raw.org.name,
             min_api_version: min,
@@ -69,7 +69,12 @@ impl Validator<'_> {
             seed_records,
             apps,
             mcp_servers,
-        })
+            faults: Default::default(),
+        };
+        for (i, name) in raw.faults.iter().enumerate() {
+            org.enable_fault(name).map_err(|e| self.err(&format!("faults[{i}]"), e))?;
+        }
+        Ok(org)
     }
 
     fn objects(&self, raw: &BTreeMap<String, orgfile::ObjectDef>) -> Result<Vec<ObjectSchema>, OrgFileError> {

@@ -3,7 +3,8 @@
 //! against revocation on every request, the `mcp_api` scope, and sessions bound to the user who
 //! opened them (a session id is never a credential by itself).
 
-use crate::MockOrg;
+use crate::faults::Fault;
+use crate::{McpSession, MockOrg};
 use crate::pipeline::bearer;
 use crate::tokens::TokenRejection;
 use axum::body::Body;
@@ -32,20 +33,32 @@ fn refuse(status: StatusCode, challenge: Option<String>, error: &str, descriptio
     r
 }
 
-pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Response {
+pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) -> Response {
     let s = &g.org;
     let resource = format!("{}{}{}", s.base_url(), super::PATH_PREFIX, g.server);
     // DNS-rebinding and cross-site defence: a browser Origin must be the org's own.
-    if req.headers().get(header::ORIGIN).is_some_and(|o| o.to_str().ok() != Some(s.base_url())) {
+    let foreign_origin = req.headers().get(header::ORIGIN).is_some_and(|o| o.to_str().ok() != Some(s.base_url()));
+    if foreign_origin && !s.fault(Fault::McpOriginUnchecked) {
         return refuse(StatusCode::FORBIDDEN, None, "forbidden_origin", "requests from this Origin are not accepted");
     }
     let meta = metadata_url(s, &g.server);
-    let token = bearer(req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())).map(str::to_string);
+    let challenge = |c: String| (!s.fault(Fault::McpNoChallenge)).then_some(c);
+    let session = req.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let opener = session.as_ref().and_then(|sid| s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).get(sid).cloned());
+    let header_token =
+        bearer(req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())).map(str::to_string);
+    let token = presented_token(s, header_token.clone(), req.uri().query(), opener.as_ref());
+    if token != header_token {
+        // A fault found the token elsewhere: hand it on as if it had come in the header.
+        if let Some(v) = token.as_ref().and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok()) {
+            req.headers_mut().insert(header::AUTHORIZATION, v);
+        }
+    }
     let Some(token) = token else {
         // Tokens in the query string are not accepted (RFC 9700 2.5): they count as no token.
         return refuse(
             StatusCode::UNAUTHORIZED,
-            Some(format!("Bearer resource_metadata=\"{meta}\"")),
+            challenge(format!("Bearer resource_metadata=\"{meta}\"")),
             "invalid_request",
             "a bearer token is required",
         );
@@ -53,41 +66,57 @@ pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Res
     let invalid = |why: &str| {
         refuse(
             StatusCode::UNAUTHORIZED,
-            Some(format!("Bearer resource_metadata=\"{meta}\", error=\"invalid_token\", error_description=\"{why}\"")),
+            challenge(format!(
+                "Bearer resource_metadata=\"{meta}\", error=\"invalid_token\", error_description=\"{why}\""
+            )),
             "invalid_token",
             why,
         )
     };
-    let claims = match s.tokens.verify(&s.clock, &token, &resource) {
+    let claims = match s.tokens.verify_with(&s.clock, &token, &resource, s.mcp_checks()) {
         Ok(c) => c,
         Err(TokenRejection::WrongAudience) => return invalid("the token is for another resource"),
         Err(TokenRejection::Expired) => return invalid("the token expired"),
         Err(_) => return invalid("the token is not valid"),
     };
-    if !s.store_read().user_is_usable(&s.org, &claims.sub) {
+    if !s.token_user_ok(&claims.sub) {
         return invalid("the user cannot sign in");
     }
     if !claims.has_scope("mcp_api") {
         return refuse(
             StatusCode::FORBIDDEN,
-            Some(format!("Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"mcp_api\"")),
+            challenge(format!("Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"mcp_api\"")),
             "insufficient_scope",
             "the token lacks the mcp_api scope",
         );
     }
-    let session = req.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-    if let Some(sid) = &session {
-        let owner = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).get(sid).cloned();
-        if owner.is_some_and(|o| o != claims.sub) {
-            return refuse(StatusCode::FORBIDDEN, None, "invalid_session", "the session belongs to another user");
-        }
+    if opener.as_ref().is_some_and(|o| o.user_id != claims.sub) {
+        return refuse(StatusCode::FORBIDDEN, None, "invalid_session", "the session belongs to another user");
     }
     let response: Response<Body> = next.run(req).await;
     let opened = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).filter(|_| session.is_none());
     if let Some(sid) = opened {
-        s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(sid.to_string(), claims.sub.clone());
+        let entry = McpSession { user_id: claims.sub.clone(), token };
+        s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(sid.to_string(), entry);
     }
     response
+}
+
+/// The bearer token a request is served with: the `Authorization` header's in a clean org. The
+/// resource faults also take it from the query string, or from the session's opener.
+fn presented_token(s: &MockOrg, header: Option<String>, query: Option<&str>, opener: Option<&McpSession>) -> Option<String> {
+    if let Some(o) = opener {
+        let session_stands_in = s.fault(Fault::McpSessionUnbound)
+            || (header.is_none() && s.fault(Fault::McpSessionIsCredential));
+        if session_stands_in {
+            return Some(o.token.clone());
+        }
+    }
+    if header.is_none() && s.fault(Fault::McpQueryToken) {
+        let pairs = crate::form::pairs(query.unwrap_or_default()).unwrap_or_default();
+        return pairs.into_iter().find(|(k, _)| k == "access_token").map(|(_, v)| v);
+    }
+    header
 }
 
 /// RFC 9728 protected-resource metadata for one server.

@@ -69,7 +69,8 @@ impl ServerHandler for OrgServer {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let claims = token(&ctx).and_then(|t| self.state.tokens.verify(&self.state.clock, &t, &self.url()).ok());
+        let claims = token(&ctx)
+            .and_then(|t| self.state.tokens.verify_with(&self.state.clock, &t, &self.url(), self.state.mcp_checks()).ok());
         let user = claims.and_then(|c| self.state.org.user(&c.sub).cloned());
         let access = user.as_ref().map(|u| crate::access::Access::for_user(&self.state.org, u));
         let tools = tools::definitions(self.server())
@@ -106,6 +107,7 @@ impl ServerHandler for OrgServer {
         };
         let mode = if call.system_mode() { ExecutionMode::System } else { ExecutionMode::User };
         let surface = Surface {
+            checks: self.state.mcp_checks(),
             audience: self.url(),
             scopes: &["mcp_api"],
             scope_error: || SfError::new(403, "insufficient_scope", "the token lacks the mcp_api scope"),

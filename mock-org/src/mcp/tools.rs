@@ -4,7 +4,8 @@
 //! (like `without sharing` Apex: no object, field or sharing checks).
 
 use crate::MockOrg;
-use crate::access::Access;
+use crate::access::{Access, Relax};
+use crate::faults::Fault;
 use crate::audit::Trace;
 use crate::data::{Data, Effect};
 use crate::error::SfError;
@@ -82,7 +83,9 @@ fn standard(name: &str) -> Option<ToolDef> {
 
 fn custom(t: &CustomTool) -> ToolDef {
     let input_schema = match t.apex_class.as_str() {
-        "CaseHealthAction" => schema(&[("caseId", "string", "the case's record id")], &["caseId"]),
+        "CaseHealthAction" | "CaseHealthActionUnsafe" | "CaseCloseAction" => {
+            schema(&[("caseId", "string", "the case's record id")], &["caseId"])
+        }
         _ => schema(&[], &[]),
     };
     ToolDef {
@@ -161,9 +164,15 @@ pub fn parse(server: &McpServer, name: &str, args: &Map<String, Value>) -> Resul
             let t =
                 server.custom_tools.iter().find(|t| t.name == name).ok_or_else(|| format!("Unknown tool: {name}"))?;
             match t.apex_class.as_str() {
-                "CaseHealthAction" => {
+                "CaseHealthAction" | "CaseHealthActionUnsafe" => {
                     ToolCall::CaseHealthSummary { case_id: text(args, "caseId")?, system_mode: t.system_mode }
                 }
+                // CaseCloseAction (the `destructive-tool-unmarked` fault): a status overwrite.
+                "CaseCloseAction" => ToolCall::Update {
+                    object: "Case".into(),
+                    id: text(args, "caseId")?,
+                    fields: json!({"Status": "Closed"}),
+                },
                 other => return Err(format!("tool {name} is backed by Apex class {other}, which the mock cannot run")),
             }
         }
@@ -176,9 +185,24 @@ impl ToolCall {
     }
 }
 
+/// The checks a tool skips under the permission faults (none in a clean org).
+fn relax(s: &MockOrg, call: &ToolCall) -> Relax {
+    let write = matches!(call, ToolCall::Create { .. } | ToolCall::Update { .. } | ToolCall::Delete { .. });
+    let dml_as_system = write && s.fault(Fault::WriteToolIgnoresCrud);
+    Relax {
+        objects: dml_as_system,
+        fields: dml_as_system || s.fault(Fault::ToolIgnoresFls),
+        sharing: s.fault(Fault::ToolWithoutSharing),
+    }
+}
+
 /// Runs a checked call as the caller. Denials come back as Salesforce errors.
 pub fn run(s: &MockOrg, caller: &Caller, call: &ToolCall, trace: &mut Trace) -> Result<(Value, Vec<Effect>), SfError> {
-    let access = if call.system_mode() { Access::system(&s.org) } else { Access::for_user(&s.org, &caller.user) };
+    let access = if call.system_mode() {
+        Access::system(&s.org)
+    } else {
+        Access::for_user(&s.org, &caller.user).relaxed(relax(s, call))
+    };
     let version = format!("v{}.0", s.org.max_api_version / 10);
     let d = Data { org: &s.org, access: &access, version: &version, actor: &caller.user.id, now_ms: s.clock.now_ms() };
     let none = Vec::new();

@@ -8,6 +8,7 @@
 use super::grants::{Authorization, CODE_LIFETIME_MS, CONSENT_LIFETIME_MS, CodeGrant, PendingConsent, opaque};
 use super::{OAuthEvent, callback, pkce};
 use crate::MockOrg;
+use crate::faults::Fault;
 use crate::form;
 use crate::model::ExternalClientApp;
 use axum::body::Bytes;
@@ -27,6 +28,8 @@ pub struct Validated {
     pub scopes: Vec<String>,
     pub challenge: Option<String>,
     pub audience: Vec<String>,
+    /// `response_type=token` honoured (only under the `implicit-flow` fault).
+    pub implicit: bool,
 }
 
 #[derive(Debug)]
@@ -49,18 +52,25 @@ pub fn validate(s: &MockOrg, params: &[(String, String)]) -> Result<Validated, R
     // Required even with one registered callback, so the request says where it wants the code.
     let redirect_uri =
         one("redirect_uri")?.ok_or_else(|| page("redirect_uri_mismatch", "redirect_uri must match configuration"))?;
-    if !callback::matches(&app.callback_urls, &redirect_uri, app.is_loopback_port_variance_allowed) {
+    let state = one("state")?;
+    if !callback::matches_with(&app.callback_urls, &redirect_uri, app.is_loopback_port_variance_allowed, &s.org.faults)
+    {
+        if s.fault(Fault::ErrorToUnregisteredUri) {
+            let description = "redirect_uri must match configuration".into();
+            return Err(Refusal::Redirect { to: redirect_uri, error: "redirect_uri_mismatch", description, state });
+        }
         return Err(page("redirect_uri_mismatch", "redirect_uri must match configuration"));
     }
-    let state = one("state")?;
     let refuse = |error: &'static str, description: &str| Refusal::Redirect {
         to: redirect_uri.clone(),
         error,
         description: description.into(),
         state: state.clone(),
     };
+    let mut implicit = false;
     match one("response_type")?.as_deref() {
         Some("code") => {}
+        Some("token") if s.fault(Fault::ImplicitFlow) => implicit = true,
         Some(t) if t.split(' ').any(|p| p == "token") => {
             return Err(refuse("unsupported_response_type", "the user-agent (implicit) flow is blocked in this org"));
         }
@@ -68,23 +78,29 @@ pub fn validate(s: &MockOrg, params: &[(String, String)]) -> Result<Validated, R
     }
     let challenge = one("code_challenge")?;
     let method = one("code_challenge_method")?;
+    let pkce_optional = s.fault(Fault::PkceOptional) || s.fault(Fault::PkceVerifierWithoutChallenge);
+    let mut challenge = challenge;
     match (&challenge, method.as_deref()) {
-        (None, None) if !app.is_pkce_required => {}
+        (None, None) if !app.is_pkce_required || pkce_optional => {}
+        (None, _) if pkce_optional => {}
         (None, _) => return Err(refuse("invalid_request", "missing required code challenge")),
+        (Some(c), None | Some("plain")) if s.fault(Fault::PkcePlain) => challenge = Some(pkce::plain_marker(c)),
         (Some(_), None) | (Some(_), Some("plain")) => {
             return Err(refuse("invalid_request", "code_challenge_method must be S256"));
         }
         (Some(_), Some("S256")) => {}
         (Some(_), Some(_)) => return Err(refuse("invalid_request", "unsupported code_challenge_method")),
     }
-    if challenge.as_deref().is_some_and(|c| !pkce::challenge_is_well_formed(c)) {
+    let malformed = challenge.as_deref().is_some_and(|c| !pkce::is_plain(c) && !pkce::challenge_is_well_formed(c));
+    if malformed {
         return Err(refuse("invalid_request", "code_challenge must be 43 base64url characters"));
     }
     let scopes: Vec<String> = match one("scope")? {
         Some(sc) => sc.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect(),
         None => app.scopes.clone(),
     };
-    if let Some(extra) = scopes.iter().find(|x| !app.scopes.contains(x)) {
+    let extra = scopes.iter().find(|x| !app.scopes.contains(x)).filter(|_| !s.fault(Fault::WideScopes));
+    if let Some(extra) = extra {
         return Err(refuse("invalid_scope", &format!("the requested scope is not allowed: {extra}")));
     }
     let known = s.default_audience();
@@ -93,7 +109,7 @@ pub fn validate(s: &MockOrg, params: &[(String, String)]) -> Result<Validated, R
         return Err(refuse("invalid_target", &format!("unknown resource: {bad}")));
     }
     let audience = if resources.is_empty() { known } else { resources };
-    Ok(Validated { app: app.clone(), redirect_uri, state, scopes, challenge, audience })
+    Ok(Validated { app: app.clone(), redirect_uri, state, scopes, challenge, audience, implicit })
 }
 
 /// The callback URL with parameters appended to its query (the registered query is kept).
@@ -229,7 +245,8 @@ pub async fn submit(State(s): State<Arc<MockOrg>>, body: Bytes) -> Response {
     };
     if v.app.admin_pre_authorized {
         let approved = v.app.profiles.contains(&user.profile)
-            || user.permission_sets.iter().any(|p| v.app.permission_sets.contains(p));
+            || user.permission_sets.iter().any(|p| v.app.permission_sets.contains(p))
+            || s.fault(Fault::NotPreAuthorizedAllowed);
         if !approved {
             s.record_oauth(event(302, "authorize", Some(user.id.clone()), Some("OAUTH_APP_ACCESS_DENIED")));
             let r = Refusal::Redirect {
@@ -241,6 +258,9 @@ pub async fn submit(State(s): State<Arc<MockOrg>>, body: Bytes) -> Response {
             return refusal_response(&s, r);
         }
         s.record_oauth(event(302, "authorize", Some(user.id.clone()), None));
+        if v.implicit {
+            return issue_implicit(&s, auth, v.redirect_uri, v.state);
+        }
         return issue_code(&s, auth, v.redirect_uri, v.state, v.challenge);
     }
     let ticket = opaque("consent-");
@@ -283,6 +303,18 @@ fn decide_consent(s: &MockOrg, ticket: &str, allow: bool) -> Response {
     }
     s.record_oauth(event(None));
     issue_code(s, p.auth, p.redirect_uri, p.state, p.challenge)
+}
+
+/// The implicit flow (only under its fault): the access token in the callback's fragment.
+fn issue_implicit(s: &MockOrg, auth: Authorization, redirect_uri: String, state: Option<String>) -> Response {
+    let app = s.org.app_by_consumer_key(&auth.client_id).expect("validated");
+    let lifetime = i64::from(app.access_token_lifetime_minutes) * 60;
+    let (token, _) = s.tokens.mint(&s.clock, &auth.user_id, &auth.client_id, &auth.scopes, auth.audience, lifetime);
+    let mut fragment = format!("access_token={}&token_type=Bearer", form::encode(&token));
+    if let Some(st) = state {
+        fragment.push_str(&format!("&state={}", form::encode(&st)));
+    }
+    redirect(format!("{redirect_uri}#{fragment}"))
 }
 
 fn issue_code(

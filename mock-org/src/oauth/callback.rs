@@ -2,6 +2,7 @@
 //! exception, RFC 8252 7.3 loopback redirects, where only the port may vary, and only for apps that
 //! opt in. No prefix, case, trailing-slash, query, fragment or scheme tolerance.
 
+use crate::faults::{Fault, Faults};
 use url::Url;
 
 pub fn matches(registered: &[String], supplied: &str, loopback_port_variance: bool) -> bool {
@@ -9,6 +10,41 @@ pub fn matches(registered: &[String], supplied: &str, loopback_port_variance: bo
         return true;
     }
     loopback_port_variance && registered.iter().any(|r| same_loopback_except_port(r, supplied))
+}
+
+/// `matches`, loosened the way the callback faults reproduce real servers' mistakes.
+pub fn matches_with(registered: &[String], supplied: &str, loopback_port_variance: bool, faults: &Faults) -> bool {
+    if matches(registered, supplied, loopback_port_variance) {
+        return true;
+    }
+    let without_query = |u: &str| u.split_once('?').map_or(u, |(a, _)| a).to_string();
+    registered.iter().any(|r| {
+        (faults.on(Fault::RedirectPrefix) && supplied.starts_with(r.as_str()))
+            || (faults.on(Fault::RedirectTrailingSlash) && r.trim_end_matches('/') == supplied.trim_end_matches('/'))
+            || (faults.on(Fault::RedirectQueryIgnored) && without_query(r) == without_query(supplied))
+            || (faults.on(Fault::RedirectHostSuffix) && host_suffix_match(r, supplied))
+            || (faults.on(Fault::RedirectAnyLoopback) && any_loopback(r, supplied))
+    })
+}
+
+/// Same scheme and raw path; the supplied host ends with the registered one, in any case.
+fn host_suffix_match(registered: &str, supplied: &str) -> bool {
+    let (Ok(r), Ok(s)) = (Url::parse(registered), Url::parse(supplied)) else { return false };
+    let tail = |text: &str| text.splitn(4, '/').nth(3).map(str::to_string);
+    let (Some(rh), Some(sh)) = (r.host_str(), s.host_str()) else { return false };
+    r.scheme() == s.scheme()
+        && sh.to_ascii_lowercase().ends_with(&rh.to_ascii_lowercase())
+        && r.port() == s.port()
+        && s.username().is_empty()
+        && tail(registered) == tail(supplied)
+}
+
+/// Any loopback host and port, same raw path.
+fn any_loopback(registered: &str, supplied: &str) -> bool {
+    let (Ok(r), Ok(s)) = (Url::parse(registered), Url::parse(supplied)) else { return false };
+    let loopback = |u: &Url| matches!(u.host_str(), Some("127.0.0.1") | Some("[::1]") | Some("localhost"));
+    let tail = |text: &str| text.splitn(4, '/').nth(3).map(str::to_string);
+    loopback(&r) && loopback(&s) && r.scheme() == s.scheme() && tail(registered) == tail(supplied)
 }
 
 /// `http://127.0.0.1:<any>/path` against a registered `http://127.0.0.1:<port>/path`: RFC 8252

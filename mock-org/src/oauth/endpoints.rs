@@ -58,8 +58,12 @@ fn revoke(s: &MockOrg, headers: &HeaderMap, params: Vec<(String, String)>, metho
                 Some(jti)
             }
             Known::Refresh { family, .. } => {
-                for j in s.oauth.with(|g| g.revoke_family(&family)) {
-                    s.tokens.revoke(&j);
+                let access = s.oauth.with(|g| g.revoke_family(&family));
+                // The cascade to the family's access tokens (skipped under its fault).
+                if !s.fault(crate::faults::Fault::RefreshRevocationNoCascade) {
+                    for j in access {
+                        s.tokens.revoke(&j);
+                    }
                 }
                 None
             }

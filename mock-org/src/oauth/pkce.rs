@@ -15,6 +15,24 @@ pub fn challenge_is_well_formed(c: &str) -> bool {
     c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A plain challenge (accepted only under the `pkce-plain` fault) is stored marked as such, so
+/// the token endpoint compares the verifier with it as RFC 7636's plain method does.
+pub fn plain_marker(challenge: &str) -> String {
+    format!("plain:{challenge}")
+}
+
+pub fn is_plain(stored: &str) -> bool {
+    stored.starts_with("plain:")
+}
+
+/// Whether the verifier answers the stored challenge (S256, or a marked plain one).
+pub fn verifier_answers(stored: &str, verifier: &str) -> bool {
+    match stored.strip_prefix("plain:") {
+        Some(plain) => plain == verifier,
+        None => verifier_is_well_formed(verifier) && s256(verifier) == stored,
+    }
+}
+
 pub fn s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }

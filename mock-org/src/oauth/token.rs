@@ -6,6 +6,7 @@
 use super::grants::{Authorization, RefreshToken, opaque};
 use super::{OAuthError, OAuthEvent, pkce};
 use crate::MockOrg;
+use crate::faults::Fault;
 use crate::form;
 use crate::model::ExternalClientApp;
 use axum::body::Bytes;
@@ -90,6 +91,13 @@ pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Byte
     let result = app.and_then(|app| match grant_type.as_str() {
         "authorization_code" => redeem_code(&s, app, &params),
         "refresh_token" => refresh(&s, app, &params),
+        "password" if s.fault(Fault::PasswordGrant) => password_grant(&s, app, &params),
+        "client_credentials" if s.fault(Fault::ClientCredentials) => {
+            // The app's run-as user: the org's first user, as a careless setup picks an admin.
+            let user = s.org.users.first().ok_or_else(|| OAuthError::bad("invalid_grant", "no run-as user"))?;
+            Ok(direct_grant(&s, app, &user.id))
+        }
+        JWT_BEARER if s.fault(Fault::JwtBearer) => jwt_bearer_grant(&s, app, &params),
         "password" => Err(OAuthError::bad(
             "unsupported_grant_type",
             "grant type not supported: the username-password flow is blocked in this org",
@@ -148,7 +156,7 @@ fn redeem_code(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]
     // One critical section from lookup to "redeemed": concurrent exchanges cannot both win.
     let auth = s.oauth.with(|g| {
         let grant = g.codes.get(&code).cloned().ok_or_else(invalid_code)?;
-        if grant.redeemed {
+        if grant.redeemed && !s.fault(Fault::CodeReusable) {
             // RFC 9700 4.5: a replayed code means it leaked; kill what it issued.
             let jtis = grant.family.as_deref().map(|f| g.revoke_family(f)).unwrap_or_default();
             for j in jtis {
@@ -156,7 +164,7 @@ fn redeem_code(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]
             }
             return Err(invalid_code());
         }
-        if grant.auth.client_id != app.consumer_key {
+        if grant.auth.client_id != app.consumer_key && !s.fault(Fault::CodeAnyClient) {
             return Err(invalid_code());
         }
         if grant.expires_ms <= now {
@@ -167,10 +175,12 @@ fn redeem_code(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]
             return Err(OAuthError::bad("redirect_uri_mismatch", "redirect_uri must match the authorization request"));
         }
         match (&grant.challenge, verifier.as_deref()) {
+            _ if s.fault(Fault::PkceVerifierUnchecked) => {}
             (Some(_), None) => return Err(OAuthError::bad("invalid_grant", "code_verifier is required")),
-            (Some(c), Some(v)) if !pkce::verifier_is_well_formed(v) || &pkce::s256(v) != c => {
+            (Some(c), Some(v)) if !pkce::verifier_answers(c, v) => {
                 return Err(OAuthError::bad("invalid_grant", "invalid code verifier"));
             }
+            (None, Some(_)) if s.fault(Fault::PkceVerifierWithoutChallenge) => {}
             (None, Some(_)) => {
                 return Err(OAuthError::bad(
                     "invalid_grant",
@@ -196,7 +206,7 @@ fn refresh(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) ->
         param(params, "scope")?.map(|sc| sc.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect());
     let (auth, family) = s.oauth.with(|g| {
         let rt = g.refresh.get(&presented).cloned().ok_or_else(expired)?;
-        if rt.auth.client_id != app.consumer_key {
+        if rt.auth.client_id != app.consumer_key && !s.fault(Fault::RefreshAnyClient) {
             return Err(expired());
         }
         if !rt.current {
@@ -206,7 +216,7 @@ fn refresh(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) ->
             }
             return Err(expired());
         }
-        if !s.store_read().user_is_usable(&s.org, &rt.auth.user_id) {
+        if !s.token_user_ok(&rt.auth.user_id) {
             for j in g.revoke_family(&rt.family) {
                 s.tokens.revoke(&j);
             }
@@ -225,10 +235,54 @@ fn refresh(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) ->
                 auth.scopes.push("refresh_token".into());
             }
         }
-        g.refresh.get_mut(&presented).expect("present").current = false;
+        // Rotation: the presented token is spent (unless a fault leaves it reusable).
+        if !s.fault(Fault::RefreshNotRotated) {
+            g.refresh.get_mut(&presented).expect("present").current = false;
+        }
         Ok((auth, rt.family))
     })?;
     Ok(issue(s, app, auth, family))
+}
+
+/// A grant with no authorization step (password, client credentials, JWT bearer: all refused in
+/// a clean org), issuing the app's scopes for every resource.
+fn direct_grant(s: &MockOrg, app: &ExternalClientApp, user_id: &str) -> Issued {
+    let auth = Authorization {
+        client_id: app.consumer_key.clone(),
+        user_id: user_id.to_string(),
+        scopes: app.scopes.clone(),
+        audience: s.default_audience(),
+    };
+    let family = s.oauth.with(|g| g.new_family());
+    issue(s, app, auth, family)
+}
+
+fn password_grant(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) -> Result<Issued, OAuthError> {
+    let bad = || OAuthError::bad("invalid_grant", "authentication failure");
+    let username = param(params, "username")?.ok_or_else(bad)?;
+    let password = param(params, "password")?.ok_or_else(bad)?;
+    let user = s.org.user_by_username(&username).filter(|u| u.password == password).ok_or_else(bad)?;
+    if !s.token_user_ok(&user.id) {
+        return Err(bad());
+    }
+    Ok(direct_grant(s, app, &user.id))
+}
+
+/// Accepts the assertion without checking its signature: the user is its `sub` when that names
+/// one, else the org's first user.
+fn jwt_bearer_grant(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) -> Result<Issued, OAuthError> {
+    let assertion = param(params, "assertion")?.unwrap_or_default();
+    let sub = assertion
+        .split('.')
+        .nth(1)
+        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw).ok())
+        .and_then(|v| v["sub"].as_str().map(str::to_string));
+    let user = sub
+        .and_then(|u| s.org.user_by_username(&u))
+        .or(s.org.users.first())
+        .ok_or_else(|| OAuthError::bad("invalid_grant", "no user"))?;
+    Ok(direct_grant(s, app, &user.id))
 }
 
 /// Mints the access token (and a refresh token when the grant includes `refresh_token`) and files

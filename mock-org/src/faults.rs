@@ -1,0 +1,555 @@
+//! The fault table: every misconfiguration the mock org can reproduce, by name, with the controls
+//! that must catch it. One table serves `--fault`, the org file's `faults = [...]`, the selftest
+//! and the fault-matrix test; the mock's code asks `faults.on(Fault::X)` at the one place each
+//! rule lives. Configuration faults (a drifted permission set, a long token lifetime, an extra
+//! tool) also rewrite the declared org when they are switched on (`configure`).
+
+use crate::model::{CustomTool, Org};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fault {
+    // grants
+    PasswordGrant,
+    ClientCredentials,
+    ImplicitFlow,
+    JwtBearer,
+    WideScopes,
+    // callback URLs
+    RedirectPrefix,
+    RedirectTrailingSlash,
+    RedirectQueryIgnored,
+    RedirectHostSuffix,
+    RedirectAnyLoopback,
+    ErrorToUnregisteredUri,
+    // PKCE
+    PkceOptional,
+    PkcePlain,
+    PkceVerifierUnchecked,
+    PkceVerifierWithoutChallenge,
+    // codes and refresh tokens
+    CodeReusable,
+    CodeAnyClient,
+    RefreshNotRotated,
+    RefreshAnyClient,
+    // revocation
+    RevocationDelay,
+    RefreshRevocationNoCascade,
+    McpNoRevocationCheck,
+    FrozenTokensLive,
+    KillSwitchIgnored,
+    // the MCP resource server
+    McpAudienceUnchecked,
+    McpSignatureUnchecked,
+    McpExpiryUnchecked,
+    McpQueryToken,
+    McpNoChallenge,
+    McpOriginUnchecked,
+    McpSessionIsCredential,
+    McpSessionUnbound,
+    // permissions
+    ToolIgnoresFls,
+    ToolWithoutSharing,
+    WriteToolIgnoresCrud,
+    SystemModeApexTool,
+    ApiEnabledIgnored,
+    NotPreAuthorizedAllowed,
+    // least privilege and lifetime
+    PermissionSetDrift,
+    AgentViewAllData,
+    LongLivedTokens,
+    NoRateLimit,
+    // catalog and audit
+    ToolOutsideAllowlist,
+    CredentialInToolDescription,
+    DestructiveToolUnmarked,
+    AuditMissingTool,
+    AuditMissingUser,
+    AuditMissingDenied,
+    TokenInAuditLog,
+    IntegrationUserAttribution,
+}
+
+/// One row of the table: the switch, what it reproduces, and the controls that must fail with it
+/// on (and no others).
+pub struct FaultSpec {
+    pub fault: Fault,
+    pub name: &'static str,
+    pub area: &'static str,
+    pub what: &'static str,
+    pub caught_by: &'static [&'static str],
+}
+
+/// How long a revoked token keeps working under `revocation-delay` (a cache in front of the
+/// revocation list). Long enough that every immediate re-check lands inside it.
+pub const REVOCATION_DELAY_MS: u64 = 2_000;
+
+/// Access-token lifetime under `long-lived-tokens`.
+pub const LONG_TOKEN_LIFETIME_MINUTES: u32 = 24 * 60;
+
+const fn row(
+    fault: Fault,
+    name: &'static str,
+    area: &'static str,
+    what: &'static str,
+    caught_by: &'static [&'static str],
+) -> FaultSpec {
+    FaultSpec { fault, name, area, what, caught_by }
+}
+
+use Fault::*;
+
+pub const TABLE: &[FaultSpec] = &[
+    row(PasswordGrant, "password-grant", "grants", "the username-password grant issues tokens", &["HG-GRANT-01"]),
+    row(
+        ClientCredentials,
+        "client-credentials",
+        "grants",
+        "the client-credentials flow is enabled for the agent's app and issues tokens",
+        &["HG-GRANT-02"],
+    ),
+    row(ImplicitFlow, "implicit-flow", "grants", "response_type=token is honoured after sign-in", &["HG-GRANT-03"]),
+    row(JwtBearer, "jwt-bearer", "grants", "the JWT bearer grant issues tokens for an unsigned assertion", &["HG-GRANT-05"]),
+    row(
+        WideScopes,
+        "wide-scopes",
+        "grants",
+        "scopes beyond the app's (api, full, web) are granted when asked for",
+        &["HG-GRANT-07"],
+    ),
+    row(
+        RedirectPrefix,
+        "redirect-prefix",
+        "callbacks",
+        "a callback matches when the registered URL is a prefix of it",
+        &["HG-REDIR-02", "HG-REDIR-03", "HG-REDIR-04", "HG-REDIR-07"],
+    ),
+    row(
+        RedirectTrailingSlash,
+        "redirect-trailing-slash",
+        "callbacks",
+        "a trailing slash is ignored when callbacks are compared",
+        &["HG-REDIR-02"],
+    ),
+    row(
+        RedirectQueryIgnored,
+        "redirect-query-ignored",
+        "callbacks",
+        "the query is ignored when callbacks are compared",
+        &["HG-REDIR-04"],
+    ),
+    row(
+        RedirectHostSuffix,
+        "redirect-host-suffix",
+        "callbacks",
+        "hosts are compared case-insensitively with a suffix match (any subdomain, any default port)",
+        &["HG-REDIR-05"],
+    ),
+    row(
+        RedirectAnyLoopback,
+        "redirect-any-loopback",
+        "callbacks",
+        "any loopback host and port is accepted for a loopback callback",
+        &["HG-REDIR-10"],
+    ),
+    row(
+        ErrorToUnregisteredUri,
+        "error-to-unregistered-uri",
+        "callbacks",
+        "an unregistered callback gets the error redirected to it (an open redirector)",
+        &["HG-REDIR-02", "HG-REDIR-03", "HG-REDIR-04", "HG-REDIR-05", "HG-REDIR-06", "HG-REDIR-07", "HG-REDIR-10"],
+    ),
+    row(PkceOptional, "pkce-optional", "pkce", "an authorization request without a code challenge is served", &["HG-PKCE-01"]),
+    row(
+        PkcePlain,
+        "pkce-plain",
+        "pkce",
+        "the plain method is accepted, also by default when no method is sent",
+        &["HG-PKCE-02", "HG-PKCE-03"],
+    ),
+    row(
+        PkceVerifierUnchecked,
+        "pkce-verifier-unchecked",
+        "pkce",
+        "the token endpoint does not check the code verifier",
+        &["HG-PKCE-05", "HG-PKCE-06", "HG-PKCE-07", "HG-PKCE-08"],
+    ),
+    row(
+        PkceVerifierWithoutChallenge,
+        "pkce-verifier-without-challenge",
+        "pkce",
+        "a code issued without a challenge is redeemed with any verifier (PKCE downgrade)",
+        &["HG-PKCE-01"],
+    ),
+    row(
+        CodeReusable,
+        "code-reusable",
+        "codes",
+        "an authorization code can be redeemed again, and concurrently",
+        &["HG-CODE-01", "HG-CODE-02", "HG-CODE-03"],
+    ),
+    row(CodeAnyClient, "code-any-client", "codes", "a code is not bound to the client it was issued to", &["HG-CODE-04"]),
+    row(
+        RefreshNotRotated,
+        "refresh-not-rotated",
+        "refresh",
+        "a refresh token stays valid after use, so a replay goes unnoticed",
+        &["HG-RT-02"],
+    ),
+    row(RefreshAnyClient, "refresh-any-client", "refresh", "a refresh token is bound to no client", &["HG-RT-03"]),
+    row(
+        RevocationDelay,
+        "revocation-delay",
+        "revocation",
+        "revocation takes effect only after 2000 ms (a validation cache)",
+        &["HG-CODE-02", "HG-REV-01", "HG-REV-02", "HG-REV-03", "HG-REV-04", "HG-REV-05", "HG-RS-09", "HG-RT-02"],
+    ),
+    row(
+        RefreshRevocationNoCascade,
+        "refresh-revocation-no-cascade",
+        "revocation",
+        "revoking a refresh token leaves the access tokens it issued alive",
+        &["HG-REV-02"],
+    ),
+    row(
+        McpNoRevocationCheck,
+        "mcp-no-revocation-check",
+        "revocation",
+        "the MCP server validates JWTs locally and never consults revocation",
+        &["HG-REV-01", "HG-RS-09"],
+    ),
+    row(FrozenTokensLive, "frozen-tokens-live", "revocation", "a frozen user's tokens keep working", &["HG-REV-04"]),
+    row(
+        KillSwitchIgnored,
+        "kill-switch-ignored",
+        "revocation",
+        "revoking an app's access for a user leaves its tokens alive",
+        &["HG-REV-05"],
+    ),
+    row(
+        McpAudienceUnchecked,
+        "mcp-audience-unchecked",
+        "resource server",
+        "the MCP server accepts tokens issued for other resources",
+        &["HG-RS-06"],
+    ),
+    row(
+        McpSignatureUnchecked,
+        "mcp-signature-unchecked",
+        "resource server",
+        "the MCP server does not verify signatures (alg none accepted)",
+        &["HG-RS-04"],
+    ),
+    row(McpExpiryUnchecked, "mcp-expiry-unchecked", "resource server", "the MCP server accepts expired tokens", &["HG-RS-05"]),
+    row(
+        McpQueryToken,
+        "mcp-query-token",
+        "resource server",
+        "the MCP server accepts a token in the access_token query parameter",
+        &["HG-RS-07"],
+    ),
+    row(
+        McpNoChallenge,
+        "mcp-no-challenge",
+        "resource server",
+        "401 answers carry no WWW-Authenticate challenge or metadata URL",
+        &["HG-RS-01"],
+    ),
+    row(McpOriginUnchecked, "mcp-origin-unchecked", "resource server", "the Origin header is not validated", &["HG-TRN-01"]),
+    row(
+        McpSessionIsCredential,
+        "mcp-session-is-credential",
+        "resource server",
+        "a request with a session id and no token runs as the session's user",
+        &["HG-RS-09"],
+    ),
+    row(
+        McpSessionUnbound,
+        "mcp-session-unbound",
+        "resource server",
+        "a session keeps the identity of its opener whatever token comes with it",
+        &["HG-RS-10"],
+    ),
+    row(
+        ToolIgnoresFls,
+        "tool-ignores-fls",
+        "permissions",
+        "MCP tools skip field-level security",
+        &["HG-PERM-02", "HG-SYS-01"],
+    ),
+    row(
+        ToolWithoutSharing,
+        "tool-without-sharing",
+        "permissions",
+        "MCP tools skip sharing (like `without sharing` Apex)",
+        &["HG-PERM-03", "HG-SYS-01"],
+    ),
+    row(
+        WriteToolIgnoresCrud,
+        "write-tool-ignores-crud",
+        "permissions",
+        "updateSobjectRecord is exposed on the reads server and its DML skips CRUD and FLS (Apex DML without `as user`)",
+        &["HG-CAT-01", "HG-CAT-02", "HG-SYS-02"],
+    ),
+    row(
+        SystemModeApexTool,
+        "system-mode-apex-tool",
+        "permissions",
+        "getCaseHealthSummary runs CaseHealthActionUnsafe (`without sharing`, no USER_MODE) in system mode",
+        &["HG-SYS-01"],
+    ),
+    row(
+        ApiEnabledIgnored,
+        "api-enabled-ignored",
+        "permissions",
+        "users without API Enabled are served",
+        &["HG-PERM-06"],
+    ),
+    row(
+        NotPreAuthorizedAllowed,
+        "not-pre-authorized-allowed",
+        "permissions",
+        "users not pre-authorized for an admin-approved app get codes",
+        &["HG-PERM-07"],
+    ),
+    row(
+        PermissionSetDrift,
+        "permission-set-drift",
+        "least privilege",
+        "the agent's permission set gained Read on Contact.Phone, beyond its action list",
+        &["HG-LP-02"],
+    ),
+    row(
+        AgentViewAllData,
+        "agent-view-all-data",
+        "least privilege",
+        "the agent's permission set holds View All Data",
+        &["HG-LP-03", "HG-PERM-03", "HG-SYS-01"],
+    ),
+    row(
+        LongLivedTokens,
+        "long-lived-tokens",
+        "lifetime",
+        "access tokens live 24 hours",
+        &["HG-RT-05"],
+    ),
+    row(NoRateLimit, "no-rate-limit", "lifetime", "no per-user request rate is enforced", &["HG-LIM-01"]),
+    row(
+        ToolOutsideAllowlist,
+        "tool-outside-allowlist",
+        "catalog",
+        "the custom server exposes getCaseDetails, which the rollout does not allow",
+        &["HG-CAT-01"],
+    ),
+    row(
+        CredentialInToolDescription,
+        "credential-in-tool-description",
+        "catalog",
+        "a tool description carries an API key",
+        &["HG-CAT-04"],
+    ),
+    row(
+        DestructiveToolUnmarked,
+        "destructive-tool-unmarked",
+        "catalog",
+        "closeCase, which overwrites a case's status, is exposed without destructiveHint or approval",
+        &["HG-CAT-01", "HG-CAT-02"],
+    ),
+    row(AuditMissingTool, "audit-missing-tool", "audit", "audit records omit the tool name", &["HG-AUD-01"]),
+    row(
+        AuditMissingUser,
+        "audit-missing-user",
+        "audit",
+        "audit records omit the user",
+        &["HG-AUD-01", "HG-AUD-04"],
+    ),
+    row(AuditMissingDenied, "audit-missing-denied", "audit", "denied calls are not audited", &["HG-AUD-01"]),
+    row(TokenInAuditLog, "token-in-audit-log", "audit", "audit records carry the bearer token itself", &["HG-AUD-03"]),
+    row(
+        IntegrationUserAttribution,
+        "integration-user-attribution",
+        "audit",
+        "tool calls are attributed to a shared integration user instead of the end user",
+        &["HG-AUD-04"],
+    ),
+];
+
+/// A named bundle of faults, for demonstrations.
+pub struct Profile {
+    pub name: &'static str,
+    pub what: &'static str,
+    pub faults: &'static [Fault],
+}
+
+pub const PROFILES: &[Profile] = &[Profile {
+    name: "legacy-org",
+    what: "an org set up the old way: password flow on, PKCE optional, loose callbacks, no rotation, day-long tokens",
+    faults: &[PasswordGrant, PkceOptional, RedirectPrefix, RefreshNotRotated, LongLivedTokens],
+}];
+
+pub fn spec(f: Fault) -> &'static FaultSpec {
+    TABLE.iter().find(|s| s.fault == f).expect("every fault has a row")
+}
+
+/// The faults a name stands for: one row, or a profile.
+pub fn lookup(name: &str) -> Option<Vec<Fault>> {
+    if let Some(s) = TABLE.iter().find(|s| s.name == name) {
+        return Some(vec![s.fault]);
+    }
+    PROFILES.iter().find(|p| p.name == name).map(|p| p.faults.to_vec())
+}
+
+pub fn unknown_fault(name: &str) -> String {
+    let known: Vec<&str> = TABLE.iter().map(|s| s.name).chain(PROFILES.iter().map(|p| p.name)).collect();
+    format!("unknown fault '{name}'; known: {}", known.join(", "))
+}
+
+/// The faults switched on in one org.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults(BTreeSet<Fault>);
+
+impl Faults {
+    pub fn on(&self, f: Fault) -> bool {
+        self.0.contains(&f)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|f| spec(*f).name).collect()
+    }
+
+    /// Every control that must fail with these faults on.
+    pub fn expected_controls(&self) -> BTreeSet<&'static str> {
+        self.0.iter().flat_map(|f| spec(*f).caught_by.iter().copied()).collect()
+    }
+
+    pub(crate) fn insert(&mut self, f: Fault) -> bool {
+        self.0.insert(f)
+    }
+}
+
+impl Org {
+    /// Switches faults on by name (a row or a profile), rewriting the declared org for the
+    /// configuration faults. An unknown name or a fault the org cannot host is an error.
+    pub fn enable_fault(&mut self, name: &str) -> Result<(), String> {
+        let faults = lookup(name).ok_or_else(|| unknown_fault(name))?;
+        for f in faults {
+            if self.faults.insert(f) {
+                configure(self, f).map_err(|e| format!("fault '{}': {e}", spec(f).name))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The agent's permission set: the first one pre-authorized for the first External Client App.
+fn agent_permission_set(org: &mut Org) -> Result<&mut crate::model::PermissionSet, String> {
+    let name = org
+        .apps
+        .first()
+        .and_then(|a| a.permission_sets.first().cloned())
+        .ok_or("the first External Client App pre-authorizes no permission set")?;
+    org.permission_sets.get_mut(&name).ok_or_else(|| format!("permission set {name} is not declared"))
+}
+
+fn custom_tool(org: &mut Org, tool: &str) -> Result<(usize, CustomTool), String> {
+    org.mcp_servers
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| s.custom_tools.iter().find(|t| t.name == tool).map(|t| (i, t.clone())))
+        .ok_or_else(|| format!("no MCP server declares the custom tool {tool}"))
+}
+
+fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
+    match f {
+        PermissionSetDrift => {
+            let ps = agent_permission_set(org)?;
+            ps.fields.insert(("Contact".into(), "Phone".into()), crate::model::FieldPerms { read: true, edit: false });
+        }
+        AgentViewAllData => {
+            agent_permission_set(org)?.user_permissions.insert("ViewAllData".into());
+        }
+        LongLivedTokens => {
+            for app in &mut org.apps {
+                app.access_token_lifetime_minutes = LONG_TOKEN_LIFETIME_MINUTES;
+            }
+        }
+        ClientCredentials => {
+            if let Some(app) = org.apps.first_mut() {
+                app.is_client_credentials_flow_enabled = true;
+            }
+        }
+        SystemModeApexTool => {
+            let (i, _) = custom_tool(org, "getCaseHealthSummary")?;
+            let t = org.mcp_servers[i].custom_tools.iter_mut().find(|t| t.name == "getCaseHealthSummary");
+            let t = t.expect("found above");
+            t.apex_class = "CaseHealthActionUnsafe".into();
+            t.system_mode = true;
+            agent_permission_set(org)?.class_accesses.insert("CaseHealthActionUnsafe".into());
+        }
+        ToolOutsideAllowlist => {
+            let (i, mut t) = custom_tool(org, "getCaseHealthSummary")?;
+            t.name = "getCaseDetails".into();
+            t.description = "Reads a case with its history.".into();
+            org.mcp_servers[i].custom_tools.push(t);
+        }
+        DestructiveToolUnmarked => {
+            let (i, mut t) = custom_tool(org, "getCaseHealthSummary")?;
+            t.name = "closeCase".into();
+            t.description = "Closes a case.".into();
+            t.apex_class = "CaseCloseAction".into();
+            t.system_mode = false;
+            t.read_only_hint = false;
+            t.destructive_hint = false;
+            org.mcp_servers[i].custom_tools.push(t);
+            agent_permission_set(org)?.class_accesses.insert("CaseCloseAction".into());
+        }
+        CredentialInToolDescription => {
+            let (i, _) = custom_tool(org, "getCaseHealthSummary")?;
+            let t = org.mcp_servers[i].custom_tools.iter_mut().find(|t| t.name == "getCaseHealthSummary");
+            t.expect("found above").description.push_str(
+                " Calls the health service with api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc (set in the Named Credential).",
+            );
+        }
+        WriteToolIgnoresCrud => {
+            let server = org
+                .mcp_servers
+                .iter_mut()
+                .find(|s| s.standard_tools.iter().any(|t| t == "soqlQuery"))
+                .ok_or("no MCP server offers the standard SObject tools")?;
+            server.standard_tools.push("updateSobjectRecord".into());
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_has_one_row_with_a_unique_name_and_controls() {
+        let mut names = BTreeSet::new();
+        for s in TABLE {
+            assert!(names.insert(s.name), "{} twice", s.name);
+            assert!(!s.caught_by.is_empty(), "{} names no control", s.name);
+            assert!(s.caught_by.iter().all(|c| c.starts_with("HG-")), "{}", s.name);
+            assert_eq!(TABLE.iter().filter(|t| t.fault == s.fault).count(), 1);
+        }
+        assert!(PROFILES.iter().all(|p| lookup(p.name).is_some() && TABLE.iter().all(|s| s.name != p.name)));
+    }
+
+    #[test]
+    fn every_fault_applies_to_the_default_org() {
+        for s in TABLE.iter().map(|s| s.name).chain(PROFILES.iter().map(|p| p.name)) {
+            let mut org = Org::default_fixture();
+            org.enable_fault(s).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!org.faults.is_empty());
+        }
+        assert!(Org::default_fixture().enable_fault("nope").unwrap_err().contains("unknown fault 'nope'"));
+    }
+}

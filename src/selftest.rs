@@ -1,0 +1,245 @@
+//! `headless-gate selftest`: the fault matrix. The gate runs against the clean mock org and once
+//! per fault (each in its own process with its own in-process mock org, several at once), and
+//! every run is judged against the fault table: the clean org fails nothing; a fault fails every
+//! control its row names and nothing else. As in wasmtime's spec runner, an expected failure that
+//! does not happen is itself an error: a fault that slips through is a gate that cannot fail.
+
+use mock_org::faults::{PROFILES, TABLE};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The clean org's row name.
+pub const CLEAN: &str = "(clean org)";
+
+/// A single run's wall-clock bound: far above a normal run (a few seconds), so only a hang hits it.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// One row of the matrix to run: the clean org, a fault, or a profile.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    pub what: String,
+    pub expected: BTreeSet<String>,
+}
+
+/// Every row: the clean org first, then the table in order, then the profiles.
+pub fn cases() -> Vec<Case> {
+    let clean = Case { name: CLEAN.into(), what: "no fault: every control passes".into(), expected: BTreeSet::new() };
+    let faults = TABLE.iter().map(|s| Case {
+        name: s.name.into(),
+        what: s.what.into(),
+        expected: s.caught_by.iter().map(|c| c.to_string()).collect(),
+    });
+    let profiles = PROFILES.iter().map(|p| Case {
+        name: p.name.into(),
+        what: p.what.into(),
+        expected: p
+            .faults
+            .iter()
+            .flat_map(|f| mock_org::faults::spec(*f).caught_by.iter().map(|c| c.to_string()))
+            .collect(),
+    });
+    std::iter::once(clean).chain(faults).chain(profiles).collect()
+}
+
+/// What one run showed, judged against its row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub fault: String,
+    pub what: String,
+    pub expected: Vec<String>,
+    /// Controls that failed in the run.
+    pub failed: Vec<String>,
+    /// Expected to fail, but passed: the fault slipped through.
+    pub missed: Vec<String>,
+    /// Failed without being expected: caught by the wrong check, or a broken run.
+    pub unexpected: Vec<String>,
+    /// The run did not produce results (crash, timeout, usage error).
+    pub error: Option<String>,
+    pub duration_ms: u128,
+}
+
+impl Row {
+    pub fn precise(&self) -> bool {
+        self.error.is_none() && self.missed.is_empty() && self.unexpected.is_empty()
+    }
+}
+
+/// Judges a run's results (`results.json`'s `controls`) against the row's expected controls.
+pub fn judge(case: &Case, controls: &serde_json::Value) -> Row {
+    let failed: BTreeSet<String> = controls
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "failed")
+        .filter_map(|c| c["id"].as_str().map(str::to_string))
+        .collect();
+    let ran: BTreeSet<String> =
+        controls.as_array().into_iter().flatten().filter_map(|c| c["id"].as_str().map(str::to_string)).collect();
+    // An expected control that never ran counts as missed: it cannot have caught anything.
+    let missed = case.expected.iter().filter(|c| !failed.contains(*c) || !ran.contains(*c)).cloned().collect();
+    let unexpected = failed.iter().filter(|c| !case.expected.contains(*c)).cloned().collect();
+    Row {
+        fault: case.name.clone(),
+        what: case.what.clone(),
+        expected: case.expected.iter().cloned().collect(),
+        failed: failed.into_iter().collect(),
+        missed,
+        unexpected,
+        error: None,
+        duration_ms: 0,
+    }
+}
+
+/// Runs one row: the gate binary against the mock with the fault on, reports into `dir`.
+async fn run_case(exe: &Path, features: &Path, dir: &Path, case: &Case) -> Row {
+    let started = std::time::Instant::now();
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.arg("run").arg("--features").arg(features).arg("--reports").arg(dir);
+    if case.name != CLEAN {
+        cmd.arg("--fault").arg(&case.name);
+    }
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
+    let failed_run = |error: String| Row {
+        fault: case.name.clone(),
+        what: case.what.clone(),
+        expected: case.expected.iter().cloned().collect(),
+        failed: Vec::new(),
+        missed: case.expected.iter().cloned().collect(),
+        unexpected: Vec::new(),
+        error: Some(error),
+        duration_ms: started.elapsed().as_millis(),
+    };
+    let output = match tokio::time::timeout(RUN_TIMEOUT, cmd.output()).await {
+        Err(_) => return failed_run(format!("no result within {} s", RUN_TIMEOUT.as_secs())),
+        Ok(Err(e)) => return failed_run(format!("cannot start {}: {e}", exe.display())),
+        Ok(Ok(o)) => o,
+    };
+    // Exit 0 or 1 is a verdict; anything else (2 usage, 130 interrupted, a signal) is a broken run.
+    if !matches!(output.status.code(), Some(0) | Some(1)) {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return failed_run(format!("exit {:?}: {}", output.status.code(), stderr.trim()));
+    }
+    let results = std::fs::read_to_string(dir.join("results.json"))
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()));
+    match results {
+        Ok(v) => {
+            let mut row = judge(case, &v["controls"]);
+            row.duration_ms = started.elapsed().as_millis();
+            row
+        }
+        Err(e) => failed_run(format!("no readable results.json: {e}")),
+    }
+}
+
+/// Runs the selected rows, `parallel` at a time; each run's reports land in `out/<row>/`.
+pub async fn run_matrix(exe: &Path, features: &Path, out: &Path, parallel: usize, only: &[String]) -> Vec<Row> {
+    let selected: Vec<Case> =
+        cases().into_iter().filter(|c| only.is_empty() || c.name == CLEAN || only.contains(&c.name)).collect();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, case) in selected.into_iter().enumerate() {
+        let (exe, features, permits) = (exe.to_path_buf(), features.to_path_buf(), permits.clone());
+        let dir: PathBuf = out.join(if case.name == CLEAN { "clean" } else { case.name.as_str() });
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("the semaphore stays open");
+            (i, run_case(&exe, &features, &dir, &case).await)
+        });
+    }
+    let mut rows: Vec<(usize, Row)> = tasks.join_all().await;
+    rows.sort_by_key(|(i, _)| *i);
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The matrix as an auditor reads it: fault, expected controls, what was detected.
+pub fn render(rows: &[Row]) -> String {
+    let mut s = format!("{:<32} {:<44} {}\n", "FAULT", "MUST BE CAUGHT BY", "DETECTED");
+    for r in rows {
+        let expected = if r.expected.is_empty() { "(nothing fails)".to_string() } else { r.expected.join(" ") };
+        let verdict = match (&r.error, r.precise()) {
+            (Some(e), _) => format!("ERROR: {e}"),
+            (None, true) if r.expected.is_empty() => "clean: every control passed".to_string(),
+            (None, true) => "yes, precisely".to_string(),
+            (None, false) => {
+                let mut parts = Vec::new();
+                if !r.missed.is_empty() {
+                    parts.push(format!("MISSED {}", r.missed.join(" ")));
+                }
+                if !r.unexpected.is_empty() {
+                    parts.push(format!("ALSO FAILED {}", r.unexpected.join(" ")));
+                }
+                parts.join("; ")
+            }
+        };
+        s.push_str(&format!("{:<32} {:<44} {verdict}\n", r.fault, expected));
+    }
+    let faults: Vec<&Row> = rows.iter().filter(|r| r.fault != CLEAN).collect();
+    let precise = faults.iter().filter(|r| r.precise()).count();
+    let rate = if faults.is_empty() { 100.0 } else { 100.0 * precise as f64 / faults.len() as f64 };
+    let clean_ok = rows.iter().filter(|r| r.fault == CLEAN).all(Row::precise);
+    s.push_str(&format!(
+        "{} faults, {precise} detected precisely ({rate:.0}%); clean org {}\nselftest: {}\n",
+        faults.len(),
+        if clean_ok { "passes every control" } else { "FAILS" },
+        if passed(rows) { "PASSED" } else { "FAILED" }
+    ));
+    s
+}
+
+pub fn passed(rows: &[Row]) -> bool {
+    !rows.is_empty() && rows.iter().all(Row::precise)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    fn case(expected: &[&str]) -> Case {
+        Case { name: "f".into(), what: String::new(), expected: expected.iter().map(|s| s.to_string()).collect() }
+    }
+
+    fn controls(failed: &[&str], passed: &[&str]) -> serde_json::Value {
+        let f = failed.iter().map(|id| json!({"id": id, "status": "failed"}));
+        let p = passed.iter().map(|id| json!({"id": id, "status": "passed"}));
+        serde_json::Value::Array(f.chain(p).collect())
+    }
+
+    #[rstest]
+    #[case::caught_precisely(&["HG-A-01"], &["HG-A-01"], &["HG-B-01"], true)]
+    #[case::slipped_through(&["HG-A-01"], &[], &["HG-A-01", "HG-B-01"], false)]
+    #[case::caught_by_the_wrong_check(&["HG-A-01"], &["HG-A-01", "HG-B-01"], &[], false)]
+    #[case::expected_control_never_ran(&["HG-A-01"], &[], &["HG-B-01"], false)]
+    #[case::clean_org_passes(&[], &[], &["HG-A-01"], true)]
+    #[case::clean_org_fails_something(&[], &["HG-A-01"], &[], false)]
+    fn judging(#[case] expected: &[&str], #[case] failed: &[&str], #[case] passed: &[&str], #[case] precise: bool) {
+        let row = judge(&case(expected), &controls(failed, passed));
+        assert_eq!(row.precise(), precise, "{row:?}");
+    }
+
+    #[test]
+    fn a_control_with_one_failed_scenario_counts_as_failed() {
+        let row = judge(
+            &case(&["HG-A-01"]),
+            &json!([{"id": "HG-A-01", "status": "passed"}, {"id": "HG-A-01", "status": "failed"}]),
+        );
+        assert!(row.precise());
+    }
+
+    #[test]
+    fn rows_cover_the_clean_org_every_fault_and_every_profile() {
+        let c = cases();
+        assert_eq!(c.len(), 1 + TABLE.len() + PROFILES.len());
+        assert_eq!(c[0].name, CLEAN);
+        assert!(c[1..].iter().all(|r| !r.expected.is_empty()));
+    }
+
+    #[test]
+    fn an_empty_matrix_does_not_pass() {
+        assert!(!passed(&[]));
+    }
+}
