@@ -87,6 +87,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         redirect_uri: t.app.callback_url.clone(),
         other_client_id: t.app.other_client_id.clone(),
         max_access_token_minutes: t.limits.max_access_token_minutes,
+        per_user_requests_per_minute: t.limits.per_user_requests_per_minute,
         clock: None,
         scopes: t.app.scopes.clone(),
         personas,

@@ -130,8 +130,12 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         }
     };
     let target = steps::target::install(target);
-    let excluded: Vec<(String, String)> =
+    let mut excluded: Vec<(String, String)> =
         file.iter().flat_map(|f| f.exclude.iter().map(|x| (x.id.clone(), x.reason.clone()))).collect();
+    if target.per_user_requests_per_minute.is_none() && !excluded.iter().any(|(id, _)| id == "HG-LIM-01") {
+        let why = "opt-in: its burst spends the org's API limits; set limits.per_user_requests_per_minute to run it";
+        excluded.push(("HG-LIM-01".into(), why.into()));
+    }
     let downgraded: Vec<(String, String)> = match (&file, opts.strict) {
         (Some(f), false) => f.downgrade.iter().map(|x| (x.id.clone(), x.reason.clone())).collect(),
         _ => Vec::new(),

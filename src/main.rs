@@ -113,7 +113,9 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Selftest { features, reports, parallel, only, list } => selftest(features, reports, parallel, only, list).await,
+        Command::Selftest { features, reports, parallel, only, list } => {
+            selftest(features, reports, parallel, only, list).await
+        }
         Command::Controls { features } => match headless_gate::catalog::controls(&features) {
             Ok(c) => {
                 print!("{}", headless_gate::catalog::render_table(&c));
@@ -147,7 +149,13 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn selftest(features: PathBuf, reports: PathBuf, parallel: Option<usize>, only: Vec<String>, list: bool) -> ExitCode {
+async fn selftest(
+    features: PathBuf,
+    reports: PathBuf,
+    parallel: Option<usize>,
+    only: Vec<String>,
+    list: bool,
+) -> ExitCode {
     use headless_gate::selftest;
     if list {
         for c in selftest::cases() {
@@ -172,11 +180,15 @@ async fn selftest(features: PathBuf, reports: PathBuf, parallel: Option<usize>, 
     let rows = selftest::run_matrix(&exe, &features, &reports.join("runs"), parallel, &only).await;
     let text = selftest::render(&rows);
     print!("{text}");
-    println!("{} runs in {:.1} s, {parallel} at a time; reports: {}", rows.len(), started.elapsed().as_secs_f64(), reports.display());
+    println!(
+        "{} runs in {:.1} s, {parallel} at a time; reports: {}",
+        rows.len(),
+        started.elapsed().as_secs_f64(),
+        reports.display()
+    );
     let json = serde_json::json!({"passed": selftest::passed(&rows), "rows": rows});
-    let written = headless_gate::reports::atomic_write(&reports.join("matrix.txt"), text.as_bytes()).and_then(|_| {
-        headless_gate::reports::atomic_write(&reports.join("matrix.json"), json.to_string().as_bytes())
-    });
+    let written = headless_gate::reports::atomic_write(&reports.join("matrix.txt"), text.as_bytes())
+        .and_then(|_| headless_gate::reports::atomic_write(&reports.join("matrix.json"), json.to_string().as_bytes()));
     if let Err(e) = written {
         eprintln!("error: cannot write the matrix to {}: {e}", reports.display());
         return ExitCode::from(2);

@@ -84,6 +84,8 @@ pub fn for_mock(running: &RunningOrg, declarations: Option<steps::target::Declar
         redirect_uri: app.callback_urls[0].clone(),
         other_client_id: org.apps.get(1).map(|a| a.consumer_key.clone()),
         max_access_token_minutes: 60,
+        // The mock declares the rate its org file enforces (a fault can switch enforcement off).
+        per_user_requests_per_minute: org.per_user_requests_per_minute,
         clock: Some({
             let state = running.state.clone();
             Arc::new(move |d| state.clock.advance(d))

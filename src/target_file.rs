@@ -154,11 +154,14 @@ impl Declarations {
 pub struct Limits {
     #[serde(default = "default_max_minutes")]
     pub max_access_token_minutes: i64,
+    /// The org's per-user request rate. Opt-in: only when set does HG-LIM-01 send its burst.
+    #[serde(default)]
+    pub per_user_requests_per_minute: Option<u32>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_access_token_minutes: default_max_minutes() }
+        Limits { max_access_token_minutes: default_max_minutes(), per_user_requests_per_minute: None }
     }
 }
 

@@ -43,6 +43,7 @@ async fn the_report_renders_with_verdict_and_checklist_and_no_console_error() {
         tags: Some("@C4 or @HG-META-01".into()),
         concurrency: 8,
         reports: dir.clone(),
+        faults: Vec::new(),
     };
     let outcome = headless_gate::run(opts).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Passed);

@@ -14,6 +14,7 @@ async fn run_into(dir: &str, tags: Option<&str>) -> (headless_gate::RunOutcome, 
         tags: tags.map(str::to_string),
         concurrency: 8,
         reports: reports.clone(),
+        faults: Vec::new(),
     };
     (headless_gate::run(opts).await.expect("the run completes"), reports)
 }
@@ -87,6 +88,7 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
         tags: Some("@HG-PERM-01".into()),
         concurrency: 2,
         reports: reports.clone(),
+        faults: Vec::new(),
     };
     let outcome = headless_gate::run(opts).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Failed);

@@ -7,9 +7,11 @@ Feature: Revocation takes effect immediately
   Scenario: HG-REV-01 a revoked access token is dead on the next call
     Given agent has signed in through the agent's app and holds its tokens
     Then the latest access token works on the REST API
+    And the latest access token works on the MCP server
     And introspection says the latest access token is active
     When the access token is revoked
     Then the latest access token is dead on the REST API at once
+    And the latest access token is dead on the MCP server at once
     And introspection says the latest access token is inactive
 
   @HG-REV-02 @MUST

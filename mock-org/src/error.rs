@@ -13,11 +13,14 @@ pub struct SfError {
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// Seconds until a rate-limited caller may try again (`Retry-After`).
+    #[serde(skip)]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl SfError {
     pub fn new(status: u16, error_code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, error_code, message: message.into(), fields: Vec::new() }
+        Self { status, error_code, message: message.into(), fields: Vec::new(), retry_after_secs: None }
     }
 
     pub fn with_fields(mut self, fields: Vec<String>) -> Self {
@@ -91,6 +94,10 @@ impl std::fmt::Display for SfError {
 
 impl IntoResponse for SfError {
     fn into_response(self) -> Response {
-        (self.status_code(), axum::Json(vec![self])).into_response()
+        let mut r = (self.status_code(), axum::Json(vec![self.clone()])).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        r
     }
 }

@@ -105,11 +105,17 @@ pub const TABLE: &[FaultSpec] = &[
         ClientCredentials,
         "client-credentials",
         "grants",
-        "the client-credentials flow is enabled for the agent's app and issues tokens",
-        &["HG-GRANT-02"],
+        "the client-credentials flow is enabled for the agent's app and issues tokens (the metadata says so)",
+        &["HG-GRANT-02", "HG-META-03"],
     ),
     row(ImplicitFlow, "implicit-flow", "grants", "response_type=token is honoured after sign-in", &["HG-GRANT-03"]),
-    row(JwtBearer, "jwt-bearer", "grants", "the JWT bearer grant issues tokens for an unsigned assertion", &["HG-GRANT-05"]),
+    row(
+        JwtBearer,
+        "jwt-bearer",
+        "grants",
+        "the JWT bearer grant issues tokens for an unsigned assertion",
+        &["HG-GRANT-05"],
+    ),
     row(
         WideScopes,
         "wide-scopes",
@@ -149,7 +155,7 @@ pub const TABLE: &[FaultSpec] = &[
         RedirectAnyLoopback,
         "redirect-any-loopback",
         "callbacks",
-        "any loopback host and port is accepted for a loopback callback",
+        "any loopback host and port is accepted as a callback, with the registered path",
         &["HG-REDIR-10"],
     ),
     row(
@@ -159,7 +165,13 @@ pub const TABLE: &[FaultSpec] = &[
         "an unregistered callback gets the error redirected to it (an open redirector)",
         &["HG-REDIR-02", "HG-REDIR-03", "HG-REDIR-04", "HG-REDIR-05", "HG-REDIR-06", "HG-REDIR-07", "HG-REDIR-10"],
     ),
-    row(PkceOptional, "pkce-optional", "pkce", "an authorization request without a code challenge is served", &["HG-PKCE-01"]),
+    row(
+        PkceOptional,
+        "pkce-optional",
+        "pkce",
+        "an authorization request without a code challenge is served",
+        &["HG-PKCE-01"],
+    ),
     row(
         PkcePlain,
         "pkce-plain",
@@ -188,7 +200,13 @@ pub const TABLE: &[FaultSpec] = &[
         "an authorization code can be redeemed again, and concurrently",
         &["HG-CODE-01", "HG-CODE-02", "HG-CODE-03"],
     ),
-    row(CodeAnyClient, "code-any-client", "codes", "a code is not bound to the client it was issued to", &["HG-CODE-04"]),
+    row(
+        CodeAnyClient,
+        "code-any-client",
+        "codes",
+        "a code is not bound to the client it was issued to",
+        &["HG-CODE-04"],
+    ),
     row(
         RefreshNotRotated,
         "refresh-not-rotated",
@@ -202,7 +220,7 @@ pub const TABLE: &[FaultSpec] = &[
         "revocation-delay",
         "revocation",
         "revocation takes effect only after 2000 ms (a validation cache)",
-        &["HG-CODE-02", "HG-REV-01", "HG-REV-02", "HG-REV-03", "HG-REV-04", "HG-REV-05", "HG-RS-09", "HG-RT-02"],
+        &["HG-CODE-02", "HG-REV-01", "HG-REV-02", "HG-REV-03", "HG-REV-05", "HG-RS-09", "HG-RT-02"],
     ),
     row(
         RefreshRevocationNoCascade,
@@ -240,7 +258,13 @@ pub const TABLE: &[FaultSpec] = &[
         "the MCP server does not verify signatures (alg none accepted)",
         &["HG-RS-04"],
     ),
-    row(McpExpiryUnchecked, "mcp-expiry-unchecked", "resource server", "the MCP server accepts expired tokens", &["HG-RS-05"]),
+    row(
+        McpExpiryUnchecked,
+        "mcp-expiry-unchecked",
+        "resource server",
+        "the MCP server accepts expired tokens",
+        &["HG-RS-05"],
+    ),
     row(
         McpQueryToken,
         "mcp-query-token",
@@ -252,10 +276,16 @@ pub const TABLE: &[FaultSpec] = &[
         McpNoChallenge,
         "mcp-no-challenge",
         "resource server",
-        "401 answers carry no WWW-Authenticate challenge or metadata URL",
-        &["HG-RS-01"],
+        "401 answers carry no WWW-Authenticate challenge, so clients cannot discover the metadata",
+        &["HG-RS-01", "HG-RS-02"],
     ),
-    row(McpOriginUnchecked, "mcp-origin-unchecked", "resource server", "the Origin header is not validated", &["HG-TRN-01"]),
+    row(
+        McpOriginUnchecked,
+        "mcp-origin-unchecked",
+        "resource server",
+        "the Origin header is not validated",
+        &["HG-TRN-01"],
+    ),
     row(
         McpSessionIsCredential,
         "mcp-session-is-credential",
@@ -267,7 +297,7 @@ pub const TABLE: &[FaultSpec] = &[
         McpSessionUnbound,
         "mcp-session-unbound",
         "resource server",
-        "a session keeps the identity of its opener whatever token comes with it",
+        "a session keeps the identity of its opener whatever other token comes with it",
         &["HG-RS-10"],
     ),
     row(
@@ -288,7 +318,7 @@ pub const TABLE: &[FaultSpec] = &[
         WriteToolIgnoresCrud,
         "write-tool-ignores-crud",
         "permissions",
-        "updateSobjectRecord is exposed on the reads server and its DML skips CRUD and FLS (Apex DML without `as user`)",
+        "updateSobjectRecord is exposed on the reads server and writes in system mode (no CRUD, FLS or sharing)",
         &["HG-CAT-01", "HG-CAT-02", "HG-SYS-02"],
     ),
     row(
@@ -296,7 +326,7 @@ pub const TABLE: &[FaultSpec] = &[
         "system-mode-apex-tool",
         "permissions",
         "getCaseHealthSummary runs CaseHealthActionUnsafe (`without sharing`, no USER_MODE) in system mode",
-        &["HG-SYS-01"],
+        &["HG-PERM-03", "HG-SYS-01"],
     ),
     row(
         ApiEnabledIgnored,
@@ -316,23 +346,17 @@ pub const TABLE: &[FaultSpec] = &[
         PermissionSetDrift,
         "permission-set-drift",
         "least privilege",
-        "the agent's permission set gained Read on Contact.Phone, beyond its action list",
+        "the agent's permission set gained Read on Account.BillingCity, beyond its action list",
         &["HG-LP-02"],
     ),
     row(
         AgentViewAllData,
         "agent-view-all-data",
         "least privilege",
-        "the agent's permission set holds View All Data",
-        &["HG-LP-03", "HG-PERM-03", "HG-SYS-01"],
+        "the agent's permission set holds View All Data (every object and record readable)",
+        &["HG-LP-01", "HG-LP-03", "HG-PERM-01", "HG-PERM-03", "HG-SYS-01"],
     ),
-    row(
-        LongLivedTokens,
-        "long-lived-tokens",
-        "lifetime",
-        "access tokens live 24 hours",
-        &["HG-RT-05"],
-    ),
+    row(LongLivedTokens, "long-lived-tokens", "lifetime", "access tokens live 24 hours", &["HG-RT-05"]),
     row(NoRateLimit, "no-rate-limit", "lifetime", "no per-user request rate is enforced", &["HG-LIM-01"]),
     row(
         ToolOutsideAllowlist,
@@ -356,13 +380,7 @@ pub const TABLE: &[FaultSpec] = &[
         &["HG-CAT-01", "HG-CAT-02"],
     ),
     row(AuditMissingTool, "audit-missing-tool", "audit", "audit records omit the tool name", &["HG-AUD-01"]),
-    row(
-        AuditMissingUser,
-        "audit-missing-user",
-        "audit",
-        "audit records omit the user",
-        &["HG-AUD-01", "HG-AUD-04"],
-    ),
+    row(AuditMissingUser, "audit-missing-user", "audit", "audit records omit the user", &["HG-AUD-01", "HG-AUD-04"]),
     row(AuditMissingDenied, "audit-missing-denied", "audit", "denied calls are not audited", &["HG-AUD-01"]),
     row(TokenInAuditLog, "token-in-audit-log", "audit", "audit records carry the bearer token itself", &["HG-AUD-03"]),
     row(
@@ -467,7 +485,8 @@ fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
     match f {
         PermissionSetDrift => {
             let ps = agent_permission_set(org)?;
-            ps.fields.insert(("Contact".into(), "Phone".into()), crate::model::FieldPerms { read: true, edit: false });
+            ps.fields
+                .insert(("Account".into(), "BillingCity".into()), crate::model::FieldPerms { read: true, edit: false });
         }
         AgentViewAllData => {
             agent_permission_set(org)?.user_permissions.insert("ViewAllData".into());

@@ -49,6 +49,8 @@ pub struct MockOrg {
     /// MCP session id -> who opened it.
     pub mcp_sessions: std::sync::Mutex<std::collections::HashMap<String, McpSession>>,
     store: RwLock<store::Store>,
+    /// Per-user request counts in the current minute of the org's clock: user id -> (minute, count).
+    rate: std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>,
     base_url: String,
     request_seq: AtomicU64,
 }
@@ -70,6 +72,7 @@ impl MockOrg {
             oauth: oauth::grants::Grants::default(),
             mcp_sessions: Default::default(),
             store: RwLock::new(store),
+            rate: Default::default(),
             base_url,
             request_seq: AtomicU64::new(0),
         }
@@ -81,6 +84,31 @@ impl MockOrg {
 
     pub fn fault(&self, f: Fault) -> bool {
         self.org.faults.on(f)
+    }
+
+    /// Counts one request of the user against the org's per-user rate; the refusal when over it.
+    pub fn admit(&self, user_id: &str) -> Result<(), error::SfError> {
+        let Some(limit) = self.org.per_user_requests_per_minute.filter(|_| !self.fault(Fault::NoRateLimit)) else {
+            return Ok(());
+        };
+        let now = self.clock.now_ms();
+        let minute = now.div_euclid(60_000);
+        let mut rate = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = rate.entry(user_id.to_string()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        if entry.1 >= limit {
+            let mut e = error::SfError::new(
+                429,
+                "REQUEST_LIMIT_EXCEEDED",
+                format!("TotalRequests Limit exceeded: more than {limit} requests by this user in one minute"),
+            );
+            e.retry_after_secs = Some(60 - (now.rem_euclid(60_000) / 1000) as u64);
+            return Err(e);
+        }
+        entry.1 += 1;
+        Ok(())
     }
 
     /// The checks the MCP resource server applies to a bearer token.
@@ -99,7 +127,11 @@ impl MockOrg {
         let store = self.store_read();
         store.user_is_usable(&self.org, user_id)
             || (self.fault(Fault::FrozenTokensLive)
-                && self.org.user(user_id).and_then(|u| store.get(&u.id)).is_some_and(|r| r.get("IsActive") == &serde_json::json!(true)))
+                && self
+                    .org
+                    .user(user_id)
+                    .and_then(|u| store.get(&u.id))
+                    .is_some_and(|r| r.get("IsActive") == &serde_json::json!(true)))
     }
 
     /// The REST API's RFC 8707 resource identifier: the instance URL.

@@ -301,6 +301,7 @@ pub struct Org {
     pub block_oauth_un_pw_flow: bool,
     pub block_oauth_usr_agt_flow: bool,
     pub max_request_bytes: usize,
+    pub per_user_requests_per_minute: Option<u32>,
     pub objects: Vec<ObjectSchema>,
     pub roles: Vec<Role>,
     pub profiles: BTreeMap<String, PermissionSet>,

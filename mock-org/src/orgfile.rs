@@ -51,11 +51,19 @@ pub struct OrgSettings {
     pub block_oauth_usr_agt_flow: bool,
     /// Largest request body the REST API accepts, in bytes.
     pub max_request_bytes: usize,
+    /// REST and MCP requests one user may make per minute of the org's clock; none: unlimited.
+    #[serde(default)]
+    pub per_user_requests_per_minute: Option<u32>,
 }
 
 impl Default for OrgSettings {
     fn default() -> Self {
-        Self { block_oauth_un_pw_flow: true, block_oauth_usr_agt_flow: true, max_request_bytes: 1 << 20 }
+        Self {
+            block_oauth_un_pw_flow: true,
+            block_oauth_usr_agt_flow: true,
+            max_request_bytes: 1 << 20,
+            per_user_requests_per_minute: None,
+        }
     }
 }
 

@@ -5,8 +5,8 @@
 use crate::MockOrg;
 use crate::audit::{AuditRecord, ExecutionMode, RequestMeta, Trace};
 use crate::error::SfError;
-use crate::model::User;
 use crate::faults::Fault;
+use crate::model::User;
 use crate::tokens::AccessClaims;
 
 /// Who is calling, resolved from a live token.
@@ -64,6 +64,7 @@ impl MockOrg {
             let user = self.org.user(&claims.sub).ok_or_else(SfError::invalid_session)?.clone();
             let app_name = self.org.app_by_consumer_key(&claims.client_id).map(|a| a.name.clone());
             let c = caller.insert(Caller { user, app_name, claims });
+            self.admit(&c.user.id)?;
             if !surface.scopes.iter().any(|s| c.claims.has_scope(s)) {
                 return Err((surface.scope_error)());
             }

@@ -37,6 +37,9 @@ impl Validator<'_> {
         let max = parse_api_version(&raw.org.max_api_version).ok_or_else(|| {
             self.err("org.maxApiVersion", format!("'{}' is not an API version like \"66.0\"", raw.org.max_api_version))
         })?;
+        if raw.settings.per_user_requests_per_minute == Some(0) {
+            return Err(self.err("settings.perUserRequestsPerMinute", "must be at least 1 (leave it out for no limit)"));
+        }
         if min > max {
             return Err(self.err("org.minApiVersion", "is newer than org.maxApiVersion"));
         }
@@ -60,6 +63,7 @@ impl Validator<'_> {
             block_oauth_un_pw_flow: raw.settings.block_oauth_un_pw_flow,
             block_oauth_usr_agt_flow: raw.settings.block_oauth_usr_agt_flow,
             max_request_bytes: raw.settings.max_request_bytes,
+            per_user_requests_per_minute: raw.settings.per_user_requests_per_minute,
             objects,
             roles,
             profiles,
@@ -72,7 +76,7 @@ impl Validator<'_> {
             faults: Default::default(),
         };
         for (i, name) in raw.faults.iter().enumerate() {
-            org.enable_fault(name).map_err(|e| self.err(&format!("faults[{i}]"), e))?;
+            org.enable_fault(name).map_err(|e| self.err(format!("faults[{i}]"), e))?;
         }
         Ok(org)
     }

@@ -535,6 +535,34 @@ async fn access_dead(w: &mut GateWorld, which: String) -> Result<(), StepError> 
     expect(ok, expected, || format!("{} {code}", r.status))
 }
 
+/// An MCP `initialize` to the target's first MCP server with exactly this token.
+async fn mcp_with(w: &mut GateWorld, token: &str) -> Result<Reply, StepError> {
+    let url = w.target.mcp_servers.values().next().cloned().ok_or_else(|| StepError::Expectation {
+        expected: "an MCP server in the target".into(),
+        observed: "none is configured".into(),
+    })?;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": crate::world::MCP_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "headless-gate", "version": env!("CARGO_PKG_VERSION")}}});
+    w.mcp_send(&url, Some(token), None, init, &[]).await?;
+    Ok(w.last()?.clone())
+}
+
+#[then(expr = "the {word} access token works on the MCP server")]
+async fn access_works_mcp(w: &mut GateWorld, which: String) -> Result<(), StepError> {
+    let t = grant(w, &which)?.access_token;
+    let r = mcp_with(w, &t).await?;
+    expect(r.status == 200, "200 from the MCP server", || format!("{}", r.status))
+}
+
+#[then(expr = "the {word} access token is dead on the MCP server at once")]
+async fn access_dead_mcp(w: &mut GateWorld, which: String) -> Result<(), StepError> {
+    let t = grant(w, &which)?.access_token;
+    // The very first call after the event: no sleep, no retry.
+    // Dead is 401; what the challenge says is HG-RS-01's and HG-RS-03's business.
+    let r = mcp_with(w, &t).await?;
+    expect(r.status == 401, "401 from the MCP server", || format!("{}", r.status))
+}
+
 #[then(expr = "introspection says the {word} access token is {word}")]
 async fn introspection(w: &mut GateWorld, which: String, state: String) -> Result<(), StepError> {
     let want = json!(state == "active");

@@ -202,10 +202,7 @@ async fn probe_writes(w: &mut GateWorld, persona: String) -> Result<(), StepErro
                 Candidates { ids: vec![(object.clone(), id.clone())], objects: vec![object.clone()], queries: vec![] };
             let mut args = argument_sets(&tool["inputSchema"], &one).into_iter().next().unwrap_or_default();
             if args.contains_key("fields") {
-                args.insert(
-                    "fields".into(),
-                    json!({"Description": "HG-WRITE-PROBE", "Name": "HG-WRITE-PROBE", "Subject": "HG-WRITE-PROBE"}),
-                );
+                args.insert("fields".into(), probe_values(w, object).await?);
             }
             w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
             report.calls += 1;
@@ -223,6 +220,19 @@ async fn probe_writes(w: &mut GateWorld, persona: String) -> Result<(), StepErro
     ));
     w.sys = Some(report);
     Ok(())
+}
+
+/// A marker value for every text field of the object the admin's describe calls updateable, so
+/// a write that goes through shows in the read-back whatever the object.
+async fn probe_values(w: &mut GateWorld, object: &str) -> Result<Value, StepError> {
+    let fields = w.describe_fields("admin", object).await?;
+    let values: Map<String, Value> = fields
+        .iter()
+        .filter(|f| f["updateable"] == json!(true))
+        .filter(|f| matches!(f["type"].as_str(), Some("string") | Some("textarea")))
+        .filter_map(|f| f["name"].as_str().map(|n| (n.to_string(), json!("HG-WRITE-PROBE"))))
+        .collect();
+    Ok(Value::Object(values))
 }
 
 #[then("the admin reads every probed record back unchanged")]

@@ -60,6 +60,9 @@ pub struct Target {
     pub other_client_id: Option<String>,
     /// Longest acceptable access-token lifetime (HG-RT-05).
     pub max_access_token_minutes: i64,
+    /// The per-user request rate the target declares (HG-LIM-01); `None`: the control is not run,
+    /// since a burst spends the org's API limits.
+    pub per_user_requests_per_minute: Option<u32>,
     /// Moves the target's clock (the mock only); `None` where time cannot be moved.
     pub clock: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
     pub scopes: Vec<String>,

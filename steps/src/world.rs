@@ -46,6 +46,7 @@ pub struct GateWorld {
     pub grants: Vec<TokenSet>,
     /// What to undo when the scenario ends, passed or failed (the runner's after-hook runs it).
     pub cleanup: Vec<Cleanup>,
+    pub burst: Option<crate::limit_steps::Burst>,
     pub started: std::time::Instant,
     /// Open MCP sessions: (persona, server) -> Mcp-Session-Id ("" where the server keeps none).
     pub mcp_sessions: HashMap<(String, String), String>,
@@ -70,6 +71,8 @@ pub struct PendingCode {
 pub enum Cleanup {
     /// PATCH this REST path with this body as the admin.
     AdminPatch { path: String, body: Value },
+    /// Move the target's clock (the mock's) past a window the scenario used up.
+    AdvanceClock(std::time::Duration),
 }
 
 impl GateWorld {
@@ -85,6 +88,7 @@ impl GateWorld {
             code: None,
             grants: Vec::new(),
             cleanup: Vec::new(),
+            burst: None,
             started: std::time::Instant::now(),
             mcp_sessions: HashMap::new(),
             sent_ids: Vec::new(),
@@ -199,6 +203,11 @@ impl GateWorld {
                 Cleanup::AdminPatch { path, body } => {
                     if let Err(e) = self.rest("admin", Method::PATCH, &path, Some(body)).await {
                         self.probe.evidence.push(format!("cleanup failed: PATCH {path}: {e}"));
+                    }
+                }
+                Cleanup::AdvanceClock(by) => {
+                    if let Some(clock) = &self.target.clock {
+                        clock(by);
                     }
                 }
             }

@@ -4,9 +4,9 @@
 //! opened them (a session id is never a credential by itself).
 
 use crate::faults::Fault;
-use crate::{McpSession, MockOrg};
 use crate::pipeline::bearer;
 use crate::tokens::TokenRejection;
+use crate::{McpSession, MockOrg};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -44,7 +44,8 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     let meta = metadata_url(s, &g.server);
     let challenge = |c: String| (!s.fault(Fault::McpNoChallenge)).then_some(c);
     let session = req.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let opener = session.as_ref().and_then(|sid| s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).get(sid).cloned());
+    let opener =
+        session.as_ref().and_then(|sid| s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).get(sid).cloned());
     let header_token =
         bearer(req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())).map(str::to_string);
     let token = presented_token(s, header_token.clone(), req.uri().query(), opener.as_ref());
@@ -85,7 +86,7 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     if !claims.has_scope("mcp_api") {
         return refuse(
             StatusCode::FORBIDDEN,
-            challenge(format!("Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"mcp_api\"")),
+            Some(format!("Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"mcp_api\"")),
             "insufficient_scope",
             "the token lacks the mcp_api scope",
         );
@@ -104,10 +105,17 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
 
 /// The bearer token a request is served with: the `Authorization` header's in a clean org. The
 /// resource faults also take it from the query string, or from the session's opener.
-fn presented_token(s: &MockOrg, header: Option<String>, query: Option<&str>, opener: Option<&McpSession>) -> Option<String> {
+fn presented_token(
+    s: &MockOrg,
+    header: Option<String>,
+    query: Option<&str>,
+    opener: Option<&McpSession>,
+) -> Option<String> {
     if let Some(o) = opener {
-        let session_stands_in = s.fault(Fault::McpSessionUnbound)
-            || (header.is_none() && s.fault(Fault::McpSessionIsCredential));
+        let session_stands_in = match header {
+            Some(_) => s.fault(Fault::McpSessionUnbound),
+            None => s.fault(Fault::McpSessionIsCredential),
+        };
         if session_stands_in {
             return Some(o.token.clone());
         }

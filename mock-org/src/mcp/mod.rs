@@ -69,8 +69,9 @@ impl ServerHandler for OrgServer {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let claims = token(&ctx)
-            .and_then(|t| self.state.tokens.verify_with(&self.state.clock, &t, &self.url(), self.state.mcp_checks()).ok());
+        let claims = token(&ctx).and_then(|t| {
+            self.state.tokens.verify_with(&self.state.clock, &t, &self.url(), self.state.mcp_checks()).ok()
+        });
         let user = claims.and_then(|c| self.state.org.user(&c.sub).cloned());
         let access = user.as_ref().map(|u| crate::access::Access::for_user(&self.state.org, u));
         let tools = tools::definitions(self.server())

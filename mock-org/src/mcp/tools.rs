@@ -5,10 +5,10 @@
 
 use crate::MockOrg;
 use crate::access::{Access, Relax};
-use crate::faults::Fault;
 use crate::audit::Trace;
 use crate::data::{Data, Effect};
 use crate::error::SfError;
+use crate::faults::Fault;
 use crate::model::{CustomTool, McpServer};
 use crate::pipeline::Caller;
 use serde_json::{Map, Value, json};
@@ -192,7 +192,7 @@ fn relax(s: &MockOrg, call: &ToolCall) -> Relax {
     Relax {
         objects: dml_as_system,
         fields: dml_as_system || s.fault(Fault::ToolIgnoresFls),
-        sharing: s.fault(Fault::ToolWithoutSharing),
+        sharing: dml_as_system || s.fault(Fault::ToolWithoutSharing),
     }
 }
 
