@@ -130,10 +130,14 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         }
     };
     let target = steps::target::install(target);
-    let mut excluded: Vec<(String, String)> =
-        file.iter().flat_map(|f| f.exclude.iter().map(|x| (x.id.clone(), x.reason.clone()))).collect();
+    // Excluded controls with the reason each report states.
+    let mut excluded: Vec<(String, String)> = file
+        .iter()
+        .flat_map(|f| f.exclude.iter().map(|x| (x.id.clone(), format!("excluded by the target file: {}", x.reason))))
+        .collect();
     if target.per_user_requests_per_minute.is_none() && !excluded.iter().any(|(id, _)| id == "HG-LIM-01") {
-        let why = "opt-in: its burst spends the org's API limits; set limits.per_user_requests_per_minute to run it";
+        let why =
+            "not run: opt-in, since its burst spends the org's API limits (set limits.per_user_requests_per_minute)";
         excluded.push(("HG-LIM-01".into(), why.into()));
     }
     let downgraded: Vec<(String, String)> = match (&file, opts.strict) {
@@ -177,7 +181,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             match excluded_in_filter.iter().find(|(id, _)| *id == r.id) {
                 Some((_, why)) => {
                     r.status = Status::Excluded;
-                    r.message = Some(format!("excluded by the target file: {why}"));
+                    r.message = Some(why.clone());
                     skipped.lock().unwrap_or_else(|p| p.into_inner()).push(r);
                     false
                 }

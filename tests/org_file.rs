@@ -128,6 +128,18 @@ parentRole = "SalesRep""#,
     "org.maxApiVersion",
     "'latest' is not an API version"
 )]
+#[case::unknown_fault(
+    "[org]\n",
+    "faults = [\"password-grant\", \"open-sesame\"]\n\n[org]\n",
+    "faults[1]",
+    "unknown fault 'open-sesame'; known: password-grant,"
+)]
+#[case::zero_rate_limit(
+    "perUserRequestsPerMinute = 500",
+    "perUserRequestsPerMinute = 0",
+    "settings.perUserRequestsPerMinute",
+    "must be at least 1"
+)]
 fn bad_org_files_name_the_key(#[case] from: &str, #[case] to: &str, #[case] key: &str, #[case] problem: &str) {
     let err = Org::parse("org.toml", &mutate(from, to)).expect_err("the mutated file is refused");
     assert_eq!(err.file, "org.toml");
@@ -150,4 +162,28 @@ fn the_default_fixture_is_valid_and_load_reads_files() {
 fn passwords_in_the_org_file_stay_out_of_errors() {
     let err = Org::parse("org.toml", &mutate(r#"role = "SalesRep""#, r#"role = "Ghost""#)).unwrap_err();
     assert!(!err.to_string().contains("Passw0rd"), "{err}");
+}
+
+#[test]
+fn faults_named_in_the_org_file_are_switched_on_and_rewrite_the_org() {
+    let org =
+        Org::parse("org.toml", &mutate("[org]\n", "faults = [\"legacy-org\", \"agent-view-all-data\"]\n\n[org]\n"))
+            .expect("a valid org file with faults");
+    let mut names = org.faults.names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "agent-view-all-data",
+            "long-lived-tokens",
+            "password-grant",
+            "pkce-optional",
+            "redirect-prefix",
+            "refresh-not-rotated"
+        ]
+    );
+    assert!(org.apps.iter().all(|a| a.access_token_lifetime_minutes == 24 * 60));
+    let agent_set = &org.permission_sets[&org.apps[0].permission_sets[0]];
+    assert!(agent_set.user_permissions.contains("ViewAllData"));
+    assert!(Org::default_fixture().faults.is_empty(), "the clean fixture has no fault");
 }

@@ -110,12 +110,14 @@ async fn the_scenarios_run_against_a_deployment_named_by_a_target_file() {
     assert_eq!(json["run"]["target"], "loopback deployment");
     assert_eq!(
         json["run"]["exclusions"][0],
-        "HG-CODE-05: the code lifetime cannot be waited out within the run's time budget"
+        "HG-CODE-05: excluded by the target file: the code lifetime cannot be waited out within the run's time budget"
     );
+    // LIM-01 spends API limits: without a declared rate it is not run, and the reports say why.
+    assert!(json["run"]["exclusions"][2].as_str().unwrap().starts_with("HG-LIM-01: not run: opt-in"));
     let excluded: Vec<&serde_json::Value> =
         json["controls"].as_array().unwrap().iter().filter(|c| c["status"] == "excluded").collect();
     let ids: Vec<&str> = excluded.iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["HG-CODE-05", "HG-RS-05"]);
+    assert_eq!(ids, ["HG-CODE-05", "HG-LIM-01", "HG-RS-05"]);
     // The deployment saw the gate's traffic: the audit log names the agent.
     assert!(org.state.audit.snapshot().iter().any(|r| r.username.as_deref() == Some("agent.service@acme.test")));
 }

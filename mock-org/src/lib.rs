@@ -49,8 +49,8 @@ pub struct MockOrg {
     /// MCP session id -> who opened it.
     pub mcp_sessions: std::sync::Mutex<std::collections::HashMap<String, McpSession>>,
     store: RwLock<store::Store>,
-    /// Per-user request counts in the current minute of the org's clock: user id -> (minute, count).
-    rate: std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>,
+    /// Per-user times (org clock, ms) of the requests admitted in the last minute.
+    rate: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
     base_url: String,
     request_seq: AtomicU64,
 }
@@ -86,28 +86,31 @@ impl MockOrg {
         self.org.faults.on(f)
     }
 
-    /// Counts one request of the user against the org's per-user rate; the refusal when over it.
+    /// Counts one request of the user against the org's per-user rate over the last minute of
+    /// the org's clock (a sliding window, so a burst cannot slip through at a minute boundary);
+    /// the refusal when over it.
     pub fn admit(&self, user_id: &str) -> Result<(), error::SfError> {
         let Some(limit) = self.org.per_user_requests_per_minute.filter(|_| !self.fault(Fault::NoRateLimit)) else {
             return Ok(());
         };
+        const WINDOW_MS: i64 = 60_000;
         let now = self.clock.now_ms();
-        let minute = now.div_euclid(60_000);
         let mut rate = self.rate.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = rate.entry(user_id.to_string()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+        let recent = rate.entry(user_id.to_string()).or_default();
+        while recent.front().is_some_and(|t| *t <= now - WINDOW_MS) {
+            recent.pop_front();
         }
-        if entry.1 >= limit {
+        if recent.len() >= limit as usize {
+            let oldest = recent.front().copied().unwrap_or(now);
             let mut e = error::SfError::new(
                 429,
                 "REQUEST_LIMIT_EXCEEDED",
                 format!("TotalRequests Limit exceeded: more than {limit} requests by this user in one minute"),
             );
-            e.retry_after_secs = Some(60 - (now.rem_euclid(60_000) / 1000) as u64);
+            e.retry_after_secs = Some(((oldest + WINDOW_MS - now).max(0) as u64).div_ceil(1000).max(1));
             return Err(e);
         }
-        entry.1 += 1;
+        recent.push_back(now);
         Ok(())
     }
 
@@ -214,5 +217,37 @@ impl MockOrg {
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         let lifetime = i64::from(app.access_token_lifetime_minutes) * 60;
         self.tokens.mint(&self.clock, &user.id, &app.consumer_key, &scopes, self.default_audience(), lifetime).0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_per_user_rate_refuses_the_request_over_it_and_only_for_that_user() {
+        let org = Org::default_fixture();
+        let limit = org.per_user_requests_per_minute.expect("the fixture declares a rate") as usize;
+        let s = MockOrg::new(org, "http://127.0.0.1:1".into());
+        for _ in 0..limit {
+            s.admit("005A").expect("within the rate");
+        }
+        let e = s.admit("005A").expect_err("one over the rate");
+        assert_eq!((e.status, e.error_code), (429, "REQUEST_LIMIT_EXCEEDED"));
+        assert!(e.retry_after_secs.is_some_and(|r| (1..=60).contains(&r)), "{e:?}");
+        s.admit("005B").expect("another user is served");
+        s.clock.advance(std::time::Duration::from_secs(61));
+        s.admit("005A").expect("the window slid past the burst");
+    }
+
+    #[test]
+    fn no_rate_limit_fault_admits_everything() {
+        let mut org = Org::default_fixture();
+        org.enable_fault("no-rate-limit").unwrap();
+        let limit = org.per_user_requests_per_minute.unwrap() as usize;
+        let s = MockOrg::new(org, "http://127.0.0.1:1".into());
+        for _ in 0..=limit {
+            s.admit("005A").expect("never limited");
+        }
     }
 }

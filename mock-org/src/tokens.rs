@@ -297,6 +297,47 @@ mod tests {
     }
 
     #[test]
+    fn under_a_revocation_delay_a_revoked_token_lives_on_until_the_delay_passes() {
+        let c = Clock::default();
+        let s = TokenService::new("https://org.test".into())
+            .with_revocation_delay(Some(std::time::Duration::from_millis(50)));
+        let (jwt, claims) = s.mint(&c, "005A", "client", &[], vec!["a".into()], 60);
+        assert!(s.revoke(&claims.jti));
+        assert!(!s.revoke(&claims.jti), "revoked once");
+        assert!(s.verify(&c, &jwt, "a").is_ok(), "still accepted inside the delay");
+        assert!(s.is_live(&claims.jti));
+        // Bounded wait on a 50 ms delay, no timing assertion: only the order of events matters.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while s.verify(&c, &jwt, "a").is_ok() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(s.verify(&c, &jwt, "a"), Err(TokenRejection::NotLive));
+        assert!(!s.is_live(&claims.jti));
+    }
+
+    #[test]
+    fn relaxed_checks_skip_only_what_they_name() {
+        let (s, c) = service();
+        let (jwt, claims) = s.mint(&c, "005A", "client", &[], vec!["a".into()], 60);
+        let lax_audience = Checks { audience: false, ..Checks::STRICT };
+        assert_eq!(s.verify(&c, &jwt, "b"), Err(TokenRejection::WrongAudience));
+        assert!(s.verify_with(&c, &jwt, "b", lax_audience).is_ok());
+        s.revoke(&claims.jti);
+        assert_eq!(s.verify_with(&c, &jwt, "a", lax_audience), Err(TokenRejection::NotLive));
+        assert!(s.verify_with(&c, &jwt, "a", Checks { revocation: false, ..Checks::STRICT }).is_ok());
+        // Unsigned: alg none with the same claims passes only when signatures are not checked.
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = jwt.split('.').nth(1).unwrap();
+        let unsigned = format!("{header}.{payload}.");
+        let no_sig = Checks { signature: false, revocation: false, ..Checks::STRICT };
+        assert_eq!(
+            s.verify_with(&c, &unsigned, "a", Checks { revocation: false, ..Checks::STRICT }),
+            Err(TokenRejection::Invalid)
+        );
+        assert!(s.verify_with(&c, &unsigned, "a", no_sig).is_ok());
+    }
+
+    #[test]
     fn revoke_user_kills_only_that_users_tokens_for_the_app() {
         let (s, c) = service();
         let aud = "a";
