@@ -92,6 +92,11 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         scopes: t.app.scopes.clone(),
         personas,
         mcp_servers: t.endpoints.mcp_servers.clone(),
+        apex_root: t.apex.as_ref().map(|a| {
+            let base = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new("."));
+            base.join(&a.source)
+        }),
+        tool_classes: t.apex.as_ref().map(|a| a.tools.clone()).unwrap_or_default(),
         records,
         canary_records: t.canary_records.clone(),
         declarations: t.declarations.as_ref().map(|d| d.to_steps()),

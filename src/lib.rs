@@ -135,10 +135,21 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         .iter()
         .flat_map(|f| f.exclude.iter().map(|x| (x.id.clone(), format!("excluded by the target file: {}", x.reason))))
         .collect();
-    if target.per_user_requests_per_minute.is_none() && !excluded.iter().any(|(id, _)| id == "HG-LIM-01") {
-        let why =
-            "not run: opt-in, since its burst spends the org's API limits (set limits.per_user_requests_per_minute)";
-        excluded.push(("HG-LIM-01".into(), why.into()));
+    let mut auto_exclude = |id: &str, why: &str| {
+        if !excluded.iter().any(|(x, _)| x == id) {
+            excluded.push((id.into(), why.into()));
+        }
+    };
+    if target.per_user_requests_per_minute.is_none() {
+        auto_exclude(
+            "HG-LIM-01",
+            "not run: opt-in, since its burst spends the org's API limits (set limits.per_user_requests_per_minute)",
+        );
+    }
+    if target.apex_root.is_none() {
+        for id in ["HG-SYS-03", "HG-SYS-04"] {
+            auto_exclude(id, "not run: the target names no Apex source to scan (set apex.source and apex.tools)");
+        }
     }
     let downgraded: Vec<(String, String)> = match (&file, opts.strict) {
         (Some(f), false) => f.downgrade.iter().map(|x| (x.id.clone(), x.reason.clone())).collect(),

@@ -65,6 +65,19 @@ enum Command {
         list: bool,
     },
 
+    /// Scan the Apex behind custom tools for system-mode code (HG-SYS-03's rules), with
+    /// file:line:column and what to change. Exit 0 clean, 1 findings, 2 unreadable tree.
+    ScanApex {
+        /// An SFDX source tree (`**/classes/*.cls` with their `-meta.xml`).
+        path: PathBuf,
+        /// Write the findings as SARIF 2.1.0 here, for code-scanning dashboards.
+        #[arg(long)]
+        sarif: Option<PathBuf>,
+        /// A class backing a tool: all its methods are entry points (repeatable).
+        #[arg(long = "tool-class", value_name = "CLASS")]
+        tool_classes: Vec<String>,
+    },
+
     /// List every control: ID, checklist item, severity, spec and title (from the feature files).
     Controls {
         #[arg(long, default_value = "features")]
@@ -116,6 +129,7 @@ async fn main() -> ExitCode {
         Command::Selftest { features, reports, parallel, only, list } => {
             selftest(features, reports, parallel, only, list).await
         }
+        Command::ScanApex { path, sarif, tool_classes } => scan_apex(&path, sarif.as_deref(), &tool_classes),
         Command::Controls { features } => match headless_gate::catalog::controls(&features) {
             Ok(c) => {
                 print!("{}", headless_gate::catalog::render_table(&c));
@@ -194,4 +208,42 @@ async fn selftest(
         return ExitCode::from(2);
     }
     if selftest::passed(&rows) { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn scan_apex(path: &std::path::Path, sarif: Option<&std::path::Path>, tool_classes: &[String]) -> ExitCode {
+    let files = match apex_scan::read_tree(path) {
+        Ok(f) if !f.is_empty() => f,
+        Ok(_) => {
+            eprintln!("error: no classes/*.cls under {}", path.display());
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let scan = apex_scan::scan(&files, tool_classes);
+    for f in &scan.findings {
+        let reached = if f.reached_from.is_empty() {
+            String::new()
+        } else {
+            format!(" (reached from {})", f.reached_from.join(", "))
+        };
+        println!("{}:{}:{}: {} {}{reached}", f.file, f.line, f.column, f.rule, f.message);
+    }
+    println!(
+        "{} files, {} classes, {} entry points, {} findings",
+        scan.files,
+        scan.classes.len(),
+        scan.entry_points.len(),
+        scan.findings.len()
+    );
+    if let Some(out) = sarif {
+        let doc = apex_scan::sarif::to_sarif(&scan, env!("CARGO_PKG_VERSION"));
+        if let Err(e) = headless_gate::reports::atomic_write(out, doc.to_string().as_bytes()) {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return ExitCode::from(2);
+        }
+    }
+    if scan.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

@@ -101,6 +101,14 @@ pub fn for_mock(running: &RunningOrg, declarations: Option<steps::target::Declar
                 (alias.to_string(), format!("{}/platform/mcp/v1/{}", running.url, m.name))
             })
             .collect(),
+        // The mock's Apex lives in the checkout the gate runs from (like `features/`).
+        apex_root: Some(std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/mock-org/apex")))
+            .filter(|p| p.is_dir()),
+        tool_classes: org
+            .mcp_servers
+            .iter()
+            .flat_map(|s| s.custom_tools.iter().map(|t| (t.name.clone(), t.apex_class.clone())))
+            .collect(),
         records,
         declarations,
         canary_records: RECORDS

@@ -33,6 +33,9 @@ pub struct TargetFile {
     pub declarations: Option<Declarations>,
     #[serde(default)]
     pub limits: Limits,
+    /// The Apex behind the custom tools, for the static scan (HG-SYS-03/04).
+    #[serde(default)]
+    pub apex: Option<ApexSource>,
     #[serde(default)]
     pub exclude: Vec<Exclusion>,
     #[serde(default)]
@@ -167,6 +170,16 @@ impl Default for Limits {
 
 fn default_max_minutes() -> i64 {
     60
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApexSource {
+    /// An SFDX source tree (`**/classes/*.cls` with their `-meta.xml`), relative to the target file.
+    pub source: String,
+    /// Custom tool name -> the Apex class behind it.
+    #[serde(default)]
+    pub tools: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

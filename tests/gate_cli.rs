@@ -101,10 +101,14 @@ fn a_system_mode_tool_is_caught_naming_the_tool_the_argument_and_the_field() {
     assert_eq!(code, 1, "{stdout}");
     let line = stdout.lines().find(|l| l.contains("FAILED HG-SYS-01")).unwrap_or_else(|| panic!("{stdout}"));
     assert!(line.contains("getCaseHealthSummary with {\"caseId\":\"500000000000003\"} leaked case.Subject"), "{line}");
-    // The twin and the write probe still pass: the failure is the leak, not a broken probe.
+    // The org runs the tool in system mode while its Apex source says user mode: HG-SYS-04
+    // reports the disagreement with both verdicts.
+    let sys04 = stdout.lines().find(|l| l.contains("FAILED HG-SYS-04")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(sys04.contains("getCaseHealthSummary: the scan says user mode, the probe saw a canary"), "{sys04}");
+    // The twin, the write probe and the scan itself pass: the failures are the leak, not a broken probe.
     assert!(
         stdout.contains(
-            "C5  custom code reviewed for sharing/CRUD/FLS/system mode    FAILED         (2 passed, 1 failed)"
+            "C5  custom code reviewed for sharing/CRUD/FLS/system mode    FAILED         (3 passed, 2 failed)"
         ),
         "{stdout}"
     );
@@ -139,4 +143,51 @@ fn ctrl_c_writes_partial_reports_marked_interrupted() {
     assert_eq!(json["verdict"], "failed", "an interrupted run never passes");
     assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("This run was interrupted"));
     assert!(rest.iter().any(|l| l.contains("gate: INTERRUPTED")));
+}
+
+#[test]
+fn scan_apex_names_the_system_mode_lines_writes_sarif_and_exits_by_verdict() {
+    let dir = std::env::temp_dir().join(format!("hg-cli-apex-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sarif = dir.join("apex.sarif");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The mock's tree holds the fault matrix's unsafe twin: findings, exit 1.
+    let (code, stdout, stderr) = gate(&["scan-apex", "mock-org/apex", "--sarif", sarif.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("CaseHealthActionUnsafe.cls:7:30: APEX-WITHOUT-SHARING"), "{stdout}");
+    assert!(stdout.contains("CaseHealthActionUnsafe.cls:17:22: APEX-QUERY-NO-USER-MODE"), "{stdout}");
+    assert!(!stdout.contains("CaseHealthAction.cls:"), "the user-mode class is clean: {stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    assert_eq!(doc["runs"][0]["results"].as_array().unwrap().len(), 3);
+    // The clean class alone: exit 0.
+    let clean = dir.join("force-app/classes");
+    std::fs::create_dir_all(&clean).unwrap();
+    for f in ["CaseHealthAction.cls", "CaseHealthAction.cls-meta.xml"] {
+        std::fs::copy(format!("mock-org/apex/classes/{f}"), clean.join(f)).unwrap();
+    }
+    let (code, stdout, _) = gate(&["scan-apex", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("0 findings"), "{stdout}");
+    // No tree: a usage error.
+    let (code, _, stderr) = gate(&["scan-apex", "no/such/tree"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read no/such/tree"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_fault_is_a_usage_error_naming_the_known_ones() {
+    let (code, _, stderr) = gate(&["run", "--fault", "open-sesame"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown fault 'open-sesame'; known: password-grant,"), "{stderr}");
+}
+
+#[test]
+fn the_legacy_org_profile_fails_the_gate_on_the_controls_it_breaks() {
+    let (code, stdout, _) = gate(&["run", "--fault", "legacy-org"]);
+    assert_eq!(code, 1, "{stdout}");
+    for id in ["HG-GRANT-01", "HG-PKCE-01", "HG-REDIR-02", "HG-RT-02", "HG-RT-05"] {
+        assert!(stdout.contains(&format!("FAILED {id} ")), "{id}:\n{stdout}");
+    }
+    assert!(stdout.contains("gate: FAILED"));
 }

@@ -14,6 +14,17 @@ Feature: System-mode tools are caught
   Scenario: HG-SYS-01 twin: the canaries are there for the admin to see
     Then the admin sees the canaries, so the probe could have found them
 
+  @HG-SYS-03 @MUST
+  Scenario: HG-SYS-03 the Apex behind the agent's tools runs in user mode
+    When the Apex behind the tools agent can list is scanned
+    Then the scan finds no system-mode code behind any tool
+
+  @HG-SYS-04 @MUST
+  Scenario: HG-SYS-04 the scan and the canary probe agree on every Apex-backed tool
+    When the system-mode probe calls every tool agent can list with the canaries
+    And the Apex behind the tools agent can list is scanned
+    Then for every Apex-backed tool the scan and the probe agree
+
   @HG-SYS-02 @MUST
   Scenario: HG-SYS-02 no write tool changes a record the agent may not edit
     When the write probe calls every write tool agent can list on records it may not edit

@@ -13,6 +13,8 @@ use serde_json::{Map, Value, json};
 pub struct ProbeReport {
     pub calls: usize,
     pub leaks: Vec<String>,
+    /// Tools that returned a canary (the dynamic verdict per tool).
+    pub leaky_tools: std::collections::BTreeSet<String>,
     pub write_changes: Vec<String>,
     pub tools: Vec<String>,
 }
@@ -167,6 +169,7 @@ async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError
                 .find_map(|v| leak_path(&v, &marker, String::new()));
             if let Some(path) = found {
                 report.leaks.push(format!("{name} with {} leaked {path}", Value::Object(args.clone())));
+                report.leaky_tools.insert(name.clone());
             }
         }
     }
@@ -253,4 +256,102 @@ async fn canaries_exist(w: &mut GateWorld) -> Result<(), StepError> {
         }
     }
     expect(seen > 0, "canary values present in the org", || "the admin sees none: the probe proves nothing".into())
+}
+
+/// The static verdicts for the persona's Apex-backed tools: tool, class, findings charged to it.
+#[derive(Debug, Clone, Default)]
+pub struct ApexVerdicts {
+    pub tools: Vec<(String, String, Vec<String>)>,
+    pub parse_errors: Vec<String>,
+}
+
+#[when(expr = "the Apex behind the tools {word} can list is scanned")]
+async fn scan_apex(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let root = w.target.apex_root.clone().ok_or_else(|| StepError::Expectation {
+        expected: "an Apex source tree for the target's tools".into(),
+        observed: "not verifiable on this target: no Apex source is named".into(),
+    })?;
+    let files = apex_scan::read_tree(&root).map_err(|e| StepError::Expectation {
+        expected: format!("a readable Apex source tree at {}", root.display()),
+        observed: e.to_string(),
+    })?;
+    let mut listed: Vec<(String, String)> = Vec::new();
+    for writes in [false, true] {
+        for (_, tool) in tools_of(w, &persona, writes).await? {
+            let name = tool["name"].as_str().unwrap_or_default().to_string();
+            if let Some(class) = w.target.tool_classes.get(&name) {
+                listed.push((name, class.clone()));
+            }
+        }
+    }
+    let classes: Vec<String> = listed.iter().map(|(_, c)| c.clone()).collect();
+    let scan = apex_scan::scan(&files, &classes);
+    let line = |f: &apex_scan::Finding| format!("{}:{}:{}: {} {}", f.file, f.line, f.column, f.rule, f.message);
+    let verdicts = ApexVerdicts {
+        tools: listed
+            .into_iter()
+            .map(|(t, c)| {
+                let found = scan.findings_for_class(&c).into_iter().map(line).collect();
+                (t, c, found)
+            })
+            .collect(),
+        parse_errors: scan.findings.iter().filter(|f| f.rule == "APEX-PARSE").map(line).collect(),
+    };
+    w.probe.evidence.push(format!(
+        "Apex scan of {}: {} files, {} classes; tools scanned: {}",
+        root.display(),
+        scan.files,
+        scan.classes.len(),
+        verdicts
+            .tools
+            .iter()
+            .map(|(t, c, f)| format!("{t} ({c}): {} findings", f.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for (_, _, found) in &verdicts.tools {
+        w.probe.evidence.extend(found.iter().cloned());
+    }
+    w.apex = Some(verdicts);
+    Ok(())
+}
+
+#[then("the scan finds no system-mode code behind any tool")]
+async fn scan_clean(w: &mut GateWorld) -> Result<(), StepError> {
+    let v = w.apex.clone().ok_or(StepError::NothingSent)?;
+    expect(!v.tools.is_empty(), "at least one Apex-backed tool scanned", || {
+        "no listed tool maps to an Apex class: nothing was scanned".into()
+    })?;
+    let mut problems: Vec<String> = v.parse_errors.clone();
+    for (tool, class, found) in &v.tools {
+        problems.extend(found.iter().map(|f| format!("{tool} ({class}): {f}")));
+    }
+    expect(problems.is_empty(), "no system-mode finding in the Apex behind the tools", || problems.join("; "))
+}
+
+#[then("for every Apex-backed tool the scan and the probe agree")]
+async fn verdicts_agree(w: &mut GateWorld) -> Result<(), StepError> {
+    let v = w.apex.clone().ok_or(StepError::NothingSent)?;
+    let probe = w.sys.clone().ok_or(StepError::NothingSent)?;
+    let mut disagreements = Vec::new();
+    for (tool, class, found) in &v.tools {
+        let statically = !found.is_empty();
+        let dynamically = probe.leaky_tools.contains(tool);
+        w.probe.evidence.push(format!(
+            "{tool} ({class}): scan {}, probe {}",
+            if statically { "flags system-mode code" } else { "clean" },
+            if dynamically { "saw a canary" } else { "saw none" }
+        ));
+        if statically != dynamically {
+            disagreements.push(format!(
+                "{tool}: the scan says {}, the probe {}",
+                if statically { "system mode" } else { "user mode" },
+                if dynamically { "saw a canary" } else { "saw none" }
+            ));
+        }
+    }
+    expect(!v.tools.is_empty(), "at least one Apex-backed tool compared", || "no tool maps to Apex".into())?;
+    expect(disagreements.is_empty(), "the static and dynamic verdicts agree for every tool", || {
+        disagreements.join("; ")
+    })
 }

@@ -69,6 +69,10 @@ pub struct Target {
     pub personas: BTreeMap<String, Persona>,
     /// The MCP servers by the names scenarios use ("reads", "custom") -> their URLs.
     pub mcp_servers: BTreeMap<String, String>,
+    /// The SFDX source tree of the Apex behind custom tools (HG-SYS-03/04); `None`: not scanned.
+    pub apex_root: Option<std::path::PathBuf>,
+    /// Custom tool name -> the Apex class behind it.
+    pub tool_classes: BTreeMap<String, String>,
     pub records: BTreeMap<String, RecordRef>,
     /// Aliases of records the restricted persona must never see (unshared, or of an unreadable
     /// object); with the FLS-hidden values, they are the canaries of the system-mode probe.

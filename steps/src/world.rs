@@ -47,6 +47,7 @@ pub struct GateWorld {
     /// What to undo when the scenario ends, passed or failed (the runner's after-hook runs it).
     pub cleanup: Vec<Cleanup>,
     pub burst: Option<crate::limit_steps::Burst>,
+    pub apex: Option<crate::sys_steps::ApexVerdicts>,
     pub started: std::time::Instant,
     /// Open MCP sessions: (persona, server) -> Mcp-Session-Id ("" where the server keeps none).
     pub mcp_sessions: HashMap<(String, String), String>,
@@ -89,6 +90,7 @@ impl GateWorld {
             grants: Vec::new(),
             cleanup: Vec::new(),
             burst: None,
+            apex: None,
             started: std::time::Instant::now(),
             mcp_sessions: HashMap::new(),
             sent_ids: Vec::new(),
