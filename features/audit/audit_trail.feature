@@ -19,3 +19,14 @@ Feature: The audit trail reconstructs user, tool and token activity
   Scenario: HG-AUD-04 actions are attributed to the named end user
     When agent calls getUserInfo on the reads MCP server with '{}'
     Then the audit records of this scenario attribute the tool calls to agent
+
+  @HG-AUD-05 @MUST
+  Scenario: HG-AUD-05 every object the agent can edit has field history tracking on
+    When the objects agent can edit are compared with the org's field history tracking
+    Then every object agent can edit has field history tracking on
+
+  @HG-AUD-05 @MUST @positive
+  Scenario: HG-AUD-05 twin: the broad service user's edits are tracked, and the check sees them
+    When the objects csr can edit are compared with the org's field history tracking
+    Then csr can edit at least one object, so the check had something to see
+    And every object csr can edit has field history tracking on

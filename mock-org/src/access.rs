@@ -136,6 +136,10 @@ impl<'a> Access<'a> {
                 let admin = self.has("ManageUsers");
                 ObjectPerms { read: admin, delete: admin, view_all: admin, modify_all: admin, ..Default::default() }
             }
+            Some(Builtin::FieldDefinition) => {
+                let read = self.has("ViewSetup") || self.has("ViewAllData");
+                ObjectPerms { read, view_all: read, ..Default::default() }
+            }
             Some(Builtin::ApiEvent) => {
                 let read = self.has("ViewAllData") || self.has("ViewRealTimeEventMonitoringData");
                 ObjectPerms { read, view_all: read, ..Default::default() }
@@ -193,7 +197,10 @@ impl<'a> Access<'a> {
             Some(Builtin::User) | Some(Builtin::UserLogin) => {
                 return if op.edit { RecordAccess::Edit } else { RecordAccess::Read };
             }
-            Some(Builtin::ApiEvent) | Some(Builtin::OauthToken) | Some(Builtin::UserPermissionAccess) => {
+            Some(Builtin::ApiEvent)
+            | Some(Builtin::OauthToken)
+            | Some(Builtin::UserPermissionAccess)
+            | Some(Builtin::FieldDefinition) => {
                 return RecordAccess::Read;
             }
             None => {}

@@ -35,6 +35,27 @@ pub struct Data<'a> {
 }
 
 impl<'a> Data<'a> {
+    /// FieldDefinition rows for every field of the org's own objects, with history tracking.
+    fn field_definitions(&self) -> Vec<Record> {
+        let mut n = 0;
+        let mut out = Vec::new();
+        for o in self.org.objects.iter().filter(|o| o.builtin.is_none()) {
+            for f in o.fields.iter().filter(|f| f.name != "Id") {
+                n += 1;
+                let id = crate::ids::make("00N", n);
+                let fields = [
+                    ("Id", json!(id)),
+                    ("QualifiedApiName", json!(f.name)),
+                    ("EntityDefinitionId", json!(o.name)),
+                    ("IsFieldHistoryTracked", json!(o.history_tracked_fields.contains(&f.name))),
+                ];
+                let fields = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+                out.push(Record { object: "FieldDefinition".into(), id, fields });
+            }
+        }
+        out
+    }
+
     /// The object as the caller may see it: unreadable objects do not exist.
     fn visible_object(&self, name: &str) -> Option<&'a ObjectSchema> {
         self.org.object(name).filter(|o| self.access.object(o).read)
@@ -164,9 +185,13 @@ impl<'a> Data<'a> {
                 .map(|a| Record { object: o.name.clone(), id: a.id.clone(), fields: a.to_fields() })
                 .collect(),
             Some(Builtin::UserPermissionAccess) => vec![self.access.permission_row()],
+            Some(Builtin::FieldDefinition) => self.field_definitions(),
             _ => Vec::new(),
         };
-        let is_virtual = matches!(o.builtin, Some(Builtin::ApiEvent) | Some(Builtin::UserPermissionAccess));
+        let is_virtual = matches!(
+            o.builtin,
+            Some(Builtin::ApiEvent) | Some(Builtin::UserPermissionAccess) | Some(Builtin::FieldDefinition)
+        );
         let source: Box<dyn Iterator<Item = &Record>> =
             if is_virtual { Box::new(virtual_rows.iter()) } else { Box::new(store.of_object(&o.name)) };
         let mut rows: Vec<&Record> = Vec::new();

@@ -63,6 +63,7 @@ pub enum Fault {
     ToolOutsideAllowlist,
     CredentialInToolDescription,
     DestructiveToolUnmarked,
+    HistoryTrackingOff,
     AuditMissingTool,
     AuditMissingUser,
     AuditMissingDenied,
@@ -379,6 +380,13 @@ pub const TABLE: &[FaultSpec] = &[
         "closeCase, which overwrites a case's status, is exposed without destructiveHint or approval",
         &["HG-CAT-01", "HG-CAT-02"],
     ),
+    row(
+        HistoryTrackingOff,
+        "history-tracking-off",
+        "audit",
+        "the agent may edit Case.Status (a read-write phase in the making) and Case's field history tracking is off",
+        &["HG-AUD-05", "HG-LP-02", "HG-PERM-04"],
+    ),
     row(AuditMissingTool, "audit-missing-tool", "audit", "audit records omit the tool name", &["HG-AUD-01"]),
     row(AuditMissingUser, "audit-missing-user", "audit", "audit records omit the user", &["HG-AUD-01", "HG-AUD-04"]),
     row(AuditMissingDenied, "audit-missing-denied", "audit", "denied calls are not audited", &["HG-AUD-01"]),
@@ -525,6 +533,13 @@ fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
             t.destructive_hint = false;
             org.mcp_servers[i].custom_tools.push(t);
             agent_permission_set(org)?.class_accesses.insert("CaseCloseAction".into());
+        }
+        HistoryTrackingOff => {
+            let ps = agent_permission_set(org)?;
+            ps.objects.entry("Case".into()).or_default().edit = true;
+            ps.fields.insert(("Case".into(), "Status".into()), crate::model::FieldPerms { read: true, edit: true });
+            let case = org.objects.iter_mut().find(|o| o.name == "Case").ok_or("the org declares no Case object")?;
+            case.history_tracked_fields.clear();
         }
         CredentialInToolDescription => {
             let (i, _) = custom_tool(org, "getCaseHealthSummary")?;

@@ -130,6 +130,9 @@ pub enum Builtin {
     OauthToken,
     /// The caller's own effective user permissions, one row (Salesforce's UserPermissionAccess).
     UserPermissionAccess,
+    /// One row per field of the org's objects with its history-tracking flag (Salesforce's
+    /// FieldDefinition, filtered by `EntityDefinitionId`); ViewSetup or ViewAllData, read only.
+    FieldDefinition,
 }
 
 #[derive(Debug, Clone)]

@@ -712,6 +712,18 @@ fn builtin_objects() -> Vec<ObjectSchema> {
                 .collect(),
         ),
         object(
+            "FieldDefinition",
+            "Field Definition",
+            "00N",
+            Builtin::FieldDefinition,
+            vec![
+                id(),
+                text("QualifiedApiName"),
+                text("EntityDefinitionId"),
+                system_field("IsFieldHistoryTracked", "Field History Tracked", FieldKind::Boolean, None),
+            ],
+        ),
+        object(
             "OauthToken",
             "OAuth Token",
             "0CQ",

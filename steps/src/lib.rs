@@ -10,6 +10,7 @@ pub mod target;
 pub mod world;
 
 mod decl_steps;
+mod history_steps;
 pub mod limit_steps;
 mod mcp_steps;
 mod oauth_steps;

@@ -48,6 +48,7 @@ pub struct GateWorld {
     pub cleanup: Vec<Cleanup>,
     pub burst: Option<crate::limit_steps::Burst>,
     pub apex: Option<crate::sys_steps::ApexVerdicts>,
+    pub history: Option<crate::history_steps::EditCoverage>,
     pub started: std::time::Instant,
     /// Open MCP sessions: (persona, server) -> Mcp-Session-Id ("" where the server keeps none).
     pub mcp_sessions: HashMap<(String, String), String>,
@@ -91,6 +92,7 @@ impl GateWorld {
             cleanup: Vec::new(),
             burst: None,
             apex: None,
+            history: None,
             started: std::time::Instant::now(),
             mcp_sessions: HashMap::new(),
             sent_ids: Vec::new(),
