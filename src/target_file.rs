@@ -104,7 +104,7 @@ pub struct Declarations {
     #[serde(default)]
     pub broad_tools: Vec<String>,
     #[serde(default)]
-    pub approval_required: Vec<String>,
+    pub approval_required: Option<Vec<String>>,
     /// `read-only` or `read-write`.
     #[serde(default)]
     pub rollout_phase: Option<String>,
@@ -145,7 +145,8 @@ impl Declarations {
             justification: self.justification.clone(),
             tool_allowlist: self.tool_allowlist.clone(),
             broad_tools: self.broad_tools.clone(),
-            approval_required: self.approval_required.clone(),
+            approval_required: self.approval_required.clone().unwrap_or_default(),
+            approval_declared: self.approval_required.is_some(),
             read_only_phase: self.rollout_phase.as_deref() == Some("read-only"),
             action_list: self.action_list.iter().map(|(o, a)| (o.clone(), (a.read.clone(), a.edit.clone()))).collect(),
         }

@@ -21,6 +21,11 @@ Feature: The rollout is declared and the target matches the declaration
     When agent lists the tools of every MCP server
     Then every tool with side effects is marked and listed as approval-required
 
+  @HG-DECL-03 @C6 @MUST
+  Scenario: HG-DECL-03 the approval-required list is declared, and empty only when every tool is read-only
+    When agent lists the tools of every MCP server
+    Then the rollout declares which tools need a human's approval
+
   @HG-CAT-03 @C2 @MUST
   Scenario: HG-CAT-03 broad tools are absent unless the rollout names them
     When agent lists the tools of every MCP server

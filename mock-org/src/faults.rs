@@ -320,7 +320,7 @@ pub const TABLE: &[FaultSpec] = &[
         "write-tool-ignores-crud",
         "permissions",
         "updateSobjectRecord is exposed on the reads server and writes in system mode (no CRUD, FLS or sharing)",
-        &["HG-CAT-01", "HG-CAT-02", "HG-SYS-02"],
+        &["HG-CAT-01", "HG-CAT-02", "HG-DECL-03", "HG-SYS-02"],
     ),
     row(
         SystemModeApexTool,
@@ -378,7 +378,7 @@ pub const TABLE: &[FaultSpec] = &[
         "destructive-tool-unmarked",
         "catalog",
         "closeCase, which overwrites a case's status, is exposed without destructiveHint or approval",
-        &["HG-CAT-01", "HG-CAT-02"],
+        &["HG-CAT-01", "HG-CAT-02", "HG-DECL-03"],
     ),
     row(
         HistoryTrackingOff,

@@ -92,6 +92,22 @@ async fn side_effects(w: &mut GateWorld) -> Result<(), StepError> {
     expect(problems.is_empty(), "side effects marked, approved and allowed by the phase", || problems.join("; "))
 }
 
+#[then("the rollout declares which tools need a human's approval")]
+async fn approvals_declared(w: &mut GateWorld) -> Result<(), StepError> {
+    let d = declarations(w)?;
+    expect(d.approval_declared, "an approval_required list in the declarations", || "none is declared".into())?;
+    w.probe.evidence.push(format!("approval required: [{}]", d.approval_required.join(", ")));
+    if d.approval_required.is_empty() {
+        // An empty list says "nothing here needs a human": true only if nothing has side effects.
+        let writers: Vec<String> =
+            listed(w)?.iter().filter(|t| t["annotations"]["readOnlyHint"] != Value::Bool(true)).map(name).collect();
+        expect(writers.is_empty(), "an empty approval list only where every tool is read-only", || {
+            format!("no approval declared, yet these tools are not read-only: {}", writers.join(", "))
+        })?;
+    }
+    Ok(())
+}
+
 #[then("no broad tool is offered unless the rollout names it")]
 async fn broad(w: &mut GateWorld) -> Result<(), StepError> {
     let d = declarations(w)?;

@@ -20,6 +20,8 @@ pub struct Declarations {
     pub tool_allowlist: Vec<String>,
     pub broad_tools: Vec<String>,
     pub approval_required: Vec<String>,
+    /// Whether the rollout states the list at all (an empty list is a statement too).
+    pub approval_declared: bool,
     pub read_only_phase: bool,
     /// object -> (fields read, fields edited)
     pub action_list: BTreeMap<String, (Vec<String>, Vec<String>)>,
