@@ -2,7 +2,7 @@
 //! malformed and forged requests can be sent), tool calls as a persona, and the audit trail.
 
 use crate::probe::Request;
-use crate::world::{GateWorld, MCP_PROTOCOL, StepError, expect, rpc};
+use crate::world::{GateWorld, MCP_PROTOCOL, StepError, expect, initialize_request, rpc};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use cucumber::{then, when};
@@ -12,11 +12,6 @@ use serde_json::{Value, json};
 
 fn list_request() -> Value {
     json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"})
-}
-
-fn initialize_request() -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": MCP_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "headless-gate", "version": "0"}}})
 }
 
 // ---------------------------------------------------------------- tools as a persona

@@ -541,9 +541,7 @@ async fn mcp_with(w: &mut GateWorld, token: &str) -> Result<Reply, StepError> {
         expected: "an MCP server in the target".into(),
         observed: "none is configured".into(),
     })?;
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": crate::world::MCP_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "headless-gate", "version": env!("CARGO_PKG_VERSION")}}});
-    w.mcp_send(&url, Some(token), None, init, &[]).await?;
+    w.mcp_send(&url, Some(token), None, crate::world::initialize_request(), &[]).await?;
     Ok(w.last()?.clone())
 }
 

@@ -262,9 +262,7 @@ impl GateWorld {
         }
         let url = self.mcp_url(server)?;
         let token = self.token(persona).await?;
-        let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": MCP_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "headless-gate", "version": env!("CARGO_PKG_VERSION")}}});
-        self.mcp_send(&url, Some(&token), None, init, &[]).await?;
+        self.mcp_send(&url, Some(&token), None, initialize_request(), &[]).await?;
         let r = self.last()?;
         expect(r.status == 200 && rpc(r).get("result").is_some(), "the MCP server initializes (200)", || {
             format!("{} {}", r.status, r.body.chars().take(200).collect::<String>())
@@ -298,6 +296,12 @@ impl GateWorld {
 
 /// The protocol era the harness speaks (sessions, `Mcp-Session-Id`).
 pub const MCP_PROTOCOL: &str = "2025-11-25";
+
+/// The JSON-RPC `initialize` the harness opens every MCP session with.
+pub fn initialize_request() -> Value {
+    serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": MCP_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "headless-gate", "version": env!("CARGO_PKG_VERSION")}}})
+}
 
 /// A JSON-RPC answer from a JSON body or from the `data:` events of an SSE stream.
 pub fn rpc(r: &Reply) -> Value {
