@@ -131,15 +131,15 @@ fn leak_path(v: &Value, marker: &str, path: String) -> Option<String> {
     }
 }
 
-/// Every tool the persona can list, with the server it is on; reads or writes only.
-async fn tools_of(w: &mut GateWorld, persona: &str, writes: bool) -> Result<Vec<(String, Value)>, StepError> {
+/// Every tool the persona can list, with the server it is on; reads or writes only, or all.
+async fn tools_of(w: &mut GateWorld, persona: &str, writes: Option<bool>) -> Result<Vec<(String, Value)>, StepError> {
     let mut out = Vec::new();
     let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
     for server in servers {
         w.mcp_request(persona, &server, "tools/list", json!({})).await?;
         for tool in rpc(w.last()?)["result"]["tools"].as_array().cloned().unwrap_or_default() {
             let is_write = tool["annotations"]["readOnlyHint"] == json!(false);
-            if is_write == writes {
+            if writes.is_none_or(|w| w == is_write) {
                 out.push((server.clone(), tool));
             }
         }
@@ -152,7 +152,7 @@ async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError
     let c = candidates(w).await?;
     let marker = w.target.canary_marker.clone();
     let mut report = ProbeReport::default();
-    for (server, tool) in tools_of(w, &persona, false).await? {
+    for (server, tool) in tools_of(w, &persona, Some(false)).await? {
         let name = tool["name"].as_str().unwrap_or_default().to_string();
         report.tools.push(name.clone());
         for args in argument_sets(&tool["inputSchema"], &c) {
@@ -194,7 +194,9 @@ async fn no_leak(w: &mut GateWorld) -> Result<(), StepError> {
 async fn probe_writes(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let c = candidates(w).await?;
     let mut report = ProbeReport::default();
-    for (server, tool) in tools_of(w, &persona, true).await? {
+    // The marker values per object, from one admin describe each.
+    let mut values: std::collections::BTreeMap<String, Value> = Default::default();
+    for (server, tool) in tools_of(w, &persona, Some(true)).await? {
         let name = tool["name"].as_str().unwrap_or_default().to_string();
         report.tools.push(name.clone());
         for (object, id) in &c.ids {
@@ -205,7 +207,11 @@ async fn probe_writes(w: &mut GateWorld, persona: String) -> Result<(), StepErro
                 Candidates { ids: vec![(object.clone(), id.clone())], objects: vec![object.clone()], queries: vec![] };
             let mut args = argument_sets(&tool["inputSchema"], &one).into_iter().next().unwrap_or_default();
             if args.contains_key("fields") {
-                args.insert("fields".into(), probe_values(w, object).await?);
+                if !values.contains_key(object) {
+                    let v = probe_values(w, object).await?;
+                    values.insert(object.clone(), v);
+                }
+                args.insert("fields".into(), values[object].clone());
             }
             w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
             report.calls += 1;
@@ -276,12 +282,10 @@ async fn scan_apex(w: &mut GateWorld, persona: String) -> Result<(), StepError> 
         observed: e.to_string(),
     })?;
     let mut listed: Vec<(String, String)> = Vec::new();
-    for writes in [false, true] {
-        for (_, tool) in tools_of(w, &persona, writes).await? {
-            let name = tool["name"].as_str().unwrap_or_default().to_string();
-            if let Some(class) = w.target.tool_classes.get(&name) {
-                listed.push((name, class.clone()));
-            }
+    for (_, tool) in tools_of(w, &persona, None).await? {
+        let name = tool["name"].as_str().unwrap_or_default().to_string();
+        if let Some(class) = w.target.tool_classes.get(&name) {
+            listed.push((name, class.clone()));
         }
     }
     let classes: Vec<String> = listed.iter().map(|(_, c)| c.clone()).collect();
