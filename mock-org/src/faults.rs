@@ -481,11 +481,20 @@ fn agent_permission_set(org: &mut Org) -> Result<&mut crate::model::PermissionSe
     org.permission_sets.get_mut(&name).ok_or_else(|| format!("permission set {name} is not declared"))
 }
 
-fn custom_tool(org: &mut Org, tool: &str) -> Result<(usize, CustomTool), String> {
+/// The server index and a copy of a declared custom tool, to derive a new tool from it.
+fn custom_tool(org: &Org, tool: &str) -> Result<(usize, CustomTool), String> {
     org.mcp_servers
         .iter()
         .enumerate()
         .find_map(|(i, s)| s.custom_tools.iter().find(|t| t.name == tool).map(|t| (i, t.clone())))
+        .ok_or_else(|| format!("no MCP server declares the custom tool {tool}"))
+}
+
+fn custom_tool_mut<'a>(org: &'a mut Org, tool: &str) -> Result<&'a mut CustomTool, String> {
+    org.mcp_servers
+        .iter_mut()
+        .flat_map(|s| s.custom_tools.iter_mut())
+        .find(|t| t.name == tool)
         .ok_or_else(|| format!("no MCP server declares the custom tool {tool}"))
 }
 
@@ -510,9 +519,7 @@ fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
             }
         }
         SystemModeApexTool => {
-            let (i, _) = custom_tool(org, "getCaseHealthSummary")?;
-            let t = org.mcp_servers[i].custom_tools.iter_mut().find(|t| t.name == "getCaseHealthSummary");
-            let t = t.expect("found above");
+            let t = custom_tool_mut(org, "getCaseHealthSummary")?;
             t.apex_class = "CaseHealthActionUnsafe".into();
             t.system_mode = true;
             agent_permission_set(org)?.class_accesses.insert("CaseHealthActionUnsafe".into());
@@ -542,9 +549,7 @@ fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
             case.history_tracked_fields.clear();
         }
         CredentialInToolDescription => {
-            let (i, _) = custom_tool(org, "getCaseHealthSummary")?;
-            let t = org.mcp_servers[i].custom_tools.iter_mut().find(|t| t.name == "getCaseHealthSummary");
-            t.expect("found above").description.push_str(
+            custom_tool_mut(org, "getCaseHealthSummary")?.description.push_str(
                 " Calls the health service with api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc (set in the Named Credential).",
             );
         }

@@ -127,14 +127,10 @@ impl MockOrg {
     /// Whether a token of this user may still be used: an active, unfrozen user (a frozen one too
     /// under the `frozen-tokens-live` fault).
     pub fn token_user_ok(&self, user_id: &str) -> bool {
-        let store = self.store_read();
-        store.user_is_usable(&self.org, user_id)
-            || (self.fault(Fault::FrozenTokensLive)
-                && self
-                    .org
-                    .user(user_id)
-                    .and_then(|u| store.get(&u.id))
-                    .is_some_and(|r| r.get("IsActive") == &serde_json::json!(true)))
+        let frozen_tokens_live = self.fault(Fault::FrozenTokensLive);
+        self.store_read()
+            .user_state(&self.org, user_id)
+            .is_some_and(|(active, frozen)| active && (!frozen || frozen_tokens_live))
     }
 
     /// The REST API's RFC 8707 resource identifier: the instance URL.

@@ -120,11 +120,14 @@ impl Store {
 
     /// Whether the user may authenticate: active and not frozen.
     pub fn user_is_usable(&self, org: &Org, user_id: &str) -> bool {
-        let Some(user) = org.user(user_id) else {
-            return false;
-        };
+        self.user_state(org, user_id).is_some_and(|(active, frozen)| active && !frozen)
+    }
+
+    /// (active, frozen) of a declared user; a missing record reads as inactive and frozen.
+    pub fn user_state(&self, org: &Org, user_id: &str) -> Option<(bool, bool)> {
+        let user = org.user(user_id)?;
         let active = self.get(&user.id).and_then(|r| r.get("IsActive").as_bool()).unwrap_or(false);
         let frozen = self.get(&user.login_id).and_then(|r| r.get("IsFrozen").as_bool()).unwrap_or(true);
-        active && !frozen
+        Some((active, frozen))
     }
 }
