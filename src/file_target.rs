@@ -5,7 +5,7 @@
 use crate::target_file::{TargetFile, TargetFileError};
 use std::collections::BTreeMap;
 use steps::evidence::Secrets;
-use steps::target::{Flavor, Persona, RecordRef, Target};
+use steps::target::{CanarySeed, Flavor, McpEra, Persona, RecordRef, RefreshChain, Target};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -25,14 +25,28 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
     let secrets = Secrets::default();
     let mut personas = BTreeMap::new();
     for (name, p) in &t.personas {
-        let var = p.password_env.clone().unwrap_or_default();
-        let password = std::env::var(&var).map_err(|_| TargetFileError {
-            file: file.into(),
-            key: format!("personas.{name}.password_env"),
-            problem: format!("the environment variable {var} is not set"),
-        })?;
-        secrets.add(&password, "password");
-        personas.insert(name.clone(), Persona { username: p.username.clone(), password });
+        let from_env = |key: &str, var: &str| {
+            std::env::var(var).map_err(|_| TargetFileError {
+                file: file.into(),
+                key: format!("personas.{name}.{key}"),
+                problem: format!("the environment variable {var} is not set"),
+            })
+        };
+        // The file has been checked to name exactly one of the two.
+        let persona = match (&p.password_env, &p.refresh_token_env) {
+            (Some(var), _) => {
+                let password = from_env("password_env", var)?;
+                secrets.add(&password, "password");
+                Persona { username: p.username.clone(), password, refresh: None }
+            }
+            (None, Some(var)) => {
+                let token = from_env("refresh_token_env", var)?;
+                secrets.add(&token, "refresh token");
+                Persona { username: p.username.clone(), password: String::new(), refresh: Some(RefreshChain::new(token)) }
+            }
+            (None, None) => unreachable!("target_file::parse requires password_env or refresh_token_env"),
+        };
+        personas.insert(name.clone(), persona);
     }
     let metadata_url = t.endpoints.metadata_url.clone().unwrap_or_else(|| {
         format!("{}/.well-known/oauth-authorization-server", t.endpoints.issuer.trim_end_matches('/'))
@@ -92,6 +106,8 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         scopes: t.app.scopes.clone(),
         personas,
         mcp_servers: t.endpoints.mcp_servers.clone(),
+        other_mcp_servers: t.endpoints.other_mcp_servers.clone(),
+        mcp_era: t.endpoints.mcp_protocol.as_deref().and_then(McpEra::parse).unwrap_or(McpEra::Sessions),
         apex_root: t.apex.as_ref().map(|a| {
             let base = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new("."));
             base.join(&a.source)
@@ -99,6 +115,11 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         tool_classes: t.apex.as_ref().map(|a| a.tools.clone()).unwrap_or_default(),
         records,
         canary_records: t.canary_records.clone(),
+        canary_seeds: t
+            .canary_seed
+            .iter()
+            .map(|c| CanarySeed { object: c.object.clone(), fields: c.fields.clone() })
+            .collect(),
         declarations: t.declarations.as_ref().map(|d| d.to_steps()),
         canary_marker: "CANARY-".into(),
         secrets,

@@ -11,10 +11,12 @@ pub mod target_file;
 
 use cucumber::World as _;
 use cucumber::event::ScenarioFinished;
+use cucumber::tag::Ext as _;
 use results::{ControlResult, Status};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use steps::GateWorld;
+use steps::target::McpEra;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -31,6 +33,9 @@ pub struct RunOptions {
     pub reports: PathBuf,
     /// Faults to switch on in the embedded mock (names from `mock_org::faults::TABLE`).
     pub faults: Vec<String>,
+    /// The MCP protocol the embedded mock is spoken to in (`McpEra::CHOICES`); default 2025-11-25.
+    /// A target file states its own (`endpoints.mcp_protocol`).
+    pub mcp_protocol: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +59,10 @@ pub enum GateError {
     Target(#[from] file_target::TargetError),
     #[error("{0}")]
     TargetFile(#[from] target_file::TargetFileError),
-    #[error("--org and --fault apply to the embedded mock only, not with --target")]
+    #[error("--org, --fault and --mcp-protocol apply to the embedded mock only, not with --target")]
     MockOptionWithTarget,
+    #[error("--mcp-protocol: '{0}' is not one of 2025-11-25 (sessions) or 2026-07-28 (stateless)")]
+    McpProtocol(String),
     #[error("--fault: {0}")]
     Fault(String),
     #[error("cannot write the reports to {dir}: {source}")]
@@ -97,10 +104,13 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     if !opts.features.is_dir() {
         return Err(GateError::Features(opts.features.display().to_string()));
     }
-    let mut cli: cucumber::cli::Opts<_, _, _, cucumber::cli::Empty> = cucumber::cli::Opts::default();
-    if let Some(t) = &opts.tags {
-        cli.tags_filter = Some(t.parse().map_err(|e| GateError::Tags(format!("{e}")))?);
-    }
+    let cli: cucumber::cli::Opts<_, _, _, cucumber::cli::Empty> = cucumber::cli::Opts::default();
+    // The tag expression is evaluated in our own filter: given to cucumber's CLI options, it would
+    // replace the filter, and with it the exclusions.
+    let selection: Option<cucumber::gherkin::tagexpr::TagOperation> = match &opts.tags {
+        Some(t) => Some(t.parse().map_err(|e| GateError::Tags(format!("{e}")))?),
+        None => None,
+    };
     // Scenarios find their target through a process-wide slot (cucumber builds Worlds without
     // arguments), so runs in one process take turns.
     static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -109,13 +119,17 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     let mut faults_on: Vec<String> = Vec::new();
     let (target, mock, file) = match &opts.target {
         Some(path) => {
-            if opts.org.is_some() || !opts.faults.is_empty() {
+            if opts.org.is_some() || !opts.faults.is_empty() || opts.mcp_protocol.is_some() {
                 return Err(GateError::MockOptionWithTarget);
             }
             let f = target_file::load(path)?;
             (file_target::build(&path.display().to_string(), &f).await?, None, Some(f))
         }
         None => {
+            let era = match opts.mcp_protocol.as_deref() {
+                None => McpEra::Sessions,
+                Some(v) => McpEra::parse(v).ok_or_else(|| GateError::McpProtocol(v.into()))?,
+            };
             let mut org = match &opts.org {
                 Some(p) => mock_org::Org::load(p)?,
                 None => mock_org::Org::default_fixture(),
@@ -126,7 +140,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             faults_on = org.faults.names().into_iter().map(str::to_string).collect();
             let declarations = mock_target::declarations_for(opts.org.as_deref())?;
             let running = mock_org::start(org).await.map_err(GateError::Start)?;
-            (mock_target::for_mock(&running, declarations, Default::default()), Some(running), None)
+            (mock_target::for_mock(&running, declarations, Default::default(), era), Some(running), None)
         }
     };
     let target = steps::target::install(target);
@@ -151,6 +165,21 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             auto_exclude(id, "not run: the target names no Apex source to scan (set apex.source and apex.tools)");
         }
     }
+    // Scenarios that cannot run on this target, by tag, with the reason (the control's other
+    // scenarios still run).
+    let mut not_applicable: Vec<(&'static str, String)> = Vec::new();
+    if target.mcp_era == McpEra::Stateless {
+        not_applicable.push((
+            "mcp-sessions",
+            format!("not run: the target speaks MCP {}, which has no sessions", McpEra::Stateless.version()),
+        ));
+    }
+    if !target.mcp_servers.contains_key("all") && !target.other_mcp_servers.contains_key("all") {
+        not_applicable.push((
+            "mcp-writes",
+            "not run: the target names no MCP server with the write tools (set endpoints.other_mcp_servers.all)".into(),
+        ));
+    }
     let downgraded: Vec<(String, String)> = match (&file, opts.strict) {
         (Some(f), false) => f.downgrade.iter().map(|x| (x.id.clone(), x.reason.clone())).collect(),
         _ => Vec::new(),
@@ -158,6 +187,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     let collected: Arc<Mutex<Vec<ControlResult>>> = Arc::default();
     let (sink, skipped) = (collected.clone(), collected.clone());
     let (excluded_in_filter, downgrades) = (excluded.clone(), downgraded.clone());
+    let not_applicable_in_filter = not_applicable.clone();
     // Scenarios are independent (each World signs in for itself), so they run concurrently; no
     // retries anywhere: a control that passes only on a second try has failed.
     let cucumber = GateWorld::cucumber()
@@ -188,9 +218,13 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         .with_cli(cli)
         .filter_run(opts.features.clone(), move |feature, _, scenario| {
             let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
+            if selection.as_ref().is_some_and(|s| !s.eval(tags.iter())) {
+                return false;
+            }
             let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
-            match excluded_in_filter.iter().find(|(id, _)| *id == r.id) {
-                Some((_, why)) => {
+            let by_tag = not_applicable_in_filter.iter().find(|(tag, _)| tags.iter().any(|t| t == tag));
+            match excluded_in_filter.iter().find(|(id, _)| *id == r.id).map(|(_, why)| why).or(by_tag.map(|(_, w)| w)) {
+                Some(why) => {
                     r.status = Status::Excluded;
                     r.message = Some(why.clone());
                     skipped.lock().unwrap_or_else(|p| p.into_inner()).push(r);
@@ -215,7 +249,11 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         started,
         finished: now(),
         interrupted,
-        exclusions: excluded.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
+        exclusions: excluded
+            .iter()
+            .map(|(id, why)| format!("{id}: {why}"))
+            .chain(not_applicable.iter().map(|(tag, why)| format!("scenarios tagged @{tag}: {why}")))
+            .collect(),
         downgrades: downgraded.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
         strict: opts.strict,
         faults: faults_on,

@@ -44,6 +44,10 @@ enum Command {
         /// Switch a fault on in the embedded mock (repeatable; see `headless-gate selftest`).
         #[arg(long = "fault", value_name = "NAME", conflicts_with = "target")]
         faults: Vec<String>,
+        /// The MCP protocol to speak to the embedded mock: 2025-11-25 (sessions, the default) or
+        /// 2026-07-28 (stateless). A target file states its own.
+        #[arg(long, value_name = "VERSION", conflicts_with = "target")]
+        mcp_protocol: Option<String>,
     },
 
     /// Prove the gate can fail: run it against the mock once per fault and print the matrix of
@@ -98,7 +102,7 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { target, strict, org, features, tags, concurrency, reports, faults } => {
+        Command::Run { target, strict, org, features, tags, concurrency, reports, faults, mcp_protocol } => {
             match headless_gate::run(RunOptions {
                 target,
                 org,
@@ -108,6 +112,7 @@ async fn main() -> ExitCode {
                 concurrency,
                 reports: reports.clone(),
                 faults,
+                mcp_protocol,
             })
             .await
             {

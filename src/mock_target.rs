@@ -5,7 +5,7 @@ use mock_org::RunningOrg;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use steps::evidence::Secrets;
-use steps::target::{Flavor, Persona, RecordRef, Target};
+use steps::target::{CanarySeed, Flavor, McpEra, Persona, RecordRef, Target};
 
 /// Scenario persona name -> username in the default org file.
 pub const PERSONAS: &[(&str, &str)] = &[
@@ -32,6 +32,15 @@ pub const RECORDS: &[(&str, &str, &str)] = &[
     ("opportunity", "Opportunity", "006000000000001"),
 ];
 
+/// Canaries the admin seeds before the system-mode probe: an admin-owned case and account (not
+/// shared with the agent's role), the account's FLS-hidden payment method, and an opportunity (an
+/// object the agent cannot read).
+pub const SEEDS: &[(&str, &[(&str, &str)])] = &[
+    ("Case", &[("Subject", "CANARY-SEEDED-CASE-{run}"), ("Description", "CANARY-SEEDED-CASE-{run} internal only")]),
+    ("Account", &[("Name", "CANARY-SEEDED-ACCOUNT-{run}"), ("PaymentMethod__c", "CANARY-SEEDED-PAYMENT-{run}")]),
+    ("Opportunity", &[("Name", "CANARY-SEEDED-OPPORTUNITY-{run}"), ("StageName", "Prospecting")]),
+];
+
 /// The rollout declarations beside an org file (`x.toml` -> `x.rollout.toml`); the default
 /// fixture's are compiled in.
 pub fn declarations_for(
@@ -53,17 +62,36 @@ pub fn declarations_for(
     crate::target_file::parse_rollout(&name, &text).map(|d| Some(d.to_steps()))
 }
 
+/// The server with every SObject tool (`platform/sobject-all`): the agent's rollout does not use
+/// it, the write checks through MCP do.
+const ALL_SERVER: &str = "all";
+
 /// The agent's app is the org's first External Client App.
-pub fn for_mock(running: &RunningOrg, declarations: Option<steps::target::Declarations>, secrets: Secrets) -> Target {
+pub fn for_mock(
+    running: &RunningOrg,
+    declarations: Option<steps::target::Declarations>,
+    secrets: Secrets,
+    mcp_era: McpEra,
+) -> Target {
     let org = &running.state.org;
     let app = &org.apps[0];
     let personas = PERSONAS
         .iter()
         .filter_map(|(name, username)| {
             let u = org.user_by_username(username)?;
-            Some((name.to_string(), Persona { username: u.username.clone(), password: u.password.clone() }))
+            Some((name.to_string(), Persona { username: u.username.clone(), password: u.password.clone(), refresh: None }))
         })
         .collect::<BTreeMap<_, _>>();
+    // Scenario names: `custom` for the custom server, else the last word (`reads`, `all`).
+    let servers: Vec<(String, String)> = org
+        .mcp_servers
+        .iter()
+        .map(|m| {
+            let alias =
+                if m.name.starts_with("custom/") { "custom" } else { m.name.rsplit('-').next().unwrap_or(&m.name) };
+            (alias.to_string(), format!("{}/platform/mcp/v1/{}", running.url, m.name))
+        })
+        .collect();
     let records = RECORDS
         .iter()
         .map(|(alias, object, id)| (alias.to_string(), RecordRef { object: object.to_string(), id: id.to_string() }))
@@ -92,15 +120,9 @@ pub fn for_mock(running: &RunningOrg, declarations: Option<steps::target::Declar
         }),
         scopes: app.scopes.clone(),
         personas,
-        mcp_servers: org
-            .mcp_servers
-            .iter()
-            .map(|m| {
-                let alias =
-                    if m.name.starts_with("custom/") { "custom" } else { m.name.rsplit('-').next().unwrap_or(&m.name) };
-                (alias.to_string(), format!("{}/platform/mcp/v1/{}", running.url, m.name))
-            })
-            .collect(),
+        mcp_servers: servers.iter().filter(|(alias, _)| alias != ALL_SERVER).cloned().collect(),
+        other_mcp_servers: servers.iter().filter(|(alias, _)| alias == ALL_SERVER).cloned().collect(),
+        mcp_era,
         // The mock's Apex lives in the checkout the gate runs from (like `features/`).
         apex_root: Some(std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/mock-org/apex")))
             .filter(|p| p.is_dir()),
@@ -115,6 +137,13 @@ pub fn for_mock(running: &RunningOrg, declarations: Option<steps::target::Declar
             .iter()
             .map(|(a, _, _)| a.to_string())
             .filter(|a| a.starts_with("unshared-") || a == "opportunity")
+            .collect(),
+        canary_seeds: SEEDS
+            .iter()
+            .map(|(object, fields)| CanarySeed {
+                object: object.to_string(),
+                fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            })
             .collect(),
         canary_marker: "CANARY-".into(),
         secrets,

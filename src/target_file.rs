@@ -29,6 +29,9 @@ pub struct TargetFile {
     /// canaries. Their sensitive values start with `CANARY-`.
     #[serde(default)]
     pub canary_records: Vec<String>,
+    /// Records the admin creates before the system-mode probe and deletes after it.
+    #[serde(default)]
+    pub canary_seed: Vec<CanarySeedDef>,
     #[serde(default)]
     pub declarations: Option<Declarations>,
     #[serde(default)]
@@ -57,6 +60,13 @@ pub struct Endpoints {
     /// The hosted MCP servers by the names scenarios use (`reads`, `custom`) -> URL.
     #[serde(default)]
     pub mcp_servers: BTreeMap<String, String>,
+    /// MCP servers the agent's rollout does not use but the gate may (`all`: the server with the
+    /// SObject write tools, for HG-PERM-04/05 through MCP).
+    #[serde(default)]
+    pub other_mcp_servers: BTreeMap<String, String>,
+    /// `2025-11-25` (sessions, the default) or `2026-07-28` (stateless).
+    #[serde(default)]
+    pub mcp_protocol: Option<String>,
 }
 
 fn default_api_version() -> String {
@@ -84,6 +94,9 @@ pub struct PersonaDef {
     /// The environment variable that holds the password (for the login form).
     #[serde(default)]
     pub password_env: Option<String>,
+    /// Or: the environment variable that holds a refresh token from `headless-gate login`.
+    #[serde(default)]
+    pub refresh_token_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +104,14 @@ pub struct PersonaDef {
 pub struct RecordDef {
     pub object: String,
     pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanarySeedDef {
+    pub object: String,
+    /// Field values; at least one starts with `CANARY-`. `{run}` becomes a fresh tag per seeding.
+    pub fields: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,8 +243,20 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     {
         check_url(url).map_err(|p| err(key, p))?;
     }
-    for (name, u) in &t.endpoints.mcp_servers {
-        check_url(u).map_err(|p| err(&format!("endpoints.mcp_servers.{name}"), p))?;
+    for (key, servers) in
+        [("mcp_servers", &t.endpoints.mcp_servers), ("other_mcp_servers", &t.endpoints.other_mcp_servers)]
+    {
+        for (name, u) in servers {
+            check_url(u).map_err(|p| err(&format!("endpoints.{key}.{name}"), p))?;
+        }
+    }
+    if let Some(v) = &t.endpoints.mcp_protocol
+        && steps::target::McpEra::parse(v).is_none()
+    {
+        return Err(err(
+            "endpoints.mcp_protocol",
+            format!("'{v}' is not one of {}", steps::target::McpEra::CHOICES.join(", ")),
+        ));
     }
     if !t.endpoints.api_version.starts_with('v')
         || mock_org::model::parse_api_version(&t.endpoints.api_version[1..]).is_none()
@@ -237,16 +270,33 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
         return Err(err("app.scopes", "lists no scope".into()));
     }
     for (name, p) in &t.personas {
-        if p.password_env.is_none() {
-            return Err(err(
-                &format!("personas.{name}.password_env"),
-                "names no environment variable for the password".into(),
-            ));
+        match (&p.password_env, &p.refresh_token_env) {
+            (None, None) => {
+                return Err(err(
+                    &format!("personas.{name}.password_env"),
+                    "names no environment variable for the password (or set refresh_token_env)".into(),
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    &format!("personas.{name}.refresh_token_env"),
+                    "set either password_env or refresh_token_env, not both".into(),
+                ));
+            }
+            _ => {}
         }
     }
     for (i, alias) in t.canary_records.iter().enumerate() {
         if !t.records.contains_key(alias) {
             return Err(err(&format!("canary_records[{i}]"), format!("'{alias}' is not an alias in [records]")));
+        }
+    }
+    for (i, seed) in t.canary_seed.iter().enumerate() {
+        if !seed.fields.values().any(|v| v.starts_with("CANARY-")) {
+            return Err(err(
+                &format!("canary_seed[{i}].fields"),
+                "no value starts with CANARY-, so no leak could be seen".into(),
+            ));
         }
     }
     for (section, list) in [("exclude", &t.exclude), ("downgrade", &t.downgrade)] {

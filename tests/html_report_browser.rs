@@ -44,6 +44,7 @@ async fn the_report_renders_with_verdict_and_checklist_and_no_console_error() {
         concurrency: 8,
         reports: dir.clone(),
         faults: Vec::new(),
+        mcp_protocol: None,
     };
     let outcome = headless_gate::run(opts).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Passed);

@@ -15,6 +15,7 @@ async fn run_into(dir: &str, tags: Option<&str>) -> (headless_gate::RunOutcome, 
         concurrency: 8,
         reports: reports.clone(),
         faults: Vec::new(),
+        mcp_protocol: None,
     };
     (headless_gate::run(opts).await.expect("the run completes"), reports)
 }
@@ -89,6 +90,7 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
         concurrency: 2,
         reports: reports.clone(),
         faults: Vec::new(),
+        mcp_protocol: None,
     };
     let outcome = headless_gate::run(opts).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Failed);

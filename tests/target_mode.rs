@@ -23,6 +23,7 @@ issuer = "{url}"
 instance_url = "{url}"
 api_version = "v66.0"
 mcp_servers = {{ reads = "{url}/platform/mcp/v1/platform/sobject-reads", custom = "{url}/platform/mcp/v1/custom/service-agent" }}
+other_mcp_servers = {{ all = "{url}/platform/mcp/v1/platform/sobject-all" }}
 
 [app]
 client_id = "3MVG9mockHeadlessServiceAgentKey0001"
@@ -42,6 +43,14 @@ peer-case = {{ object = "Case", id = "500000000000004" }}
 shared-history = {{ object = "CaseHistory", id = "017000000000001" }}
 unshared-history = {{ object = "CaseHistory", id = "017000000000002" }}
 opportunity = {{ object = "Opportunity", id = "006000000000001" }}
+
+[[canary_seed]]
+object = "Case"
+fields = {{ Subject = "CANARY-SEEDED-CASE-{{run}}" }}
+
+[[canary_seed]]
+object = "Opportunity"
+fields = {{ Name = "CANARY-SEEDED-OPPORTUNITY-{{run}}", StageName = "Prospecting" }}
 
 [[exclude]]
 id = "HG-CODE-05"
@@ -121,6 +130,56 @@ async fn the_scenarios_run_against_a_deployment_named_by_a_target_file() {
     assert_eq!(ids, ["HG-CODE-05", "HG-LIM-01", "HG-RS-05", "HG-SYS-03", "HG-SYS-04"]);
     // The deployment saw the gate's traffic: the audit log names the agent.
     assert!(org.state.audit.snapshot().iter().any(|r| r.username.as_deref() == Some("agent.service@acme.test")));
+    assert_seeds_created_and_removed(&org);
+    // The write checks through MCP ran on the `all` server the file names.
+    let mcp_writes = json["controls"].as_array().unwrap().iter().filter(|c| {
+        c["title"].as_str().unwrap().contains("through MCP")
+            && ["HG-PERM-04", "HG-PERM-05"].contains(&c["id"].as_str().unwrap())
+    });
+    assert_eq!(mcp_writes.filter(|c| c["status"] == "passed").count(), 4);
+}
+
+/// The admin created canaries (the audit log has the inserts) and none is left in the org.
+fn assert_seeds_created_and_removed(org: &mock_org::RunningOrg) {
+    let created = org
+        .state
+        .audit
+        .snapshot()
+        .iter()
+        .filter(|r| r.username.as_deref() == Some("admin@acme.test") && r.method == "POST" && r.status == 201)
+        .count();
+    assert!(created >= 2, "the admin seeded canaries ({created} inserts)");
+    let store = org.state.store_read();
+    for object in ["Case", "Opportunity"] {
+        let left: Vec<&str> = store
+            .of_object(object)
+            .filter(|r| r.fields.values().any(|v| v.as_str().is_some_and(|s| s.starts_with("CANARY-SEEDED"))))
+            .map(|r| r.id.as_str())
+            .collect();
+        assert!(left.is_empty(), "seeded {object} canaries left behind: {left:?}");
+    }
+}
+
+#[tokio::test]
+async fn seeded_canaries_are_removed_when_the_probe_fails() {
+    let mut fixture = mock_org::Org::default_fixture();
+    fixture.enable_fault("tool-without-sharing").unwrap();
+    let org = mock_org::start(fixture).await.unwrap();
+    let file = write("leak", &target_file(&org.url));
+    let reports = reports_dir("leak");
+    let args = vec![
+        "run".into(),
+        "--target".into(),
+        file.display().to_string(),
+        "--reports".into(),
+        reports.clone(),
+        "--tags".into(),
+        "@HG-SYS-01".into(),
+    ];
+    let (code, stdout, stderr) = gate(args, true).await;
+    assert_eq!(code, 1, "the probe catches the leak\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("FAILED HG-SYS-01 no tool the agent can list returns a canary"), "{stdout}");
+    assert_seeds_created_and_removed(&org);
 }
 
 #[tokio::test]

@@ -48,3 +48,41 @@ Feature: Restricted personas are denied through MCP tools
   Scenario: HG-PERM-06 through MCP, twin: the agent's call is served
     When agent calls getUserInfo on the reads MCP server with '{}'
     Then the tool result succeeds
+
+  # Writes go to the server with the write tools (`all`), which the agent's rollout does not use:
+  # what is checked is that the org refuses the write, whatever server offers the tool.
+  @HG-PERM-04 @MUST @serial @mcp-writes
+  Scenario: HG-PERM-04 through MCP: the read-only agent's write tool calls change nothing
+    Given the admin has read the Case record "own-case"
+    When agent calls updateSobjectRecord on the all MCP server with '{"objectName": "Case", "recordId": "@own-case", "fields": {"Status": "Closed"}}'
+    Then the tool result is an error with INSUFFICIENT_ACCESS_OR_READONLY
+    And the admin reads the org back unchanged
+    When agent calls deleteSobjectRecord on the all MCP server with '{"objectName": "Case", "recordId": "@own-case"}'
+    Then the tool result is an error with INSUFFICIENT_ACCESS_OR_READONLY
+    And the admin reads the org back unchanged
+    Given the admin has listed the Case records
+    When agent calls createSobjectRecord on the all MCP server with '{"objectName": "Case", "fields": {"Subject": "made by the agent"}}'
+    Then the tool result is an error with INSUFFICIENT_ACCESS_OR_READONLY
+    And the admin reads the org back unchanged
+
+  @HG-PERM-04 @MUST @positive @serial @mcp-writes
+  Scenario: HG-PERM-04 through MCP, twin: the service user's update tool call is written
+    Given the admin has read the Case record "shared-case"
+    When csr calls updateSobjectRecord on the all MCP server with '{"objectName": "Case", "recordId": "@shared-case", "fields": {"Priority": "Low"}}'
+    Then the tool result succeeds
+    And the admin reads the Case record "shared-case" with Priority "Low"
+
+  @HG-PERM-05 @MUST @serial @mcp-writes
+  Scenario: HG-PERM-05 through MCP: a read-only field is not written by a tool
+    Given the admin has read the Account record "shared-account"
+    When csr calls updateSobjectRecord on the all MCP server with '{"objectName": "Account", "recordId": "@shared-account", "fields": {"PaymentMethod__c": "VISA-0000"}}'
+    Then the tool result is an error with INVALID_FIELD_FOR_INSERT_UPDATE
+    And the tool error names the field PaymentMethod__c
+    And the admin reads the org back unchanged
+
+  @HG-PERM-05 @MUST @positive @serial @mcp-writes
+  Scenario: HG-PERM-05 through MCP, twin: an editable field on the same record is written by the tool
+    Given the admin has read the Account record "shared-account"
+    When csr calls updateSobjectRecord on the all MCP server with '{"objectName": "Account", "recordId": "@shared-account", "fields": {"Phone": "+1 555 0177"}}'
+    Then the tool result succeeds
+    And the admin reads the Account record "shared-account" with Phone "+1 555 0177"

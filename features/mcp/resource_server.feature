@@ -63,12 +63,12 @@ Feature: The MCP server accepts only live tokens issued for it
     When a client calls the reads MCP server with no-mcp-scope authorization
     Then the MCP server refuses with 403 insufficient_scope
 
-  @HG-RS-09 @MUST @C8
+  @HG-RS-09 @MUST @C8 @mcp-sessions
   Scenario: HG-RS-09 a session is no credential: without a token it is refused
     When the agent's session on the reads MCP server is used without-a-token
     Then the MCP server refuses with 401
 
-  @HG-RS-09 @MUST @C8
+  @HG-RS-09 @MUST @C8 @mcp-sessions
   Scenario: HG-RS-09 a session whose token was revoked is refused on the next request
     When the agent's session on the reads MCP server is used with-its-token
     Then the MCP server answers 200
@@ -76,12 +76,12 @@ Feature: The MCP server accepts only live tokens issued for it
     And the agent's session on the reads MCP server is used with-its-token
     Then the MCP server refuses with 401
 
-  @HG-RS-10 @MUST
+  @HG-RS-10 @MUST @mcp-sessions
   Scenario: HG-RS-10 another user's token on the agent's session never gets the agent's data
     When the agent's session on the reads MCP server is used by-csr
     Then the answer is refused or in csr's own context
 
-  @HG-RS-10 @MUST @positive
+  @HG-RS-10 @MUST @positive @mcp-sessions
   Scenario: HG-RS-10 twin: the agent's own token on its session works
     When the agent's session on the reads MCP server is used with-its-token
     Then the MCP server answers 200

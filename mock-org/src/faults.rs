@@ -305,8 +305,8 @@ pub const TABLE: &[FaultSpec] = &[
         ToolIgnoresFls,
         "tool-ignores-fls",
         "permissions",
-        "MCP tools skip field-level security",
-        &["HG-PERM-02", "HG-SYS-01"],
+        "MCP tools skip field-level security (reads, and writes to read-only fields)",
+        &["HG-PERM-02", "HG-PERM-05", "HG-SYS-01"],
     ),
     row(
         ToolWithoutSharing,
@@ -319,8 +319,8 @@ pub const TABLE: &[FaultSpec] = &[
         WriteToolIgnoresCrud,
         "write-tool-ignores-crud",
         "permissions",
-        "updateSobjectRecord is exposed on the reads server and writes in system mode (no CRUD, FLS or sharing)",
-        &["HG-CAT-01", "HG-CAT-02", "HG-DECL-03", "HG-SYS-02"],
+        "updateSobjectRecord is exposed on the reads server, and the write tools write in system mode (no CRUD, FLS or sharing)",
+        &["HG-CAT-01", "HG-CAT-02", "HG-DECL-03", "HG-PERM-04", "HG-PERM-05", "HG-SYS-02"],
     ),
     row(
         SystemModeApexTool,

@@ -6,7 +6,7 @@
 use crate::html_form;
 use crate::pkce::Pkce;
 use crate::probe::{Probe, ProbeError, Reply, Request};
-use crate::target::{Persona, Target};
+use crate::target::{Persona, RefreshChain, Target};
 use reqwest::Method;
 use serde_json::Value;
 use url::Url;
@@ -19,6 +19,10 @@ pub enum LoginError {
     NoCallback(String),
     #[error("the token endpoint refused the code: {status} {body}")]
     Exchange { status: u16, body: String },
+    #[error("the token endpoint refused the stored refresh token: {status} {body} (run `headless-gate login` again)")]
+    Refresh { status: u16, body: String },
+    #[error("the persona signs in with a stored refresh token and has no password for the login form this check needs")]
+    NoPassword,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +75,9 @@ pub async fn authorize(
     persona: &Persona,
     params: &[(String, String)],
 ) -> Result<Outcome, LoginError> {
+    if persona.password.is_empty() && persona.refresh.is_some() {
+        return Err(LoginError::NoPassword);
+    }
     probe.secrets.add(&persona.password, "password");
     let start = Url::parse(&t.authorize_url).map_err(|e| LoginError::NoCallback(format!("authorize URL: {e}")))?;
     let mut url = start.clone();
@@ -143,6 +150,30 @@ pub fn token_set(reply: &Reply) -> Option<TokenSet> {
         refresh_token: v.get("refresh_token").and_then(Value::as_str).map(str::to_string),
         scope: v.get("scope").and_then(Value::as_str).unwrap_or_default().to_string(),
     })
+}
+
+/// An access token from the persona's stored refresh token. Where the server rotates refresh
+/// tokens, the new one replaces the old for the rest of the run.
+pub async fn refresh(probe: &mut Probe, t: &Target, chain: &RefreshChain) -> Result<TokenSet, LoginError> {
+    let mut current = chain.0.lock().await;
+    probe.secrets.add(&current, "refresh token");
+    let pairs = vec![
+        ("grant_type".into(), "refresh_token".into()),
+        ("refresh_token".into(), current.clone()),
+        ("client_id".into(), t.client_id.clone()),
+    ];
+    let reply = exchange(probe, t, pairs).await?;
+    match (reply.status, token_set(&reply)) {
+        (200, Some(ts)) => {
+            probe.secrets.add(&ts.access_token, "access token");
+            if let Some(next) = &ts.refresh_token {
+                probe.secrets.add(next, "refresh token");
+                *current = next.clone();
+            }
+            Ok(ts)
+        }
+        _ => Err(LoginError::Refresh { status: reply.status, body: probe.secrets.redact(&reply.body) }),
+    }
 }
 
 /// The whole flow: authorize with PKCE, check `state`, redeem the code.

@@ -2,7 +2,7 @@
 //! malformed and forged requests can be sent), tool calls as a persona, and the audit trail.
 
 use crate::probe::Request;
-use crate::world::{GateWorld, MCP_PROTOCOL, StepError, expect, initialize_request, rpc};
+use crate::world::{GateWorld, StepError, expect, mcp_http, opening_request, rpc};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use cucumber::{then, when};
@@ -66,6 +66,14 @@ async fn tool_error(w: &mut GateWorld, code: String) -> Result<(), StepError> {
         format!("isError={} {got}", result["isError"])
     })?;
     expect(!result.to_string().contains(&marker), "no seeded sensitive value in the error", || "a canary value".into())
+}
+
+#[then(expr = "the tool error names the field {word}")]
+async fn tool_error_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
+    let result = tool_result(w)?;
+    let text = result["content"][0]["text"].as_str().unwrap_or_default();
+    let fields = serde_json::from_str::<Value>(text).ok().map(|e| e[0]["fields"].clone()).unwrap_or(Value::Null);
+    expect(fields == json!([field]), format!("fields [{field}]"), || fields.to_string())
 }
 
 #[then("the tool result succeeds")]
@@ -236,8 +244,7 @@ async fn forge(w: &mut GateWorld, real: &str, variant: &str) -> Result<String, S
 #[when(expr = "a client calls the {word} MCP server with {word} authorization")]
 async fn call_with_authorization(w: &mut GateWorld, server: String, variant: String) -> Result<(), StepError> {
     let (auth, url) = authorization(w, &server, &variant).await?;
-    let mut req = Request::new(Method::POST, url).json(initialize_request());
-    req.headers.push(("Accept".into(), "application/json, text/event-stream".into()));
+    let mut req = mcp_http(&url, opening_request(w.target.mcp_era), w.target.mcp_era, None);
     if let Some(a) = auth {
         req.headers.push(("Authorization".into(), a));
     }
@@ -368,12 +375,18 @@ async fn with_header(
     w.mcp_send(&url, Some(&token), Some(&session), list_request(), &[(&name, &value)]).await
 }
 
+#[when(expr = "{word} sends tools\\/list to the {word} MCP server in the target's protocol version")]
+async fn in_own_version(w: &mut GateWorld, persona: String, server: String) -> Result<(), StepError> {
+    w.mcp_request(&persona, &server, "tools/list", json!({})).await
+}
+
 #[when(expr = "{word} sends tools\\/list to the {word} MCP server without its session id")]
 async fn without_session(w: &mut GateWorld, persona: String, server: String) -> Result<(), StepError> {
     w.mcp_open(&persona, &server).await?;
     let url = w.mcp_url(&server)?;
     let token = w.token(&persona).await?;
-    w.mcp_send(&url, Some(&token), None, list_request(), &[("MCP-Protocol-Version", MCP_PROTOCOL)]).await
+    let version = w.target.mcp_era.version();
+    w.mcp_send(&url, Some(&token), None, list_request(), &[("MCP-Protocol-Version", version)]).await
 }
 
 #[when(expr = "{word} ends its session on the {word} MCP server and uses it again")]
@@ -383,7 +396,7 @@ async fn terminated_session(w: &mut GateWorld, persona: String, server: String) 
     let token = w.token(&persona).await?;
     let mut del = Request::new(Method::DELETE, url.clone()).bearer(&token);
     del.headers.push(("Mcp-Session-Id".into(), session.clone()));
-    del.headers.push(("MCP-Protocol-Version".into(), MCP_PROTOCOL.into()));
+    del.headers.push(("MCP-Protocol-Version".into(), w.target.mcp_era.version().into()));
     let r = w.probe.send(del).await?;
     expect((200..300).contains(&r.status), "the session ended (2xx)", || format!("{}", r.status))?;
     w.mcp_send(&url, Some(&token), Some(&session), list_request(), &[]).await

@@ -535,13 +535,14 @@ async fn access_dead(w: &mut GateWorld, which: String) -> Result<(), StepError> 
     expect(ok, expected, || format!("{} {code}", r.status))
 }
 
-/// An MCP `initialize` to the target's first MCP server with exactly this token.
+/// The era's opening MCP request to the target's first MCP server with exactly this token.
 async fn mcp_with(w: &mut GateWorld, token: &str) -> Result<Reply, StepError> {
     let url = w.target.mcp_servers.values().next().cloned().ok_or_else(|| StepError::Expectation {
         expected: "an MCP server in the target".into(),
         observed: "none is configured".into(),
     })?;
-    w.mcp_send(&url, Some(token), None, crate::world::initialize_request(), &[]).await?;
+    let opening = crate::world::opening_request(w.target.mcp_era);
+    w.mcp_send(&url, Some(token), None, opening, &[]).await?;
     Ok(w.last()?.clone())
 }
 

@@ -1,7 +1,7 @@
 //! Steps for the org's data API as a persona: reads, queries, writes, and the checks on what came
 //! back. Each is one line over the World.
 
-use crate::world::{GateWorld, StepError, expect, query_path};
+use crate::world::{Cleanup, GateWorld, StepError, expect, query_path};
 use cucumber::{given, then, when};
 use reqwest::Method;
 use serde_json::Value;
@@ -36,7 +36,7 @@ async fn updates(
     json: String,
 ) -> Result<(), StepError> {
     let path = format!("/sobjects/{object}/{}", w.record(&alias)?.id);
-    w.take_snapshot(&path).await?;
+    admin_read(w, object, alias).await?;
     w.rest(&persona, Method::PATCH, &path, Some(parse_json(&json)?)).await
 }
 
@@ -49,8 +49,44 @@ async fn deletes(w: &mut GateWorld, persona: String, object: String, alias: Stri
 
 #[when(expr = "{word} creates a {word} with {string}")]
 async fn creates(w: &mut GateWorld, persona: String, object: String, json: String) -> Result<(), StepError> {
-    w.take_snapshot(&query_path(&format!("SELECT Id FROM {object} ORDER BY Id"))).await?;
+    admin_listed(w, object.clone()).await?;
     w.rest(&persona, Method::POST, &format!("/sobjects/{object}"), Some(parse_json(&json)?)).await
+}
+
+/// The admin's read of a record, compared after a write and restored when the scenario ends.
+#[given(expr = "the admin has read the {word} record {string}")]
+async fn admin_read(w: &mut GateWorld, object: String, alias: String) -> Result<(), StepError> {
+    let id = w.record(&alias)?.id;
+    w.take_snapshot(&format!("/sobjects/{object}/{id}")).await?;
+    let before = w.snapshot.as_ref().and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+    w.cleanup.push(Cleanup::AdminRestore { object, id, before });
+    Ok(())
+}
+
+/// The admin's list of an object's records; anything created after it is deleted when the
+/// scenario ends (a write that should have been refused leaves nothing behind).
+#[given(expr = "the admin has listed the {word} records")]
+async fn admin_listed(w: &mut GateWorld, object: String) -> Result<(), StepError> {
+    w.take_snapshot(&query_path(&format!("SELECT Id FROM {object} ORDER BY Id"))).await?;
+    let before = w.admin_ids(&object).await?;
+    w.cleanup.push(Cleanup::AdminDeleteNew { object, before });
+    Ok(())
+}
+
+#[then(expr = "the admin reads the {word} record {string} with {word} {string}")]
+async fn admin_reads_value(
+    w: &mut GateWorld,
+    object: String,
+    alias: String,
+    field: String,
+    value: String,
+) -> Result<(), StepError> {
+    let id = w.record(&alias)?.id;
+    w.rest("admin", Method::GET, &format!("/sobjects/{object}/{id}"), None).await?;
+    let v = w.last()?.json().unwrap_or(Value::Null);
+    expect(v[&field] == Value::String(value.clone()), format!("{field} = {value:?}"), || {
+        format!("{field} = {}", v[&field])
+    })
 }
 
 fn parse_json(s: &str) -> Result<Value, StepError> {

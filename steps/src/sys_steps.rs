@@ -3,8 +3,8 @@
 //! tool, and fails naming the tool, the argument and the leaked field. No per-tool code: on a real
 //! org the tools are not known in advance.
 
-use crate::world::{GateWorld, StepError, expect, query_path, rpc};
-use cucumber::{then, when};
+use crate::world::{Cleanup, GateWorld, StepError, expect, query_path, rpc};
+use cucumber::{given, then, when};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
@@ -28,7 +28,7 @@ struct Candidates {
 
 async fn candidates(w: &mut GateWorld) -> Result<Candidates, StepError> {
     // Canary records, and the records the persona may see (their hidden fields hold canaries).
-    let mut ids: Vec<(String, String)> = Vec::new();
+    let mut ids: Vec<(String, String)> = w.seeded.clone();
     for (alias, r) in w.target.records.clone() {
         if w.target.canary_records.contains(&alias) || alias.starts_with("shared-") {
             ids.push((r.object.clone(), r.id.clone()));
@@ -147,6 +147,34 @@ async fn tools_of(w: &mut GateWorld, persona: &str, writes: Option<bool>) -> Res
     Ok(out)
 }
 
+/// Seeds the target's canaries as the admin; each is deleted when the scenario ends, failed or not.
+#[given("the admin has seeded the canaries")]
+async fn seed_canaries(w: &mut GateWorld) -> Result<(), StepError> {
+    let marker = w.target.canary_marker.clone();
+    for seed in w.target.canary_seeds.clone() {
+        let run = format!("{:08x}", rand::random::<u32>());
+        let fields: Map<String, Value> =
+            seed.fields.iter().map(|(k, v)| (k.clone(), json!(v.replace("{run}", &run)))).collect();
+        w.rest("admin", Method::POST, &format!("/sobjects/{}", seed.object), Some(Value::Object(fields))).await?;
+        let r = w.last()?;
+        let id = r.json().and_then(|v| v["id"].as_str().map(str::to_string));
+        let Some(id) = id.filter(|_| r.status == 201) else {
+            return Err(StepError::Expectation {
+                expected: format!("the admin seeds a {} canary (201 with an id)", seed.object),
+                observed: format!("{} {}", r.status, r.body.chars().take(200).collect::<String>()),
+            });
+        };
+        w.cleanup.push(Cleanup::AdminDelete { object: seed.object.clone(), id: id.clone() });
+        w.seeded.push((seed.object.clone(), id));
+    }
+    let seeded = w.seeded.iter().map(|(o, id)| format!("{o} {id}")).collect::<Vec<_>>().join(", ");
+    w.probe.evidence.push(match seeded.is_empty() {
+        true => format!("no canaries to seed: the target's canary records hold the {marker} values"),
+        false => format!("seeded canaries (deleted when the scenario ends): {seeded}"),
+    });
+    Ok(())
+}
+
 #[when(expr = "the system-mode probe calls every tool {word} can list with the canaries")]
 async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let c = candidates(w).await?;
@@ -261,7 +289,17 @@ async fn canaries_exist(w: &mut GateWorld) -> Result<(), StepError> {
             seen += 1;
         }
     }
-    expect(seen > 0, "canary values present in the org", || "the admin sees none: the probe proves nothing".into())
+    expect(seen > 0, "canary values present in the org", || "the admin sees none: the probe proves nothing".into())?;
+    for (object, id) in w.seeded.clone() {
+        w.rest("admin", Method::GET, &format!("/sobjects/{object}/{id}"), None).await?;
+        let r = w.last()?;
+        expect(
+            r.status == 200 && r.body.contains(&marker),
+            format!("the seeded {object} {id} readable by the admin"),
+            || format!("{}", r.status),
+        )?;
+    }
+    Ok(())
 }
 
 /// The static verdicts for the persona's Apex-backed tools: tool, class, findings charged to it.

@@ -9,7 +9,28 @@ use std::sync::{Arc, RwLock};
 #[derive(Debug, Clone)]
 pub struct Persona {
     pub username: String,
+    /// For the login form; empty for a persona that signs in with a stored refresh token.
     pub password: String,
+    /// A refresh token from `headless-gate login` (for personas who cannot use a password form,
+    /// e.g. behind SSO): the persona's access tokens come from refreshing it.
+    pub refresh: Option<RefreshChain>,
+}
+
+/// A persona's current refresh token, shared by every scenario of the run. Refreshes take turns,
+/// so a server that rotates refresh tokens always sees the newest one.
+#[derive(Clone)]
+pub struct RefreshChain(pub Arc<tokio::sync::Mutex<String>>);
+
+impl RefreshChain {
+    pub fn new(token: String) -> RefreshChain {
+        RefreshChain(Arc::new(tokio::sync::Mutex::new(token)))
+    }
+}
+
+impl std::fmt::Debug for RefreshChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshChain([REDACTED refresh token])")
+    }
 }
 
 /// What the rollout declares (checklist items C1, C2, C6).
@@ -27,6 +48,15 @@ pub struct Declarations {
     pub action_list: BTreeMap<String, (Vec<String>, Vec<String>)>,
 }
 
+/// A record the admin creates before the system-mode probe and deletes after it: its values with
+/// the canary marker are what the restricted persona must never see. `{run}` in a value becomes a
+/// fresh tag per seeding, so leftovers of one run are never mistaken for another's.
+#[derive(Debug, Clone)]
+pub struct CanarySeed {
+    pub object: String,
+    pub fields: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RecordRef {
     pub object: String,
@@ -38,6 +68,33 @@ pub struct RecordRef {
 pub enum Flavor {
     Salesforce,
     OAuth21,
+}
+
+/// The MCP protocol era a target speaks: sessions opened by `initialize` (2025-11-25), or the
+/// stateless revision (2026-07-28) where every request carries its protocol version in `_meta`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum McpEra {
+    Sessions,
+    Stateless,
+}
+
+impl McpEra {
+    pub const CHOICES: &[&str] = &["2025-11-25", "2026-07-28"];
+
+    pub fn parse(version: &str) -> Option<McpEra> {
+        match version {
+            "2025-11-25" => Some(McpEra::Sessions),
+            "2026-07-28" => Some(McpEra::Stateless),
+            _ => None,
+        }
+    }
+
+    pub fn version(self) -> &'static str {
+        match self {
+            McpEra::Sessions => "2025-11-25",
+            McpEra::Stateless => "2026-07-28",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -69,8 +126,13 @@ pub struct Target {
     pub clock: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
     pub scopes: Vec<String>,
     pub personas: BTreeMap<String, Persona>,
-    /// The MCP servers by the names scenarios use ("reads", "custom") -> their URLs.
+    /// The agent's MCP servers by the names scenarios use ("reads", "custom") -> their URLs. The
+    /// catalog and system-mode controls walk every tool on these.
     pub mcp_servers: BTreeMap<String, String>,
+    /// MCP servers the gate may use that the agent does not reach (e.g. `all`, with the SObject
+    /// write tools, for HG-PERM-04/05 through MCP); left out of the catalog and the probe.
+    pub other_mcp_servers: BTreeMap<String, String>,
+    pub mcp_era: McpEra,
     /// The SFDX source tree of the Apex behind custom tools (HG-SYS-03/04); `None`: not scanned.
     pub apex_root: Option<std::path::PathBuf>,
     /// Custom tool name -> the Apex class behind it.
@@ -79,6 +141,8 @@ pub struct Target {
     /// Aliases of records the restricted persona must never see (unshared, or of an unreadable
     /// object); with the FLS-hidden values, they are the canaries of the system-mode probe.
     pub canary_records: Vec<String>,
+    /// Canaries seeded through the admin API for the probe, and removed after it.
+    pub canary_seeds: Vec<CanarySeed>,
     pub declarations: Option<Declarations>,
     /// Values starting with this are seeded sensitive data: seeing one where it must not be is a leak.
     pub canary_marker: String,

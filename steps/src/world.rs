@@ -3,7 +3,7 @@
 
 use crate::login::{self, LoginError, Outcome, TokenSet};
 use crate::probe::{Probe, ProbeError, Reply, Request};
-use crate::target::{self, Persona, RecordRef, Target};
+use crate::target::{self, McpEra, Persona, RecordRef, Target};
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -58,6 +58,8 @@ pub struct GateWorld {
     pub sys: Option<crate::sys_steps::ProbeReport>,
     /// Tool definitions listed across the MCP servers.
     pub listed: Option<Vec<Value>>,
+    /// Canary records the admin seeded in this scenario: (object, id).
+    pub seeded: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +77,12 @@ pub enum Cleanup {
     AdminPatch { path: String, body: Value },
     /// Move the target's clock (the mock's) past a window the scenario used up.
     AdvanceClock(std::time::Duration),
+    /// Put back every updateable field of a record that differs from the admin's earlier read.
+    AdminRestore { object: String, id: String, before: Value },
+    /// Delete records of the object that the admin's earlier query did not list.
+    AdminDeleteNew { object: String, before: Vec<String> },
+    /// Delete a record the scenario seeded.
+    AdminDelete { object: String, id: String },
 }
 
 impl GateWorld {
@@ -98,6 +106,7 @@ impl GateWorld {
             sent_ids: Vec::new(),
             sys: None,
             listed: None,
+            seeded: Vec::new(),
         }
     }
 
@@ -109,16 +118,19 @@ impl GateWorld {
         self.target.records.get(alias).cloned().ok_or_else(|| StepError::UnknownRecord(alias.into()))
     }
 
-    /// The persona's access token, signing in through the agent's app on first use.
+    /// The persona's access token, signing in through the agent's app on first use (or, for a
+    /// persona with a stored refresh token, refreshing it).
     pub async fn token(&mut self, name: &str) -> Result<String, StepError> {
         if let Some(t) = self.sessions.get(name) {
             return Ok(t.access_token.clone());
         }
         let persona = self.persona(name)?;
         let target = self.target.clone();
-        let ts = login::sign_in(&mut self.probe, &target, &persona)
-            .await
-            .map_err(|source| StepError::SignIn { persona: name.into(), source })?;
+        let ts = match &persona.refresh {
+            Some(chain) => login::refresh(&mut self.probe, &target, chain).await,
+            None => login::sign_in(&mut self.probe, &target, &persona).await,
+        }
+        .map_err(|source| StepError::SignIn { persona: name.into(), source })?;
         let access = ts.access_token.clone();
         self.sessions.insert(name.into(), ts);
         Ok(access)
@@ -214,18 +226,78 @@ impl GateWorld {
                         clock(by);
                     }
                 }
+                Cleanup::AdminRestore { object, id, before } => {
+                    if let Err(e) = self.restore(&object, &id, &before).await {
+                        self.probe.evidence.push(format!("cleanup failed: restoring {object} {id}: {e}"));
+                    }
+                }
+                Cleanup::AdminDeleteNew { object, before } => {
+                    let now = self.admin_ids(&object).await.unwrap_or_default();
+                    for id in now.into_iter().filter(|id| !before.contains(id)) {
+                        self.delete_as_admin(&object, &id).await;
+                    }
+                }
+                Cleanup::AdminDelete { object, id } => self.delete_as_admin(&object, &id).await,
             }
         }
     }
 
+    async fn delete_as_admin(&mut self, object: &str, id: &str) {
+        let path = format!("/sobjects/{object}/{id}");
+        let deleted =
+            self.rest("admin", Method::DELETE, &path, None).await.map(|_| self.last.as_ref().map(|r| r.status));
+        if !matches!(deleted, Ok(Some(204))) {
+            self.probe.evidence.push(format!("cleanup failed: DELETE {path}: {deleted:?}"));
+        }
+    }
+
+    /// The ids of an object's records, as the admin sees them.
+    pub async fn admin_ids(&mut self, object: &str) -> Result<Vec<String>, StepError> {
+        self.rest("admin", Method::GET, &query_path(&format!("SELECT Id FROM {object} ORDER BY Id")), None).await?;
+        let v = self.last()?.json().unwrap_or(Value::Null);
+        Ok(v["records"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r["Id"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default())
+    }
+
+    /// Writes back the updateable fields whose values differ from `before`.
+    async fn restore(&mut self, object: &str, id: &str, before: &Value) -> Result<(), StepError> {
+        let path = format!("/sobjects/{object}/{id}");
+        self.rest("admin", Method::GET, &path, None).await?;
+        let now = self.last()?.json().unwrap_or(Value::Null);
+        let updateable: Vec<String> = self
+            .describe_fields("admin", object)
+            .await?
+            .iter()
+            .filter(|f| f["updateable"] == Value::Bool(true))
+            .filter_map(|f| f["name"].as_str().map(str::to_string))
+            .collect();
+        let changed: serde_json::Map<String, Value> = updateable
+            .iter()
+            .filter(|f| now.get(f.as_str()) != before.get(f.as_str()))
+            .map(|f| (f.clone(), before.get(f.as_str()).cloned().unwrap_or(Value::Null)))
+            .collect();
+        if !changed.is_empty() {
+            self.rest("admin", Method::PATCH, &path, Some(Value::Object(changed))).await?;
+            let status = self.last()?.status;
+            expect(status == 204, "the admin's restore accepted (204)", || status.to_string())?;
+        }
+        Ok(())
+    }
+
     pub fn mcp_url(&self, server: &str) -> Result<String, StepError> {
-        self.target.mcp_servers.get(server).cloned().ok_or_else(|| StepError::Expectation {
-            expected: format!("an MCP server named '{server}' in the target"),
-            observed: "not verifiable on this target: no such MCP server is configured".into(),
+        let t = &self.target;
+        t.mcp_servers.get(server).or_else(|| t.other_mcp_servers.get(server)).cloned().ok_or_else(|| {
+            StepError::Expectation {
+                expected: format!("an MCP server named '{server}' in the target"),
+                observed: "not verifiable on this target: no such MCP server is configured".into(),
+            }
         })
     }
 
-    /// One JSON-RPC POST to an MCP server; the answer becomes `last`.
+    /// One JSON-RPC POST to an MCP server in the target's era; the answer becomes `last`.
+    /// `headers` replace any the era sets (a scenario may send a wrong protocol version).
     pub async fn mcp_send(
         &mut self,
         url: &str,
@@ -235,13 +307,9 @@ impl GateWorld {
         headers: &[(&str, &str)],
     ) -> Result<(), StepError> {
         let request_id = format!("hg-{:016x}", rand::random::<u64>());
-        let mut req = Request::new(Method::POST, url).json(body.clone());
-        req.headers.push(("Accept".into(), "application/json, text/event-stream".into()));
+        let method = body.get("method").and_then(Value::as_str).unwrap_or("?").to_string();
+        let mut req = mcp_http(url, body, self.target.mcp_era, session);
         req.headers.push(("X-Request-Id".into(), request_id.clone()));
-        if let Some(s) = session.filter(|s| !s.is_empty()) {
-            req.headers.push(("Mcp-Session-Id".into(), s.into()));
-            req.headers.push(("MCP-Protocol-Version".into(), MCP_PROTOCOL.into()));
-        }
         for (k, v) in headers {
             req.headers.retain(|(x, _)| !x.eq_ignore_ascii_case(k));
             req.headers.push((k.to_string(), v.to_string()));
@@ -249,20 +317,24 @@ impl GateWorld {
         if let Some(t) = token {
             req = req.bearer(t);
         }
-        self.sent_ids.push((request_id, body.get("method").and_then(Value::as_str).unwrap_or("?").to_string()));
+        self.sent_ids.push((request_id, method));
         self.last = Some(self.probe.send(req).await?);
         Ok(())
     }
 
-    /// Opens (once) the persona's session on an MCP server: initialize, then initialized.
+    /// Opens (once) the persona's session on an MCP server: initialize, then initialized. The
+    /// stateless era has no session: nothing is sent and the session id is "".
     pub async fn mcp_open(&mut self, persona: &str, server: &str) -> Result<String, StepError> {
         let key = (persona.to_string(), server.to_string());
         if let Some(s) = self.mcp_sessions.get(&key) {
             return Ok(s.clone());
         }
+        if self.target.mcp_era == McpEra::Stateless {
+            return Ok(String::new());
+        }
         let url = self.mcp_url(server)?;
         let token = self.token(persona).await?;
-        self.mcp_send(&url, Some(&token), None, initialize_request(), &[]).await?;
+        self.mcp_send(&url, Some(&token), None, opening_request(McpEra::Sessions), &[]).await?;
         let r = self.last()?;
         expect(r.status == 200 && rpc(r).get("result").is_some(), "the MCP server initializes (200)", || {
             format!("{} {}", r.status, r.body.chars().take(200).collect::<String>())
@@ -294,13 +366,57 @@ impl GateWorld {
     }
 }
 
-/// The protocol era the harness speaks (sessions, `Mcp-Session-Id`).
-pub const MCP_PROTOCOL: &str = "2025-11-25";
+fn client_info() -> Value {
+    serde_json::json!({"name": "headless-gate", "version": env!("CARGO_PKG_VERSION")})
+}
 
-/// The JSON-RPC `initialize` the harness opens every MCP session with.
-pub fn initialize_request() -> Value {
-    serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": MCP_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "headless-gate", "version": env!("CARGO_PKG_VERSION")}}})
+/// The request a client starts talking to an MCP server with: `initialize` in the sessions era;
+/// the stateless era has no handshake, so there it is a `tools/list`.
+pub fn opening_request(era: McpEra) -> Value {
+    match era {
+        McpEra::Sessions => serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": era.version(), "capabilities": {}, "clientInfo": client_info()}}),
+        McpEra::Stateless => serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}),
+    }
+}
+
+/// The HTTP POST of one JSON-RPC message in an era. Sessions: the session id and protocol version
+/// headers once a session is open. Stateless: every request carries its protocol version and
+/// client capabilities in `_meta`, with the matching `MCP-Protocol-Version`, `Mcp-Method` and
+/// (for a tool call) `Mcp-Name` headers.
+pub fn mcp_http(url: &str, mut body: Value, era: McpEra, session: Option<&str>) -> Request {
+    let mut headers: Vec<(String, String)> = vec![("Accept".into(), "application/json, text/event-stream".into())];
+    match era {
+        McpEra::Sessions => {
+            if let Some(s) = session.filter(|s| !s.is_empty()) {
+                headers.push(("Mcp-Session-Id".into(), s.into()));
+                headers.push(("MCP-Protocol-Version".into(), era.version().into()));
+            }
+        }
+        McpEra::Stateless => {
+            headers.push(("MCP-Protocol-Version".into(), era.version().into()));
+            if let Some(m) = body.get("method").and_then(Value::as_str) {
+                headers.push(("Mcp-Method".into(), m.into()));
+            }
+            if let Some(n) = body.pointer("/params/name").and_then(Value::as_str) {
+                headers.push(("Mcp-Name".into(), n.into()));
+            }
+            if body.get("id").is_some() {
+                let meta = serde_json::json!({
+                    "io.modelcontextprotocol/protocolVersion": era.version(),
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                    "io.modelcontextprotocol/clientInfo": client_info(),
+                });
+                if !body.get("params").is_some_and(Value::is_object) {
+                    body["params"] = serde_json::json!({});
+                }
+                body["params"]["_meta"] = meta;
+            }
+        }
+    }
+    let mut req = Request::new(Method::POST, url).json(body);
+    req.headers.extend(headers);
+    req
 }
 
 /// A JSON-RPC answer from a JSON body or from the `data:` events of an SSE stream.
