@@ -42,58 +42,28 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
             (None, Some(var)) => {
                 let token = from_env("refresh_token_env", var)?;
                 secrets.add(&token, "refresh token");
-                Persona { username: p.username.clone(), password: String::new(), refresh: Some(RefreshChain::new(token)) }
+                Persona {
+                    username: p.username.clone(),
+                    password: String::new(),
+                    refresh: Some(RefreshChain::new(token)),
+                }
             }
             (None, None) => unreachable!("target_file::parse requires password_env or refresh_token_env"),
         };
         personas.insert(name.clone(), persona);
     }
-    let metadata_url = t.endpoints.metadata_url.clone().unwrap_or_else(|| {
-        format!("{}/.well-known/oauth-authorization-server", t.endpoints.issuer.trim_end_matches('/'))
-    });
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(steps::probe::TIMEOUT)
-        .build()
-        .map_err(|e| TargetError::Unreachable(e.to_string()))?;
-    let resp = client.get(&metadata_url).send().await.map_err(|e| {
-        TargetError::Unreachable(format!(
-            "{metadata_url}: {}",
-            if e.is_timeout() { "timed out" } else { "no connection" }
-        ))
-    })?;
-    let status = resp.status().as_u16();
-    let doc: serde_json::Value = resp.json().await.map_err(|_| TargetError::Metadata {
-        url: metadata_url.clone(),
-        problem: format!("{status}, not a JSON document"),
-    })?;
-    // Only hosts the target file names are trusted with credentials.
-    let trusted: Vec<String> =
-        [&t.endpoints.issuer, &t.endpoints.instance_url].iter().filter_map(|u| host(u)).collect();
-    let endpoint = |key: &str, required: bool| -> Result<String, TargetError> {
-        match doc.get(key).and_then(|v| v.as_str()) {
-            Some(u) if host(u).is_some_and(|h| trusted.contains(&h)) => Ok(u.to_string()),
-            Some(u) => Err(TargetError::Metadata {
-                url: metadata_url.clone(),
-                problem: format!("{key} points at {u}, a host the target file does not name"),
-            }),
-            None if required => {
-                Err(TargetError::Metadata { url: metadata_url.clone(), problem: format!("{key} is missing") })
-            }
-            None => Ok(String::new()),
-        }
-    };
+    let found = discover(t).await?;
     let records =
         t.records.iter().map(|(k, r)| (k.clone(), RecordRef { object: r.object.clone(), id: r.id.clone() })).collect();
     Ok(Target {
         name: t.name.clone(),
         instance_url: t.endpoints.instance_url.trim_end_matches('/').to_string(),
         issuer: t.endpoints.issuer.clone(),
-        authorize_url: endpoint("authorization_endpoint", true)?,
-        token_url: endpoint("token_endpoint", true)?,
-        revoke_url: endpoint("revocation_endpoint", false)?,
-        introspect_url: endpoint("introspection_endpoint", false)?,
-        metadata_url,
+        authorize_url: found.authorize_url,
+        token_url: found.token_url,
+        revoke_url: found.revoke_url,
+        introspect_url: found.introspect_url,
+        metadata_url: found.metadata_url,
         flavor: if t.flavor == "salesforce" { Flavor::Salesforce } else { Flavor::OAuth21 },
         api_version: t.endpoints.api_version.clone(),
         client_id: t.app.client_id.clone(),
@@ -123,5 +93,62 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         declarations: t.declarations.as_ref().map(|d| d.to_steps()),
         canary_marker: "CANARY-".into(),
         secrets,
+    })
+}
+
+/// The authorization server's endpoints, as its metadata states them.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub metadata_url: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    /// Empty where the metadata names none.
+    pub revoke_url: String,
+    pub introspect_url: String,
+}
+
+/// Reads the authorization server's metadata. Only hosts the target file names are trusted with
+/// credentials, so an endpoint elsewhere is refused.
+pub async fn discover(t: &TargetFile) -> Result<Endpoints, TargetError> {
+    let metadata_url = t.endpoints.metadata_url.clone().unwrap_or_else(|| {
+        format!("{}/.well-known/oauth-authorization-server", t.endpoints.issuer.trim_end_matches('/'))
+    });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(steps::probe::TIMEOUT)
+        .build()
+        .map_err(|e| TargetError::Unreachable(e.to_string()))?;
+    let resp = client.get(&metadata_url).send().await.map_err(|e| {
+        TargetError::Unreachable(format!(
+            "{metadata_url}: {}",
+            if e.is_timeout() { "timed out" } else { "no connection" }
+        ))
+    })?;
+    let status = resp.status().as_u16();
+    let doc: serde_json::Value = resp.json().await.map_err(|_| TargetError::Metadata {
+        url: metadata_url.clone(),
+        problem: format!("{status}, not a JSON document"),
+    })?;
+    let trusted: Vec<String> =
+        [&t.endpoints.issuer, &t.endpoints.instance_url].iter().filter_map(|u| host(u)).collect();
+    let endpoint = |key: &str, required: bool| -> Result<String, TargetError> {
+        match doc.get(key).and_then(|v| v.as_str()) {
+            Some(u) if host(u).is_some_and(|h| trusted.contains(&h)) => Ok(u.to_string()),
+            Some(u) => Err(TargetError::Metadata {
+                url: metadata_url.clone(),
+                problem: format!("{key} points at {u}, a host the target file does not name"),
+            }),
+            None if required => {
+                Err(TargetError::Metadata { url: metadata_url.clone(), problem: format!("{key} is missing") })
+            }
+            None => Ok(String::new()),
+        }
+    };
+    Ok(Endpoints {
+        authorize_url: endpoint("authorization_endpoint", true)?,
+        token_url: endpoint("token_endpoint", true)?,
+        revoke_url: endpoint("revocation_endpoint", false)?,
+        introspect_url: endpoint("introspection_endpoint", false)?,
+        metadata_url,
     })
 }

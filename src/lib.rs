@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod file_target;
+pub mod login_cmd;
 pub mod mock_target;
 pub mod reports;
 pub mod results;

@@ -87,6 +87,26 @@ enum Command {
         #[arg(long, default_value = "features")]
         features: PathBuf,
     },
+    /// Sign a persona in to a real target (Authorization Code + PKCE through a browser and a
+    /// loopback callback) and store its refresh token in a file only you can read, for CI to pass
+    /// in through the persona's refresh_token_env.
+    Login {
+        /// The target file.
+        #[arg(long)]
+        target: PathBuf,
+        /// The persona to sign in (a key of the target file's [personas]).
+        #[arg(long)]
+        persona: String,
+        /// A loopback callback registered on the app (default: the file's app.callback_url).
+        #[arg(long)]
+        callback: Option<String>,
+        /// Where to store the token (default: ~/.config/headless-gate/<target>/<persona>.refresh-token).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seconds to wait for the browser to come back.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// Write a commented target-file template.
     Init {
         /// Where to write it.
@@ -135,6 +155,22 @@ async fn main() -> ExitCode {
             selftest(features, reports, parallel, only, list).await
         }
         Command::ScanApex { path, sarif, tool_classes } => scan_apex(&path, sarif.as_deref(), &tool_classes),
+        Command::Login { target, persona, callback, out, timeout } => {
+            let opts = headless_gate::login_cmd::LoginOptions {
+                target,
+                persona,
+                callback,
+                out,
+                timeout: std::time::Duration::from_secs(timeout),
+            };
+            match headless_gate::login_cmd::login(&opts, |text| println!("{text}")).await {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Controls { features } => match headless_gate::catalog::controls(&features) {
             Ok(c) => {
                 print!("{}", headless_gate::catalog::render_table(&c));

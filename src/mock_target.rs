@@ -79,7 +79,10 @@ pub fn for_mock(
         .iter()
         .filter_map(|(name, username)| {
             let u = org.user_by_username(username)?;
-            Some((name.to_string(), Persona { username: u.username.clone(), password: u.password.clone(), refresh: None }))
+            Some((
+                name.to_string(),
+                Persona { username: u.username.clone(), password: u.password.clone(), refresh: None },
+            ))
         })
         .collect::<BTreeMap<_, _>>();
     // Scenario names: `custom` for the custom server, else the last word (`reads`, `all`).
