@@ -17,6 +17,11 @@ pub enum TargetError {
     Metadata { url: String, problem: String },
 }
 
+/// A path the target file names, relative to the file.
+fn relative_to(file: &str, path: &str) -> std::path::PathBuf {
+    std::path::Path::new(file).parent().unwrap_or(std::path::Path::new(".")).join(path)
+}
+
 fn host(u: &str) -> Option<String> {
     url::Url::parse(u).ok()?.host_str().map(str::to_string)
 }
@@ -69,6 +74,17 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         client_id: t.app.client_id.clone(),
         app_name: t.app.name.clone().unwrap_or_default(),
         redirect_uri: t.app.callback_url.clone(),
+        agent_callbacks: std::iter::once(&t.app.callback_url).chain(&t.app.other_callback_urls).cloned().collect(),
+        app_metadata: match &t.app.metadata {
+            Some(dir) => {
+                Some(crate::app_metadata::read(&relative_to(file, dir)).map_err(|problem| TargetFileError {
+                    file: file.into(),
+                    key: "app.metadata".into(),
+                    problem,
+                })?)
+            }
+            None => None,
+        },
         other_client_id: t.app.other_client_id.clone(),
         max_access_token_minutes: t.limits.max_access_token_minutes,
         per_user_requests_per_minute: t.limits.per_user_requests_per_minute,
@@ -78,10 +94,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         mcp_servers: t.endpoints.mcp_servers.clone(),
         other_mcp_servers: t.endpoints.other_mcp_servers.clone(),
         mcp_era: t.endpoints.mcp_protocol.as_deref().and_then(McpEra::parse).unwrap_or(McpEra::Sessions),
-        apex_root: t.apex.as_ref().map(|a| {
-            let base = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new("."));
-            base.join(&a.source)
-        }),
+        apex_root: t.apex.as_ref().map(|a| relative_to(file, &a.source)),
         tool_classes: t.apex.as_ref().map(|a| a.tools.clone()).unwrap_or_default(),
         records,
         canary_records: t.canary_records.clone(),

@@ -1,6 +1,7 @@
 //! headless-gate: runs the Gherkin controls against a target, writes the reports, and says whether
 //! the rollout may go.
 
+pub mod app_metadata;
 pub mod catalog;
 pub mod file_target;
 pub mod login_cmd;
@@ -159,6 +160,12 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         auto_exclude(
             "HG-LIM-01",
             "not run: opt-in, since its burst spends the org's API limits (set limits.per_user_requests_per_minute)",
+        );
+    }
+    if target.app_metadata.is_none() {
+        auto_exclude(
+            "HG-DECL-02",
+            "not run: the target names no External Client App metadata to read (set app.metadata)",
         );
     }
     if target.apex_root.is_none() {

@@ -5,7 +5,7 @@ use mock_org::RunningOrg;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use steps::evidence::Secrets;
-use steps::target::{CanarySeed, Flavor, McpEra, Persona, RecordRef, Target};
+use steps::target::{AppMetadata, CanarySeed, Flavor, McpEra, Persona, RecordRef, Target};
 
 /// Scenario persona name -> username in the default org file.
 pub const PERSONAS: &[(&str, &str)] = &[
@@ -62,6 +62,9 @@ pub fn declarations_for(
     crate::target_file::parse_rollout(&name, &text).map(|d| Some(d.to_steps()))
 }
 
+/// The scopes the agent's rollout declares: Headless 360's.
+const SCOPES: &[&str] = &["mcp_api", "refresh_token"];
+
 /// The server with every SObject tool (`platform/sobject-all`): the agent's rollout does not use
 /// it, the write checks through MCP do.
 const ALL_SERVER: &str = "all";
@@ -113,6 +116,19 @@ pub fn for_mock(
         client_id: app.consumer_key.clone(),
         app_name: app.name.clone(),
         redirect_uri: app.callback_urls[0].clone(),
+        agent_callbacks: vec![app.callback_urls[0].clone()],
+        // The org itself is the mock's metadata.
+        app_metadata: Some(
+            org.apps
+                .iter()
+                .map(|a| AppMetadata {
+                    name: a.name.clone(),
+                    consumer_key: a.consumer_key.clone(),
+                    callback_urls: a.callback_urls.clone(),
+                    scopes: a.scopes.clone(),
+                })
+                .collect(),
+        ),
         other_client_id: org.apps.get(1).map(|a| a.consumer_key.clone()),
         max_access_token_minutes: 60,
         // The mock declares the rate its org file enforces (a fault can switch enforcement off).
@@ -121,7 +137,8 @@ pub fn for_mock(
             let state = running.state.clone();
             Arc::new(move |d| state.clock.advance(d))
         }),
-        scopes: app.scopes.clone(),
+        // What the rollout declares (Headless 360's), not what the app happens to grant.
+        scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
         personas,
         mcp_servers: servers.iter().filter(|(alias, _)| alias != ALL_SERVER).cloned().collect(),
         other_mcp_servers: servers.iter().filter(|(alias, _)| alias == ALL_SERVER).cloned().collect(),

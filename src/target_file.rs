@@ -85,6 +85,13 @@ pub struct App {
     /// Another registered client, for the checks that codes and tokens are bound to theirs.
     #[serde(default)]
     pub other_client_id: Option<String>,
+    /// Further callbacks of this same client (e.g. its staging host), for HG-DECL-02.
+    #[serde(default)]
+    pub other_callback_urls: Vec<String>,
+    /// An SFDX source tree with the org's External Client App metadata (`*.ecaGlblOauth-meta.xml`
+    /// and `*.ecaOauth-meta.xml`, from `sf project retrieve start`), relative to this file.
+    #[serde(default)]
+    pub metadata: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,6 +133,9 @@ pub struct Declarations {
     pub broad_tools: Vec<String>,
     #[serde(default)]
     pub approval_required: Option<Vec<String>>,
+    /// The org's other integrations: name -> client id. None may use the agent's app.
+    #[serde(default)]
+    pub other_integrations: BTreeMap<String, String>,
     /// `read-only` or `read-write`.
     #[serde(default)]
     pub rollout_phase: Option<String>,
@@ -169,6 +179,7 @@ impl Declarations {
             approval_required: self.approval_required.clone().unwrap_or_default(),
             approval_declared: self.approval_required.is_some(),
             read_only_phase: self.rollout_phase.as_deref() == Some("read-only"),
+            other_integrations: self.other_integrations.clone(),
             action_list: self.action_list.iter().map(|(o, a)| (o.clone(), (a.read.clone(), a.edit.clone()))).collect(),
         }
     }

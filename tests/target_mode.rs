@@ -126,8 +126,9 @@ async fn the_scenarios_run_against_a_deployment_named_by_a_target_file() {
     let excluded: Vec<&serde_json::Value> =
         json["controls"].as_array().unwrap().iter().filter(|c| c["status"] == "excluded").collect();
     let ids: Vec<&str> = excluded.iter().map(|c| c["id"].as_str().unwrap()).collect();
-    // LIM-01 is opt-in, and SYS-03/04 need an Apex source: this target file names neither.
-    assert_eq!(ids, ["HG-CODE-05", "HG-LIM-01", "HG-RS-05", "HG-SYS-03", "HG-SYS-04"]);
+    // LIM-01 is opt-in, SYS-03/04 need an Apex source and DECL-02 the app metadata: this target
+    // file names none of them.
+    assert_eq!(ids, ["HG-CODE-05", "HG-DECL-02", "HG-DECL-02", "HG-LIM-01", "HG-RS-05", "HG-SYS-03", "HG-SYS-04"]);
     // The deployment saw the gate's traffic: the audit log names the agent.
     assert!(org.state.audit.snapshot().iter().any(|r| r.username.as_deref() == Some("agent.service@acme.test")));
     assert_seeds_created_and_removed(&org);
@@ -247,4 +248,89 @@ fn controls_lists_the_catalog() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("HG-REV-03") && text.contains("HG-PERM-07") && text.contains("HG-META-01"));
     assert!(text.lines().last().unwrap().ends_with("scenarios"));
+}
+
+/// SFDX metadata for the mock's apps, as `sf project retrieve start` would write it.
+fn write_app_metadata(dir: &std::path::Path, apps: &[(&str, &str, &str, &str)]) {
+    let (g, s) = (dir.join("extlClntAppGlobalOauthSets"), dir.join("extlClntAppOauthSettings"));
+    std::fs::create_dir_all(&g).unwrap();
+    std::fs::create_dir_all(&s).unwrap();
+    for (name, key, callbacks, scopes) in apps {
+        std::fs::write(
+            g.join(format!("{name}.ecaGlblOauth-meta.xml")),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ExtlClntAppGlobalOauthSettings xmlns=\"http://soap.sforce.com/2006/04/metadata\">\n    <callbackUrl>{callbacks}</callbackUrl>\n    <consumerKey>{key}</consumerKey>\n    <externalClientApplication>{name}</externalClientApplication>\n</ExtlClntAppGlobalOauthSettings>\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            s.join(format!("{name}.ecaOauth-meta.xml")),
+            format!(
+                "<ExtlClntAppOauthSettings xmlns=\"http://soap.sforce.com/2006/04/metadata\">\n    <commaSeparatedOauthScopes>{scopes}</commaSeparatedOauthScopes>\n    <externalClientApplication>{name}</externalClientApplication>\n</ExtlClntAppOauthSettings>\n"
+            ),
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn decl_02_reads_the_app_metadata_a_target_file_names() {
+    let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("hg-decl02-{}", std::process::id()));
+    let agent = (
+        "Headless_Service_Agent",
+        "3MVG9mockHeadlessServiceAgentKey0001",
+        "https://agent.example.test/oauth/callback",
+        "McpApi, RefreshToken",
+    );
+    let dashboard = (
+        "Reporting_Dashboard",
+        "3MVG9mockReportingDashboardKey0002",
+        "http://127.0.0.1:53682/callback",
+        "Api, RefreshToken",
+    );
+    let inspector =
+        ("MCP_Inspector", "3MVG9mockMcpInspectorKey000000003", "http://localhost:6274/oauth/callback", "McpApi");
+    let with_metadata = |name: &str, extra: &str| {
+        let text = target_file(&org.url).replacen(
+            "other_client_id = ",
+            &format!("metadata = \"{}\"\nother_client_id = ", dir.join(name).display()),
+            1,
+        );
+        write(name, &format!("{text}{extra}"))
+    };
+    let run = |file: std::path::PathBuf, name: &str| {
+        let file = file.display().to_string();
+        let args = ["run", "--target", &file, "--reports", &reports_dir(name), "--tags", "@HG-DECL-02"];
+        gate(args.iter().map(|a| a.to_string()).collect(), true)
+    };
+
+    write_app_metadata(&dir.join("dedicated"), &[agent, dashboard, inspector]);
+    let (code, stdout, _) = run(with_metadata("dedicated", ""), "dedicated").await;
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("1 controls in 2 scenarios, 0 failed"), "{stdout}");
+
+    // The dashboard's integration runs on the agent's app: its callback is there, and the
+    // declarations give it the agent's client id.
+    let shared_agent =
+        (agent.0, agent.1, "https://agent.example.test/oauth/callback\nhttp://127.0.0.1:53682/callback", agent.3);
+    write_app_metadata(&dir.join("shared"), &[shared_agent, inspector]);
+    let file = with_metadata("shared", "").to_str().unwrap().to_string();
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "\"Reporting dashboard\" = \"3MVG9mockReportingDashboardKey0002\"",
+        "\"Reporting dashboard\" = \"3MVG9mockHeadlessServiceAgentKey0001\"",
+    );
+    std::fs::write(&file, text).unwrap();
+    let (code, stdout, _) = run(file.into(), "shared").await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("callbacks not the agent's [\"http://127.0.0.1:53682/callback\"]"), "{stdout}");
+    assert!(stdout.contains("Reporting dashboard is declared with the agent's client id"), "{stdout}");
+
+    // No metadata named: the control is not run, and the report says why.
+    let (code, stdout, _) = run(write("nometa", &target_file(&org.url)), "nometa").await;
+    // Nothing ran, and a gate that ran nothing does not pass.
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("0 controls in 0 scenarios, 0 failed"), "{stdout}");
+    assert!(stdout.contains("EXCLUDED HG-DECL-02 the agent's External Client App is dedicated to it: not run: the target names no External Client App metadata"), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

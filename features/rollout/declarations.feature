@@ -1,10 +1,18 @@
-# What the rollout declares, held against the target (checklist items C1, C2, C6).
+# What the rollout declares, held against the target (checklist items C1, C2, C3, C6).
 @rollout
 Feature: The rollout is declared and the target matches the declaration
 
   @HG-DECL-01 @C1 @MUST
   Scenario: HG-DECL-01 the use case and its justification are declared
     Then the rollout declares its use case and its justification
+
+  @HG-DECL-02 @C3 @MUST
+  Scenario: HG-DECL-02 the agent's External Client App is dedicated to it
+    Then the agent's app lists exactly its callbacks and declared scopes, and no other integration uses it
+
+  @HG-DECL-02 @C3 @MUST @positive
+  Scenario: HG-DECL-02 twin: the org's metadata describes the agent's app
+    Then the org's metadata names the agent's app with its callbacks and scopes
 
   @HG-CAT-01 @C2 @MUST
   Scenario: HG-CAT-01 every tool the agent can list is on the declared allowlist

@@ -22,6 +22,9 @@ pub enum Fault {
     RedirectHostSuffix,
     RedirectAnyLoopback,
     ErrorToUnregisteredUri,
+    // the agent's External Client App
+    AppReusedByIntegration,
+    AppScopesWidened,
     // PKCE
     PkceOptional,
     PkcePlain,
@@ -165,6 +168,20 @@ pub const TABLE: &[FaultSpec] = &[
         "callbacks",
         "an unregistered callback gets the error redirected to it (an open redirector)",
         &["HG-REDIR-02", "HG-REDIR-03", "HG-REDIR-04", "HG-REDIR-05", "HG-REDIR-06", "HG-REDIR-07", "HG-REDIR-10"],
+    ),
+    row(
+        AppReusedByIntegration,
+        "app-reused-by-integration",
+        "app",
+        "the reporting dashboard's integration was moved onto the agent's app: its callback is listed there and its own app is gone",
+        &["HG-DECL-02"],
+    ),
+    row(
+        AppScopesWidened,
+        "app-scopes-widened",
+        "app",
+        "the agent's app also grants api and web (so GRANT-07's wider request is granted, rightly, by the app)",
+        &["HG-DECL-02", "HG-GRANT-07"],
     ),
     row(
         PkceOptional,
@@ -512,6 +529,17 @@ fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
             for app in &mut org.apps {
                 app.access_token_lifetime_minutes = LONG_TOKEN_LIFETIME_MINUTES;
             }
+        }
+        AppReusedByIntegration => {
+            let key = "3MVG9mockReportingDashboardKey0002";
+            let i = org.apps.iter().position(|a| a.consumer_key == key).ok_or("no reporting dashboard app")?;
+            let dashboard = org.apps.remove(i);
+            let agent = org.apps.first_mut().ok_or("the org declares no External Client App")?;
+            agent.callback_urls.extend(dashboard.callback_urls);
+        }
+        AppScopesWidened => {
+            let agent = org.apps.first_mut().ok_or("the org declares no External Client App")?;
+            agent.scopes.extend(["api".to_string(), "web".to_string()]);
         }
         ClientCredentials => {
             if let Some(app) = org.apps.first_mut() {

@@ -1,7 +1,7 @@
 //! Steps that hold the target against what the rollout declares: the use case (C1), the tool
 //! catalog and least privilege (C2), and the human-approval list (C6).
 
-use crate::target::Declarations;
+use crate::target::{AppMetadata, Declarations};
 use crate::world::{GateWorld, StepError, expect, rpc};
 use cucumber::{then, when};
 use reqwest::Method;
@@ -21,6 +21,72 @@ async fn use_case(w: &mut GateWorld) -> Result<(), StepError> {
     expect(!d.justification.trim().is_empty(), "a justification", || "none".into())?;
     w.probe.evidence.push(format!("use case: {}\njustification: {}", d.use_case, d.justification));
     Ok(())
+}
+
+/// The org's External Client Apps and the agent's among them (by its client id).
+fn agent_app(w: &GateWorld) -> Result<(Vec<AppMetadata>, AppMetadata), StepError> {
+    let apps = w.target.app_metadata.clone().ok_or_else(|| StepError::Expectation {
+        expected: "the org's External Client App metadata".into(),
+        observed: "not verifiable on this target: it names none (app.metadata in the target file)".into(),
+    })?;
+    let agent =
+        apps.iter().find(|a| a.consumer_key == w.target.client_id).cloned().ok_or_else(|| StepError::Expectation {
+            expected: "the agent's client id among the org's External Client Apps".into(),
+            observed: format!("apps {}", apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")),
+        })?;
+    Ok((apps, agent))
+}
+
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// All three checks of HG-DECL-02, each problem named: an auditor sees every way the app is shared.
+#[then("the agent's app lists exactly its callbacks and declared scopes, and no other integration uses it")]
+async fn app_dedicated(w: &mut GateWorld) -> Result<(), StepError> {
+    let (apps, app) = agent_app(w)?;
+    let d = declarations(w)?;
+    let mut problems = Vec::new();
+    let (listed, declared) = (sorted(&app.callback_urls), sorted(&w.target.agent_callbacks));
+    let extra: Vec<&String> = listed.iter().filter(|c| !declared.contains(c)).collect();
+    let missing: Vec<&String> = declared.iter().filter(|c| !listed.contains(c)).collect();
+    if !extra.is_empty() || !missing.is_empty() {
+        problems.push(format!("callbacks not the agent's {extra:?}, the agent's missing {missing:?}"));
+    }
+    let (granted, wanted) = (sorted(&app.scopes), sorted(&w.target.scopes));
+    if granted != wanted {
+        problems.push(format!("scopes {granted:?} where {wanted:?} are declared"));
+    }
+    for (name, client_id) in &d.other_integrations {
+        if *client_id == app.consumer_key {
+            problems.push(format!("{name} is declared with the agent's client id"));
+        } else if !apps.iter().any(|a| a.consumer_key == *client_id) {
+            problems.push(format!("{name}'s client id is no app in the org: it has no app of its own"));
+        }
+    }
+    w.probe.evidence.push(format!(
+        "{}: callbacks {}; scopes {}; other integrations {:?}",
+        app.name,
+        listed.join(" "),
+        granted.join(" "),
+        d.other_integrations
+    ));
+    expect(problems.is_empty(), "an app dedicated to the agent", || problems.join("; "))
+}
+
+#[then("the org's metadata names the agent's app with its callbacks and scopes")]
+async fn app_metadata_present(w: &mut GateWorld) -> Result<(), StepError> {
+    let (apps, agent) = agent_app(w)?;
+    w.probe.evidence.push(format!(
+        "External Client Apps: {}",
+        apps.iter().map(|a| format!("{} ({} callbacks)", a.name, a.callback_urls.len())).collect::<Vec<_>>().join(", ")
+    ));
+    expect(!agent.callback_urls.is_empty() && !agent.scopes.is_empty(), "the agent's callbacks and scopes", || {
+        "none in the metadata: the checks would pass vacuously".into()
+    })
 }
 
 /// Every tool the persona can list on every MCP server, with its definition.

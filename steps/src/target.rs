@@ -44,6 +44,9 @@ pub struct Declarations {
     /// Whether the rollout states the list at all (an empty list is a statement too).
     pub approval_declared: bool,
     pub read_only_phase: bool,
+    /// The other integrations in the org, by name -> their client id (HG-DECL-02: none may share
+    /// the agent's app).
+    pub other_integrations: BTreeMap<String, String>,
     /// object -> (fields read, fields edited)
     pub action_list: BTreeMap<String, (Vec<String>, Vec<String>)>,
 }
@@ -55,6 +58,15 @@ pub struct Declarations {
 pub struct CanarySeed {
     pub object: String,
     pub fields: BTreeMap<String, String>,
+}
+
+/// An External Client App as the org's metadata states it (HG-DECL-02).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppMetadata {
+    pub name: String,
+    pub consumer_key: String,
+    pub callback_urls: Vec<String>,
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +127,10 @@ pub struct Target {
     /// The agent's External Client App by its metadata name (the kill switch finds it by name).
     pub app_name: String,
     pub redirect_uri: String,
+    /// Every callback the agent's client uses: `redirect_uri` and any others the target declares.
+    pub agent_callbacks: Vec<String>,
+    /// The org's External Client Apps from its metadata; `None`: HG-DECL-02 is not run.
+    pub app_metadata: Option<Vec<AppMetadata>>,
     /// Another registered client, for the checks that codes and tokens are bound to their client.
     pub other_client_id: Option<String>,
     /// Longest acceptable access-token lifetime (HG-RT-05).
