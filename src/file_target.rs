@@ -5,6 +5,7 @@
 use crate::target_file::{TargetFile, TargetFileError};
 use std::collections::BTreeMap;
 use steps::evidence::Secrets;
+use steps::probe::{Limits, authority};
 use steps::target::{CanarySeed, Flavor, McpEra, Persona, RecordRef, RefreshChain, Target};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,22 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         personas.insert(name.clone(), persona);
     }
     let found = discover(t).await?;
+    // The hosts that may see a bearer token: the ones the file names, and the endpoints the
+    // metadata states (already refused unless on those hosts).
+    let trusted: Vec<String> = [
+        &t.endpoints.issuer,
+        &t.endpoints.instance_url,
+        &found.metadata_url,
+        &found.authorize_url,
+        &found.token_url,
+        &found.revoke_url,
+        &found.introspect_url,
+    ]
+    .into_iter()
+    .chain(t.endpoints.mcp_servers.values())
+    .chain(t.endpoints.other_mcp_servers.values())
+    .filter_map(|u| authority(u))
+    .collect();
     let records =
         t.records.iter().map(|(k, r)| (k.clone(), RecordRef { object: r.object.clone(), id: r.id.clone() })).collect();
     Ok(Target {
@@ -106,6 +123,11 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         declarations: t.declarations.as_ref().map(|d| d.to_steps()),
         canary_marker: "CANARY-".into(),
         secrets,
+        limits: Limits {
+            request_timeout: std::time::Duration::from_secs(t.limits.request_timeout_seconds),
+            scenario_budget: std::time::Duration::from_secs(t.limits.scenario_seconds),
+            trusted,
+        },
     })
 }
 

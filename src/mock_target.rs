@@ -5,6 +5,7 @@ use mock_org::RunningOrg;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use steps::evidence::Secrets;
+use steps::probe::{Limits, authority};
 use steps::target::{AppMetadata, CanarySeed, Flavor, McpEra, Persona, RecordRef, Target};
 
 /// Scenario persona name -> username in the default org file.
@@ -167,5 +168,6 @@ pub fn for_mock(
             .collect(),
         canary_marker: "CANARY-".into(),
         secrets,
+        limits: Limits { trusted: authority(&running.url).into_iter().collect(), ..Limits::default() },
     }
 }

@@ -193,12 +193,31 @@ pub struct Limits {
     /// The org's per-user request rate. Opt-in: only when set does HG-LIM-01 send its burst.
     #[serde(default)]
     pub per_user_requests_per_minute: Option<u32>,
+    /// The bound on one exchange with the target, body included.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_seconds: u64,
+    /// The bound on all of one scenario's exchanges.
+    #[serde(default = "default_scenario_seconds")]
+    pub scenario_seconds: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_access_token_minutes: default_max_minutes(), per_user_requests_per_minute: None }
+        Limits {
+            max_access_token_minutes: default_max_minutes(),
+            per_user_requests_per_minute: None,
+            request_timeout_seconds: default_request_timeout(),
+            scenario_seconds: default_scenario_seconds(),
+        }
     }
+}
+
+fn default_request_timeout() -> u64 {
+    steps::probe::TIMEOUT.as_secs()
+}
+
+fn default_scenario_seconds() -> u64 {
+    steps::probe::SCENARIO_BUDGET.as_secs()
 }
 
 fn default_max_minutes() -> i64 {
@@ -276,6 +295,14 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
             "endpoints.api_version",
             format!("'{}' is not an API version like v66.0", t.endpoints.api_version),
         ));
+    }
+    for (key, v) in [
+        ("limits.request_timeout_seconds", t.limits.request_timeout_seconds),
+        ("limits.scenario_seconds", t.limits.scenario_seconds),
+    ] {
+        if v == 0 {
+            return Err(err(key, "must be at least 1".into()));
+        }
     }
     if t.app.scopes.is_empty() {
         return Err(err("app.scopes", "lists no scope".into()));

@@ -9,7 +9,46 @@ use std::time::Duration;
 
 /// Bodies beyond this are cut: a hostile target cannot make the gate buffer without bound.
 pub const BODY_CAP: usize = 1 << 20;
+/// The default bound on one exchange, body included (a slow drip ends here too).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// The default bound on all of one scenario's exchanges.
+pub const SCENARIO_BUDGET: Duration = Duration::from_secs(120);
+
+/// What a probe may do: how long an exchange and a scenario may take, and which hosts may see a
+/// bearer token (the hosts the target names; a redirect or a hostile document never widens it).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub request_timeout: Duration,
+    pub scenario_budget: Duration,
+    /// `host:port` authorities; empty: any.
+    pub trusted: Vec<String>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { request_timeout: TIMEOUT, scenario_budget: SCENARIO_BUDGET, trusted: Vec::new() }
+    }
+}
+
+/// `host:port` of a URL (the port made explicit), as `Limits::trusted` holds them.
+pub fn authority(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
+}
+
+/// One connection pool for every scenario of the process: no redirect is ever followed.
+fn client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(TIMEOUT)
+                .build()
+                .expect("an HTTP client without TLS options always builds")
+        })
+        .clone()
+}
 
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -33,6 +72,10 @@ impl Reply {
 pub enum ProbeError {
     #[error("no answer from {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    #[error("not sent: {url} is on a host the target does not name, and the request carries a bearer token")]
+    Untrusted { url: String },
+    #[error("not sent: the scenario used up its time budget of {0} s")]
+    OverBudget(u64),
 }
 
 /// One request to send: a method, a URL and what goes with it.
@@ -75,6 +118,8 @@ impl Request {
 #[derive(Clone)]
 pub struct Probe {
     client: reqwest::Client,
+    limits: Limits,
+    started: std::time::Instant,
     pub secrets: Secrets,
     pub evidence: Vec<String>,
 }
@@ -86,18 +131,41 @@ impl std::fmt::Debug for Probe {
 }
 
 impl Probe {
-    pub fn new(secrets: Secrets) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
-            .build()
-            .expect("an HTTP client without TLS options always builds");
-        Probe { client, secrets, evidence: Vec::new() }
+    pub fn new(secrets: Secrets, limits: Limits) -> Self {
+        Probe { client: client(), limits, started: std::time::Instant::now(), secrets, evidence: Vec::new() }
+    }
+
+    /// Refuses what must not go out: a bearer token to a host the target does not name, or any
+    /// request once the scenario's budget is spent. Written down as evidence like an exchange.
+    fn admit(&mut self, req: &Request) -> Result<Duration, ProbeError> {
+        let left = self.limits.scenario_budget.saturating_sub(self.started.elapsed());
+        let err = if left.is_zero() {
+            Some(ProbeError::OverBudget(self.limits.scenario_budget.as_secs()))
+        } else if req.bearer.is_some()
+            && !self.limits.trusted.is_empty()
+            && !authority(&req.url).is_some_and(|a| self.limits.trusted.contains(&a))
+        {
+            Some(ProbeError::Untrusted { url: self.secrets.redact(&req.url) })
+        } else {
+            None
+        };
+        match err {
+            Some(e) => {
+                self.evidence.push(format!(
+                    "{} {}
+  -> {e}",
+                    req.method,
+                    self.secrets.redact(&req.url)
+                ));
+                Err(e)
+            }
+            None => Ok(left.min(self.limits.request_timeout)),
+        }
     }
 
     pub async fn send(&mut self, req: Request) -> Result<Reply, ProbeError> {
-        let mut b = self.client.request(req.method.clone(), &req.url);
+        let timeout = self.admit(&req)?;
+        let mut b = self.client.request(req.method.clone(), &req.url).timeout(timeout);
         if let Some(t) = &req.bearer {
             b = b.bearer_auth(t);
         }

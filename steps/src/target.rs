@@ -163,6 +163,8 @@ pub struct Target {
     /// Values starting with this are seeded sensitive data: seeing one where it must not be is a leak.
     pub canary_marker: String,
     pub secrets: Secrets,
+    /// Time bounds and the hosts that may see a bearer token.
+    pub limits: crate::probe::Limits,
 }
 
 impl std::fmt::Debug for Target {

@@ -89,7 +89,7 @@ impl GateWorld {
     fn new() -> Self {
         let target = target::current();
         GateWorld {
-            probe: Probe::new(target.secrets.clone()),
+            probe: Probe::new(target.secrets.clone(), target.limits.clone()),
             target,
             sessions: HashMap::new(),
             last: None,
