@@ -64,6 +64,12 @@ pub fn standard_params(t: &Target, pkce: &Pkce, state: &str) -> Vec<(String, Str
     ]
 }
 
+/// Whether a redirect lands exactly on the registered callback (its query aside): a prefix is not
+/// enough, since `https://app/cb.evil` and `https://app/cb/../x` start the same way.
+pub fn is_callback(u: &Url, registered: &str) -> bool {
+    Url::parse(registered).is_ok_and(|r| same_origin(u, &r) && u.path() == r.path())
+}
+
 fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
 }
@@ -188,7 +194,7 @@ pub async fn sign_in(probe: &mut Probe, t: &Target, persona: &Persona) -> Result
     }
     let code = match (&outcome, code) {
         (Outcome::Redirected(u), Some(c))
-            if u.as_str().starts_with(&t.redirect_uri) && outcome.param("state").as_deref() == Some(&state) =>
+            if is_callback(u, &t.redirect_uri) && outcome.param("state").as_deref() == Some(&state) =>
         {
             c
         }
@@ -215,5 +221,28 @@ pub async fn sign_in(probe: &mut Probe, t: &Target, persona: &Persona) -> Result
     match (reply.status, token_set(&reply)) {
         (200, Some(ts)) => Ok(ts),
         _ => Err(LoginError::Exchange { status: reply.status, body: probe.secrets.redact(&reply.body) }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_callback;
+    use url::Url;
+
+    #[test]
+    fn only_the_exact_callback_counts() {
+        let reg = "https://agent.example.test/oauth/callback";
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(is_callback(&u("https://agent.example.test/oauth/callback?code=x&state=y"), reg));
+        for evil in [
+            "https://agent.example.test/oauth/callback.evil?code=x",
+            "https://agent.example.test/oauth/callbackx?code=x",
+            "https://agent.example.test/oauth/callback/extra?code=x",
+            "https://agent.example.test.evil.example/oauth/callback?code=x",
+            "http://agent.example.test/oauth/callback?code=x",
+            "https://agent.example.test:8443/oauth/callback?code=x",
+        ] {
+            assert!(!is_callback(&u(evil), reg), "{evil}");
+        }
     }
 }

@@ -268,7 +268,18 @@ fn without_url(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    kind.to_string()
+    // The innermost cause says what the target did ("connection closed before message
+    // completed"); reqwest's own text is left out since it carries the URL.
+    let mut cause = None;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause = Some(s.to_string());
+        source = s.source();
+    }
+    match cause {
+        Some(c) if !c.is_empty() => format!("{kind} ({c})"),
+        _ => kind.to_string(),
+    }
 }
 
 /// Evidence keeps the first 2,000 characters of a body: enough to show what came back.
@@ -282,4 +293,44 @@ fn clip(s: &str) -> String {
         end -= 1;
     }
     format!("{}... ({} bytes in all)", &s[..end], s.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listener that counts the connections it is offered.
+    async fn counting_listener() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((_sock, _)) = listener.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        (url, count)
+    }
+
+    #[tokio::test]
+    async fn a_bearer_token_never_goes_to_a_host_the_target_does_not_name() {
+        let (url, count) = counting_listener().await;
+        let limits = Limits { trusted: vec!["127.0.0.1:1".into()], ..Limits::default() };
+        let mut probe = Probe::new(Secrets::default(), limits);
+        let err = probe.send(Request::new(Method::GET, url.clone()).bearer("secret-token-value")).await.unwrap_err();
+        assert!(matches!(err, ProbeError::Untrusted { .. }), "{err}");
+        assert!(probe.evidence[0].contains("not sent"), "{:?}", probe.evidence);
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing reached the host");
+    }
+
+    #[tokio::test]
+    async fn nothing_is_sent_once_the_scenario_budget_is_spent() {
+        let (url, count) = counting_listener().await;
+        let limits = Limits { scenario_budget: Duration::ZERO, ..Limits::default() };
+        let mut probe = Probe::new(Secrets::default(), limits);
+        let err = probe.send(Request::new(Method::GET, url)).await.unwrap_err();
+        assert!(matches!(err, ProbeError::OverBudget(0)), "{err}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
 }

@@ -1,0 +1,363 @@
+//! The gate against targets that misbehave (wiremock fakes, and one hand-written slow-drip server,
+//! all on loopback). In every case the run finishes within its bounds, writes all three reports,
+//! the affected controls fail with a message saying what the target did, nothing panics, nothing
+//! is followed off the named hosts, and no credential reaches a report or the console.
+
+use std::path::PathBuf;
+use std::time::Duration;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const PASSWORDS: &[(&str, &str)] = &[
+    ("HG_HOSTILE_AGENT_PASSWORD", "hostile-agent-Passw0rd!"),
+    ("HG_HOSTILE_ADMIN_PASSWORD", "hostile-admin-Passw0rd!"),
+];
+/// Credentials the fake hands out; none may appear in a report.
+const FAKE_TOKENS: &[&str] =
+    &["hostile-access-token-0123456789", "hostile-refresh-token-0123456789", "hostile-code-0123456789"];
+/// A few controls that sign in, call REST and call MCP: enough to meet every failure mode.
+const TAGS: &str = "@HG-META-01 or @HG-PERM-01 or @HG-RS-01";
+
+fn target_file(issuer: &str, instance: &str) -> String {
+    format!(
+        r#"name = "hostile target"
+flavor = "salesforce"
+
+[endpoints]
+issuer = "{issuer}"
+instance_url = "{instance}"
+mcp_servers = {{ reads = "{instance}/platform/mcp/v1/platform/sobject-reads" }}
+
+[app]
+client_id = "3MVG9hostile"
+callback_url = "https://agent.example.test/oauth/callback"
+scopes = ["mcp_api", "refresh_token"]
+
+[personas.agent]
+username = "agent@hostile.test"
+password_env = "HG_HOSTILE_AGENT_PASSWORD"
+
+[personas.admin]
+username = "admin@hostile.test"
+password_env = "HG_HOSTILE_ADMIN_PASSWORD"
+
+[limits]
+request_timeout_seconds = 1
+scenario_seconds = 5
+"#
+    )
+}
+
+fn metadata(base: &str) -> serde_json::Value {
+    serde_json::json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/services/oauth2/authorize"),
+        "token_endpoint": format!("{base}/services/oauth2/token"),
+        "revocation_endpoint": format!("{base}/services/oauth2/revoke"),
+        "introspection_endpoint": format!("{base}/services/oauth2/introspect"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+    })
+}
+
+/// An authorization server that signs anyone in at once: straight to `to` with a code and the
+/// request's own state.
+struct SignInTo(String);
+
+impl Respond for SignInTo {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let state = req.url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap_or_default();
+        ResponseTemplate::new(302)
+            .insert_header("location", format!("{}?code={}&state={state}", self.0, FAKE_TOKENS[2]))
+    }
+}
+
+fn tokens() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        "access_token": FAKE_TOKENS[0], "refresh_token": FAKE_TOKENS[1], "token_type": "Bearer",
+        "scope": "mcp_api refresh_token",
+    }))
+}
+
+/// A fake whose metadata is sound; each case mounts what misbehaves.
+async fn fake() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(metadata(&server.uri())))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Signs in at once and hands out the fake tokens.
+async fn sign_in_works(server: &MockServer) {
+    Mock::given(path("/services/oauth2/authorize"))
+        .respond_with(SignInTo("https://agent.example.test/oauth/callback".into()))
+        .mount(server)
+        .await;
+    Mock::given(method("POST")).and(path("/services/oauth2/token")).respond_with(tokens()).mount(server).await;
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    results: serde_json::Value,
+    reports: Vec<(String, String)>,
+}
+
+impl Run {
+    /// The one-line messages of the failed controls.
+    fn failures(&self) -> Vec<String> {
+        self.results["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "failed")
+            .map(|c| format!("{}: {}", c["id"].as_str().unwrap(), c["message"].as_str().unwrap_or_default()))
+            .collect()
+    }
+
+    fn any_failure(&self, needle: &str) -> bool {
+        self.failures().iter().any(|f| f.contains(needle))
+    }
+}
+
+async fn gate(name: &str, file_text: String) -> Run {
+    let dir = std::env::temp_dir().join(format!("hg-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("target.toml");
+    std::fs::write(&file, file_text).unwrap();
+    let reports: PathBuf = dir.join("reports");
+    let args: Vec<String> =
+        ["run", "--target", file.to_str().unwrap(), "--reports", reports.to_str().unwrap(), "--tags", TAGS]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    let run = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_headless-gate"));
+        cmd.args(&args).current_dir(env!("CARGO_MANIFEST_DIR"));
+        for (var, value) in PASSWORDS {
+            cmd.env(var, value);
+        }
+        cmd.output().unwrap()
+    });
+    // A bound against a hang, not a speed check: the run's own limits end it long before.
+    let out = tokio::time::timeout(Duration::from_secs(300), run).await.expect("the run ends").unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let reports: Vec<(String, String)> = ["junit.xml", "results.json", "report.html"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(reports.join(f)).ok().map(|t| (f.to_string(), t)))
+        .collect();
+    let results = reports
+        .iter()
+        .find(|(f, _)| f == "results.json")
+        .map(|(_, t)| serde_json::from_str(t).expect("results.json parses"))
+        .unwrap_or(serde_json::Value::Null);
+    Run { code: out.status.code().unwrap_or(-1), stdout, stderr, results, reports }
+}
+
+/// What holds in every case: no panic, and no credential anywhere. (cucumber words every failed
+/// step "Step panicked"; a real panic is the runtime's "panicked at <file>" line.)
+fn assert_clean(run: &Run) {
+    assert!(!run.stderr.contains("panicked at") && !run.stdout.contains("panicked at"), "{}", run.stderr);
+    let secrets = PASSWORDS.iter().map(|(_, p)| *p).chain(FAKE_TOKENS.iter().copied());
+    for s in secrets {
+        assert!(!run.stdout.contains(s) && !run.stderr.contains(s), "a credential on the console");
+        for (name, text) in &run.reports {
+            assert!(!text.contains(s), "a credential in {name}");
+        }
+    }
+}
+
+/// A run that got going: exit 1, all three reports, the listed failures.
+fn assert_failed_with_reports(run: &Run) {
+    assert_clean(run);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.reports.len(), 3, "all three reports are written");
+    assert!(!run.failures().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorization_server_that_never_answers_times_out_per_request() {
+    let server = fake().await;
+    Mock::given(path("/services/oauth2/authorize"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&server)
+        .await;
+    let run = gate("silent", target_file(&server.uri(), &server.uri())).await;
+    assert_failed_with_reports(&run);
+    assert!(
+        run.any_failure("HG-PERM-01: sign-in as 'agent' failed") && run.any_failure("timed out"),
+        "{:?}",
+        run.failures()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_fail_the_controls_that_met_them() {
+    let server = fake().await;
+    Mock::given(path_regex(".*")).respond_with(ResponseTemplate::new(500).set_body_string("boom")).mount(&server).await;
+    let run = gate("5xx", target_file(&server.uri(), &server.uri())).await;
+    assert_failed_with_reports(&run);
+    assert!(run.any_failure("stopped on a page with status 500"), "{:?}", run.failures());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_json_from_the_token_endpoint_is_a_refused_sign_in() {
+    let server = fake().await;
+    Mock::given(path("/services/oauth2/authorize"))
+        .respond_with(SignInTo("https://agent.example.test/oauth/callback".into()))
+        .mount(&server)
+        .await;
+    Mock::given(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("{\"access_token\": \"hostile-acc", "application/json"))
+        .mount(&server)
+        .await;
+    let run = gate("truncated", target_file(&server.uri(), &server.uri())).await;
+    assert_failed_with_reports(&run);
+    assert!(run.any_failure("the token endpoint refused the code: 200"), "{:?}", run.failures());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_far_over_the_cap_is_cut_and_kept_short_in_the_reports() {
+    let server = fake().await;
+    sign_in_works(&server).await;
+    let huge = "x".repeat(8 << 20);
+    Mock::given(path_regex("^/services/data/.*"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(huge, "application/json"))
+        .mount(&server)
+        .await;
+    let run = gate("huge", target_file(&server.uri(), &server.uri())).await;
+    assert_failed_with_reports(&run);
+    assert!(run.any_failure("HG-PERM-01"), "{:?}", run.failures());
+    for (name, text) in &run.reports {
+        assert!(text.len() < 2 << 20, "{name} is {} bytes: the body was not cut", text.len());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_with_the_wrong_content_is_a_configuration_error_at_start() {
+    let server = MockServer::start().await;
+    Mock::given(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html><body>Welcome</body></html>", "text/html"))
+        .mount(&server)
+        .await;
+    let run = gate("html-metadata", target_file(&server.uri(), &server.uri())).await;
+    assert_clean(&run);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("200, not a JSON document"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_pointing_at_a_foreign_host_is_reported_not_trusted() {
+    let server = MockServer::start().await;
+    let mut doc = metadata(&server.uri());
+    doc["token_endpoint"] = "https://tokens.evil.example/token".into();
+    Mock::given(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(doc))
+        .mount(&server)
+        .await;
+    let run = gate("foreign-metadata", target_file(&server.uri(), &server.uri())).await;
+    assert_clean(&run);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(
+            "token_endpoint points at https://tokens.evil.example/token, a host the target file does not name"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(server.received_requests().await.unwrap().iter().all(|r| r.url.path().starts_with("/.well-known/")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_another_host_is_never_followed_and_gets_no_token() {
+    let server = fake().await;
+    let evil = MockServer::start().await;
+    Mock::given(path_regex(".*")).respond_with(ResponseTemplate::new(200)).mount(&evil).await;
+    sign_in_works(&server).await;
+    Mock::given(path_regex("^/(services/data|platform)/.*"))
+        .respond_with(ResponseTemplate::new(307).insert_header("location", format!("{}/steal", evil.uri())))
+        .mount(&server)
+        .await;
+    let run = gate("redirect", target_file(&server.uri(), &server.uri())).await;
+    assert_failed_with_reports(&run);
+    assert!(run.any_failure("observed 307"), "{:?}", run.failures());
+    assert!(evil.received_requests().await.unwrap().is_empty(), "the gate followed a redirect to another host");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorization_server_redirecting_to_an_evil_callback_is_caught_not_followed() {
+    let server = fake().await;
+    let evil = MockServer::start().await;
+    Mock::given(path_regex(".*")).respond_with(ResponseTemplate::new(200)).mount(&evil).await;
+    Mock::given(path("/services/oauth2/authorize"))
+        .respond_with(SignInTo(format!("{}/oauth/callback.evil", evil.uri())))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).and(path("/services/oauth2/token")).respond_with(tokens()).mount(&server).await;
+    let run = gate("evil-callback", target_file(&server.uri(), &server.uri())).await;
+    assert_failed_with_reports(&run);
+    assert!(run.any_failure("/oauth/callback.evil?code=[REDACTED authorization code]"), "{:?}", run.failures());
+    assert!(evil.received_requests().await.unwrap().is_empty(), "the evil callback was visited");
+    let token_calls =
+        server.received_requests().await.unwrap().iter().filter(|r| r.url.path().ends_with("/token")).count();
+    assert_eq!(token_calls, 0, "a code delivered to the wrong callback was redeemed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_mid_run_fails_the_controls_that_needed_it() {
+    let server = fake().await;
+    sign_in_works(&server).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = gate("refused", target_file(&server.uri(), &format!("http://127.0.0.1:{closed}"))).await;
+    assert_failed_with_reports(&run);
+    assert!(run.any_failure("connection failed"), "{:?}", run.failures());
+}
+
+/// A server that sends its headers and then one byte every 200 ms, forever (until the client
+/// hangs up). Written by hand: it is the subject under test.
+async fn slow_drip() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        // Bounded: enough connections for the few scenarios, each closed by the client's timeout.
+        for _ in 0..64 {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                // Take the request first (one read: the harness's requests are small).
+                let mut buf = vec![0u8; 64 * 1024];
+                if sock.read(&mut buf).await.is_err() {
+                    return;
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for _ in 0..600 {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if sock.write_all(b" ").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_drip_is_cut_by_the_exchange_timeout() {
+    let server = fake().await;
+    sign_in_works(&server).await;
+    let drip = slow_drip().await;
+    let run = gate("drip", target_file(&server.uri(), &drip)).await;
+    assert_failed_with_reports(&run);
+    assert!(run.any_failure("timed out"), "{:?}", run.failures());
+}
