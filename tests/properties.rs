@@ -1,6 +1,7 @@
-//! Property tests for every decoder the mock exposes so far: SOQL, query strings, JSON bodies, ids
-//! and the org file. No input panics; every rejection is a Salesforce-shaped 4xx. Bounded: a fixed
-//! number of cases each, in-process (no sockets), so the run time is predictable in CI.
+//! Property tests for every decoder the mock exposes: SOQL, query strings, JSON bodies, ids, the
+//! org file, OAuth form bodies, authorize parameters, bearer JWTs and MCP JSON-RPC. No input
+//! panics; every rejection is a Salesforce- or OAuth-shaped 4xx. Bounded: a fixed number of cases
+//! each, in-process (no sockets), so the run time is predictable in CI.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -28,23 +29,84 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap())
 }
 
-/// Sends one request through the real router; returns the status and the parsed body.
+/// Sends one request through the real router as the broad CSR; returns the status and the parsed body.
 fn send(method: &str, uri: &str, body: Vec<u8>) -> (StatusCode, Value) {
-    let state = org();
-    let token = state.mint_test_token("csr.broad@acme.test", &["api"]);
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Authorization", format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .body(Body::from(body))
-        .unwrap();
+    let token = org().mint_test_token("csr.broad@acme.test", &["api"]);
+    let auth = format!("Bearer {token}");
+    let (status, bytes) =
+        send_raw(method, uri, &[("Authorization", &auth), ("Content-Type", "application/json")], body);
+    (status, if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) })
+}
+
+/// Sends one request with exactly these headers; returns the status and the raw body.
+fn send_raw(method: &str, uri: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Body::from(body)).unwrap();
     runtime().block_on(async {
-        let resp = mock_org::app(state).oneshot(req).await.unwrap();
+        let resp = mock_org::app(org()).oneshot(req).await.unwrap();
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
-        (status, if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) })
+        (status, axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap().to_vec())
     })
+}
+
+/// An OAuth rejection: 4xx with a non-empty `error`, never 5xx.
+fn assert_oauth_shaped(status: StatusCode, body: &[u8]) {
+    assert!(!status.is_server_error(), "5xx: {status} {}", String::from_utf8_lossy(body));
+    if status.is_client_error() {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "4xx without an OAuth error: {status} {v}");
+    }
+}
+
+/// Form bodies built from the token endpoint's own vocabulary, in any order and mix.
+fn form_soup() -> impl Strategy<Value = Vec<u8>> {
+    let key = prop_oneof![
+        Just("grant_type"),
+        Just("code"),
+        Just("client_id"),
+        Just("redirect_uri"),
+        Just("code_verifier"),
+        Just("refresh_token"),
+        Just("username"),
+        Just("password"),
+        Just("scope"),
+        Just("assertion"),
+        Just("%ZZ"),
+        Just(""),
+    ];
+    let value = prop_oneof![
+        Just("authorization_code".to_string()),
+        Just("refresh_token".to_string()),
+        Just("password".to_string()),
+        Just("client_credentials".to_string()),
+        Just("3MVG9mockHeadlessServiceAgentKey0001".to_string()),
+        "[A-Za-z0-9%+=&._~-]{0,40}",
+    ];
+    prop::collection::vec((key, value), 0..8)
+        .prop_map(|pairs| pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&").into_bytes())
+}
+
+/// One real token of the agent's, whose parts the soup recombines.
+fn genuine_token() -> String {
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN.get_or_init(|| org().mint_test_token("agent.service@acme.test", &["mcp_api"])).clone()
+}
+
+/// Tokens that look like JWTs: three base64url-ish parts, or known-good parts recombined.
+fn jwt_soup() -> impl Strategy<Value = String> {
+    let parts: Vec<String> = genuine_token().split('.').map(str::to_string).collect();
+    let part = prop_oneof![
+        Just(parts[0].clone()),
+        Just(parts[1].clone()),
+        Just(parts[2].clone()),
+        "[A-Za-z0-9_-]{0,60}",
+        Just("eyJhbGciOiJub25lIn0".to_string()),
+        Just(String::new()),
+    ];
+    prop::collection::vec(part, 1..5).prop_map(|p| p.join("."))
 }
 
 /// A rejection is 4xx with Salesforce's error array, never 5xx.
@@ -155,6 +217,63 @@ proptest! {
         prop_assert_eq!(&long[..15], body.as_str());
         prop_assert_eq!(mock_org::ids::to18(&long), Some(long.clone()));
         prop_assert_eq!(mock_org::ids::to18(&long.to_lowercase()), Some(long.clone()), "18-character ids are case-insensitive");
+    }
+
+    #[test]
+    fn any_form_body_to_the_token_endpoint_is_an_oauth_answer(body in form_soup()) {
+        let (status, resp) = send_raw("POST", "/services/oauth2/token", &[("Content-Type", "application/x-www-form-urlencoded")], body);
+        assert_oauth_shaped(status, &resp);
+        prop_assert!(status != StatusCode::OK || serde_json::from_slice::<Value>(&resp).is_ok());
+    }
+
+    #[test]
+    fn any_bytes_to_token_revoke_and_introspect_are_answered_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        for uri in ["/services/oauth2/token", "/services/oauth2/revoke", "/services/oauth2/introspect"] {
+            let (status, resp) = send_raw("POST", uri, &[("Content-Type", "application/x-www-form-urlencoded")], bytes.clone());
+            prop_assert!(!status.is_server_error(), "{uri}: {status} {}", String::from_utf8_lossy(&resp));
+        }
+    }
+
+    #[test]
+    fn any_authorize_query_is_a_page_or_a_redirect(raw in "[A-Za-z0-9%&=+._~:/-]{0,120}") {
+        let (status, _) = send_raw("GET", &format!("/services/oauth2/authorize?{raw}"), &[], Vec::new());
+        prop_assert!(status.is_success() || status.is_redirection() || status.is_client_error(), "{status} for {raw:?}");
+    }
+
+    #[test]
+    fn any_bearer_is_401_on_rest_and_mcp_unless_genuine(token in jwt_soup()) {
+        let auth = format!("Bearer {token}");
+        let (rest, _) = send_raw("GET", "/services/data/v66.0/sobjects/Case/500000000000001", &[("Authorization", &auth)], Vec::new());
+        let (mcp, _) = send_raw(
+            "POST",
+            "/platform/mcp/v1/platform/sobject-reads",
+            &[("Authorization", &auth), ("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")],
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#.to_vec(),
+        );
+        let genuine = token == genuine_token();
+        for (surface, status) in [("REST", rest), ("MCP", mcp)] {
+            prop_assert!(!status.is_server_error(), "{surface}: {status}");
+            if !genuine {
+                prop_assert_eq!(status, StatusCode::UNAUTHORIZED, "{} accepted a forged token", surface);
+            }
+        }
+    }
+
+    #[test]
+    fn any_json_rpc_to_an_mcp_server_is_answered_without_a_5xx(body in prop_oneof![
+        arb_json().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+        prop::collection::vec(any::<u8>(), 0..200),
+        ("[a-z/]{0,20}", arb_json()).prop_map(|(m, p)| serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": m, "params": p})).unwrap()),
+    ]) {
+        let token = org().mint_test_token("agent.service@acme.test", &["mcp_api"]);
+        let auth = format!("Bearer {token}");
+        let (status, resp) = send_raw(
+            "POST",
+            "/platform/mcp/v1/platform/sobject-reads",
+            &[("Authorization", &auth), ("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")],
+            body,
+        );
+        prop_assert!(!status.is_server_error(), "{status} {}", String::from_utf8_lossy(&resp));
     }
 
     #[test]
