@@ -55,4 +55,16 @@ fn every_fault_is_caught_by_the_controls_meant_for_it_and_by_no_other() {
     assert!(
         std::fs::read_to_string(dir.join("runs/password-grant/results.json")).unwrap().contains("\"password-grant\"")
     );
+    // Under `revocation-delay` the concurrent probe of HG-REV-03 measures the delay itself: a
+    // revoked token alive for N ms shows a stale window close to N (the bounds are wide: this is
+    // what was measured, not how fast).
+    let delayed = std::fs::read_to_string(dir.join("runs/revocation-delay/results.json")).unwrap();
+    let window: u64 = delayed
+        .split("stale window: ")
+        .nth(1)
+        .and_then(|s| s.split(" ms").next())
+        .and_then(|n| n.parse().ok())
+        .expect("the evidence states the stale window");
+    let n = mock_org::faults::REVOCATION_DELAY_MS;
+    assert!(window >= n * 3 / 4 && window <= n + 500, "stale window {window} ms under a {n} ms revocation delay");
 }

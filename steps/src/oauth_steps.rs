@@ -723,7 +723,14 @@ async fn unknown_token_answer(w: &mut GateWorld) -> Result<(), StepError> {
 
 #[when(expr = "{int} callers keep using the access token while it is revoked")]
 async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Result<(), StepError> {
-    const PER_CALLER: usize = 40;
+    // Before the revocation answers, callers go flat out (up to BEFORE requests each). After it,
+    // caller k samples at k * STEP and then every callers * STEP until its first refusal: together
+    // they sample every STEP, so a token that stays alive for N ms shows a window of about N ms,
+    // at a rate the org's per-user limit allows. Up to AFTER samples each. A target that refuses
+    // at once ends every loop on its first request after the revocation: a clean run never waits.
+    const BEFORE: usize = 10;
+    const AFTER: usize = 200;
+    const STEP: std::time::Duration = std::time::Duration::from_millis(10);
     let token = grant(w, "latest")?.access_token;
     let url = w.target.rest(&format!("/sobjects/Case/{}", w.record("own-case")?.id));
     let client = reqwest::Client::builder()
@@ -734,12 +741,29 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
     // The revocation is sent only once every caller has had a success: the window is measured
     // with requests really in flight, not before they start.
     let warmed = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let revoked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for _ in 0..callers {
-        let (client, url, token, warmed) = (client.clone(), url.clone(), token.clone(), warmed.clone());
+    for k in 0..callers {
+        let (client, url, token, warmed, revoked) =
+            (client.clone(), url.clone(), token.clone(), warmed.clone(), revoked.clone());
+        let (offset, period) = (STEP * k as u32, STEP * callers as u32);
         tasks.push(tokio::spawn(async move {
-            let mut seen = Vec::new();
-            for i in 0..PER_CALLER {
+            let (mut seen, mut after) = (Vec::new(), 0);
+            for i in 0.. {
+                let is_after = revoked.load(std::sync::atomic::Ordering::SeqCst);
+                if is_after {
+                    after += 1;
+                    if after > AFTER {
+                        break;
+                    }
+                    if after > 1 {
+                        tokio::time::sleep(if after == 2 { offset } else { period }).await;
+                    }
+                } else if i >= BEFORE {
+                    // Out of requests before the revocation: wait for it at the sampling pace.
+                    tokio::time::sleep(STEP).await;
+                    continue;
+                }
                 let sent = start.elapsed();
                 let status =
                     client.get(&url).bearer_auth(&token).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
@@ -759,8 +783,10 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
         "callers did not start in time".into()
     })?;
     let client_id = Some(w.target.client_id.clone());
-    let rev = revoke(w, token, client_id).await?;
+    let rev = revoke(w, token, client_id).await;
     let revoked_at = start.elapsed();
+    revoked.store(true, std::sync::atomic::Ordering::SeqCst);
+    let rev = rev?;
     let (mut total, mut before_ok, mut after_ok, mut stale_ms) = (0, 0, 0, 0u128);
     for t in tasks {
         for (sent, status) in t.await.unwrap_or_default() {
@@ -776,8 +802,9 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
         }
     }
     w.probe.evidence.push(format!(
-        "revocation under concurrent use: {callers} callers, {total} requests, {before_ok} succeeded before the revoke answered {} at {revoked_at:?}; sent after it and succeeded: {after_ok}; stale window: {stale_ms} ms",
-        rev.status
+        "revocation under concurrent use: {callers} callers, {total} requests, {before_ok} succeeded before the revoke answered {} at {revoked_at:?}; sent after it and succeeded: {after_ok}; stale window: {stale_ms} ms (sampled every {} ms)",
+        rev.status,
+        STEP.as_millis()
     ));
     expect(before_ok > 0, "the token working before the revocation", || "no request succeeded at all".into())?;
     w.snapshot = Some(("stale".into(), format!("{after_ok} requests, {stale_ms} ms")));
