@@ -59,6 +59,11 @@ pub async fn start_on(org: Org, addr: SocketAddr) -> std::io::Result<RunningOrg>
     let state = Arc::new(MockOrg::new(org, url.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let router = app(state.clone());
+    // Small answers go out at once: without TCP_NODELAY an answer written in two parts (an SSE
+    // stream's event and its end) waits out the peer's delayed ACK, 40 ms a call.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router)
             .with_graceful_shutdown(async {
