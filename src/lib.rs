@@ -2,6 +2,7 @@
 //! the rollout may go.
 
 pub mod app_metadata;
+pub mod bench;
 pub mod catalog;
 pub mod file_target;
 pub mod login_cmd;
@@ -76,6 +77,8 @@ pub struct RunOutcome {
     pub results: Vec<ControlResult>,
     /// Every credential the run saw, so the project's own tests can prove none reached a report.
     pub secrets: steps::evidence::Secrets,
+    /// HTTP requests the embedded mock answered (none for a target file).
+    pub requests_served: Option<u64>,
 }
 
 fn now() -> String {
@@ -245,6 +248,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         _ = cucumber => false,
         _ = tokio::signal::ctrl_c() => true,
     };
+    let requests_served = mock.as_ref().map(|m| m.state.requests_served.load(std::sync::atomic::Ordering::Relaxed));
     if let Some(m) = mock {
         m.shutdown().await;
     }
@@ -273,7 +277,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         (false, true) => Verdict::Passed,
         (false, false) => Verdict::Failed,
     };
-    Ok(RunOutcome { verdict, results, secrets: target.secrets.clone() })
+    Ok(RunOutcome { verdict, results, secrets: target.secrets.clone(), requests_served })
 }
 
 /// The console summary: the checklist table, then the gate verdict.

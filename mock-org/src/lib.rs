@@ -53,6 +53,8 @@ pub struct MockOrg {
     rate: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
     base_url: String,
     request_seq: AtomicU64,
+    /// Every HTTP request the org answered, whatever its kind (for benchmarks and load checks).
+    pub requests_served: AtomicU64,
 }
 
 impl MockOrg {
@@ -75,6 +77,7 @@ impl MockOrg {
             rate: Default::default(),
             base_url,
             request_seq: AtomicU64::new(0),
+            requests_served: AtomicU64::new(0),
         }
     }
 

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 pub fn app(state: Arc<MockOrg>) -> Router {
     let limit = state.org.max_request_bytes;
+    let counted = state.clone();
     crate::rest::routes()
         .merge(crate::oauth::routes())
         .fallback(crate::rest::fallback)
@@ -18,6 +19,10 @@ pub fn app(state: Arc<MockOrg>) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state.clone())
         .merge(crate::mcp::routes(state))
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            counted.requests_served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            next.run(req)
+        }))
 }
 
 /// A mock org serving on loopback. Dropping it stops the server.

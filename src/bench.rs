@@ -1,0 +1,292 @@
+//! What BENCHMARKS.md measures, and the load check: the whole suite against the embedded mock,
+//! the mock's MCP tool-call throughput next to a bare axum handler, the loopback floor, and
+//! many clients mixing REST calls, tool calls, refreshes and revocations. Loopback only; every
+//! loop is bounded by a count. The `headless-gate-bench` binary prints the figures; the project's
+//! tests call `load` with a small count and assert what it found, never how fast.
+
+use crate::{RunOptions, Verdict};
+use mock_org::{Org, RunningOrg};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use steps::target::{McpEra, Target};
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// One run of the whole suite against the embedded mock, in this process (no compilation, no
+/// process start): its wall time, the requests the mock answered, and whether the gate passed.
+#[derive(Debug, Clone)]
+pub struct SuiteRun {
+    pub wall: Duration,
+    pub requests: u64,
+    pub passed: bool,
+    /// Scenario title -> status, to compare runs.
+    pub outcomes: BTreeMap<String, String>,
+}
+
+pub async fn suite_once(features: &Path, reports: &Path, concurrency: usize) -> Result<SuiteRun, crate::GateError> {
+    let started = Instant::now();
+    let outcome = crate::run(RunOptions {
+        target: None,
+        org: None,
+        strict: false,
+        features: features.to_path_buf(),
+        tags: None,
+        concurrency,
+        reports: reports.to_path_buf(),
+        faults: Vec::new(),
+        mcp_protocol: None,
+    })
+    .await?;
+    Ok(SuiteRun {
+        wall: started.elapsed(),
+        requests: outcome.requests_served.unwrap_or_default(),
+        passed: outcome.verdict == Verdict::Passed,
+        outcomes: outcome.results.iter().map(|r| (r.title.clone(), format!("{:?}", r.status))).collect(),
+    })
+}
+
+/// The default fixture without its per-user rate, so a benchmark's volume is not refused.
+fn unlimited_org() -> Org {
+    let mut org = Org::default_fixture();
+    org.per_user_requests_per_minute = None;
+    org
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client without TLS options always builds")
+}
+
+/// The agent's tokens through the real flow (Authorization Code + PKCE via the login form).
+async fn sign_in(target: &Target, persona: &str) -> steps::login::TokenSet {
+    let mut probe = steps::probe::Probe::new(target.secrets.clone(), target.limits.clone());
+    let p = target.personas[persona].clone();
+    steps::login::sign_in(&mut probe, target, &p).await.expect("the mock signs its own fixture persona in")
+}
+
+async fn start_mock() -> (RunningOrg, Target) {
+    let running = mock_org::start(unlimited_org()).await.expect("the mock starts on loopback");
+    let target = crate::mock_target::for_mock(&running, None, Default::default(), McpEra::Stateless);
+    (running, target)
+}
+
+/// A stateless (2026-07-28) `tools/call`: one self-contained POST, no session.
+fn tool_call(url: &str, token: &str, tool: &str, id: u64) -> reqwest::RequestBuilder {
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": {},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}});
+    http_client()
+        .post(url)
+        .bearer_auth(token)
+        .header("Accept", "application/json, text/event-stream")
+        .header("MCP-Protocol-Version", "2026-07-28")
+        .header("Mcp-Method", "tools/call")
+        .header("Mcp-Name", tool)
+        .json(&body)
+}
+
+fn http_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(http).clone()
+}
+
+/// `calls` requests from `concurrency` workers; the rate (per second) and the statuses seen.
+async fn hammer<F>(calls: usize, concurrency: usize, make: F) -> (f64, BTreeMap<u16, u64>)
+where
+    F: Fn(u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (make, next) = (make.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= calls as u64 {
+                    break;
+                }
+                let status = match make(i).send().await {
+                    Ok(r) => {
+                        let s = r.status().as_u16();
+                        let _ = r.bytes().await;
+                        s
+                    }
+                    Err(_) => 0,
+                };
+                *statuses.entry(status).or_default() += 1;
+            }
+            statuses
+        }));
+    }
+    let mut all: BTreeMap<u16, u64> = BTreeMap::new();
+    for w in workers {
+        for (s, n) in w.await.unwrap_or_default() {
+            *all.entry(s).or_default() += n;
+        }
+    }
+    (calls as f64 / started.elapsed().as_secs_f64(), all)
+}
+
+/// A bare axum server answering any POST with a fixed JSON-RPC result, like a tool that does
+/// nothing: the floor the mock's tool calls are compared with.
+async fn bare_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    let app = axum::Router::new().route(
+        "/mcp",
+        axum::routing::post(|axum::Json(req): axum::Json<Value>| async move {
+            axum::Json(
+                json!({"jsonrpc": "2.0", "id": req["id"], "result": {"content": [{"type": "text", "text": "{}"}]}}),
+            )
+        }),
+    );
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+#[derive(Debug)]
+pub struct Throughput {
+    pub mock_per_sec: f64,
+    pub bare_per_sec: f64,
+    pub mock_statuses: BTreeMap<u16, u64>,
+}
+
+/// The mock's `getUserInfo` (guard, pipeline, audit record) against the bare handler.
+pub async fn mcp_throughput(calls: usize, concurrency: usize) -> Throughput {
+    let (running, target) = start_mock().await;
+    let token = sign_in(&target, "agent").await.access_token;
+    let url = target.mcp_servers["reads"].clone();
+    let (mock_per_sec, mock_statuses) =
+        hammer(calls, concurrency, move |i| tool_call(&url, &token, "getUserInfo", i)).await;
+    let bare = format!("{}/mcp", bare_server().await);
+    let (bare_per_sec, _) = hammer(calls, concurrency, move |i| tool_call(&bare, "x", "getUserInfo", i)).await;
+    running.shutdown().await;
+    Throughput { mock_per_sec, bare_per_sec, mock_statuses }
+}
+
+/// The median round trip of one small request to a bare handler, one at a time.
+pub async fn loopback_round_trip(samples: usize) -> Duration {
+    let bare = format!("{}/mcp", bare_server().await);
+    let mut times = Vec::new();
+    for i in 0..samples as u64 {
+        let started = Instant::now();
+        let _ = tool_call(&bare, "x", "getUserInfo", i).send().await.map(|r| r.bytes());
+        times.push(started.elapsed().as_secs_f64());
+    }
+    Duration::from_secs_f64(median(times))
+}
+
+/// What the load check saw: requests by kind, statuses by kind, and what the org recorded.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    pub sent: BTreeMap<&'static str, u64>,
+    /// (kind, status) -> count; status 0 is no answer.
+    pub statuses: BTreeMap<(&'static str, u16), u64>,
+    /// Requests the org answered during the load (its HTTP counter).
+    pub served: u64,
+    /// Audit records the org wrote during the load.
+    pub audited: u64,
+    pub wall: Duration,
+}
+
+impl LoadReport {
+    pub fn total(&self) -> u64 {
+        self.sent.values().sum()
+    }
+
+    pub fn server_errors(&self) -> u64 {
+        self.statuses.iter().filter(|((_, s), _)| *s >= 500 || *s == 0).map(|(_, n)| n).sum()
+    }
+
+    /// Answers other than the one each kind must get (200 everywhere: the tokens stay valid).
+    pub fn unexpected(&self) -> Vec<String> {
+        self.statuses.iter().filter(|((_, s), _)| *s != 200).map(|((k, s), n)| format!("{n} x {k} {s}")).collect()
+    }
+}
+
+/// `clients` agents, each signed in through the real flow, each doing `rounds` rounds of a REST
+/// read, a tool call and a refresh (the rotated tokens replace the old), and every fifth round
+/// revoking the access token it just replaced. Every request is one the org audits.
+pub async fn load(clients: usize, rounds: usize) -> LoadReport {
+    let (running, target) = start_mock().await;
+    let target = Arc::new(target);
+    let mut sessions = Vec::new();
+    for _ in 0..clients {
+        sessions.push(sign_in(&target, "agent").await);
+    }
+    let audited_before = running.state.audit.snapshot().len() as u64;
+    let served_before = running.state.requests_served.load(Ordering::SeqCst);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (c, mut ts) in sessions.into_iter().enumerate() {
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = http_client();
+            let rest = target.rest("/sobjects/Case/500000000000001");
+            let mcp = target.mcp_servers["reads"].clone();
+            let mut seen: Vec<(&'static str, u16)> = Vec::new();
+            let status = |r: Result<reqwest::Response, reqwest::Error>| r.map(|r| r.status().as_u16()).unwrap_or(0);
+            for round in 0..rounds {
+                seen.push(("rest", status(client.get(&rest).bearer_auth(&ts.access_token).send().await)));
+                let call = tool_call(&mcp, &ts.access_token, "getUserInfo", (c * rounds + round) as u64);
+                seen.push(("tool call", status(call.send().await)));
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", ts.refresh_token.as_deref().unwrap_or_default()),
+                    ("client_id", target.client_id.as_str()),
+                ];
+                let reply = client.post(&target.token_url).form(&form).send().await;
+                let old = ts.access_token.clone();
+                match reply {
+                    Ok(r) if r.status().as_u16() == 200 => {
+                        seen.push(("refresh", 200));
+                        let v: Value = r.json().await.unwrap_or(Value::Null);
+                        ts.access_token = v["access_token"].as_str().unwrap_or_default().to_string();
+                        if let Some(rt) = v["refresh_token"].as_str() {
+                            ts.refresh_token = Some(rt.to_string());
+                        }
+                    }
+                    r => seen.push(("refresh", status(r))),
+                }
+                if round % 5 == 4 {
+                    let form = [("token", old.as_str()), ("client_id", target.client_id.as_str())];
+                    seen.push(("revoke", status(client.post(&target.revoke_url).form(&form).send().await)));
+                }
+            }
+            seen
+        }));
+    }
+    let mut report = LoadReport::default();
+    for t in tasks {
+        for (kind, status) in t.await.unwrap_or_default() {
+            *report.sent.entry(kind).or_default() += 1;
+            *report.statuses.entry((kind, status)).or_default() += 1;
+        }
+    }
+    report.wall = started.elapsed();
+    report.served = running.state.requests_served.load(Ordering::SeqCst) - served_before;
+    report.audited = running.state.audit.snapshot().len() as u64 - audited_before;
+    running.shutdown().await;
+    report
+}
