@@ -36,18 +36,9 @@ pub struct SuiteRun {
 
 pub async fn suite_once(features: &Path, reports: &Path, concurrency: usize) -> Result<SuiteRun, crate::GateError> {
     let started = Instant::now();
-    let outcome = crate::run(RunOptions {
-        target: None,
-        org: None,
-        strict: false,
-        features: features.to_path_buf(),
-        tags: None,
-        concurrency,
-        reports: reports.to_path_buf(),
-        faults: Vec::new(),
-        mcp_protocol: None,
-    })
-    .await?;
+    let outcome =
+        crate::run(RunOptions { concurrency, ..RunOptions::mock(features.to_path_buf(), reports.to_path_buf()) })
+            .await?;
     Ok(SuiteRun {
         wall: started.elapsed(),
         requests: outcome.requests_served.unwrap_or_default(),

@@ -41,6 +41,24 @@ pub struct RunOptions {
     pub mcp_protocol: Option<String>,
 }
 
+impl RunOptions {
+    /// Every feature against the embedded mock's default org, 8 scenarios at once: the options
+    /// the CLI's `run` has with no flags. Callers change what they need with `..`.
+    pub fn mock(features: PathBuf, reports: PathBuf) -> RunOptions {
+        RunOptions {
+            target: None,
+            org: None,
+            strict: false,
+            features,
+            tags: None,
+            concurrency: 8,
+            reports,
+            faults: Vec::new(),
+            mcp_protocol: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Passed,

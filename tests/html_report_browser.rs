@@ -36,15 +36,8 @@ async fn the_report_renders_with_verdict_and_checklist_and_no_console_error() {
     let dir = std::env::temp_dir().join(format!("hg-html-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let opts = RunOptions {
-        target: None,
-        strict: false,
-        org: None,
-        features: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")),
         tags: Some("@C4 or @HG-META-01".into()),
-        concurrency: 8,
-        reports: dir.clone(),
-        faults: Vec::new(),
-        mcp_protocol: None,
+        ..RunOptions::mock(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")), dir.clone())
     };
     let outcome = headless_gate::run(opts).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Passed);

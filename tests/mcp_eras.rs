@@ -7,16 +7,10 @@ use std::path::PathBuf;
 fn options(dir: &str, mcp_protocol: Option<&str>) -> RunOptions {
     let reports = std::env::temp_dir().join(format!("hg-eras-{}-{dir}", std::process::id()));
     RunOptions {
-        target: None,
-        strict: false,
-        org: None,
-        features: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")),
         // Every MCP control, plus the ones that call MCP servers from other areas.
         tags: Some("@mcp or @HG-REV-01 or @C2 or @C7".into()),
-        concurrency: 8,
-        reports,
-        faults: Vec::new(),
         mcp_protocol: mcp_protocol.map(str::to_string),
+        ..RunOptions::mock(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")), reports)
     }
 }
 

@@ -3,20 +3,14 @@
 use headless_gate::{RunOptions, Verdict};
 use std::path::PathBuf;
 
+fn features() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features"))
+}
+
 async fn run_into(dir: &str, tags: Option<&str>) -> (headless_gate::RunOutcome, PathBuf) {
     let reports = std::env::temp_dir().join(format!("hg-reports-{}-{dir}", std::process::id()));
     let _ = std::fs::remove_dir_all(&reports);
-    let opts = RunOptions {
-        target: None,
-        strict: false,
-        org: None,
-        features: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")),
-        tags: tags.map(str::to_string),
-        concurrency: 8,
-        reports: reports.clone(),
-        faults: Vec::new(),
-        mcp_protocol: None,
-    };
+    let opts = RunOptions { tags: tags.map(str::to_string), ..RunOptions::mock(features(), reports.clone()) };
     (headless_gate::run(opts).await.expect("the run completes"), reports)
 }
 
@@ -82,15 +76,10 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
     std::fs::write(&org, drifted).unwrap();
     let reports = std::env::temp_dir().join(format!("hg-reports-{}-fail", std::process::id()));
     let opts = RunOptions {
-        target: None,
-        strict: false,
         org: Some(org),
-        features: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")),
         tags: Some("@HG-PERM-01".into()),
         concurrency: 2,
-        reports: reports.clone(),
-        faults: Vec::new(),
-        mcp_protocol: None,
+        ..RunOptions::mock(features(), reports.clone())
     };
     let outcome = headless_gate::run(opts).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Failed);
