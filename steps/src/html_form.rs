@@ -48,10 +48,19 @@ fn fields(html: &str) -> Vec<Field> {
         while let Some(start) = lower[pos..].find(tag).map(|i| i + pos) {
             let end = lower[start..].find('>').map(|i| i + start).unwrap_or(html.len());
             let t = &html[start..end];
-            if let Some(name) = attr(t, "name") {
-                let default_kind = if tag == "<button" { "submit" } else { "text" };
+            let is_button = tag == "<button";
+            // A button counts without a name too (a consent page's "Continue"); its label is its
+            // value when it has none. Nameless fields are never sent.
+            let name = attr(t, "name").or_else(|| is_button.then(String::new));
+            if let Some(name) = name {
+                let default_kind = if is_button { "submit" } else { "text" };
                 let kind = attr(t, "type").unwrap_or_else(|| default_kind.into()).to_ascii_lowercase();
-                out.push(Field { name, value: attr(t, "value").unwrap_or_default(), kind });
+                let label = || {
+                    let close = lower[end..].find("</button>").map(|i| i + end).unwrap_or(end);
+                    unescape(html[(end + 1).min(close)..close].trim())
+                };
+                let value = attr(t, "value").unwrap_or_else(|| if is_button { label() } else { String::new() });
+                out.push(Field { name, value, kind });
             }
             pos = end;
         }

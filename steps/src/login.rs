@@ -90,9 +90,24 @@ pub async fn authorize(
     url.query_pairs_mut().extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut next = Request::new(Method::GET, url.as_str());
     let mut submitted_login = false;
+    // The server's cookies for this flow (its interaction and session state), sent back within
+    // its origin only; they are credentials, so they are redacted like tokens.
+    let mut cookies: Vec<(String, String)> = Vec::new();
     for _ in 0..10 {
         let current = Url::parse(&next.url).map_err(|e| LoginError::NoCallback(e.to_string()))?;
+        if !cookies.is_empty() {
+            let jar = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            next.headers.push(("Cookie".into(), jar));
+        }
         let reply = probe.send(next).await?;
+        for set in reply.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                probe.secrets.add(v.trim(), "session cookie");
+                cookies.retain(|(name, _)| name != k.trim());
+                cookies.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
         if (300..400).contains(&reply.status) {
             let loc =
                 reply.header("location").ok_or_else(|| LoginError::NoCallback("a redirect without Location".into()))?;
@@ -116,7 +131,7 @@ pub async fn authorize(
             return Err(LoginError::NoCallback(format!("a form posts to another origin: {action}")));
         }
         let mut pairs: Vec<(String, String)> = Vec::new();
-        for f in &form.fields {
+        for f in form.fields.iter().filter(|f| !f.name.is_empty()) {
             match f.kind.as_str() {
                 "password" => pairs.push((f.name.clone(), persona.password.clone())),
                 "text" | "email" if fill_login && is_username(&f.name) => {
