@@ -209,6 +209,22 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             "not run: the target names no MCP server with the write tools (set endpoints.other_mcp_servers.all)".into(),
         ));
     }
+    if target.flavor == steps::target::Flavor::OAuth21 {
+        not_applicable.push((
+            "client-introspection",
+            "not run: RFC 7662 leaves introspection to resource servers; a generic OAuth 2.1 server's public client may not introspect".into(),
+        ));
+    }
+    if !target.personas.contains_key("admin") {
+        not_applicable.push(("org-admin", "not run: the target names no admin persona (personas.admin)".into()));
+    }
+    if target.flavor == steps::target::Flavor::OAuth21 && target.agent_callbacks.len() == 1 {
+        not_applicable.push((
+            "redirect-omitted",
+            "not run: the agent's client registers one callback, which OAuth 2.1 lets an authorization request omit"
+                .into(),
+        ));
+    }
     let downgraded: Vec<(String, String)> = match (&file, opts.strict) {
         (Some(f), false) => f.downgrade.iter().map(|x| (x.id.clone(), x.reason.clone())).collect(),
         _ => Vec::new(),

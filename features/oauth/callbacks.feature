@@ -55,7 +55,7 @@ Feature: Callback URLs match exactly
       | id          | variant  |
       | HG-REDIR-07 | fragment |
 
-    @HG-REDIR-08
+    @HG-REDIR-08 @redirect-omitted
     Examples: omitted
       | id          | variant |
       | HG-REDIR-08 | omitted |

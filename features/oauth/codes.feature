@@ -14,9 +14,9 @@ Feature: Authorization codes
   Scenario: HG-CODE-02 a replayed code revokes what its first redemption issued
     Given agent holds a fresh authorization code
     When the code is redeemed
-    Then the first access token works on the REST API
+    Then the first access token works at the resource server
     When the code is redeemed again
-    Then the first access token is dead on the REST API at once
+    Then the first access token is dead at the resource server at once
 
   @HG-CODE-03 @MUST
   Scenario: HG-CODE-03 of ten concurrent redemptions of one code exactly one succeeds

@@ -4,11 +4,11 @@
 Feature: Refresh tokens
 
   @HG-RT-01 @MUST @positive
-  Scenario: HG-RT-01 a refreshed access token works on the REST API
+  Scenario: HG-RT-01 a refreshed access token works at the resource server
     Given agent has signed in through the agent's app and holds its tokens
     When the refresh token is used
     Then tokens are issued
-    And the latest access token works on the REST API
+    And the latest access token works at the resource server
 
   @HG-RT-02 @MUST
   Scenario: HG-RT-02 replaying a rotated-out refresh token kills the whole family
@@ -17,7 +17,7 @@ Feature: Refresh tokens
     Then tokens are issued
     When the rotated-out refresh token is used again
     Then the token request is refused with 400 and one of "invalid_grant"
-    And the latest access token is dead on the REST API at once
+    And the latest access token is dead at the resource server at once
     And the newest refresh token is dead too
 
   @HG-RT-03 @MUST

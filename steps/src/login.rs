@@ -43,9 +43,17 @@ pub enum Outcome {
 
 impl Outcome {
     /// A query parameter of the redirect, if it was one.
+    /// A parameter of the redirect, from its query or, where a response mode puts it there
+    /// (implicit and hybrid answers, errors included), its fragment.
     pub fn param(&self, name: &str) -> Option<String> {
         match self {
-            Outcome::Redirected(u) => u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()),
+            Outcome::Redirected(u) => {
+                u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).or_else(|| {
+                    url::form_urlencoded::parse(u.fragment()?.as_bytes())
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.into_owned())
+                })
+            }
             Outcome::Page(_) => None,
         }
     }

@@ -151,7 +151,11 @@ async fn authorization(w: &mut GateWorld, server: &str, variant: &str) -> Result
                 })?;
             (Some(format!("Bearer {}", token_with(w, &[("resource", &other)]).await?)), url)
         }
-        "no-mcp-scope" => (Some(format!("Bearer {}", token_with(w, &[("scope", "refresh_token")]).await?)), url),
+        "no-mcp-scope" => {
+            // Another scope the app allows: one it declares besides mcp_api, else OIDC's openid.
+            let other = w.target.scopes.iter().find(|s| *s != "mcp_api").cloned().unwrap_or_else(|| "openid".into());
+            (Some(format!("Bearer {}", token_with(w, &[("scope", &other)]).await?)), url)
+        }
         "expired" => {
             let t = w.token("agent").await?;
             let clock = w.target.clock.clone().ok_or_else(|| StepError::Expectation {

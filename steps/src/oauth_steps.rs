@@ -92,6 +92,11 @@ async fn meta_endpoints(w: &mut GateWorld) -> Result<(), StepError> {
         })?;
         let form = pairs(&[("token", "hg-not-a-token"), ("client_id", &w.target.client_id.clone())]);
         let r = w.probe.send(Request::new(Method::POST, url).form(form)).await?;
+        if key == "revocation_endpoint" && w.target.flavor == Flavor::OAuth21 {
+            // RFC 7009 2.2: an unknown token is answered 200, with nothing to say.
+            expect(r.status == 200, "revocation_endpoint answering 200 (RFC 7009 2.2)", || format!("{}", r.status))?;
+            continue;
+        }
         expect(r.status < 500 && r.status != 404 && r.json().is_some(), format!("{key} answering with JSON"), || {
             format!("{}", r.status)
         })?;
@@ -503,10 +508,19 @@ async fn exactly_one(w: &mut GateWorld) -> Result<(), StepError> {
 
 // ---------------------------------------------------------------- tokens on the API
 
-async fn rest_with(w: &mut GateWorld, token: &str) -> Result<Reply, StepError> {
-    let path = format!("/sobjects/Case/{}", w.record("own-case")?.id);
-    let url = w.target.rest(&path);
-    Ok(w.probe.send(Request::new(Method::GET, url).bearer(token)).await?)
+/// One request with exactly this token to the resource server: the org's REST API where the
+/// target names a record to read (`own-case`), else its first MCP server (a stack with no REST API).
+async fn resource_with(w: &mut GateWorld, token: &str) -> Result<Reply, StepError> {
+    match resource_request(w) {
+        Some(req) => Ok(w.probe.send(req.bearer(token)).await?),
+        None => mcp_with(w, token).await,
+    }
+}
+
+/// The REST read the token checks use, where the target has a REST API with a record to read.
+fn resource_request(w: &GateWorld) -> Option<Request> {
+    let id = w.target.records.get("own-case")?.id.clone();
+    Some(Request::new(Method::GET, w.target.rest(&format!("/sobjects/Case/{id}"))))
 }
 
 fn grant(w: &GateWorld, which: &str) -> Result<crate::login::TokenSet, StepError> {
@@ -517,21 +531,23 @@ fn grant(w: &GateWorld, which: &str) -> Result<crate::login::TokenSet, StepError
     g.cloned().ok_or(StepError::NothingSent)
 }
 
-#[then(expr = "the {word} access token works on the REST API")]
+#[then(expr = "the {word} access token works at the resource server")]
 async fn access_works(w: &mut GateWorld, which: String) -> Result<(), StepError> {
     let t = grant(w, &which)?.access_token;
-    let r = rest_with(w, &t).await?;
-    expect(r.status == 200, "200 on the REST API", || format!("{}", r.status))
+    let r = resource_with(w, &t).await?;
+    expect(r.status == 200, "200 from the resource server", || format!("{}", r.status))
 }
 
-#[then(expr = "the {word} access token is dead on the REST API at once")]
+#[then(expr = "the {word} access token is dead at the resource server at once")]
 async fn access_dead(w: &mut GateWorld, which: String) -> Result<(), StepError> {
     let t = grant(w, &which)?.access_token;
     // The very first call after the event: no sleep, no retry.
-    let r = rest_with(w, &t).await?;
+    let r = resource_with(w, &t).await?;
     let code = r.json().and_then(|v| v.get(0)?.get("errorCode")?.as_str().map(str::to_string)).unwrap_or_default();
-    let expected = if w.target.flavor == Flavor::Salesforce { "401 INVALID_SESSION_ID" } else { "401" };
-    let ok = r.status == 401 && (w.target.flavor != Flavor::Salesforce || code == "INVALID_SESSION_ID");
+    // Salesforce's REST API names the refusal; an MCP server or another API answers a bare 401.
+    let salesforce_rest = w.target.flavor == Flavor::Salesforce && resource_request(w).is_some();
+    let expected = if salesforce_rest { "401 INVALID_SESSION_ID" } else { "401" };
+    let ok = r.status == 401 && (!salesforce_rest || code == "INVALID_SESSION_ID");
     expect(ok, expected, || format!("{} {code}", r.status))
 }
 
@@ -732,7 +748,18 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
     const AFTER: usize = 200;
     const STEP: std::time::Duration = std::time::Duration::from_millis(10);
     let token = grant(w, "latest")?.access_token;
-    let url = w.target.rest(&format!("/sobjects/Case/{}", w.record("own-case")?.id));
+    // The same resource request the other token checks send (REST, or the MCP server).
+    let request = match resource_request(w) {
+        Some(r) => r,
+        None => {
+            let url = w.target.mcp_servers.values().next().cloned().ok_or_else(|| StepError::Expectation {
+                expected: "an MCP server in the target".into(),
+                observed: "none is configured".into(),
+            })?;
+            let era = w.target.mcp_era;
+            crate::world::mcp_http(&url, crate::world::opening_request(era), era, None)
+        }
+    };
     let client = reqwest::Client::builder()
         .timeout(crate::probe::TIMEOUT)
         .build()
@@ -744,8 +771,8 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
     let revoked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
     for k in 0..callers {
-        let (client, url, token, warmed, revoked) =
-            (client.clone(), url.clone(), token.clone(), warmed.clone(), revoked.clone());
+        let (client, request, warmed, revoked) =
+            (client.clone(), request.clone().bearer(&token), warmed.clone(), revoked.clone());
         let (offset, period) = (STEP * k as u32, STEP * callers as u32);
         tasks.push(tokio::spawn(async move {
             let (mut seen, mut after) = (Vec::new(), 0);
@@ -765,8 +792,8 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
                     continue;
                 }
                 let sent = start.elapsed();
-                let status =
-                    client.get(&url).bearer_auth(&token).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+                let send = crate::probe::builder(&client, &request).0.send();
+                let status = send.await.map(|r| r.status().as_u16()).unwrap_or(0);
                 seen.push((sent, status));
                 if i == 0 {
                     warmed.add_permits(1);
@@ -879,7 +906,7 @@ async fn admin_kill_switch(w: &mut GateWorld, persona: String) -> Result<(), Ste
 #[then(expr = "{word}'s own token still works on the REST API")]
 async fn persona_token_works(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let t = w.token(&persona).await?;
-    let r = rest_with(w, &t).await?;
+    let r = resource_with(w, &t).await?;
     expect(r.status == 200, format!("{persona}'s token unaffected (200)"), || format!("{}", r.status))
 }
 

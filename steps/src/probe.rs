@@ -165,24 +165,8 @@ impl Probe {
 
     pub async fn send(&mut self, req: Request) -> Result<Reply, ProbeError> {
         let timeout = self.admit(&req)?;
-        let mut b = self.client.request(req.method.clone(), &req.url).timeout(timeout);
-        if let Some(t) = &req.bearer {
-            b = b.bearer_auth(t);
-        }
-        for (k, v) in &req.headers {
-            b = b.header(k, v);
-        }
-        let sent_body = match &req.body {
-            Some(Body::Json(v)) => {
-                b = b.json(v);
-                v.to_string()
-            }
-            Some(Body::Form(pairs)) => {
-                b = b.form(pairs);
-                pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
-            }
-            None => String::new(),
-        };
+        let (b, sent_body) = builder(&self.client, &req);
+        let b = b.timeout(timeout);
         let result = async {
             let mut resp = b.send().await?;
             let status = resp.status().as_u16();
@@ -223,6 +207,29 @@ impl Probe {
             }
         }
     }
+}
+
+/// The reqwest request for a probe request, and the body as sent (for the evidence).
+pub fn builder(client: &reqwest::Client, req: &Request) -> (reqwest::RequestBuilder, String) {
+    let mut b = client.request(req.method.clone(), &req.url);
+    if let Some(t) = &req.bearer {
+        b = b.bearer_auth(t);
+    }
+    for (k, v) in &req.headers {
+        b = b.header(k, v);
+    }
+    let sent_body = match &req.body {
+        Some(Body::Json(v)) => {
+            b = b.json(v);
+            v.to_string()
+        }
+        Some(Body::Form(pairs)) => {
+            b = b.form(pairs);
+            pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+        }
+        None => String::new(),
+    };
+    (b, sent_body)
 }
 
 impl Probe {
