@@ -54,14 +54,6 @@ fn unlimited_org() -> Org {
     org
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("an HTTP client without TLS options always builds")
-}
-
 /// The agent's tokens through the real flow (Authorization Code + PKCE via the login form).
 async fn sign_in(target: &Target, persona: &str) -> steps::login::TokenSet {
     let mut probe = steps::probe::Probe::new(target.secrets.clone(), target.limits.clone());
@@ -75,23 +67,26 @@ async fn start_mock() -> (RunningOrg, Target) {
     (running, target)
 }
 
-/// A stateless (2026-07-28) `tools/call`: one self-contained POST, no session.
+/// A stateless (2026-07-28) `tools/call`: one self-contained POST, no session, built by the same
+/// function the scenarios use.
 fn tool_call(url: &str, token: &str, tool: &str, id: u64) -> reqwest::RequestBuilder {
-    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": {},
-        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}});
-    http_client()
-        .post(url)
-        .bearer_auth(token)
-        .header("Accept", "application/json, text/event-stream")
-        .header("MCP-Protocol-Version", "2026-07-28")
-        .header("Mcp-Method", "tools/call")
-        .header("Mcp-Name", tool)
-        .json(&body)
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
+    let req = steps::world::mcp_http(url, body, McpEra::Stateless, None).bearer(token);
+    steps::probe::builder(&http_client(), &req).0
 }
 
+/// One connection pool for the benchmarks; no redirect is followed.
 fn http_client() -> reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(http).clone()
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client without TLS options always builds")
+        })
+        .clone()
 }
 
 /// `calls` requests from `concurrency` workers; the rate (per second) and the statuses seen.
