@@ -264,6 +264,8 @@ fn scenario_of(dir: &str) -> &str {
 /// One run of the suite through the proxy: every scenario's checks, the console, the exit status.
 struct SuiteRun {
     checks: BTreeMap<String, Vec<Value>>,
+    /// What the mock's `initialize` answer declares, asked through the proxy before the suite.
+    capabilities: Value,
     console: String,
     passed: bool,
     token: String,
@@ -291,6 +293,9 @@ async fn run_suite(org: mock_org::Org, host: HostHeader, args: &[&str]) -> Suite
     let reads = target.mcp_servers["reads"].clone();
     let proxy = start_proxy(&reads, tokens.access_token.clone(), host).await;
     let url = format!("{proxy}{}", url::Url::parse(&reads).expect("a URL").path());
+    let opening = steps::world::mcp_http(&url, steps::world::opening_request(McpEra::Sessions), McpEra::Sessions, None);
+    let answer = probe.send(opening).await.expect("the proxy answers");
+    let capabilities = steps::world::rpc(&answer).pointer("/result/capabilities").cloned().unwrap_or_default();
     // The proxy's port keeps concurrent runs of this process apart.
     let port = proxy.rsplit(':').next().unwrap_or_default();
     let results = std::env::temp_dir().join(format!("hg-conformance-{}-{port}", std::process::id()));
@@ -318,7 +323,7 @@ async fn run_suite(org: mock_org::Org, host: HostHeader, args: &[&str]) -> Suite
     }
     let _ = std::fs::remove_dir_all(&results);
     let console = String::from_utf8_lossy(&run.stdout).to_string() + &String::from_utf8_lossy(&run.stderr);
-    SuiteRun { checks, console, passed: run.status.success(), token: tokens.access_token }
+    SuiteRun { checks, capabilities, console, passed: run.status.success(), token: tokens.access_token }
 }
 
 #[test]
@@ -342,6 +347,10 @@ async fn the_mock_mcp_server_passes_every_conformance_scenario_that_applies_to_i
     .await;
     let _ = std::fs::remove_file(&baseline);
 
+    // The reasons are true: the server declares tools and nothing else, so -32601 is the answer
+    // the specification asks for on the others.
+    let declared: Vec<&str> = run.capabilities.as_object().expect("capabilities").keys().map(String::as_str).collect();
+    assert_eq!(declared, ["tools"], "{}", run.capabilities);
     let ran: Vec<&str> = run.checks.keys().map(String::as_str).collect();
     let mut known: Vec<&str> = APPLICABLE.iter().copied().chain(NOT_APPLICABLE.iter().map(|n| n.scenario)).collect();
     known.sort();
