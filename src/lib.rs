@@ -280,7 +280,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         });
     let interrupted = tokio::select! {
         _ = cucumber => false,
-        _ = tokio::signal::ctrl_c() => true,
+        _ = interruption() => true,
     };
     let requests_served = mock.as_ref().map(|m| m.state.requests_served.load(std::sync::atomic::Ordering::Relaxed));
     if let Some(m) = mock {
@@ -312,6 +312,31 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         (false, false) => Verdict::Failed,
     };
     Ok(RunOutcome { verdict, results, secrets: target.secrets.clone(), requests_served })
+}
+
+/// Ctrl-C, or SIGTERM (what CI sends a cancelled or timed-out job): either ends the run with
+/// partial reports. A signal that cannot be watched never fires, rather than ending the run.
+async fn interruption() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
 }
 
 /// The console summary: the checklist table, then the gate verdict.

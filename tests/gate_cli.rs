@@ -114,10 +114,13 @@ fn a_system_mode_tool_is_caught_naming_the_tool_the_argument_and_the_field() {
     );
 }
 
-#[test]
-fn ctrl_c_writes_partial_reports_marked_interrupted() {
+/// Ctrl-C at a terminal, SIGTERM from a CI runner cancelling the job: the same partial reports.
+#[rstest::rstest]
+#[case::ctrl_c("INT")]
+#[case::ci_cancel("TERM")]
+fn an_interrupted_run_writes_partial_reports_marked_interrupted(#[case] signal: &str) {
     use std::io::{BufRead, BufReader};
-    let dir = std::env::temp_dir().join(format!("hg-cli-interrupt-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("hg-cli-interrupt-{signal}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
         .args(["run", "--concurrency", "1", "--reports", dir.to_str().unwrap()])
@@ -132,7 +135,7 @@ fn ctrl_c_writes_partial_reports_marked_interrupted() {
             break;
         }
     }
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let code = child.wait().unwrap().code();
