@@ -1,14 +1,26 @@
-# Monitoring reconstructs who did what (checklist item C7): every tool call, allowed or denied,
-# has one audit record naming the user, the app, the token id and the tool; no credential is in it.
+# Monitoring reconstructs who did what (checklist item C7): every REST and tool call, allowed or
+# denied, has one audit record naming the user, the app, the token id and the tool, and how it
+# ended (a denial with the code its caller was given); no credential is in it.
 @C7 @audit @salesforce-event-monitoring
 Feature: The audit trail reconstructs user, tool and token activity
 
-  @HG-AUD-01 @HG-AUD-02 @MUST
-  Scenario: HG-AUD-01 every tool call, allowed and denied, is in the audit log
-    When agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id FROM Case"}'
+  @HG-AUD-01 @MUST
+  Scenario: HG-AUD-01 every REST and tool call, allowed and denied, is in the audit log
+    When agent reads the Case record "shared-case"
+    And agent reads the Opportunity record "opportunity"
+    And agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id FROM Case"}'
     And agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id FROM Opportunity"}'
     And agent calls getCaseHealthSummary on the custom MCP server with '{"caseId": "@shared-case"}'
     Then every request this scenario sent is in the audit log with who, what and how it ended
+
+  @HG-AUD-02 @MUST
+  Scenario: HG-AUD-02 denied requests are recorded with the code the caller was given
+    When agent reads the Opportunity record "opportunity"
+    And agent queries "SELECT Id, Name FROM Opportunity"
+    And agent calls getObjectSchema on the reads MCP server with '{"objectName": "Opportunity"}'
+    And agent reads the Case record "shared-case"
+    And agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id FROM Case"}'
+    Then each denied request is recorded with the code its caller was given, and each allowed one with none
 
   @HG-AUD-03 @MUST
   Scenario: HG-AUD-03 no credential appears in any audit record

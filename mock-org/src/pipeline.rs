@@ -113,7 +113,7 @@ impl MockOrg {
             operation: trace.operation.map(str::to_string),
             record_ids: trace.record_ids,
             outcome: if denial.is_none() { "allowed" } else { "denied" },
-            denial_code: denial,
+            denial_code: denial.filter(|_| !self.fault(Fault::AuditDenialUncoded)),
             execution_mode: mode,
             tool,
         });

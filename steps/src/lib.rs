@@ -9,6 +9,7 @@ pub mod probe;
 pub mod target;
 pub mod world;
 
+mod audit_steps;
 mod decl_steps;
 mod history_steps;
 pub mod limit_steps;

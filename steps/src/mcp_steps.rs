@@ -1,8 +1,8 @@
 //! Steps for the MCP servers: the resource-server and transport controls with raw JSON-RPC (so
-//! malformed and forged requests can be sent), tool calls as a persona, and the audit trail.
+//! malformed and forged requests can be sent), and tool calls as a persona.
 
 use crate::probe::Request;
-use crate::world::{GateWorld, StepError, expect, mcp_http, opening_request, rpc};
+use crate::world::{GateWorld, StepError, expect, mcp_http, opening_request, rpc, tool_error_code};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use cucumber::{then, when};
@@ -57,11 +57,7 @@ fn tool_result(w: &GateWorld) -> Result<Value, StepError> {
 async fn tool_error(w: &mut GateWorld, code: String) -> Result<(), StepError> {
     let marker = w.target.canary_marker.clone();
     let result = tool_result(w)?;
-    let text = result["content"][0]["text"].as_str().unwrap_or_default().to_string();
-    let got = serde_json::from_str::<Value>(&text)
-        .ok()
-        .and_then(|e| e[0]["errorCode"].as_str().map(str::to_string))
-        .unwrap_or_else(|| "(none)".into());
+    let got = tool_error_code(&result).unwrap_or_else(|| "(none)".into());
     expect(result["isError"] == json!(true) && got == code, format!("isError with {code}"), || {
         format!("isError={} {got}", result["isError"])
     })?;
@@ -414,67 +410,4 @@ async fn answers(w: &mut GateWorld, status: u16) -> Result<(), StepError> {
         expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())?;
     }
     Ok(())
-}
-
-// ---------------------------------------------------------------- audit
-
-#[then("every request this scenario sent is in the audit log with who, what and how it ended")]
-async fn audited(w: &mut GateWorld) -> Result<(), StepError> {
-    let calls: Vec<(String, String)> = w.sent_ids.iter().filter(|(_, m)| m == "tools/call").cloned().collect();
-    expect(!calls.is_empty(), "tool calls to look up", || "none was sent".into())?;
-    for (id, _) in calls {
-        let soql = format!(
-            "SELECT Username, ConnectedAppName, TokenId, ToolName, ApiFamily, Outcome, DenialCode, ExecutionMode FROM ApiEvent WHERE RequestIdentifier = '{id}'"
-        );
-        w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
-        let rows = w.last()?.json().and_then(|v| v["records"].as_array().cloned()).unwrap_or_default();
-        expect(rows.len() == 1, format!("one audit record for request {id}"), || format!("{} records", rows.len()))?;
-        let row = &rows[0];
-        for field in ["Username", "ConnectedAppName", "TokenId", "ToolName", "Outcome", "ExecutionMode"] {
-            expect(row[field].as_str().is_some_and(|s| !s.is_empty()), format!("{field} recorded"), || {
-                format!("{field} = {}", row[field])
-            })?;
-        }
-        if row["Outcome"] == "denied" {
-            expect(row["DenialCode"].as_str().is_some(), "the denial code recorded", || "no DenialCode".into())?;
-        }
-    }
-    Ok(())
-}
-
-#[then(expr = "the audit records of this scenario attribute the tool calls to {word}")]
-async fn attributed(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
-    let username = w.persona(&persona)?.username;
-    let id = w
-        .sent_ids
-        .iter()
-        .rev()
-        .find(|(_, m)| m == "tools/call")
-        .map(|(i, _)| i.clone())
-        .ok_or(StepError::NothingSent)?;
-    let soql = format!("SELECT Username FROM ApiEvent WHERE RequestIdentifier = '{id}'");
-    w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
-    let who =
-        w.last()?.json().and_then(|v| v["records"][0]["Username"].as_str().map(str::to_string)).unwrap_or_default();
-    expect(who.eq_ignore_ascii_case(&username), format!("attributed to {username}"), || {
-        format!("attributed to {who:?}")
-    })
-}
-
-#[then("no credential of this run appears in the audit log")]
-async fn no_secret_in_audit(w: &mut GateWorld) -> Result<(), StepError> {
-    w.rest(
-        "admin",
-        Method::GET,
-        &crate::world::query_path(
-            "SELECT Id, RequestIdentifier, Username, TokenId, Resource, Records, DenialCode FROM ApiEvent",
-        ),
-        None,
-    )
-    .await?;
-    let body = w.last()?.body.clone();
-    let leaked = w.probe.secrets.all().into_iter().filter(|s| body.contains(s.as_str())).count();
-    expect(leaked == 0, "no token, code, verifier or password in any audit record", || {
-        format!("{leaked} credentials found")
-    })
 }

@@ -52,14 +52,30 @@ pub struct GateWorld {
     pub started: std::time::Instant,
     /// Open MCP sessions: (persona, server) -> Mcp-Session-Id ("" where the server keeps none).
     pub mcp_sessions: HashMap<(String, String), String>,
-    /// Request ids this scenario sent, with what they were, for the audit checks.
-    pub sent_ids: Vec<(String, String)>,
+    /// The REST and MCP requests this scenario sent, for the audit checks.
+    pub sent: Vec<Sent>,
     /// What the system-mode probe found.
     pub sys: Option<crate::sys_steps::ProbeReport>,
     /// Tool definitions listed across the MCP servers.
     pub listed: Option<Vec<Value>>,
     /// Canary records the admin seeded in this scenario: (object, id).
     pub seeded: Vec<(String, String)>,
+}
+
+/// A request this scenario sent, as the audit checks look for it.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// The `X-Request-Id` it carried, which the org's audit record names.
+    pub id: String,
+    /// The JSON-RPC method of an MCP request (`tools/call`), or `REST`.
+    pub what: String,
+    /// The code its caller was refused with; None when it was allowed.
+    pub refusal: Option<String>,
+}
+
+/// A fresh request id, for the `X-Request-Id` header.
+fn request_id() -> String {
+    format!("hg-{:016x}", rand::random::<u64>())
 }
 
 #[derive(Debug, Clone)]
@@ -103,7 +119,7 @@ impl GateWorld {
             history: None,
             started: std::time::Instant::now(),
             mcp_sessions: HashMap::new(),
-            sent_ids: Vec::new(),
+            sent: Vec::new(),
             sys: None,
             listed: None,
             seeded: Vec::new(),
@@ -188,11 +204,15 @@ impl GateWorld {
         body: Option<Value>,
     ) -> Result<(), StepError> {
         let token = self.token(persona).await?;
+        let id = request_id();
         let mut req = Request::new(method, self.target.rest(path)).bearer(&token);
+        req.headers.push(("X-Request-Id".into(), id.clone()));
         if let Some(b) = body {
             req = req.json(b);
         }
-        self.last = Some(self.probe.send(req).await?);
+        let reply = self.probe.send(req).await?;
+        self.sent.push(Sent { id, what: "REST".into(), refusal: refusal(&reply, false) });
+        self.last = Some(reply);
         Ok(())
     }
 
@@ -306,10 +326,10 @@ impl GateWorld {
         body: Value,
         headers: &[(&str, &str)],
     ) -> Result<(), StepError> {
-        let request_id = format!("hg-{:016x}", rand::random::<u64>());
+        let id = request_id();
         let method = body.get("method").and_then(Value::as_str).unwrap_or("?").to_string();
         let mut req = mcp_http(url, body, self.target.mcp_era, session);
-        req.headers.push(("X-Request-Id".into(), request_id.clone()));
+        req.headers.push(("X-Request-Id".into(), id.clone()));
         for (k, v) in headers {
             req.headers.retain(|(x, _)| !x.eq_ignore_ascii_case(k));
             req.headers.push((k.to_string(), v.to_string()));
@@ -317,8 +337,9 @@ impl GateWorld {
         if let Some(t) = token {
             req = req.bearer(t);
         }
-        self.sent_ids.push((request_id, method));
-        self.last = Some(self.probe.send(req).await?);
+        let reply = self.probe.send(req).await?;
+        self.sent.push(Sent { id, what: method, refusal: refusal(&reply, true) });
+        self.last = Some(reply);
         Ok(())
     }
 
@@ -430,6 +451,36 @@ pub fn rpc(r: &Reply) -> Value {
         .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
         .find(|v| v.get("result").is_some() || v.get("error").is_some())
         .unwrap_or(Value::Null)
+}
+
+/// The `errorCode` of a Salesforce error body (`[{"errorCode": ...}]`), as REST answers and MCP
+/// tools carry them.
+pub fn error_code(v: &Value) -> Option<String> {
+    v.get(0)?.get("errorCode")?.as_str().map(str::to_string)
+}
+
+/// The `errorCode` inside a tool result marked `isError` (its first content block holds the
+/// Salesforce error body); None for a result that is not an error.
+pub fn tool_error_code(result: &Value) -> Option<String> {
+    if result["isError"] != Value::Bool(true) {
+        return None;
+    }
+    let text = result["content"][0]["text"].as_str().unwrap_or_default();
+    Some(serde_json::from_str::<Value>(text).ok().as_ref().and_then(error_code).unwrap_or_else(|| "(none)".into()))
+}
+
+/// The code a reply refused its caller with: an HTTP refusal's Salesforce `errorCode` (or OAuth
+/// `error`, or else its status), or for MCP a tool error's code. None when it was allowed.
+pub fn refusal(r: &Reply, mcp: bool) -> Option<String> {
+    if r.status >= 400 {
+        let body = r.json().unwrap_or(Value::Null);
+        let oauth = body.get("error").and_then(Value::as_str).map(str::to_string);
+        return Some(error_code(&body).or(oauth).unwrap_or_else(|| r.status.to_string()));
+    }
+    if !mcp {
+        return None;
+    }
+    rpc(r).get("result").and_then(tool_error_code)
 }
 
 pub fn query_path(soql: &str) -> String {
