@@ -2,7 +2,8 @@
 //! reconstructs who did what. Each REST and tool call the scenario sent carried an
 //! `X-Request-Id`; its record is found by that id and compared with what the caller saw.
 
-use crate::world::{GateWorld, Sent, StepError, expect, query_path};
+use crate::probe::Reply;
+use crate::world::{GateWorld, Sent, StepError, error_code, expect, query_path};
 use cucumber::then;
 use reqwest::Method;
 use serde_json::Value;
@@ -18,7 +19,24 @@ async fn records(w: &mut GateWorld, id: &str) -> Result<Vec<Value>, StepError> {
         "SELECT Username, ConnectedAppName, TokenId, ToolName, ApiFamily, Outcome, DenialCode, ExecutionMode FROM ApiEvent WHERE RequestIdentifier = '{id}'"
     );
     w.rest("admin", Method::GET, &query_path(&soql), None).await?;
-    Ok(w.last()?.json().and_then(|v| v["records"].as_array().cloned()).unwrap_or_default())
+    rows(w.last()?)
+}
+
+/// The rows of the admin's audit query. An org whose audit log cannot be queried this way (a real
+/// org's Event Monitoring assigns its own request ids) makes the check not verifiable: it must not
+/// read as "the request was not audited".
+fn rows(r: &Reply) -> Result<Vec<Value>, StepError> {
+    if r.status != 200 {
+        let code = r.json().as_ref().and_then(error_code).unwrap_or_default();
+        return Err(StepError::Expectation {
+            expected: "the org's audit log, queried by request id (ApiEvent.RequestIdentifier)".into(),
+            observed: format!(
+                "not verifiable on this target: the admin's audit query was refused: {} {code}",
+                r.status
+            ),
+        });
+    }
+    Ok(r.json().and_then(|v| v["records"].as_array().cloned()).unwrap_or_default())
 }
 
 /// The one record of a request; none or several is a failure.
@@ -105,9 +123,37 @@ async fn no_secret_in_audit(w: &mut GateWorld) -> Result<(), StepError> {
         None,
     )
     .await?;
+    rows(w.last()?)?;
     let body = w.last()?.body.clone();
     let leaked = w.probe.secrets.all().into_iter().filter(|s| body.contains(s.as_str())).count();
     expect(leaked == 0, "no token, code, verifier or password in any audit record", || {
         format!("{leaked} credentials found")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply { status, headers: Default::default(), body: body.into(), truncated: false }
+    }
+
+    #[test]
+    fn a_refused_audit_query_is_not_verifiable_never_an_empty_log() {
+        let refused =
+            reply(400, r#"[{"errorCode": "INVALID_TYPE", "message": "sObject type 'ApiEvent' is not supported."}]"#);
+        match rows(&refused) {
+            Err(StepError::Expectation { observed, .. }) => {
+                assert_eq!(
+                    observed,
+                    "not verifiable on this target: the admin's audit query was refused: 400 INVALID_TYPE"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let answered = reply(200, r#"{"totalSize": 1, "done": true, "records": [{"Outcome": "denied"}]}"#);
+        assert_eq!(rows(&answered).unwrap(), vec![serde_json::json!({"Outcome": "denied"})]);
+        assert!(rows(&reply(200, r#"{"totalSize": 0, "done": true, "records": []}"#)).unwrap().is_empty());
+    }
 }
