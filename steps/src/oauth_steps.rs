@@ -5,7 +5,7 @@
 use crate::login::Outcome;
 use crate::probe::{Reply, Request};
 use crate::target::Flavor;
-use crate::world::{Cleanup, GateWorld, StepError, expect};
+use crate::world::{Cleanup, GateWorld, StepError, error_code, expect};
 use base64::Engine;
 use cucumber::{given, then, when};
 use reqwest::Method;
@@ -543,7 +543,7 @@ async fn access_dead(w: &mut GateWorld, which: String) -> Result<(), StepError> 
     let t = grant(w, &which)?.access_token;
     // The very first call after the event: no sleep, no retry.
     let r = resource_with(w, &t).await?;
-    let code = r.json().and_then(|v| v.get(0)?.get("errorCode")?.as_str().map(str::to_string)).unwrap_or_default();
+    let code = r.json().as_ref().and_then(error_code).unwrap_or_default();
     // Salesforce's REST API names the refusal; an MCP server or another API answers a bare 401.
     let salesforce_rest = w.target.flavor == Flavor::Salesforce && resource_request(w).is_some();
     let expected = if salesforce_rest { "401 INVALID_SESSION_ID" } else { "401" };

@@ -1,7 +1,7 @@
 //! Steps for the org's data API as a persona: reads, queries, writes, and the checks on what came
 //! back. Each is one line over the World.
 
-use crate::world::{Cleanup, GateWorld, StepError, expect, query_path};
+use crate::world::{Cleanup, GateWorld, StepError, error_code, expect, query_path};
 use cucumber::{given, then, when};
 use reqwest::Method;
 use serde_json::Value;
@@ -100,7 +100,7 @@ async fn denied(w: &mut GateWorld, status: u16, code: String) -> Result<(), Step
     let marker = w.target.canary_marker.clone();
     let r = w.last()?;
     let body = r.json().unwrap_or(Value::Null);
-    let got_code = body.get(0).and_then(|e| e.get("errorCode")).and_then(Value::as_str).unwrap_or("(none)").to_string();
+    let got_code = error_code(&body).unwrap_or_else(|| "(none)".into());
     expect(r.status == status && got_code == code, format!("{status} {code}"), || format!("{} {got_code}", r.status))?;
     expect(!r.body.contains(&marker), "no seeded sensitive value in the denial", || {
         "a canary value in the body".into()
@@ -111,12 +111,9 @@ async fn denied(w: &mut GateWorld, status: u16, code: String) -> Result<(), Step
 #[then(expr = "the call succeeds with {int}")]
 async fn succeeds(w: &mut GateWorld, status: u16) -> Result<(), StepError> {
     let r = w.last()?;
-    expect(r.status == status, format!("{status}"), || format!("{} {}", r.status, first_error(r.json())))
-}
-
-fn first_error(v: Option<Value>) -> String {
-    v.and_then(|b| b.get(0).and_then(|e| e.get("errorCode")).and_then(Value::as_str).map(str::to_string))
-        .unwrap_or_default()
+    expect(r.status == status, format!("{status}"), || {
+        format!("{} {}", r.status, r.json().as_ref().and_then(error_code).unwrap_or_default())
+    })
 }
 
 #[then("no seeded sensitive value is in the answer")]
