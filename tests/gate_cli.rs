@@ -51,6 +51,32 @@ fn the_clean_default_org_passes_the_gate() {
     }
 }
 
+const DEFAULT_ROLLOUT: &str = include_str!("../mock-org/orgs/default.rollout.toml");
+
+/// HG-DECL-01 checks a document, not the org, so its proof of failure is a rollout file (beside
+/// the org file) whose justification is blank; the clean run above is its twin.
+#[test]
+fn a_rollout_without_a_justification_fails_decl_01_and_nothing_else() {
+    let path = write_org("no-justification", DEFAULT_ORG);
+    let blank: String = DEFAULT_ROLLOUT
+        .lines()
+        .map(|l| if l.starts_with("justification = ") { "justification = \"  \"" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(blank.trim_end(), DEFAULT_ROLLOUT.trim_end(), "the justification was blanked");
+    std::fs::write(path.with_extension("rollout.toml"), blank).unwrap();
+    let (code, stdout, _) = gate(&["run", "--org", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    let failed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  FAILED ")).collect();
+    assert_eq!(
+        failed,
+        [
+            "  FAILED HG-DECL-01 the use case and its justification are declared: expected a justification, observed none"
+        ],
+        "{stdout}"
+    );
+}
+
 #[test]
 fn an_agent_permission_set_that_grants_too_much_fails_the_gate() {
     // A drifted permission set: the agent can now read Opportunity, so HG-PERM-01 must fail.

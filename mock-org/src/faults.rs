@@ -13,14 +13,20 @@ pub enum Fault {
     PasswordGrant,
     ClientCredentials,
     ImplicitFlow,
+    HybridFlow,
     JwtBearer,
     WideScopes,
+    MetadataIssuerMismatch,
+    MetadataAdvertisesPlain,
+    MetadataNoRevocation,
     // callback URLs
     RedirectPrefix,
     RedirectTrailingSlash,
     RedirectQueryIgnored,
     RedirectHostSuffix,
     RedirectAnyLoopback,
+    RedirectOmittedDefault,
+    TokenRedirectUnchecked,
     ErrorToUnregisteredUri,
     // the agent's External Client App
     AppReusedByIntegration,
@@ -30,17 +36,21 @@ pub enum Fault {
     PkcePlain,
     PkceVerifierUnchecked,
     PkceVerifierWithoutChallenge,
+    PkceUnknownMethod,
     // codes and refresh tokens
     CodeReusable,
     CodeAnyClient,
+    CodeNoExpiry,
     RefreshNotRotated,
     RefreshAnyClient,
+    RefreshWidensScope,
     // revocation
     RevocationDelay,
     RefreshRevocationNoCascade,
     McpNoRevocationCheck,
     FrozenTokensLive,
     KillSwitchIgnored,
+    RevokeAnyClient,
     // the MCP resource server
     McpAudienceUnchecked,
     McpSignatureUnchecked,
@@ -50,6 +60,10 @@ pub enum Fault {
     McpOriginUnchecked,
     McpSessionIsCredential,
     McpSessionUnbound,
+    McpScopeUnchecked,
+    McpMalformedAuthAnonymous,
+    McpAnyProtocolVersion,
+    McpSessionOptional,
     // permissions
     ToolIgnoresFls,
     ToolWithoutSharing,
@@ -64,6 +78,7 @@ pub enum Fault {
     NoRateLimit,
     // catalog and audit
     ToolOutsideAllowlist,
+    BulkExportTool,
     CredentialInToolDescription,
     DestructiveToolUnmarked,
     HistoryTrackingOff,
@@ -115,6 +130,13 @@ pub const TABLE: &[FaultSpec] = &[
     ),
     row(ImplicitFlow, "implicit-flow", "grants", "response_type=token is honoured after sign-in", &["HG-GRANT-03"]),
     row(
+        HybridFlow,
+        "hybrid-flow",
+        "grants",
+        "response types with token beside code (code token, id_token token) put an access token in the callback",
+        &["HG-GRANT-04"],
+    ),
+    row(
         JwtBearer,
         "jwt-bearer",
         "grants",
@@ -127,6 +149,27 @@ pub const TABLE: &[FaultSpec] = &[
         "grants",
         "scopes beyond the app's (api, full, web) are granted when asked for",
         &["HG-GRANT-07"],
+    ),
+    row(
+        MetadataIssuerMismatch,
+        "metadata-issuer-mismatch",
+        "metadata",
+        "the metadata's issuer is not the issuer's own URL (a trailing slash added)",
+        &["HG-META-01"],
+    ),
+    row(
+        MetadataAdvertisesPlain,
+        "metadata-advertises-plain",
+        "metadata",
+        "the metadata lists plain beside S256 in code_challenge_methods_supported",
+        &["HG-META-02"],
+    ),
+    row(
+        MetadataNoRevocation,
+        "metadata-no-revocation",
+        "metadata",
+        "the metadata does not advertise the revocation endpoint (which still answers)",
+        &["HG-META-04"],
     ),
     row(
         RedirectPrefix,
@@ -162,6 +205,20 @@ pub const TABLE: &[FaultSpec] = &[
         "callbacks",
         "any loopback host and port is accepted as a callback, with the registered path",
         &["HG-REDIR-10"],
+    ),
+    row(
+        RedirectOmittedDefault,
+        "redirect-omitted-default",
+        "callbacks",
+        "an authorization request without redirect_uri goes to the app's first callback, though it has several",
+        &["HG-REDIR-08"],
+    ),
+    row(
+        TokenRedirectUnchecked,
+        "token-redirect-unchecked",
+        "callbacks",
+        "the token endpoint does not compare redirect_uri with the authorization request's",
+        &["HG-REDIR-09"],
     ),
     row(
         ErrorToUnregisteredUri,
@@ -213,6 +270,13 @@ pub const TABLE: &[FaultSpec] = &[
         &["HG-PKCE-01"],
     ),
     row(
+        PkceUnknownMethod,
+        "pkce-unknown-method",
+        "pkce",
+        "an unknown code_challenge_method (S512) is accepted and treated as S256",
+        &["HG-PKCE-04"],
+    ),
+    row(
         CodeReusable,
         "code-reusable",
         "codes",
@@ -226,6 +290,7 @@ pub const TABLE: &[FaultSpec] = &[
         "a code is not bound to the client it was issued to",
         &["HG-CODE-04"],
     ),
+    row(CodeNoExpiry, "code-no-expiry", "codes", "authorization codes never expire", &["HG-CODE-05"]),
     row(
         RefreshNotRotated,
         "refresh-not-rotated",
@@ -234,6 +299,13 @@ pub const TABLE: &[FaultSpec] = &[
         &["HG-RT-02"],
     ),
     row(RefreshAnyClient, "refresh-any-client", "refresh", "a refresh token is bound to no client", &["HG-RT-03"]),
+    row(
+        RefreshWidensScope,
+        "refresh-widens-scope",
+        "refresh",
+        "a refresh grants any scope it asks for, beyond the original grant",
+        &["HG-RT-04"],
+    ),
     row(
         RevocationDelay,
         "revocation-delay",
@@ -262,6 +334,13 @@ pub const TABLE: &[FaultSpec] = &[
         "revocation",
         "revoking an app's access for a user leaves its tokens alive",
         &["HG-REV-05"],
+    ),
+    row(
+        RevokeAnyClient,
+        "revoke-any-client",
+        "revocation",
+        "any client may revoke any token, not only its own",
+        &["HG-REV-06"],
     ),
     row(
         McpAudienceUnchecked,
@@ -318,6 +397,34 @@ pub const TABLE: &[FaultSpec] = &[
         "resource server",
         "a session keeps the identity of its opener whatever other token comes with it",
         &["HG-RS-10"],
+    ),
+    row(
+        McpScopeUnchecked,
+        "mcp-scope-unchecked",
+        "resource server",
+        "the MCP server serves tokens without the mcp_api scope",
+        &["HG-RS-08"],
+    ),
+    row(
+        McpMalformedAuthAnonymous,
+        "mcp-malformed-auth-anonymous",
+        "resource server",
+        "an Authorization header that is not a bearer token (Basic, a bare word, an empty Bearer) is let through as an anonymous caller",
+        &["HG-RS-03"],
+    ),
+    row(
+        McpAnyProtocolVersion,
+        "mcp-any-protocol-version",
+        "transport",
+        "an unsupported MCP-Protocol-Version is rewritten to a supported one instead of refused",
+        &["HG-TRN-02"],
+    ),
+    row(
+        McpSessionOptional,
+        "mcp-session-optional",
+        "transport",
+        "a request without Mcp-Session-Id is served on one of the caller's open sessions instead of refused",
+        &["HG-TRN-03"],
     ),
     row(
         ToolIgnoresFls,
@@ -383,6 +490,13 @@ pub const TABLE: &[FaultSpec] = &[
         "catalog",
         "the custom server exposes getCaseDetails, which the rollout does not allow",
         &["HG-CAT-01"],
+    ),
+    row(
+        BulkExportTool,
+        "bulk-export-tool",
+        "catalog",
+        "a bulk export tool is added to the agent's custom server: off the allowlist (CAT-01) and broad without the rollout naming it (CAT-03)",
+        &["HG-CAT-01", "HG-CAT-03"],
     ),
     row(
         CredentialInToolDescription,
@@ -565,6 +679,12 @@ fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
             t.apex_class = "CaseHealthActionUnsafe".into();
             t.system_mode = true;
             agent_permission_set(org)?.class_accesses.insert("CaseHealthActionUnsafe".into());
+        }
+        BulkExportTool => {
+            let (i, mut t) = custom_tool(org, "getCaseHealthSummary")?;
+            t.name = "exportCases".into();
+            t.description = "Exports the cases the user can see, in bulk.".into();
+            org.mcp_servers[i].custom_tools.push(t);
         }
         ToolOutsideAllowlist => {
             let (i, mut t) = custom_tool(org, "getCaseHealthSummary")?;

@@ -55,6 +55,13 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
             req.headers_mut().insert(header::AUTHORIZATION, v);
         }
     }
+    let malformed = req.headers().contains_key(header::AUTHORIZATION) && header_token.is_none();
+    if malformed && token.is_none() && s.fault(Fault::McpMalformedAuthAnonymous) {
+        return next.run(req).await;
+    }
+    if s.fault(Fault::McpAnyProtocolVersion) {
+        normalize_protocol_version(req.headers_mut());
+    }
     let Some(token) = token else {
         // Tokens in the query string are not accepted (RFC 9700 2.5): they count as no token.
         return refuse(
@@ -83,7 +90,7 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     if !s.token_user_ok(&claims.sub) {
         return invalid("the user cannot sign in");
     }
-    if !claims.has_scope("mcp_api") {
+    if !claims.has_scope("mcp_api") && !s.fault(Fault::McpScopeUnchecked) {
         return refuse(
             StatusCode::FORBIDDEN,
             Some(format!("Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"mcp_api\"")),
@@ -93,6 +100,9 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     }
     if opener.as_ref().is_some_and(|o| o.user_id != claims.sub) {
         return refuse(StatusCode::FORBIDDEN, None, "invalid_session", "the session belongs to another user");
+    }
+    if session.is_none() && s.fault(Fault::McpSessionOptional) {
+        req = with_callers_session(s, req, &claims.sub).await;
     }
     let response: Response<Body> = next.run(req).await;
     let opened = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).filter(|_| session.is_none());
@@ -125,6 +135,31 @@ fn presented_token(
         return pairs.into_iter().find(|(k, _)| k == "access_token").map(|(_, v)| v);
     }
     header
+}
+
+/// Under `mcp-session-optional`: a request other than `initialize` that names no session is put
+/// on one of the caller's open sessions (the body is read to tell `initialize` apart).
+async fn with_callers_session(s: &MockOrg, req: Request, user_id: &str) -> Request {
+    let (mut parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, s.org.max_request_bytes).await.unwrap_or_default();
+    let opening = serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| v["method"] == "initialize");
+    let sessions = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner());
+    let theirs = sessions.iter().find(|(_, o)| o.user_id == user_id).map(|(sid, _)| sid.clone());
+    drop(sessions);
+    if let Some(v) = theirs.filter(|_| !opening).and_then(|sid| HeaderValue::from_str(&sid).ok()) {
+        parts.headers.insert("mcp-session-id", v);
+    }
+    Request::from_parts(parts, Body::from(bytes))
+}
+
+/// Under `mcp-any-protocol-version`: a version rmcp does not know is swapped for one it does, as
+/// a lenient gateway in front of a server might.
+fn normalize_protocol_version(headers: &mut axum::http::HeaderMap) {
+    const KNOWN: &[&str] = &["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
+    let unknown = headers.get("mcp-protocol-version").is_some_and(|v| !KNOWN.contains(&v.to_str().unwrap_or("")));
+    if unknown {
+        headers.insert("mcp-protocol-version", HeaderValue::from_static("2025-11-25"));
+    }
 }
 
 /// RFC 9728 protected-resource metadata for one server.

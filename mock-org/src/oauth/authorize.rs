@@ -50,8 +50,11 @@ pub fn validate(s: &MockOrg, params: &[(String, String)]) -> Result<Validated, R
     let app =
         s.org.app_by_consumer_key(&client_id).ok_or_else(|| page("invalid_client_id", "client identifier invalid"))?;
     // Required even with one registered callback, so the request says where it wants the code.
-    let redirect_uri =
-        one("redirect_uri")?.ok_or_else(|| page("redirect_uri_mismatch", "redirect_uri must match configuration"))?;
+    let redirect_uri = match one("redirect_uri")? {
+        Some(u) => u,
+        None if s.fault(Fault::RedirectOmittedDefault) && !app.callback_urls.is_empty() => app.callback_urls[0].clone(),
+        None => return Err(page("redirect_uri_mismatch", "redirect_uri must match configuration")),
+    };
     let state = one("state")?;
     if !callback::matches_with(&app.callback_urls, &redirect_uri, app.is_loopback_port_variance_allowed, &s.org.faults)
     {
@@ -71,6 +74,9 @@ pub fn validate(s: &MockOrg, params: &[(String, String)]) -> Result<Validated, R
     match one("response_type")?.as_deref() {
         Some("code") => {}
         Some("token") if s.fault(Fault::ImplicitFlow) => implicit = true,
+        Some(t) if s.fault(Fault::HybridFlow) && t.contains(' ') && t.split(' ').any(|p| p == "token") => {
+            implicit = true
+        }
         Some(t) if t.split(' ').any(|p| p == "token") => {
             return Err(refuse("unsupported_response_type", "the user-agent (implicit) flow is blocked in this org"));
         }
@@ -89,6 +95,7 @@ pub fn validate(s: &MockOrg, params: &[(String, String)]) -> Result<Validated, R
             return Err(refuse("invalid_request", "code_challenge_method must be S256"));
         }
         (Some(_), Some("S256")) => {}
+        (Some(_), Some(_)) if s.fault(Fault::PkceUnknownMethod) => {}
         (Some(_), Some(_)) => return Err(refuse("invalid_request", "unsupported code_challenge_method")),
     }
     let malformed = challenge.as_deref().is_some_and(|c| !pkce::is_plain(c) && !pkce::challenge_is_well_formed(c));

@@ -6,6 +6,7 @@ use super::token::{authenticate_client, param, parse_form};
 use super::{OAuthError, OAuthEvent};
 use crate::MockOrg;
 use crate::error::SfError;
+use crate::faults::Fault;
 use crate::pipeline::bearer;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -49,7 +50,7 @@ fn revoke(s: &MockOrg, headers: &HeaderMap, params: Vec<(String, String)>, metho
                 (client_id.clone(), user_id.clone())
             }
         };
-        if caller.as_deref().is_some_and(|c| c != client_id) {
+        if caller.as_deref().is_some_and(|c| c != client_id) && !s.fault(Fault::RevokeAnyClient) {
             return Err(OAuthError::bad("unauthorized_client", "the token was not issued to this client"));
         }
         let jti = match known {
@@ -60,7 +61,7 @@ fn revoke(s: &MockOrg, headers: &HeaderMap, params: Vec<(String, String)>, metho
             Known::Refresh { family, .. } => {
                 let access = s.oauth.with(|g| g.revoke_family(&family));
                 // The cascade to the family's access tokens (skipped under its fault).
-                if !s.fault(crate::faults::Fault::RefreshRevocationNoCascade) {
+                if !s.fault(Fault::RefreshRevocationNoCascade) {
                     for j in access {
                         s.tokens.revoke(&j);
                     }
@@ -168,8 +169,13 @@ pub async fn metadata(State(s): State<Arc<MockOrg>>) -> Response {
     let mut scopes: Vec<&str> = s.org.apps.iter().flat_map(|a| a.scopes.iter().map(String::as_str)).collect();
     scopes.sort();
     scopes.dedup();
-    axum::Json(json!({
-        "issuer": s.tokens.issuer(),
+    let mut issuer = s.tokens.issuer().to_string();
+    if s.fault(Fault::MetadataIssuerMismatch) {
+        issuer.push('/');
+    }
+    let pkce_methods: &[&str] = if s.fault(Fault::MetadataAdvertisesPlain) { &["S256", "plain"] } else { &["S256"] };
+    let mut doc = json!({
+        "issuer": issuer,
         "authorization_endpoint": format!("{b}/services/oauth2/authorize"),
         "token_endpoint": format!("{b}/services/oauth2/token"),
         "revocation_endpoint": format!("{b}/services/oauth2/revoke"),
@@ -179,11 +185,14 @@ pub async fn metadata(State(s): State<Arc<MockOrg>>) -> Response {
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": grants,
-        "code_challenge_methods_supported": ["S256"],
+        "code_challenge_methods_supported": pkce_methods,
         "scopes_supported": scopes,
         "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
         "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
-    }))
-    .into_response()
+    });
+    if s.fault(Fault::MetadataNoRevocation) {
+        doc.as_object_mut().map(|m| m.remove("revocation_endpoint"));
+    }
+    axum::Json(doc).into_response()
 }

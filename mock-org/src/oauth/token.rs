@@ -167,11 +167,11 @@ fn redeem_code(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]
         if grant.auth.client_id != app.consumer_key && !s.fault(Fault::CodeAnyClient) {
             return Err(invalid_code());
         }
-        if grant.expires_ms <= now {
+        if grant.expires_ms <= now && !s.fault(Fault::CodeNoExpiry) {
             g.codes.remove(&code);
             return Err(OAuthError::bad("invalid_grant", "expired authorization code"));
         }
-        if redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
+        if redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) && !s.fault(Fault::TokenRedirectUnchecked) {
             return Err(OAuthError::bad("redirect_uri_mismatch", "redirect_uri must match the authorization request"));
         }
         match (&grant.challenge, verifier.as_deref()) {
@@ -224,7 +224,9 @@ fn refresh(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) ->
         }
         let mut auth = rt.auth.clone();
         if let Some(req) = &requested {
-            if let Some(extra) = req.iter().find(|x| !rt.auth.scopes.contains(x)) {
+            let extra =
+                req.iter().find(|x| !rt.auth.scopes.contains(x)).filter(|_| !s.fault(Fault::RefreshWidensScope));
+            if let Some(extra) = extra {
                 return Err(OAuthError::bad(
                     "invalid_scope",
                     format!("the requested scope exceeds the original grant: {extra}"),
