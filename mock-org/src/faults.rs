@@ -210,7 +210,7 @@ pub const TABLE: &[FaultSpec] = &[
         RedirectOmittedDefault,
         "redirect-omitted-default",
         "callbacks",
-        "an authorization request without redirect_uri goes to the app's first callback, though it has several",
+        "an authorization request without redirect_uri is served, the code sent to the app's first registered callback",
         &["HG-REDIR-08"],
     ),
     row(
