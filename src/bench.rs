@@ -4,7 +4,8 @@
 //! loop is bounded by a count. The `headless-gate-bench` binary prints the figures; the project's
 //! tests call `load` with a small count and assert what it found, never how fast.
 
-use crate::{RunOptions, Verdict};
+use crate::RunOptions;
+use crate::results::GateVerdict;
 use mock_org::{Org, RunningOrg};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -42,7 +43,7 @@ pub async fn suite_once(features: &Path, reports: &Path, concurrency: usize) -> 
     Ok(SuiteRun {
         wall: started.elapsed(),
         requests: outcome.requests_served.unwrap_or_default(),
-        passed: outcome.verdict == Verdict::Passed,
+        passed: outcome.verdict == GateVerdict::Passed,
         outcomes: outcome.results.iter().map(|r| (r.title.clone(), format!("{:?}", r.status))).collect(),
     })
 }

@@ -18,23 +18,78 @@ fn feature_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Every control (a scenario, or one row of an outline), in file order.
+/// The shipped feature files, compiled in (`build.rs`).
+mod shipped {
+    include!(concat!(env!("OUT_DIR"), "/shipped_features.rs"));
+}
+
+/// One feature file's controls: a scenario, or one row of an outline, in file order. A file that
+/// is not valid Gherkin is an error naming it and the line.
+fn of_feature(path: &str, text: &str) -> Result<Vec<ControlResult>, String> {
+    // gherkin's error reads "Error at LINE:COL: {expected tokens}"; its position is not public.
+    let feature = Feature::parse(text, GherkinEnv::default()).map_err(|e| {
+        let e = e.to_string();
+        let at = e.strip_prefix("Error at ").unwrap_or(&e);
+        let (pos, expected) = at.split_once(": ").unwrap_or((at, ""));
+        format!("{path}:{pos}: not valid Gherkin (expected {expected})")
+    })?;
+    let mut out = Vec::new();
+    let scenarios = feature.scenarios.iter().chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
+    for s in scenarios {
+        for (name, extra_tags) in expand(&s.name, &s.examples) {
+            let tags: Vec<String> =
+                feature.tags.iter().chain(s.tags.iter()).chain(extra_tags.iter()).cloned().collect();
+            out.push(ControlResult::from_tags(&name, &feature.name, &tags));
+        }
+    }
+    Ok(out)
+}
+
+/// Every control of a folder of feature files, in file order.
 pub fn controls(dir: &Path) -> Result<Vec<ControlResult>, String> {
     let mut files = Vec::new();
     feature_files(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut out = Vec::new();
     for f in files {
-        let feature = Feature::parse_path(&f, GherkinEnv::default()).map_err(|e| format!("{}: {e}", f.display()))?;
-        let scenarios = feature.scenarios.iter().chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
-        for s in scenarios {
-            for (name, extra_tags) in expand(&s.name, &s.examples) {
-                let tags: Vec<String> =
-                    feature.tags.iter().chain(s.tags.iter()).chain(extra_tags.iter()).cloned().collect();
-                out.push(ControlResult::from_tags(&name, &feature.name, &tags));
-            }
-        }
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        out.extend(of_feature(&f.display().to_string(), &text)?);
     }
     Ok(out)
+}
+
+/// The catalog the gate ships: every control of the compiled-in feature files.
+pub fn shipped() -> Vec<ControlResult> {
+    shipped::FILES
+        .iter()
+        .flat_map(|(path, text)| of_feature(path, text).expect("the shipped feature files parse (a unit test says so)"))
+        .collect()
+}
+
+/// The controls a run's feature folder holds, checked against the shipped catalog: every shipped
+/// control must be there (a deleted or truncated folder is a configuration error naming what is
+/// missing; `--tags` is the way to run fewer), and no two rows may share a title.
+pub fn for_run(dir: &Path) -> Result<Vec<ControlResult>, String> {
+    let found = controls(dir)?;
+    let mut titles = std::collections::BTreeSet::new();
+    for c in &found {
+        if !titles.insert(c.title.as_str()) {
+            return Err(format!(
+                "{}: two scenarios are named '{}'; each control row needs its own name",
+                dir.display(),
+                c.title
+            ));
+        }
+    }
+    let missing: Vec<String> =
+        shipped().into_iter().filter(|c| !titles.contains(c.title.as_str())).map(|c| c.title).collect();
+    if let Some(first) = missing.first() {
+        return Err(format!(
+            "{}: {} of the catalog's controls are not in these feature files (first: '{first}'); run the full feature folder and select controls with --tags",
+            dir.display(),
+            missing.len()
+        ));
+    }
+    Ok(found)
 }
 
 /// An outline's names, one per example row, with `<column>` filled in, and the examples' tags.
@@ -78,6 +133,26 @@ pub fn render_table(controls: &[ControlResult]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_shipped_catalog_parses_and_matches_the_folder() {
+        let shipped = super::shipped();
+        let dir = super::controls(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/features"))).unwrap();
+        assert_eq!(
+            shipped.iter().map(|c| &c.title).collect::<Vec<_>>(),
+            dir.iter().map(|c| &c.title).collect::<Vec<_>>()
+        );
+        super::for_run(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/features"))).unwrap();
+    }
+
+    #[test]
+    fn a_malformed_feature_names_its_file_and_line() {
+        // The parser stops after the stray line: it names the position where it gave up.
+        let e = super::of_feature("x.feature", "Feature: f\n\n  Scenario: HG-A-01 a\n    Given x\n  Garbage here\n")
+            .unwrap_err();
+        assert!(e.starts_with("x.feature:6:1:"), "{e}");
+        assert!(e.contains(": not valid Gherkin (expected "), "{e}");
+    }
+
     #[test]
     fn the_catalog_reads_every_feature() {
         let c = super::controls(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/features"))).unwrap();

@@ -15,7 +15,8 @@ pub mod target_file;
 use cucumber::World as _;
 use cucumber::event::ScenarioFinished;
 use cucumber::tag::Ext as _;
-use results::{ControlResult, Status};
+pub use results::GateVerdict;
+use results::{ControlResult, Outcome};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use steps::GateWorld;
@@ -59,13 +60,6 @@ impl RunOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Passed,
-    Failed,
-    Interrupted,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
     #[error("{0}")]
@@ -74,8 +68,12 @@ pub enum GateError {
     Start(std::io::Error),
     #[error("--tags: {0}")]
     Tags(String),
-    #[error("features folder {0} does not exist")]
+    #[error("features folder {0} does not exist (give the folder of feature files with --features)")]
     Features(String),
+    /// A feature file that does not parse, a folder missing catalog controls, a control that
+    /// produced no row: the run cannot be trusted to have evidenced what it says.
+    #[error("{0}")]
+    Catalog(String),
     #[error("{0}")]
     Target(#[from] file_target::TargetError),
     #[error("{0}")]
@@ -91,7 +89,9 @@ pub enum GateError {
 }
 
 pub struct RunOutcome {
-    pub verdict: Verdict,
+    pub verdict: results::GateVerdict,
+    /// What decided the verdict, one line each.
+    pub reasons: Vec<String>,
     pub results: Vec<ControlResult>,
     /// Every credential the run saw, so the project's own tests can prove none reached a report.
     pub secrets: steps::evidence::Secrets,
@@ -121,24 +121,99 @@ fn failure_text(ev: &ScenarioFinished) -> Option<String> {
     }
 }
 
+/// A tag expression checked against the catalog: every tag it names exists on some control, and
+/// it selects at least one. A typo would otherwise drop a whole area silently.
+fn selection(expr: &str, catalog: &[ControlResult]) -> Result<cucumber::gherkin::tagexpr::TagOperation, GateError> {
+    let op: cucumber::gherkin::tagexpr::TagOperation = expr.parse().map_err(|e| GateError::Tags(format!("{e}")))?;
+    let known: std::collections::BTreeSet<&str> =
+        catalog.iter().flat_map(|c| c.tags.iter().map(String::as_str)).collect();
+    for tag in expr.split(|c: char| c.is_whitespace() || c == '(' || c == ')').filter_map(|w| w.strip_prefix('@')) {
+        if !known.contains(tag) {
+            return Err(GateError::Tags(format!(
+                "@{tag} is not a tag of any control (headless-gate controls lists the IDs)"
+            )));
+        }
+    }
+    if !catalog.iter().any(|c| op.eval(c.tags.iter())) {
+        return Err(GateError::Tags(format!("'{expr}' selects no control")));
+    }
+    Ok(op)
+}
+
+/// Rows that cannot run on this target, decided before the run from what it declares, by tag:
+/// not applicable where the catalog says the control does not apply to the target's kind, not
+/// verifiable (with the key to set) where the target lacks what the control needs.
+fn not_run_here(target: &steps::target::Target) -> Vec<(&'static str, Outcome, String)> {
+    let mut out = Vec::new();
+    if target.mcp_era == McpEra::Stateless {
+        out.push((
+            "mcp-sessions",
+            Outcome::NotApplicable,
+            format!("the target speaks MCP {}, which has no sessions", McpEra::Stateless.version()),
+        ));
+    }
+    if target.flavor == steps::target::Flavor::OAuth21 {
+        out.push((
+            "client-introspection",
+            Outcome::NotApplicable,
+            "RFC 7662 leaves introspection to resource servers; a generic OAuth 2.1 server's public client may not introspect".into(),
+        ));
+    }
+    if target.flavor == steps::target::Flavor::OAuth21 && target.agent_callbacks.len() == 1 {
+        out.push((
+            "redirect-omitted",
+            Outcome::NotApplicable,
+            "the agent's client registers one callback, which OAuth 2.1 lets an authorization request omit".into(),
+        ));
+    }
+    if !target.mcp_servers.contains_key("all") && !target.other_mcp_servers.contains_key("all") {
+        out.push((
+            "mcp-writes",
+            Outcome::NotVerifiable,
+            "the target names no MCP server with the write tools (set endpoints.other_mcp_servers.all)".into(),
+        ));
+    }
+    if !target.personas.contains_key("admin") {
+        out.push((
+            "org-admin",
+            Outcome::NotVerifiable,
+            "the target names no admin persona (add personas.admin)".into(),
+        ));
+    }
+    out
+}
+
+/// An exclusion from the target file as the run honours it.
+#[derive(Debug, Clone)]
+struct Excluded {
+    reason: String,
+    /// Still run, for information (a stale exclusion shows).
+    run: bool,
+}
+
 /// Runs every selected scenario against the target (a target file, or the embedded mock org),
-/// writes the reports (also when interrupted by Ctrl-C) and gives the verdict.
+/// writes the reports (also when interrupted) with every catalog control and its outcome, and
+/// gives the verdict.
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     if !opts.features.is_dir() {
         return Err(GateError::Features(opts.features.display().to_string()));
     }
-    let cli: cucumber::cli::Opts<_, _, _, cucumber::cli::Empty> = cucumber::cli::Opts::default();
+    let catalog = catalog::for_run(&opts.features).map_err(GateError::Catalog)?;
     // The tag expression is evaluated in our own filter: given to cucumber's CLI options, it would
     // replace the filter, and with it the exclusions.
-    let selection: Option<cucumber::gherkin::tagexpr::TagOperation> = match &opts.tags {
-        Some(t) => Some(t.parse().map_err(|e| GateError::Tags(format!("{e}")))?),
-        None => None,
-    };
+    let selection = opts.tags.as_deref().map(|t| selection(t, &catalog)).transpose()?;
+    let selected: std::collections::BTreeSet<String> = catalog
+        .iter()
+        .filter(|c| selection.as_ref().is_none_or(|s| s.eval(c.tags.iter())))
+        .map(|c| c.title.clone())
+        .collect();
+    let cli: cucumber::cli::Opts<_, _, _, cucumber::cli::Empty> = cucumber::cli::Opts::default();
     // Scenarios find their target through a process-wide slot (cucumber builds Worlds without
     // arguments), so runs in one process take turns.
     static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = ONE_RUN_AT_A_TIME.lock().await;
     let started = now();
+    let today = started.get(..10).unwrap_or_default().to_string();
     let mut faults_on: Vec<String> = Vec::new();
     let (target, mock, file) = match &opts.target {
         Some(path) => {
@@ -146,6 +221,8 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 return Err(GateError::MockOptionWithTarget);
             }
             let f = target_file::load(path)?;
+            let ids: std::collections::BTreeSet<&str> = catalog.iter().map(|c| c.id.as_str()).collect();
+            f.check_ids(&path.display().to_string(), &ids)?;
             (file_target::build(&path.display().to_string(), &f).await?, None, Some(f))
         }
         None => {
@@ -167,72 +244,31 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         }
     };
     let target = steps::target::install(target);
-    // Excluded controls with the reason each report states.
-    let mut excluded: Vec<(String, String)> = file
+    let exclusions: Vec<&target_file::Exclusion> = file.iter().flat_map(|f| f.exclude.iter()).collect();
+    let expired: Vec<String> = exclusions
         .iter()
-        .flat_map(|f| f.exclude.iter().map(|x| (x.id.clone(), format!("excluded by the target file: {}", x.reason))))
+        .filter(|x| x.expired(&today))
+        .map(|x| format!("{} (expired {}): {}", x.id, x.expires.as_deref().unwrap_or_default(), x.reason))
         .collect();
-    let mut auto_exclude = |id: &str, why: &str| {
-        if !excluded.iter().any(|(x, _)| x == id) {
-            excluded.push((id.into(), why.into()));
-        }
-    };
-    if target.per_user_requests_per_minute.is_none() {
-        auto_exclude(
-            "HG-LIM-01",
-            "not run: opt-in, since its burst spends the org's API limits (set limits.per_user_requests_per_minute)",
-        );
-    }
-    if target.app_metadata.is_none() {
-        auto_exclude(
-            "HG-DECL-02",
-            "not run: the target names no External Client App metadata to read (set app.metadata)",
-        );
-    }
-    if target.apex_root.is_none() {
-        for id in ["HG-SYS-03", "HG-SYS-04"] {
-            auto_exclude(id, "not run: the target names no Apex source to scan (set apex.source and apex.tools)");
-        }
-    }
-    // Scenarios that cannot run on this target, by tag, with the reason (the control's other
-    // scenarios still run).
-    let mut not_applicable: Vec<(&'static str, String)> = Vec::new();
-    if target.mcp_era == McpEra::Stateless {
-        not_applicable.push((
-            "mcp-sessions",
-            format!("not run: the target speaks MCP {}, which has no sessions", McpEra::Stateless.version()),
-        ));
-    }
-    if !target.mcp_servers.contains_key("all") && !target.other_mcp_servers.contains_key("all") {
-        not_applicable.push((
-            "mcp-writes",
-            "not run: the target names no MCP server with the write tools (set endpoints.other_mcp_servers.all)".into(),
-        ));
-    }
-    if target.flavor == steps::target::Flavor::OAuth21 {
-        not_applicable.push((
-            "client-introspection",
-            "not run: RFC 7662 leaves introspection to resource servers; a generic OAuth 2.1 server's public client may not introspect".into(),
-        ));
-    }
-    if !target.personas.contains_key("admin") {
-        not_applicable.push(("org-admin", "not run: the target names no admin persona (personas.admin)".into()));
-    }
-    if target.flavor == steps::target::Flavor::OAuth21 && target.agent_callbacks.len() == 1 {
-        not_applicable.push((
-            "redirect-omitted",
-            "not run: the agent's client registers one callback, which OAuth 2.1 lets an authorization request omit"
-                .into(),
-        ));
-    }
+    // An expired exclusion is not honoured: its control counts with its own outcome.
+    let honoured: std::collections::BTreeMap<String, Excluded> = exclusions
+        .iter()
+        .filter(|x| !x.expired(&today))
+        .map(|x| {
+            let until = x.expires.as_deref().map(|d| format!(" (until {d})")).unwrap_or_default();
+            (x.id.clone(), Excluded { reason: format!("excluded by the target file{until}: {}", x.reason), run: x.run })
+        })
+        .collect();
+    let not_run = not_run_here(&target);
     let downgraded: Vec<(String, String)> = match (&file, opts.strict) {
         (Some(f), false) => f.downgrade.iter().map(|x| (x.id.clone(), x.reason.clone())).collect(),
         _ => Vec::new(),
     };
     let collected: Arc<Mutex<Vec<ControlResult>>> = Arc::default();
     let (sink, skipped) = (collected.clone(), collected.clone());
-    let (excluded_in_filter, downgrades) = (excluded.clone(), downgraded.clone());
-    let not_applicable_in_filter = not_applicable.clone();
+    let (honoured_in_hook, honoured_in_filter, downgrades) = (honoured.clone(), honoured.clone(), downgraded.clone());
+    let not_run_in_filter = not_run.clone();
+    let secrets = target.secrets.clone();
     // Scenarios are independent (each World signs in for itself), so they run concurrently; no
     // retries anywhere: a control that passes only on a second try has failed.
     let cucumber = GateWorld::cucumber()
@@ -241,6 +277,8 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         .after(move |feature, _, scenario, ev, world| {
             let sink = sink.clone();
             let downgrades = downgrades.clone();
+            let honoured = honoured_in_hook.clone();
+            let secrets = secrets.clone();
             Box::pin(async move {
                 let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
                 let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
@@ -249,34 +287,41 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                     r.duration_ms = w.started.elapsed().as_millis();
                     r.evidence = w.probe.evidence.iter().map(|e| w.probe.secrets.redact(e)).collect();
                 }
-                if let Some(text) = failure_text(ev) {
-                    r.status = Status::Failed;
-                    r.message = Some(results::one_line(&text));
-                    // Only a SHOULD can be downgraded; a MUST always fails the gate.
-                    if r.severity == "SHOULD" {
+                // Failure texts may quote what a target sent: redacted like the evidence.
+                let failure = failure_text(ev).map(|t| secrets.redact(&t));
+                let (outcome, message) = Outcome::of_run(failure.as_deref());
+                (r.status, r.message) = (outcome, message);
+                match honoured.get(&r.id) {
+                    Some(x) => {
+                        r.informational = Some(r.status);
+                        (r.status, r.message) = (Outcome::Excluded, Some(x.reason.clone()));
+                    }
+                    // Only a SHOULD can be downgraded; a MUST always counts.
+                    None if r.severity == "SHOULD" && r.fails_gate() => {
                         r.downgraded = downgrades.iter().find(|(id, _)| *id == r.id).map(|(_, why)| why.clone());
                     }
+                    None => {}
                 }
                 sink.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             })
         })
         .with_cli(cli)
         .filter_run(opts.features.clone(), move |feature, _, scenario| {
-            let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
-            if selection.as_ref().is_some_and(|s| !s.eval(tags.iter())) {
+            if !selected.contains(&scenario.name) {
                 return false;
             }
+            let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
             let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
-            let by_tag = not_applicable_in_filter.iter().find(|(tag, _)| tags.iter().any(|t| t == tag));
-            match excluded_in_filter.iter().find(|(id, _)| *id == r.id).map(|(_, why)| why).or(by_tag.map(|(_, w)| w)) {
-                Some(why) => {
-                    r.status = Status::Excluded;
-                    r.message = Some(why.clone());
-                    skipped.lock().unwrap_or_else(|p| p.into_inner()).push(r);
-                    false
-                }
-                None => true,
-            }
+            let by_tag = not_run_in_filter.iter().find(|(tag, _, _)| tags.iter().any(|t| t == tag));
+            let excluded = honoured_in_filter.get(&r.id).filter(|x| !x.run);
+            let (status, why) = match (excluded, by_tag) {
+                (Some(x), _) => (Outcome::Excluded, x.reason.clone()),
+                (None, Some((_, outcome, why))) => (*outcome, why.clone()),
+                (None, None) => return true,
+            };
+            (r.status, r.message) = (status, Some(why));
+            skipped.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+            false
         });
     let interrupted = tokio::select! {
         _ = cucumber => false,
@@ -286,8 +331,9 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     if let Some(m) = mock {
         m.shutdown().await;
     }
-    let mut results = collected.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    results.sort_by(|a, b| a.id.cmp(&b.id).then(a.title.cmp(&b.title)));
+    let ran = collected.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let (results, no_row) = account_for_every_control(&catalog, ran, opts.tags.as_deref(), interrupted);
+    let judgement = results::gate_verdict(&results, &expired, interrupted);
     let info = reports::RunInfo {
         tool: "headless-gate",
         version: env!("CARGO_PKG_VERSION"),
@@ -295,10 +341,20 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         started,
         finished: now(),
         interrupted,
-        exclusions: excluded
+        verdict: judgement.verdict,
+        reasons: judgement.reasons.clone(),
+        exclusions: exclusions
             .iter()
-            .map(|(id, why)| format!("{id}: {why}"))
-            .chain(not_applicable.iter().map(|(tag, why)| format!("scenarios tagged @{tag}: {why}")))
+            .map(|x| {
+                let until = x.expires.as_deref().map(|d| format!(" (until {d})")).unwrap_or_default();
+                let run = if x.run { "" } else { " (not run)" };
+                format!("{}{until}{run}: {}", x.id, x.reason)
+            })
+            .collect(),
+        expired,
+        not_run: not_run
+            .iter()
+            .map(|(tag, o, why)| format!("scenarios tagged @{tag} are {}: {why}", o.label()))
             .collect(),
         downgrades: downgraded.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
         strict: opts.strict,
@@ -306,12 +362,57 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     };
     reports::write_all(&opts.reports, &info, &results)
         .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
-    let verdict = match (interrupted, reports::gate_passed(&results)) {
-        (true, _) => Verdict::Interrupted,
-        (false, true) => Verdict::Passed,
-        (false, false) => Verdict::Failed,
-    };
-    Ok(RunOutcome { verdict, results, secrets: target.secrets.clone(), requests_served })
+    if !no_row.is_empty() {
+        return Err(GateError::Catalog(format!(
+            "{} selected controls produced no result (first: '{}'): the reports mark them not verifiable",
+            no_row.len(),
+            no_row[0]
+        )));
+    }
+    Ok(RunOutcome {
+        verdict: judgement.verdict,
+        reasons: judgement.reasons,
+        results,
+        secrets: target.secrets.clone(),
+        requests_served,
+    })
+}
+
+/// Every catalog row, each with exactly one outcome: the run's own row where it produced one;
+/// not selected where `--tags` left it out; not verifiable where it was selected but produced
+/// nothing (an interrupted run, or a harness fault, returned as the second list). Sorted by ID.
+fn account_for_every_control(
+    catalog: &[ControlResult],
+    ran: Vec<ControlResult>,
+    tags: Option<&str>,
+    interrupted: bool,
+) -> (Vec<ControlResult>, Vec<String>) {
+    let mut by_title: std::collections::HashMap<String, ControlResult> =
+        ran.into_iter().map(|r| (r.title.clone(), r)).collect();
+    let mut no_row = Vec::new();
+    let mut out: Vec<ControlResult> = catalog
+        .iter()
+        .map(|c| {
+            if let Some(r) = by_title.remove(&c.title) {
+                return r;
+            }
+            let mut r = c.clone();
+            let selected = tags.is_none_or(|t| {
+                t.parse::<cucumber::gherkin::tagexpr::TagOperation>().is_ok_and(|op| op.eval(c.tags.iter()))
+            });
+            (r.status, r.message) = if !selected {
+                (Outcome::NotSelected, Some(format!("outside --tags {}", tags.unwrap_or_default())))
+            } else if interrupted {
+                (Outcome::NotVerifiable, Some("the run was interrupted before this control finished".into()))
+            } else {
+                no_row.push(c.title.clone());
+                (Outcome::NotVerifiable, Some("selected, but the run produced no result for it".into()))
+            };
+            r
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id).then(a.title.cmp(&b.title)));
+    (out, no_row)
 }
 
 /// Ctrl-C, or SIGTERM (what CI sends a cancelled or timed-out job): either ends the run with
@@ -339,35 +440,40 @@ async fn interruption() {
     }
 }
 
-/// The console summary: the checklist table, then the gate verdict.
+/// The console summary: the checklist table, the rows that need a look, then the gate verdict.
 pub fn summary(outcome: &RunOutcome) -> String {
     let mut s = String::from("\nRollout checklist\n");
     for i in results::checklist(&outcome.results) {
-        s.push_str(&format!(
-            "  {}  {:<56} {:<14} ({} passed, {} failed)\n",
-            i.item,
-            i.title,
-            i.verdict.label(),
-            i.passed,
-            i.failed
-        ));
+        s.push_str(&format!("  {}  {:<56} {:<14} ({})\n", i.item, i.title, i.verdict.label(), i.counts()));
     }
-    let failed: Vec<&ControlResult> = outcome.results.iter().filter(|r| r.status == Status::Failed).collect();
-    let run = outcome.results.iter().filter(|r| r.status != Status::Excluded).count();
-    let controls: std::collections::BTreeSet<&str> =
-        outcome.results.iter().filter(|r| r.status != Status::Excluded).map(|r| r.id.as_str()).collect();
-    for r in &failed {
-        let downgraded = r.downgraded.as_ref().map(|why| format!(" (SHOULD, downgraded: {why})")).unwrap_or_default();
-        s.push_str(&format!("  FAILED {}: {}{downgraded}\n", r.title, r.message.as_deref().unwrap_or_default()));
+    for r in &outcome.results {
+        let why = r.message.as_deref().unwrap_or_default();
+        match r.status {
+            Outcome::Failed | Outcome::NotVerifiable => {
+                let downgraded =
+                    r.downgraded.as_ref().map(|why| format!(" (SHOULD, downgraded: {why})")).unwrap_or_default();
+                s.push_str(&format!("  {} {}: {why}{downgraded}\n", r.status.label().to_uppercase(), r.title));
+            }
+            Outcome::NotApplicable => s.push_str(&format!("  NOT APPLICABLE {}: {why}\n", r.title)),
+            Outcome::Excluded => {
+                let stale = if r.stale_exclusion() { " (stale: it passes; remove the exclusion)" } else { "" };
+                s.push_str(&format!("  EXCLUDED {}: {why}{stale}\n", r.title));
+            }
+            Outcome::Passed | Outcome::NotSelected => {}
+        }
     }
-    for r in outcome.results.iter().filter(|r| r.status == Status::Excluded) {
-        s.push_str(&format!("  EXCLUDED {}: {}\n", r.title, r.message.as_deref().unwrap_or_default()));
+    let ids = |o: Outcome| outcome.results.iter().filter(|r| r.status == o).count();
+    let controls: std::collections::BTreeSet<&str> = outcome.results.iter().map(|r| r.id.as_str()).collect();
+    let counts: Vec<String> = Outcome::ALL
+        .iter()
+        .map(|o| (o, ids(*o)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(o, n)| format!("{n} {}", o.label()))
+        .collect();
+    s.push_str(&format!("{} controls in {} rows: {}\n", controls.len(), outcome.results.len(), counts.join(", ")));
+    for why in &outcome.reasons {
+        s.push_str(&format!("  because: {why}\n"));
     }
-    let label = match outcome.verdict {
-        Verdict::Passed => "PASSED",
-        Verdict::Failed => "FAILED",
-        Verdict::Interrupted => "INTERRUPTED (reports are partial)",
-    };
-    s.push_str(&format!("{} controls in {run} scenarios, {} failed\ngate: {label}\n", controls.len(), failed.len()));
+    s.push_str(&format!("gate: {}\n", outcome.verdict.label()));
     s
 }

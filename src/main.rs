@@ -1,7 +1,7 @@
 //! The `headless-gate` command line.
 
 use clap::{Parser, Subcommand};
-use headless_gate::{RunOptions, Verdict};
+use headless_gate::RunOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -139,11 +139,7 @@ async fn main() -> ExitCode {
                 Ok(outcome) => {
                     print!("{}", headless_gate::summary(&outcome));
                     println!("reports: {}", reports.display());
-                    match outcome.verdict {
-                        Verdict::Passed => ExitCode::SUCCESS,
-                        Verdict::Failed => ExitCode::from(1),
-                        Verdict::Interrupted => ExitCode::from(130),
-                    }
+                    ExitCode::from(outcome.verdict.exit_code())
                 }
                 Err(e) => {
                     eprintln!("error: {e}");

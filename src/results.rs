@@ -1,5 +1,6 @@
-//! One result per control run: what the reports and the console summary are made of. Filled by
-//! the runner's after-hook from the scenario, its tags and the World's redacted evidence.
+//! One result per control row: what the reports and the console summary are made of. The row's
+//! outcome is decided here (`Outcome::of_run`), and so are the checklist items' and the gate's
+//! verdicts (`checklist`, `gate_verdict`): the writers only render.
 
 use serde::Serialize;
 
@@ -15,13 +16,79 @@ pub const CHECKLIST: &[(&str, &str)] = &[
     ("C8", "revocation and incident response tested"),
 ];
 
+/// How a control row ended: exactly one of these (CONTROLS.md). Serialized, labelled and printed
+/// with the same words everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
+pub enum Outcome {
+    #[serde(rename = "passed")]
     Passed,
+    #[serde(rename = "failed")]
     Failed,
-    /// Not run: the target file excludes it, with a reason.
+    /// The control applies, but this target gives the gate no way to check it; the message says
+    /// what is missing. Counts against the gate like a failure unless excluded by ID.
+    #[serde(rename = "not verifiable")]
+    NotVerifiable,
+    /// The catalog says it does not apply to this target's declared kind.
+    #[serde(rename = "not applicable")]
+    NotApplicable,
+    /// Excluded by ID in the target file, with its reason.
+    #[serde(rename = "excluded")]
     Excluded,
+    /// Outside the run's `--tags`.
+    #[serde(rename = "not selected")]
+    NotSelected,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Passed,
+        Outcome::Failed,
+        Outcome::NotVerifiable,
+        Outcome::NotApplicable,
+        Outcome::Excluded,
+        Outcome::NotSelected,
+    ];
+
+    /// The words every report uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::NotVerifiable => "not verifiable",
+            Outcome::NotApplicable => "not applicable",
+            Outcome::Excluded => "excluded",
+            Outcome::NotSelected => "not selected",
+        }
+    }
+
+    /// A CSS class / file-safe form of the label.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::NotVerifiable => "not-verifiable",
+            Outcome::NotApplicable => "not-applicable",
+            Outcome::Excluded => "excluded",
+            Outcome::NotSelected => "not-selected",
+        }
+    }
+
+    /// The outcome of a row that ran, from its failure text (None: every step passed). A step
+    /// that cannot check reports `steps::world::StepError::NotVerifiable` / `NotApplicable`, whose
+    /// text starts with the prefix read here; anything else that stopped the scenario is a failure.
+    pub fn of_run(failure: Option<&str>) -> (Outcome, Option<String>) {
+        let Some(text) = failure else { return (Outcome::Passed, None) };
+        let text = text.trim();
+        for (prefix, outcome) in [
+            (steps::world::NOT_VERIFIABLE, Outcome::NotVerifiable),
+            (steps::world::NOT_APPLICABLE, Outcome::NotApplicable),
+        ] {
+            if let Some(reason) = text.strip_prefix(prefix) {
+                return (outcome, Some(reason.lines().next().unwrap_or_default().trim().to_string()));
+            }
+        }
+        (Outcome::Failed, Some(one_line(text)))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,14 +104,21 @@ pub struct ControlResult {
     pub specs: Vec<String>,
     /// A positive twin (the same persona succeeding where it should).
     pub positive: bool,
-    pub status: Status,
-    /// One line, "expected ..., observed ...", when failed.
+    pub status: Outcome,
+    /// One line: "expected ..., observed ..." when failed; the reason for every other outcome
+    /// but passed.
     pub message: Option<String>,
     pub duration_ms: u128,
     /// Why a failed SHOULD does not fail the gate here (from the target file), if it does not.
     pub downgraded: Option<String>,
+    /// An excluded row that was still run for information: what it would have been. `passed`
+    /// here is a stale exclusion.
+    pub informational: Option<Outcome>,
     /// The redacted transcript of every exchange the scenario made.
     pub evidence: Vec<String>,
+    /// The row's tags (feature, scenario and example tags), for selection.
+    #[serde(skip)]
+    pub tags: Vec<String>,
 }
 
 const SPEC_PREFIXES: &[&str] = &["rfc", "mcp-", "salesforce-", "owasp"];
@@ -72,23 +146,29 @@ impl ControlResult {
             severity,
             specs,
             positive: tags.iter().any(|t| t == "positive"),
-            status: Status::Passed,
+            status: Outcome::Passed,
             message: None,
             duration_ms: 0,
             downgraded: None,
+            informational: None,
             evidence: Vec::new(),
+            tags: tags.to_vec(),
         }
     }
-}
 
-impl ControlResult {
-    /// A failure counts unless it is a SHOULD the target downgraded.
+    /// The row counts against the gate: failed or not verifiable, unless a SHOULD the target
+    /// downgraded.
     pub fn fails_gate(&self) -> bool {
-        self.status == Status::Failed && self.downgraded.is_none()
+        matches!(self.status, Outcome::Failed | Outcome::NotVerifiable) && self.downgraded.is_none()
+    }
+
+    /// An exclusion the control no longer needs: it was run for information and passed.
+    pub fn stale_exclusion(&self) -> bool {
+        self.status == Outcome::Excluded && self.informational == Some(Outcome::Passed)
     }
 }
 
-/// A checklist item's verdict: every control evidencing it passed, one failed, or none ran.
+/// A checklist item's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ItemVerdict {
@@ -112,25 +192,145 @@ pub struct ItemSummary {
     pub item: &'static str,
     pub title: &'static str,
     pub verdict: ItemVerdict,
+    /// Rows of the item per outcome, in `Outcome::ALL` order.
     pub passed: usize,
     pub failed: usize,
+    pub not_verifiable: usize,
+    pub not_applicable: usize,
+    pub excluded: usize,
+    pub not_selected: usize,
 }
 
+impl ItemSummary {
+    /// "3 passed, 1 not verifiable": the non-zero counts.
+    pub fn counts(&self) -> String {
+        let n = [self.passed, self.failed, self.not_verifiable, self.not_applicable, self.excluded, self.not_selected];
+        let parts: Vec<String> =
+            Outcome::ALL.iter().zip(n).filter(|(_, n)| *n > 0).map(|(o, n)| format!("{n} {}", o.label())).collect();
+        if parts.is_empty() { "no controls".into() } else { parts.join(", ") }
+    }
+}
+
+/// Per item: PASSED only when at least one of its rows passed and none fails the gate (a failed
+/// or not verifiable MUST, or SHOULD not downgraded); FAILED when one does; otherwise (every row
+/// excluded, not applicable or not selected) NOT EVIDENCED, never passed.
 pub fn checklist(results: &[ControlResult]) -> Vec<ItemSummary> {
     CHECKLIST
         .iter()
         .map(|(item, title)| {
             let of_item: Vec<&ControlResult> =
                 results.iter().filter(|r| r.checklist.iter().any(|c| c == item)).collect();
-            let failed = of_item.iter().filter(|r| r.status == Status::Failed).count();
-            let verdict = match (of_item.len(), failed) {
-                (0, _) => ItemVerdict::NotEvidenced,
-                (_, 0) => ItemVerdict::Passed,
-                _ => ItemVerdict::Failed,
+            let count = |o: Outcome| of_item.iter().filter(|r| r.status == o).count();
+            let verdict = if of_item.iter().any(|r| r.fails_gate()) {
+                ItemVerdict::Failed
+            } else if count(Outcome::Passed) > 0 {
+                ItemVerdict::Passed
+            } else {
+                ItemVerdict::NotEvidenced
             };
-            ItemSummary { item, title, verdict, passed: of_item.len() - failed, failed }
+            ItemSummary {
+                item,
+                title,
+                verdict,
+                passed: count(Outcome::Passed),
+                failed: count(Outcome::Failed),
+                not_verifiable: count(Outcome::NotVerifiable),
+                not_applicable: count(Outcome::NotApplicable),
+                excluded: count(Outcome::Excluded),
+                not_selected: count(Outcome::NotSelected),
+            }
         })
         .collect()
+}
+
+/// The gate's verdict, with what decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateVerdict {
+    /// Every MUST (and every SHOULD not downgraded) passed or is excluded by ID with a reason.
+    Passed,
+    /// A row fails the gate, or an exclusion has expired.
+    Failed,
+    /// The evidence cannot carry a verdict: every positive twin failed (no working token, nothing
+    /// answered), nothing passed, or controls the gate needs were not selected.
+    Inconclusive,
+    /// Ctrl-C, SIGTERM or SIGHUP: the reports are partial.
+    Interrupted,
+}
+
+impl GateVerdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            GateVerdict::Passed => "PASSED",
+            GateVerdict::Failed => "FAILED",
+            GateVerdict::Inconclusive => "INCONCLUSIVE",
+            GateVerdict::Interrupted => "INTERRUPTED",
+        }
+    }
+
+    /// The process exit code (README: 0 passed, 1 failed, 2 usage or configuration error,
+    /// 3 inconclusive, 130 interrupted).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            GateVerdict::Passed => 0,
+            GateVerdict::Failed => 1,
+            GateVerdict::Inconclusive => 3,
+            GateVerdict::Interrupted => 130,
+        }
+    }
+}
+
+/// The gate's verdict and its reasons (one line each; empty when it passed).
+#[derive(Debug, Clone, Serialize)]
+pub struct Judgement {
+    pub verdict: GateVerdict,
+    pub reasons: Vec<String>,
+}
+
+/// The one place the gate's verdict is decided. `expired` lists exclusions past their date.
+pub fn gate_verdict(results: &[ControlResult], expired: &[String], interrupted: bool) -> Judgement {
+    if interrupted {
+        return Judgement {
+            verdict: GateVerdict::Interrupted,
+            reasons: vec!["the run was interrupted: the reports are partial".into()],
+        };
+    }
+    let mut reasons = Vec::new();
+    // Positive twins that ran: if none of them passed, the gate never saw the target work (no
+    // working token, nothing answered) and no refusal it saw means anything.
+    let positives: Vec<&ControlResult> =
+        results.iter().filter(|r| r.positive && matches!(r.status, Outcome::Passed | Outcome::Failed)).collect();
+    if !positives.is_empty() && positives.iter().all(|r| r.status != Outcome::Passed) {
+        reasons.push(format!(
+            "every positive twin that ran ({}) failed: the gate never saw the target succeed, so no refusal means anything",
+            positives.len()
+        ));
+        return Judgement { verdict: GateVerdict::Inconclusive, reasons };
+    }
+    let failing = results.iter().filter(|r| r.fails_gate()).count();
+    if failing > 0 {
+        reasons.push(format!("{failing} rows failed or are not verifiable"));
+    }
+    for x in expired {
+        reasons.push(format!("exclusion expired: {x}"));
+    }
+    if !reasons.is_empty() {
+        return Judgement { verdict: GateVerdict::Failed, reasons };
+    }
+    if !results.iter().any(|r| r.status == Outcome::Passed) {
+        reasons.push("no control passed".into());
+        return Judgement { verdict: GateVerdict::Inconclusive, reasons };
+    }
+    let unselected: std::collections::BTreeSet<&str> =
+        results.iter().filter(|r| r.status == Outcome::NotSelected).map(|r| r.id.as_str()).collect();
+    if !unselected.is_empty() {
+        reasons.push(format!(
+            "{} controls were not selected (--tags), so the checklist is not evidenced in full",
+            unselected.len()
+        ));
+        return Judgement { verdict: GateVerdict::Inconclusive, reasons };
+    }
+    Judgement { verdict: GateVerdict::Passed, reasons }
 }
 
 /// The first "expected ..., observed ..." line of a failure, else its first line.
@@ -148,6 +348,12 @@ mod tests {
         t.iter().map(|s| s.to_string()).collect()
     }
 
+    fn row(id: &str, item: &str, status: Outcome) -> ControlResult {
+        let mut r = ControlResult::from_tags(&format!("{id} x"), "f", &tags(&[item]));
+        r.status = status;
+        r
+    }
+
     #[test]
     fn classifies_tags() {
         let r =
@@ -162,15 +368,72 @@ mod tests {
     }
 
     #[test]
+    fn outcomes_of_a_run_come_from_the_step_errors() {
+        assert_eq!(Outcome::of_run(None), (Outcome::Passed, None));
+        let (o, m) = Outcome::of_run(Some("Step panicked. expected 401, observed 200\nmore"));
+        assert_eq!((o, m.as_deref()), (Outcome::Failed, Some("expected 401, observed 200")));
+        let nv = steps::world::StepError::NotVerifiable("set app.metadata".into()).to_string();
+        assert_eq!(Outcome::of_run(Some(&nv)), (Outcome::NotVerifiable, Some("set app.metadata".into())));
+        let na = steps::world::StepError::NotApplicable("the token is opaque".into()).to_string();
+        assert_eq!(Outcome::of_run(Some(&na)), (Outcome::NotApplicable, Some("the token is opaque".into())));
+        // The prefix must open the text: a target's words quoted inside a failure do not count.
+        let quoted = "expected 401, observed body 'not verifiable: x'";
+        assert_eq!(Outcome::of_run(Some(quoted)).0, Outcome::Failed);
+    }
+
+    #[test]
     fn item_verdicts() {
-        let mut a = ControlResult::from_tags("HG-A-01", "f", &tags(&["C3"]));
-        let mut b = ControlResult::from_tags("HG-B-01", "f", &tags(&["C4"]));
-        b.status = Status::Failed;
-        a.status = Status::Passed;
-        let items = checklist(&[a, b]);
+        let items = checklist(&[
+            row("HG-A-01", "C3", Outcome::Passed),
+            row("HG-B-01", "C4", Outcome::Failed),
+            row("HG-B-02", "C4", Outcome::Passed),
+            row("HG-C-01", "C5", Outcome::Passed),
+            row("HG-C-02", "C5", Outcome::NotVerifiable),
+            row("HG-D-01", "C7", Outcome::Excluded),
+            row("HG-D-02", "C7", Outcome::NotSelected),
+            row("HG-E-01", "C8", Outcome::NotApplicable),
+            row("HG-E-02", "C8", Outcome::Passed),
+        ]);
+        assert_eq!(items[0].verdict, ItemVerdict::NotEvidenced, "C1: no rows");
         assert_eq!(items[2].verdict, ItemVerdict::Passed);
         assert_eq!(items[3].verdict, ItemVerdict::Failed);
-        assert_eq!(items[0].verdict, ItemVerdict::NotEvidenced);
+        assert_eq!(items[4].verdict, ItemVerdict::Failed, "a not verifiable MUST fails the item");
+        assert_eq!(items[6].verdict, ItemVerdict::NotEvidenced, "all excluded or not selected: never passed");
+        assert_eq!(items[6].counts(), "1 excluded, 1 not selected");
+        assert_eq!(items[7].verdict, ItemVerdict::Passed);
+    }
+
+    #[test]
+    fn a_downgraded_should_does_not_fail_its_item_or_the_gate() {
+        let mut s = row("HG-B-01", "C4", Outcome::Failed);
+        s.severity = "SHOULD".into();
+        s.downgraded = Some("accepted risk".into());
+        let rows = [s, row("HG-B-02", "C4", Outcome::Passed)];
+        assert_eq!(checklist(&rows)[3].verdict, ItemVerdict::Passed);
+        assert_eq!(gate_verdict(&rows, &[], false).verdict, GateVerdict::Passed);
+    }
+
+    #[test]
+    fn gate_verdicts() {
+        let pass = row("HG-A-01", "C3", Outcome::Passed);
+        let mut twin = row("HG-A-02", "C3", Outcome::Failed);
+        twin.positive = true;
+        let v = |rows: &[ControlResult], expired: &[String]| gate_verdict(rows, expired, false).verdict;
+        assert_eq!(v(std::slice::from_ref(&pass), &[]), GateVerdict::Passed);
+        assert_eq!(v(&[pass.clone(), row("HG-B-01", "C4", Outcome::Failed)], &[]), GateVerdict::Failed);
+        assert_eq!(v(&[pass.clone(), row("HG-B-01", "C4", Outcome::NotVerifiable)], &[]), GateVerdict::Failed);
+        assert_eq!(v(&[pass.clone(), row("HG-B-01", "C4", Outcome::Excluded)], &[]), GateVerdict::Passed);
+        assert_eq!(v(&[pass.clone(), row("HG-B-01", "C4", Outcome::NotApplicable)], &[]), GateVerdict::Passed);
+        assert_eq!(v(&[pass.clone(), twin.clone()], &[]), GateVerdict::Inconclusive, "every positive twin failed");
+        assert_eq!(v(&[row("HG-B-01", "C4", Outcome::Excluded)], &[]), GateVerdict::Inconclusive, "nothing passed");
+        assert_eq!(v(&[pass.clone(), row("HG-B-01", "C4", Outcome::NotSelected)], &[]), GateVerdict::Inconclusive);
+        assert_eq!(
+            v(std::slice::from_ref(&pass), &["HG-B-01 (2026-01-01)".into()]),
+            GateVerdict::Failed,
+            "an expired exclusion"
+        );
+        assert_eq!(gate_verdict(&[pass], &[], true).verdict, GateVerdict::Interrupted);
+        assert_eq!(v(&[], &[]), GateVerdict::Inconclusive, "an empty run never passes");
     }
 
     #[test]

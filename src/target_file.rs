@@ -239,6 +239,57 @@ pub struct ApexSource {
 pub struct Exclusion {
     pub id: String,
     pub reason: String,
+    /// `YYYY-MM-DD`: from that day on the exclusion is no longer honoured and fails the gate.
+    #[serde(default)]
+    pub expires: Option<String>,
+    /// `false`: not run even for information (it would spend limits or change the org). An
+    /// excluded control is otherwise still run, so a stale exclusion shows.
+    #[serde(default = "yes")]
+    pub run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Exclusion {
+    /// Expired on `today` (`YYYY-MM-DD`, UTC).
+    pub fn expired(&self, today: &str) -> bool {
+        self.expires.as_deref().is_some_and(|d| d <= today)
+    }
+}
+
+impl TargetFile {
+    /// Every exclusion and downgrade names a control of the catalog the run has.
+    pub fn check_ids(&self, file: &str, known: &std::collections::BTreeSet<&str>) -> Result<(), TargetFileError> {
+        for (section, list) in [("exclude", &self.exclude), ("downgrade", &self.downgrade)] {
+            for (i, x) in list.iter().enumerate() {
+                if !known.contains(x.id.as_str()) {
+                    return Err(TargetFileError {
+                        file: file.into(),
+                        key: format!("{section}[{i}].id"),
+                        problem: format!(
+                            "'{}' is not a control of the catalog (headless-gate controls lists them)",
+                            x.id
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `YYYY-MM-DD` with a real month and day.
+fn is_date(d: &str) -> bool {
+    let p: Vec<&str> = d.split('-').collect();
+    let num = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    p.len() == 3
+        && num(p[0], 4)
+        && num(p[1], 2)
+        && num(p[2], 2)
+        && (1..=12).contains(&p[1].parse::<u32>().unwrap_or(0))
+        && (1..=31).contains(&p[2].parse::<u32>().unwrap_or(0))
 }
 
 pub fn load(path: &Path) -> Result<TargetFile, TargetFileError> {
@@ -348,6 +399,11 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
             }
             if x.reason.trim().is_empty() {
                 return Err(err(&format!("{section}[{i}].reason"), "must say why".into()));
+            }
+            if let Some(d) = &x.expires
+                && !is_date(d)
+            {
+                return Err(err(&format!("{section}[{i}].expires"), format!("'{d}' is not a date like 2027-03-31")));
             }
         }
     }

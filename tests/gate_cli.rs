@@ -40,7 +40,10 @@ fn the_clean_default_org_passes_the_gate() {
     let (code, stdout, stderr) = gate(&["run"]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("gate: PASSED"));
-    assert!(stdout.contains(" scenarios, 0 failed"), "{stdout}");
+    // Every catalog row is accounted for, and every one passed.
+    let counts = stdout.lines().find(|l| l.contains(" controls in ")).unwrap_or_else(|| panic!("{stdout}"));
+    let rows = counts.split(" rows: ").next().and_then(|s| s.rsplit(' ').next()).unwrap();
+    assert!(counts.ends_with(&format!("rows: {rows} passed")), "{counts}");
     assert!(
         stdout.contains("C4  negative tests for restricted users") && stdout.contains("PASSED"),
         "the checklist table:\n{stdout}"
@@ -105,9 +108,59 @@ fn a_bad_org_file_is_a_usage_error_naming_the_key() {
 }
 
 #[test]
-fn a_selection_that_runs_nothing_does_not_pass() {
-    let (code, stdout, _) = gate(&["run", "--tags", "@no-such-control"]);
-    assert_eq!(code, 1, "a gate that checked nothing must not pass:\n{stdout}");
+fn a_selection_that_runs_nothing_is_a_usage_error() {
+    let (code, _, stderr) = gate(&["run", "--tags", "@no-such-control"]);
+    assert_eq!(code, 2, "a gate that checked nothing must not pass:\n{stderr}");
+    assert!(stderr.contains("--tags: @no-such-control is not a tag of any control"), "{stderr}");
+    let (code, _, stderr) = gate(&["run", "--tags", "@HG-META-01 and @HG-META-02"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--tags: '@HG-META-01 and @HG-META-02' selects no control"), "{stderr}");
+}
+
+/// A selection evidences part of the checklist: it never passes the gate, and every catalog
+/// control is in the reports with its outcome.
+#[test]
+fn a_selection_is_inconclusive_and_reports_every_control() {
+    let (code, stdout, _) = gate(&["run", "--tags", "@HG-META-01"]);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(stdout.contains("gate: INCONCLUSIVE"), "{stdout}");
+    assert!(stdout.contains("controls were not selected (--tags)"), "{stdout}");
+    assert!(stdout.contains("C4  negative tests for restricted users                      NOT EVIDENCED"), "{stdout}");
+    let dir = std::env::temp_dir().join(format!("hg-cli-reports-{}-run_--tags_HG-META-01", std::process::id()));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["verdict"], "inconclusive");
+    let controls = json["controls"].as_array().unwrap();
+    let catalog = headless_gate::catalog::shipped();
+    assert_eq!(controls.len(), catalog.len(), "every catalog row is reported");
+    assert_eq!(controls.iter().filter(|c| c["status"] == "passed").count(), 1);
+    assert_eq!(controls.iter().filter(|c| c["status"] == "not selected").count(), catalog.len() - 1);
+}
+
+/// A feature folder that is not the catalog: a file that does not parse names its line; a folder
+/// missing controls names what is missing. Both are configuration errors, never a pass.
+#[test]
+fn a_broken_or_partial_feature_folder_is_a_configuration_error() {
+    let dir = std::env::temp_dir().join(format!("hg-cli-features-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let copy = Command::new("cp").args(["-r", "features"]).arg(&dir).current_dir(env!("CARGO_MANIFEST_DIR")).status();
+    assert!(copy.unwrap().success());
+    let grants = dir.join("oauth/grants.feature");
+    let text = std::fs::read_to_string(&grants).unwrap();
+    let lines = text.lines().count();
+    std::fs::write(&grants, format!("{text}\n  Scenario HG-X-01 a colon is missing\n")).unwrap();
+    let (code, _, stderr) = gate(&["run", "--features", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("oauth/grants.feature:{}:", lines + 2)), "{stderr}");
+    assert!(stderr.contains("not valid Gherkin"), "{stderr}");
+
+    std::fs::remove_file(&grants).unwrap();
+    let (code, _, stderr) = gate(&["run", "--features", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("of the catalog's controls are not in these feature files (first: 'HG-GRANT-"), "{stderr}");
+    let (code, _, stderr) = gate(&["run", "--features", "features/oauth"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("select controls with --tags"), "{stderr}");
 }
 
 #[test]
@@ -169,7 +222,11 @@ fn an_interrupted_run_writes_partial_reports_marked_interrupted(#[case] signal: 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["run"]["interrupted"], true);
-    assert_eq!(json["verdict"], "failed", "an interrupted run never passes");
+    assert_eq!(json["verdict"], "interrupted", "an interrupted run never passes");
+    // The rows that had not finished are in the reports too, as not verifiable.
+    let controls = json["controls"].as_array().unwrap();
+    assert_eq!(controls.len(), headless_gate::catalog::shipped().len());
+    assert!(controls.iter().any(|c| c["message"] == "the run was interrupted before this control finished"));
     assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("This run was interrupted"));
     assert!(rest.iter().any(|l| l.contains("gate: INTERRUPTED")));
 }

@@ -174,10 +174,12 @@ fn assert_clean(run: &Run) {
     }
 }
 
-/// A run that got going: exit 1, all three reports, the listed failures.
+/// A run that got going but never saw the target work: exit 3 (inconclusive: no positive twin
+/// passed, so no refusal means anything), all three reports, the listed failures.
 fn assert_failed_with_reports(run: &Run) {
     assert_clean(run);
-    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 3, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("gate: INCONCLUSIVE"), "{}", run.stdout);
     assert_eq!(run.reports.len(), 3, "all three reports are written");
     assert!(!run.failures().is_empty());
 }

@@ -1,7 +1,7 @@
 //! report.html in a real headless browser (Debian's chromium, installed by .ci/run): it loads with
 //! no console error, and the verdict and the checklist table are there to see.
 
-use headless_gate::{RunOptions, Verdict};
+use headless_gate::{GateVerdict, RunOptions};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -40,14 +40,16 @@ async fn the_report_renders_with_verdict_and_checklist_and_no_console_error() {
         ..RunOptions::mock(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")), dir.clone())
     };
     let outcome = headless_gate::run(opts).await.unwrap();
-    assert_eq!(outcome.verdict, Verdict::Passed);
+    // A selection never passes the gate: the rest of the checklist is not evidenced.
+    assert_eq!(outcome.verdict, GateVerdict::Inconclusive);
     let page = format!("file://{}", dir.join("report.html").display());
     let profile = dir.join("chromium-profile");
     let shot = dir.join("report.png");
     let (dom, stderr) =
         chromium(&[format!("--user-data-dir={}", profile.display()), "--dump-dom".into(), page.clone()]);
     assert!(
-        dom.contains("id=\"verdict\"") && dom.contains("Gate verdict: <strong><span class=\"passed\">PASSED</span>"),
+        dom.contains("id=\"verdict\"")
+            && dom.contains("Gate verdict: <strong><span class=\"inconclusive\">INCONCLUSIVE</span>"),
         "the verdict:\n{dom}"
     );
     let table = dom.split("id=\"checklist\"").nth(1).expect("the checklist table");

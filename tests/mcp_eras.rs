@@ -1,7 +1,7 @@
 //! The MCP controls in both protocol eras: sessions (2025-11-25, the default) and stateless
 //! (2026-07-28, no `initialize`, the protocol version in every request's `_meta`).
 
-use headless_gate::{GateError, RunOptions, Verdict, results::Status};
+use headless_gate::{GateError, GateVerdict, RunOptions, results::Outcome};
 use std::path::PathBuf;
 
 fn options(dir: &str, mcp_protocol: Option<&str>) -> RunOptions {
@@ -19,21 +19,23 @@ const SESSION_CONTROLS: &[&str] = &["HG-RS-09", "HG-RS-10", "HG-TRN-03"];
 #[tokio::test]
 async fn the_stateless_era_runs_every_mcp_control_that_has_no_session() {
     let outcome = headless_gate::run(options("stateless", Some("2026-07-28"))).await.expect("the run completes");
-    let failed: Vec<&str> =
-        outcome.results.iter().filter(|r| r.status == Status::Failed).map(|r| r.title.as_str()).collect();
-    assert_eq!(outcome.verdict, Verdict::Passed, "failed: {failed:?}");
+    let failed: Vec<&str> = outcome.results.iter().filter(|r| r.fails_gate()).map(|r| r.title.as_str()).collect();
+    assert!(failed.is_empty(), "failed: {failed:?}");
+    // A tag selection never passes the gate: the rest of the checklist was not run.
+    assert_eq!(outcome.verdict, GateVerdict::Inconclusive, "{:?}", outcome.reasons);
+    assert!(outcome.reasons.iter().all(|r| r.contains("not selected")), "{:?}", outcome.reasons);
 
-    // The session controls are reported as not run, with the reason; nothing else is.
-    let excluded: Vec<&headless_gate::results::ControlResult> =
-        outcome.results.iter().filter(|r| r.status == Status::Excluded).collect();
-    assert_eq!(excluded.len(), 6, "{excluded:?}");
-    for r in &excluded {
-        assert!(SESSION_CONTROLS.contains(&r.id.as_str()), "{} excluded", r.id);
-        assert_eq!(r.message.as_deref(), Some("not run: the target speaks MCP 2026-07-28, which has no sessions"));
+    // The session controls are not applicable in this era, with the reason; nothing else is.
+    let not_applicable: Vec<&headless_gate::results::ControlResult> =
+        outcome.results.iter().filter(|r| r.status == Outcome::NotApplicable).collect();
+    assert_eq!(not_applicable.len(), 6, "{not_applicable:?}");
+    for r in &not_applicable {
+        assert!(SESSION_CONTROLS.contains(&r.id.as_str()), "{} not applicable", r.id);
+        assert_eq!(r.message.as_deref(), Some("the target speaks MCP 2026-07-28, which has no sessions"));
     }
     // The other RS and TRN controls ran and passed in this era.
     for id in ["HG-RS-01", "HG-RS-04", "HG-RS-08", "HG-TRN-01", "HG-TRN-02", "HG-SYS-01", "HG-CAT-01"] {
-        assert!(outcome.results.iter().any(|r| r.id == id && r.status == Status::Passed), "{id} passed");
+        assert!(outcome.results.iter().any(|r| r.id == id && r.status == Outcome::Passed), "{id} passed");
     }
 
     // On the wire: no handshake, and the version in every request's _meta.

@@ -1,6 +1,6 @@
 //! The reports of a real run against the embedded mock: structure, verdicts, and redaction.
 
-use headless_gate::{RunOptions, Verdict};
+use headless_gate::{GateVerdict, RunOptions};
 use std::path::PathBuf;
 
 fn features() -> PathBuf {
@@ -17,7 +17,7 @@ async fn run_into(dir: &str, tags: Option<&str>) -> (headless_gate::RunOutcome, 
 #[tokio::test]
 async fn reports_of_a_full_run_are_complete_valid_and_hold_no_secret() {
     let (outcome, dir) = run_into("full", None).await;
-    assert_eq!(outcome.verdict, Verdict::Passed);
+    assert_eq!(outcome.verdict, GateVerdict::Passed);
 
     // Redaction is proven: every credential the run handled is known, and none is in a report.
     let secrets = outcome.secrets.all();
@@ -49,7 +49,7 @@ async fn reports_of_a_full_run_are_complete_valid_and_hold_no_secret() {
 
     // JSON: the documented shape.
     let json: serde_json::Value = serde_json::from_str(&files[1].1).unwrap();
-    assert_eq!(json["schema"], "headless-gate/results/v1");
+    assert_eq!(json["schema"], "headless-gate/results/v2");
     assert_eq!(json["verdict"], "passed");
     assert_eq!(json["checklist"].as_array().unwrap().len(), 8);
     assert_eq!(json["run"]["interrupted"], false);
@@ -82,7 +82,7 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
         ..RunOptions::mock(features(), reports.clone())
     };
     let outcome = headless_gate::run(opts).await.unwrap();
-    assert_eq!(outcome.verdict, Verdict::Failed);
+    assert_eq!(outcome.verdict, GateVerdict::Failed);
     let xml = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
     let suites = junit_parser::from_reader(std::io::Cursor::new(xml.as_bytes())).unwrap();
     let failed: Vec<&junit_parser::TestCase> =

@@ -105,7 +105,28 @@ fn reports_dir(name: &str) -> String {
 #[tokio::test]
 async fn the_scenarios_run_against_a_deployment_named_by_a_target_file() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
-    let file = write("ok", &target_file(&org.url));
+    // What this file gives no way to check is excluded by ID, with the reason (LIM-01 not even run
+    // for information: its burst spends the org's API limits).
+    let excluded = r#"
+[[exclude]]
+id = "HG-LIM-01"
+reason = "its burst spends the org's API limits; rate limiting is evidenced by the platform's own limits"
+run = false
+
+[[exclude]]
+id = "HG-DECL-02"
+reason = "the app's metadata is reviewed by hand in the change request"
+
+[[exclude]]
+id = "HG-SYS-03"
+reason = "the Apex is scanned in the org's own pipeline"
+expires = "2999-12-31"
+
+[[exclude]]
+id = "HG-SYS-04"
+reason = "the Apex is scanned in the org's own pipeline"
+"#;
+    let file = write("ok", &format!("{}{excluded}", target_file(&org.url)));
     let reports = reports_dir("ok");
     let args = vec!["run".into(), "--target".into(), file.display().to_string(), "--reports".into(), reports.clone()];
     let (code, stdout, stderr) = gate(args, true).await;
@@ -119,16 +140,24 @@ async fn the_scenarios_run_against_a_deployment_named_by_a_target_file() {
     assert_eq!(json["run"]["target"], "loopback deployment");
     assert_eq!(
         json["run"]["exclusions"][0],
-        "HG-CODE-05: excluded by the target file: the code lifetime cannot be waited out within the run's time budget"
+        "HG-CODE-05: the code lifetime cannot be waited out within the run's time budget"
     );
-    // LIM-01 spends API limits: without a declared rate it is not run, and the reports say why.
-    assert!(json["run"]["exclusions"][2].as_str().unwrap().starts_with("HG-LIM-01: not run: opt-in"));
-    let excluded: Vec<&serde_json::Value> =
-        json["controls"].as_array().unwrap().iter().filter(|c| c["status"] == "excluded").collect();
+    assert_eq!(
+        json["run"]["exclusions"][2],
+        "HG-LIM-01 (not run): its burst spends the org's API limits; rate limiting is evidenced by the platform's own limits"
+    );
+    assert!(json["run"]["exclusions"][4].as_str().unwrap().starts_with("HG-SYS-03 (until 2999-12-31): "));
+    let controls = json["controls"].as_array().unwrap();
+    let excluded: Vec<&serde_json::Value> = controls.iter().filter(|c| c["status"] == "excluded").collect();
     let ids: Vec<&str> = excluded.iter().map(|c| c["id"].as_str().unwrap()).collect();
-    // LIM-01 is opt-in, SYS-03/04 need an Apex source and DECL-02 the app metadata: this target
-    // file names none of them.
     assert_eq!(ids, ["HG-CODE-05", "HG-DECL-02", "HG-DECL-02", "HG-LIM-01", "HG-RS-05", "HG-SYS-03", "HG-SYS-04"]);
+    // Excluded controls still run for information, unless the exclusion says not to: without a
+    // movable clock CODE-05 is not verifiable here, so its exclusion is not stale.
+    let row = |id: &str| controls.iter().find(|c| c["id"] == id).unwrap();
+    assert_eq!(row("HG-CODE-05")["informational"], "not verifiable");
+    assert_eq!(row("HG-LIM-01")["informational"], serde_json::Value::Null);
+    assert_eq!(row("HG-SYS-03")["informational"], "not verifiable");
+    assert!(!stdout.contains("stale"), "{stdout}");
     // The deployment saw the gate's traffic: the audit log names the agent.
     assert!(org.state.audit.snapshot().iter().any(|r| r.username.as_deref() == Some("agent.service@acme.test")));
     assert_seeds_created_and_removed(&org);
@@ -307,8 +336,10 @@ async fn decl_02_reads_the_app_metadata_a_target_file_names() {
 
     write_app_metadata(&dir.join("dedicated"), &[agent, dashboard, inspector]);
     let (code, stdout, _) = run(with_metadata("dedicated", ""), "dedicated").await;
-    assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("1 controls in 2 scenarios, 0 failed"), "{stdout}");
+    // Both rows passed; the rest of the checklist was not selected.
+    assert_eq!(code, 3, "{stdout}");
+    assert!(stdout.contains("rows: 2 passed, "), "{stdout}");
+    assert!(!stdout.contains("FAILED HG-"), "{stdout}");
 
     // The dashboard's integration runs on the agent's app: its callback is there, and the
     // declarations give it the agent's client id.
@@ -326,11 +357,57 @@ async fn decl_02_reads_the_app_metadata_a_target_file_names() {
     assert!(stdout.contains("callbacks not the agent's [\"http://127.0.0.1:53682/callback\"]"), "{stdout}");
     assert!(stdout.contains("Reporting dashboard is declared with the agent's client id"), "{stdout}");
 
-    // No metadata named: the control is not run, and the report says why.
+    // No metadata named: the control is not verifiable, which fails the gate until it is
+    // excluded by ID with a reason, and the report says what to set.
     let (code, stdout, _) = run(write("nometa", &target_file(&org.url)), "nometa").await;
-    // Nothing ran, and a gate that ran nothing does not pass.
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("0 controls in 0 scenarios, 0 failed"), "{stdout}");
-    assert!(stdout.contains("EXCLUDED HG-DECL-02 the agent's External Client App is dedicated to it: not run: the target names no External Client App metadata"), "{stdout}");
+    assert!(stdout.contains("NOT VERIFIABLE HG-DECL-02 the agent's External Client App is dedicated to it: the target names no External Client App metadata (set app.metadata to the SFDX files)"), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Exclusions stay honest: an ID the catalog does not have is an error naming the key; an
+/// exclusion past its date fails the gate; an excluded control still runs for information, and
+/// one that passes is reported as a stale exclusion; an item whose controls are all excluded is
+/// NOT EVIDENCED, never passed.
+#[tokio::test]
+async fn exclusions_name_real_controls_expire_and_show_when_stale() {
+    let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
+    let with = |name: &str, extra: &str| write(name, &format!("{}{extra}", target_file(&org.url)));
+    let run = |file: std::path::PathBuf, name: &str, tags: &str| {
+        let args = ["run", "--target", file.to_str().unwrap(), "--reports", &reports_dir(name), "--tags", tags];
+        gate(args.iter().map(|a| a.to_string()).collect(), true)
+    };
+
+    let typo = with("typo", "\n[[exclude]]\nid = \"HG-AUD-99\"\nreason = \"no such control\"\n");
+    let (code, _, stderr) = run(typo, "typo", "@C7").await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(": exclude[2].id: 'HG-AUD-99' is not a control of the catalog"), "{stderr}");
+
+    let all_of_c7: String = ["HG-AUD-01", "HG-AUD-02", "HG-AUD-03", "HG-AUD-04", "HG-AUD-05"]
+        .iter()
+        .map(|id| {
+            format!("\n[[exclude]]\nid = \"{id}\"\nreason = \"monitoring is evidenced by the SOC's own review\"\n")
+        })
+        .collect();
+    let (code, stdout, _) = run(with("c7", &all_of_c7), "c7", "@C7 or @HG-DECL-01").await;
+    assert_eq!(code, 3, "a selection never passes\n{stdout}");
+    let c7 = stdout.lines().find(|l| l.starts_with("  C7 ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(c7.contains("NOT EVIDENCED") && c7.contains("(6 excluded)"), "{c7}");
+    // The mock target answers the audit checks, so these exclusions are stale, and say so.
+    assert!(
+        stdout.contains("EXCLUDED HG-AUD-05 every object the agent can edit has field history tracking on: excluded by the target file: monitoring is evidenced by the SOC's own review (stale: it passes; remove the exclusion)"),
+        "{stdout}"
+    );
+
+    let expired = with(
+        "expired",
+        "\n[[exclude]]\nid = \"HG-DECL-01\"\nreason = \"until the use case is written\"\nexpires = \"2020-01-31\"\n",
+    );
+    let (code, stdout, _) = run(expired, "expired", "@HG-DECL-01 or @HG-META-01").await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("exclusion expired: HG-DECL-01 (expired 2020-01-31): until the use case is written"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("EXCLUDED HG-DECL-01"), "an expired exclusion is not honoured\n{stdout}");
 }

@@ -1,19 +1,22 @@
 //! `results.json`: the run's metadata, the checklist verdicts and every control with its evidence.
-//! Schema (version 1):
-//! `{schema, run: RunInfo, verdict: "passed"|"failed", checklist: [{item, title, verdict, passed,
-//! failed}], controls: [{id, title, feature, checklist, severity, specs, positive, status, message,
-//! duration_ms, evidence}]}`.
+//! Schema (version 2):
+//! `{schema, run: RunInfo, verdict: "passed"|"failed"|"inconclusive"|"interrupted", reasons,
+//! checklist: [{item, title, verdict, passed, failed, not_verifiable, not_applicable, excluded,
+//! not_selected}], controls: [{id, title, feature, checklist, severity, specs, positive, status,
+//! message, duration_ms, downgraded, informational, evidence}]}`, where `status` is one of
+//! "passed", "failed", "not verifiable", "not applicable", "excluded", "not selected", and every
+//! catalog control has a row.
 
 use super::RunInfo;
 use crate::results::{ControlResult, checklist};
 use serde_json::json;
 
 pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
-    let verdict = if super::gate_passed(results) && !info.interrupted { "passed" } else { "failed" };
     let doc = json!({
-        "schema": "headless-gate/results/v1",
+        "schema": "headless-gate/results/v2",
         "run": info,
-        "verdict": verdict,
+        "verdict": info.verdict,
+        "reasons": info.reasons,
         "checklist": checklist(results),
         "controls": results,
     });

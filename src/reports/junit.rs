@@ -3,7 +3,7 @@
 //! body the redacted evidence.
 
 use super::RunInfo;
-use crate::results::{ControlResult, Status};
+use crate::results::{ControlResult, Outcome};
 use junit_report::{Duration, ReportBuilder, TestCaseBuilder, TestSuiteBuilder};
 
 pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
@@ -19,19 +19,30 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
             let area = r.id.split('-').nth(1).unwrap_or("GATE");
             let classname = format!("{}.{area}", r.checklist.first().map(String::as_str).unwrap_or("C0"));
             let evidence = r.evidence.join("\n\n");
+            let why = r.message.as_deref().unwrap_or(r.status.label());
+            // JUnit has pass, failure and skipped: a row that counts against the gate is a
+            // failure (type: its outcome and severity), every other row that did not pass is
+            // skipped with its outcome as the type.
             let mut case = match r.status {
-                Status::Passed => TestCaseBuilder::success(&r.title, time),
-                Status::Excluded => TestCaseBuilder::skipped_with_cause(
-                    &r.title,
-                    "excluded",
-                    r.message.as_deref().unwrap_or("excluded"),
-                ),
-                Status::Failed => {
-                    let mut c =
-                        TestCaseBuilder::failure(&r.title, time, &r.severity, r.message.as_deref().unwrap_or("failed"));
+                Outcome::Passed => TestCaseBuilder::success(&r.title, time),
+                _ if r.fails_gate() => {
+                    let kind = format!("{} {}", r.status.label(), r.severity);
+                    let mut c = TestCaseBuilder::failure(&r.title, time, &kind, why);
                     c.set_trace(&evidence);
                     c
                 }
+                Outcome::Failed | Outcome::NotVerifiable => {
+                    let cause = format!(
+                        "{} (SHOULD, downgraded: {})",
+                        r.status.label(),
+                        r.downgraded.as_deref().unwrap_or_default()
+                    );
+                    TestCaseBuilder::skipped_with_cause(&r.title, &cause, why)
+                }
+                Outcome::Excluded if r.stale_exclusion() => {
+                    TestCaseBuilder::skipped_with_cause(&r.title, "excluded (stale: it passes)", why)
+                }
+                other => TestCaseBuilder::skipped_with_cause(&r.title, other.label(), why),
             };
             case.set_classname(&classname);
             case.set_system_out(&evidence);

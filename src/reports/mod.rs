@@ -5,7 +5,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 
-use crate::results::ControlResult;
+use crate::results::{ControlResult, GateVerdict};
 use serde::Serialize;
 use std::path::Path;
 
@@ -18,7 +18,15 @@ pub struct RunInfo {
     pub started: String,
     pub finished: String,
     pub interrupted: bool,
+    /// The gate's verdict (decided in `results::gate_verdict`) and what decided it.
+    pub verdict: GateVerdict,
+    pub reasons: Vec<String>,
+    /// Exclusions in the target file, with their reasons and dates.
     pub exclusions: Vec<String>,
+    /// Exclusions past their date: not honoured, and the gate fails.
+    pub expired: Vec<String>,
+    /// Rows this target cannot run, by tag, with the outcome and reason.
+    pub not_run: Vec<String>,
     pub downgrades: Vec<String>,
     /// With --strict, downgrades are ignored.
     pub strict: bool,
@@ -38,11 +46,4 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
-}
-
-/// The run's verdict from its results: failed if a control failed (a downgraded SHOULD aside) or
-/// if nothing ran at all.
-pub fn gate_passed(results: &[ControlResult]) -> bool {
-    let ran = results.iter().any(|r| r.status != crate::results::Status::Excluded);
-    ran && !results.iter().any(ControlResult::fails_gate)
 }

@@ -28,13 +28,10 @@ async fn records(w: &mut GateWorld, id: &str) -> Result<Vec<Value>, StepError> {
 fn rows(r: &Reply) -> Result<Vec<Value>, StepError> {
     if r.status != 200 {
         let code = r.json().as_ref().and_then(error_code).unwrap_or_default();
-        return Err(StepError::Expectation {
-            expected: "the org's audit log, queried by request id (ApiEvent.RequestIdentifier)".into(),
-            observed: format!(
-                "not verifiable on this target: the admin's audit query was refused: {} {code}",
-                r.status
-            ),
-        });
+        return Err(StepError::NotVerifiable(format!(
+            "the org's audit log cannot be queried by request id (ApiEvent.RequestIdentifier): the admin's audit query was refused: {} {code}",
+            r.status
+        )));
     }
     Ok(r.json().and_then(|v| v["records"].as_array().cloned()).unwrap_or_default())
 }
@@ -144,10 +141,10 @@ mod tests {
         let refused =
             reply(400, r#"[{"errorCode": "INVALID_TYPE", "message": "sObject type 'ApiEvent' is not supported."}]"#);
         match rows(&refused) {
-            Err(StepError::Expectation { observed, .. }) => {
+            Err(StepError::NotVerifiable(why)) => {
                 assert_eq!(
-                    observed,
-                    "not verifiable on this target: the admin's audit query was refused: 400 INVALID_TYPE"
+                    why,
+                    "the org's audit log cannot be queried by request id (ApiEvent.RequestIdentifier): the admin's audit query was refused: 400 INVALID_TYPE"
                 )
             }
             other => panic!("{other:?}"),

@@ -8,9 +8,8 @@ use reqwest::Method;
 use serde_json::Value;
 
 fn declarations(w: &GateWorld) -> Result<Declarations, StepError> {
-    w.target.declarations.clone().ok_or_else(|| StepError::Expectation {
-        expected: "the rollout's declarations".into(),
-        observed: "not verifiable on this target: it declares none ([declarations] in the target file)".into(),
+    w.target.declarations.clone().ok_or_else(|| {
+        StepError::NotVerifiable("the target declares no rollout ([declarations] in the target file)".into())
     })
 }
 
@@ -25,9 +24,10 @@ async fn use_case(w: &mut GateWorld) -> Result<(), StepError> {
 
 /// The org's External Client Apps and the agent's among them (by its client id).
 fn agent_app(w: &GateWorld) -> Result<(Vec<AppMetadata>, AppMetadata), StepError> {
-    let apps = w.target.app_metadata.clone().ok_or_else(|| StepError::Expectation {
-        expected: "the org's External Client App metadata".into(),
-        observed: "not verifiable on this target: it names none (app.metadata in the target file)".into(),
+    let apps = w.target.app_metadata.clone().ok_or_else(|| {
+        StepError::NotVerifiable(
+            "the target names no External Client App metadata (set app.metadata to the SFDX files)".into(),
+        )
     })?;
     let agent =
         apps.iter().find(|a| a.consumer_key == w.target.client_id).cloned().ok_or_else(|| StepError::Expectation {

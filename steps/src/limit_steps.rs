@@ -24,10 +24,9 @@ pub struct Burst {
 
 #[when(expr = "{word} sends a burst beyond the declared per-user request rate")]
 async fn burst(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
-    let rate = w.target.per_user_requests_per_minute.ok_or_else(|| StepError::Expectation {
-        expected: "a declared per-user request rate".into(),
-        observed: "not verifiable on this target: limits.per_user_requests_per_minute is not set".into(),
-    })?;
+    let rate = w.target.per_user_requests_per_minute.ok_or_else(|| StepError::NotVerifiable(
+        "the target declares no per-user request rate (set limits.per_user_requests_per_minute; the burst spends API limits, so it is opt-in)".into(),
+    ))?;
     let token = w.token(&persona).await?;
     let url = w.target.rest(&query_path("SELECT Id FROM Case LIMIT 1"));
     let client = reqwest::Client::builder()

@@ -140,10 +140,9 @@ async fn authorization(w: &mut GateWorld, server: &str, variant: &str) -> Result
             // A token for another resource (RFC 8707): the custom server's, used here.
             let other =
                 w.target.mcp_servers.iter().find(|(k, _)| *k != server).map(|(_, v)| v.clone()).ok_or_else(|| {
-                    StepError::Expectation {
-                        expected: "a second MCP server".into(),
-                        observed: "not verifiable on this target: only one MCP server is configured".into(),
-                    }
+                    StepError::NotVerifiable(
+                        "only one MCP server is configured (add another to endpoints.mcp_servers)".into(),
+                    )
                 })?;
             (Some(format!("Bearer {}", token_with(w, &[("resource", &other)]).await?)), url)
         }
@@ -154,9 +153,10 @@ async fn authorization(w: &mut GateWorld, server: &str, variant: &str) -> Result
         }
         "expired" => {
             let t = w.token("agent").await?;
-            let clock = w.target.clock.clone().ok_or_else(|| StepError::Expectation {
-                expected: "a movable clock".into(),
-                observed: "not verifiable on this target: tokens cannot be aged within the run's time budget".into(),
+            let clock = w.target.clock.clone().ok_or_else(|| {
+                StepError::NotVerifiable(
+                    "tokens cannot be aged within the run's time budget (only the mock's clock can be moved)".into(),
+                )
             })?;
             clock(std::time::Duration::from_secs((w.target.max_access_token_minutes as u64 + 1) * 60 * 24));
             (Some(format!("Bearer {t}")), url)

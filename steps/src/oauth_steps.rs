@@ -430,9 +430,8 @@ async fn redeem_other_client(w: &mut GateWorld) -> Result<(), StepError> {
 }
 
 fn other_client(w: &GateWorld) -> Result<String, StepError> {
-    w.target.other_client_id.clone().ok_or_else(|| StepError::Expectation {
-        expected: "another registered client".into(),
-        observed: "not verifiable on this target: no other client id is configured".into(),
+    w.target.other_client_id.clone().ok_or_else(|| {
+        StepError::NotVerifiable("no other registered client is configured (set app.other_client_id)".into())
     })
 }
 
@@ -446,9 +445,10 @@ async fn redeem_other_redirect(w: &mut GateWorld, uri: String) -> Result<(), Ste
 
 #[when("the code's lifetime passes")]
 async fn code_lifetime_passes(w: &mut GateWorld) -> Result<(), StepError> {
-    let clock = w.target.clock.clone().ok_or_else(|| StepError::Expectation {
-        expected: "a movable clock".into(),
-        observed: "not verifiable on this target: its clock cannot be moved within the run's time budget".into(),
+    let clock = w.target.clock.clone().ok_or_else(|| {
+        StepError::NotVerifiable(
+            "the code's lifetime cannot pass within the run's time budget (only the mock's clock can be moved)".into(),
+        )
     })?;
     // Salesforce's codes live 15 minutes; one more minute is past any sane lifetime.
     clock(std::time::Duration::from_secs(16 * 60));
@@ -675,10 +675,7 @@ async fn lifetime(w: &mut GateWorld) -> Result<(), StepError> {
         None => (None, None),
     };
     let (Some(iat), Some(exp)) = (iat, exp) else {
-        return Err(StepError::Expectation {
-            expected: "iat and exp in the access token".into(),
-            observed: "not verifiable on this target: the token is opaque".into(),
-        });
+        return Err(StepError::NotVerifiable("the access token is opaque, so its iat and exp cannot be read".into()));
     };
     let minutes = (exp - iat) / 60;
     let max = w.target.max_access_token_minutes;

@@ -311,9 +311,10 @@ pub struct ApexVerdicts {
 
 #[when(expr = "the Apex behind the tools {word} can list is scanned")]
 async fn scan_apex(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
-    let root = w.target.apex_root.clone().ok_or_else(|| StepError::Expectation {
-        expected: "an Apex source tree for the target's tools".into(),
-        observed: "not verifiable on this target: no Apex source is named".into(),
+    let root = w.target.apex_root.clone().ok_or_else(|| {
+        StepError::NotVerifiable(
+            "the target names no Apex source for its tools (set apex.source and apex.tools)".into(),
+        )
     })?;
     let files = apex_scan::read_tree(&root).map_err(|e| StepError::Expectation {
         expected: format!("a readable Apex source tree at {}", root.display()),

@@ -24,7 +24,19 @@ pub enum StepError {
     /// A control failed: one line, "expected ..., observed ...".
     #[error("expected {expected}, observed {observed}")]
     Expectation { expected: String, observed: String },
+    /// The control applies, but this target gives no way to check it: what is missing and how
+    /// to provide it. The runner reads the row's outcome from this text's prefix.
+    #[error("not verifiable: {0}")]
+    NotVerifiable(String),
+    /// The catalog says the control does not apply to this target's declared kind.
+    #[error("not applicable: {0}")]
+    NotApplicable(String),
 }
+
+/// The prefixes of `StepError::NotVerifiable` and `NotApplicable`'s text, which the runner maps to
+/// the row's outcome.
+pub const NOT_VERIFIABLE: &str = "not verifiable: ";
+pub const NOT_APPLICABLE: &str = "not applicable: ";
 
 pub fn expect(ok: bool, expected: impl Into<String>, observed: impl FnOnce() -> String) -> Result<(), StepError> {
     if ok { Ok(()) } else { Err(StepError::Expectation { expected: expected.into(), observed: observed() }) }
@@ -309,10 +321,9 @@ impl GateWorld {
     pub fn mcp_url(&self, server: &str) -> Result<String, StepError> {
         let t = &self.target;
         t.mcp_servers.get(server).or_else(|| t.other_mcp_servers.get(server)).cloned().ok_or_else(|| {
-            StepError::Expectation {
-                expected: format!("an MCP server named '{server}' in the target"),
-                observed: "not verifiable on this target: no such MCP server is configured".into(),
-            }
+            StepError::NotVerifiable(format!(
+                "the target names no MCP server '{server}' (endpoints.mcp_servers or endpoints.other_mcp_servers)"
+            ))
         })
     }
 
