@@ -210,7 +210,11 @@ async fn selftest(
     use headless_gate::selftest;
     if list {
         for c in selftest::cases() {
-            println!("{:<32} {:<60} {}", c.name, c.expected.iter().cloned().collect::<Vec<_>>().join(" "), c.what);
+            let controls: std::collections::BTreeSet<&str> = c.expected.iter().map(|x| x.control()).collect();
+            println!("{:<32} {:<60} {}", c.name, controls.into_iter().collect::<Vec<_>>().join(" "), c.what);
+            for x in &c.expected {
+                println!("{:<32}   caught by {} saying '{}'", "", x.row, x.says);
+            }
         }
         return ExitCode::SUCCESS;
     }

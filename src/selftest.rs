@@ -1,10 +1,12 @@
 //! `headless-gate selftest`: the fault matrix. The gate runs against the clean mock org and once
 //! per fault (each in its own process with its own in-process mock org, several at once), and
 //! every run is judged against the fault table: the clean org fails nothing; a fault fails every
-//! control its row names and nothing else. As in wasmtime's spec runner, an expected failure that
-//! does not happen is itself an error: a fault that slips through is a gate that cannot fail.
+//! row its table entry names, each with the message fragment it names, and nothing else. As in
+//! wasmtime's spec runner, an expected failure that does not happen is itself an error: a fault
+//! that slips through is a gate that cannot fail, and one caught only for another reason (a
+//! sign-in error, a broken twin) is not caught.
 
-use mock_org::faults::{PROFILES, TABLE};
+use mock_org::faults::{Catch, PROFILES, TABLE};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,25 +23,18 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 pub struct Case {
     pub name: String,
     pub what: String,
-    pub expected: BTreeSet<String>,
+    pub expected: Vec<Catch>,
 }
 
 /// Every row: the clean org first, then the table in order, then the profiles.
 pub fn cases() -> Vec<Case> {
-    let clean = Case { name: CLEAN.into(), what: "no fault: every control passes".into(), expected: BTreeSet::new() };
-    let faults = TABLE.iter().map(|s| Case {
-        name: s.name.into(),
-        what: s.what.into(),
-        expected: s.caught_by.iter().map(|c| c.to_string()).collect(),
-    });
+    let clean = Case { name: CLEAN.into(), what: "no fault: every control passes".into(), expected: Vec::new() };
+    let faults =
+        TABLE.iter().map(|s| Case { name: s.name.into(), what: s.what.into(), expected: s.caught_by.to_vec() });
     let profiles = PROFILES.iter().map(|p| Case {
         name: p.name.into(),
         what: p.what.into(),
-        expected: p
-            .faults
-            .iter()
-            .flat_map(|f| mock_org::faults::spec(*f).caught_by.iter().map(|c| c.to_string()))
-            .collect(),
+        expected: p.faults.iter().flat_map(|f| mock_org::faults::spec(*f).caught_by.iter().copied()).collect(),
     });
     std::iter::once(clean).chain(faults).chain(profiles).collect()
 }
@@ -49,13 +44,17 @@ pub fn cases() -> Vec<Case> {
 pub struct Row {
     pub fault: String,
     pub what: String,
+    /// The controls the row names.
     pub expected: Vec<String>,
-    /// Controls that failed in the run.
+    /// Controls with a row that failed the gate in the run (failed or not verifiable).
     pub failed: Vec<String>,
-    /// Expected to fail, but passed: the fault slipped through.
+    /// Catches no failed row met ("row ~ 'message'"): the fault slipped through, or was caught
+    /// for another reason.
     pub missed: Vec<String>,
-    /// Failed without being expected: caught by the wrong check, or a broken run.
+    /// Failed rows no catch explains ("title: message"): caught by the wrong check, or a broken run.
     pub unexpected: Vec<String>,
+    /// Catches met by a failed row with the named message.
+    pub matched: usize,
     /// The run did not produce results (crash, timeout, usage error).
     pub error: Option<String>,
     pub duration_ms: u128,
@@ -67,25 +66,38 @@ impl Row {
     }
 }
 
-/// Judges a run's results (`results.json`'s `controls`) against the row's expected controls.
+fn controls_of(catches: &[Catch]) -> Vec<String> {
+    let set: BTreeSet<String> = catches.iter().map(|c| c.control().to_string()).collect();
+    set.into_iter().collect()
+}
+
+/// Judges a run's results (`results.json`'s `controls`) against the row's catches: every catch
+/// is met by a failed row with its message, and every failed row is explained by a catch.
 pub fn judge(case: &Case, controls: &serde_json::Value) -> Row {
-    let failed: BTreeSet<String> = controls
+    let failing: Vec<(&str, &str, &str)> = controls
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|c| c["status"] == "failed")
-        .filter_map(|c| c["id"].as_str().map(str::to_string))
+        .filter(|c| c["status"] == "failed" || c["status"] == "not verifiable")
+        .map(|c| {
+            (c["id"].as_str().unwrap_or(""), c["title"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or(""))
+        })
         .collect();
-    let ran: BTreeSet<String> =
-        controls.as_array().into_iter().flatten().filter_map(|c| c["id"].as_str().map(str::to_string)).collect();
-    // An expected control that never ran counts as missed: it cannot have caught anything.
-    let missed = case.expected.iter().filter(|c| !failed.contains(*c) || !ran.contains(*c)).cloned().collect();
-    let unexpected = failed.iter().filter(|c| !case.expected.contains(*c)).cloned().collect();
+    let met = |c: &Catch| failing.iter().any(|(_, title, message)| c.matches(title, message));
+    let missed: Vec<String> =
+        case.expected.iter().filter(|c| !met(c)).map(|c| format!("{} ~ '{}'", c.row, c.says)).collect();
+    let unexpected = failing
+        .iter()
+        .filter(|(_, title, message)| !case.expected.iter().any(|c| c.matches(title, message)))
+        .map(|(_, title, message)| format!("{title}: {message}"))
+        .collect();
+    let failed: BTreeSet<String> = failing.iter().map(|(id, _, _)| id.to_string()).collect();
     Row {
         fault: case.name.clone(),
         what: case.what.clone(),
-        expected: case.expected.iter().cloned().collect(),
+        expected: controls_of(&case.expected),
         failed: failed.into_iter().collect(),
+        matched: case.expected.len() - missed.len(),
         missed,
         unexpected,
         error: None,
@@ -105,10 +117,11 @@ async fn run_case(exe: &Path, features: &Path, dir: &Path, case: &Case) -> Row {
     let failed_run = |error: String| Row {
         fault: case.name.clone(),
         what: case.what.clone(),
-        expected: case.expected.iter().cloned().collect(),
+        expected: controls_of(&case.expected),
         failed: Vec::new(),
-        missed: case.expected.iter().cloned().collect(),
+        missed: case.expected.iter().map(|c| format!("{} ~ '{}'", c.row, c.says)).collect(),
         unexpected: Vec::new(),
+        matched: 0,
         error: Some(error),
         duration_ms: started.elapsed().as_millis(),
     };
@@ -117,7 +130,8 @@ async fn run_case(exe: &Path, features: &Path, dir: &Path, case: &Case) -> Row {
         Ok(Err(e)) => return failed_run(format!("cannot start {}: {e}", exe.display())),
         Ok(Ok(o)) => o,
     };
-    // Exit 0 or 1 is a verdict; anything else (2 usage, 130 interrupted, a signal) is a broken run.
+    // Exit 0 or 1 is a verdict; anything else (2 usage, 3 inconclusive: the gate never saw the
+    // mock work, 130 interrupted, a signal) is a broken run.
     if !matches!(output.status.code(), Some(0) | Some(1)) {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return failed_run(format!("exit {:?}: {}", output.status.code(), stderr.trim()));
@@ -166,10 +180,10 @@ pub fn render(rows: &[Row]) -> String {
             (None, false) => {
                 let mut parts = Vec::new();
                 if !r.missed.is_empty() {
-                    parts.push(format!("MISSED {}", r.missed.join(" ")));
+                    parts.push(format!("MISSED {}", r.missed.join(" | ")));
                 }
                 if !r.unexpected.is_empty() {
-                    parts.push(format!("ALSO FAILED {}", r.unexpected.join(" ")));
+                    parts.push(format!("ALSO FAILED {}", r.unexpected.join(" | ")));
                 }
                 parts.join("; ")
             }
@@ -178,10 +192,12 @@ pub fn render(rows: &[Row]) -> String {
     }
     let faults: Vec<&Row> = rows.iter().filter(|r| r.fault != CLEAN).collect();
     let precise = faults.iter().filter(|r| r.precise()).count();
+    let by_message = faults.iter().filter(|r| r.precise() && r.matched > 0).count();
+    let catches: usize = faults.iter().map(|r| r.matched).sum();
     let rate = if faults.is_empty() { 100.0 } else { 100.0 * precise as f64 / faults.len() as f64 };
     let clean_ok = rows.iter().filter(|r| r.fault == CLEAN).all(Row::precise);
     s.push_str(&format!(
-        "{} faults, {precise} detected precisely ({rate:.0}%); clean org {}\nselftest: {}\n",
+        "{} faults, {precise} detected precisely ({rate:.0}%), {by_message} rows matched by scenario and message ({catches} catches); clean org {}\nselftest: {}\n",
         faults.len(),
         if clean_ok { "passes every control" } else { "FAILS" },
         if passed(rows) { "PASSED" } else { "FAILED" }
@@ -199,24 +215,34 @@ mod tests {
     use rstest::rstest;
     use serde_json::json;
 
-    fn case(expected: &[&str]) -> Case {
-        Case { name: "f".into(), what: String::new(), expected: expected.iter().map(|s| s.to_string()).collect() }
+    const A: Catch = Catch { row: "HG-A-01", says: "observed 200" };
+
+    fn case(expected: &[Catch]) -> Case {
+        Case { name: "f".into(), what: String::new(), expected: expected.to_vec() }
     }
 
-    fn controls(failed: &[&str], passed: &[&str]) -> serde_json::Value {
-        let f = failed.iter().map(|id| json!({"id": id, "status": "failed"}));
-        let p = passed.iter().map(|id| json!({"id": id, "status": "passed"}));
+    fn controls(failed: &[(&str, &str)], passed: &[&str]) -> serde_json::Value {
+        let f = failed
+            .iter()
+            .map(|(id, m)| json!({"id": id, "title": format!("{id} x"), "status": "failed", "message": m}));
+        let p = passed.iter().map(|id| json!({"id": id, "title": format!("{id} x"), "status": "passed"}));
         serde_json::Value::Array(f.chain(p).collect())
     }
 
     #[rstest]
-    #[case::caught_precisely(&["HG-A-01"], &["HG-A-01"], &["HG-B-01"], true)]
-    #[case::slipped_through(&["HG-A-01"], &[], &["HG-A-01", "HG-B-01"], false)]
-    #[case::caught_by_the_wrong_check(&["HG-A-01"], &["HG-A-01", "HG-B-01"], &[], false)]
-    #[case::expected_control_never_ran(&["HG-A-01"], &[], &["HG-B-01"], false)]
+    #[case::caught_precisely(&[A], &[("HG-A-01", "expected 401, observed 200")], &["HG-B-01"], true)]
+    #[case::slipped_through(&[A], &[], &["HG-A-01", "HG-B-01"], false)]
+    #[case::caught_for_another_reason(&[A], &[("HG-A-01", "sign-in as 'agent' failed")], &[], false)]
+    #[case::caught_by_the_wrong_check(&[A], &[("HG-A-01", "observed 200"), ("HG-B-01", "observed 200")], &[], false)]
+    #[case::expected_control_never_ran(&[A], &[], &["HG-B-01"], false)]
     #[case::clean_org_passes(&[], &[], &["HG-A-01"], true)]
-    #[case::clean_org_fails_something(&[], &["HG-A-01"], &[], false)]
-    fn judging(#[case] expected: &[&str], #[case] failed: &[&str], #[case] passed: &[&str], #[case] precise: bool) {
+    #[case::clean_org_fails_something(&[], &[("HG-A-01", "observed 200")], &[], false)]
+    fn judging(
+        #[case] expected: &[Catch],
+        #[case] failed: &[(&str, &str)],
+        #[case] passed: &[&str],
+        #[case] precise: bool,
+    ) {
         let row = judge(&case(expected), &controls(failed, passed));
         assert_eq!(row.precise(), precise, "{row:?}");
     }
@@ -224,10 +250,21 @@ mod tests {
     #[test]
     fn a_control_with_one_failed_scenario_counts_as_failed() {
         let row = judge(
-            &case(&["HG-A-01"]),
-            &json!([{"id": "HG-A-01", "status": "passed"}, {"id": "HG-A-01", "status": "failed"}]),
+            &case(&[A]),
+            &json!([{"id": "HG-A-01", "title": "HG-A-01 x", "status": "passed"}, {"id": "HG-A-01", "title": "HG-A-01 y", "status": "failed", "message": "expected 401, observed 200"}]),
         );
         assert!(row.precise());
+        assert_eq!(row.matched, 1);
+    }
+
+    #[test]
+    fn a_not_verifiable_row_in_a_fault_run_is_no_catch() {
+        let row = judge(
+            &case(&[A]),
+            &json!([{"id": "HG-A-01", "title": "HG-A-01 x", "status": "not verifiable", "message": "no admin persona"}]),
+        );
+        assert!(!row.precise());
+        assert_eq!(row.unexpected, ["HG-A-01 x: no admin persona"]);
     }
 
     #[test]

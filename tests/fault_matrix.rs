@@ -38,12 +38,14 @@ fn every_fault_is_caught_by_the_controls_meant_for_it_and_by_no_other() {
     for (row, spec) in rows[1..].iter().zip(TABLE) {
         assert_eq!(row["fault"], spec.name);
         let failed: Vec<&str> = row["failed"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
-        assert_eq!(failed, spec.caught_by, "{}: the failed controls are exactly the row's", spec.name);
+        assert_eq!(failed, spec.controls(), "{}: the failed controls are exactly the row's", spec.name);
+        assert_eq!(row["matched"], spec.caught_by.len(), "{}: every catch met by scenario and message", spec.name);
     }
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
         stdout.contains(&format!(
-            "{} faults, {} detected precisely (100%)",
+            "{} faults, {} detected precisely (100%), {} rows matched by scenario and message",
+            TABLE.len() + PROFILES.len(),
             TABLE.len() + PROFILES.len(),
             TABLE.len() + PROFILES.len()
         )),

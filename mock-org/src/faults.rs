@@ -90,14 +90,46 @@ pub enum Fault {
     IntegrationUserAttribution,
 }
 
-/// One row of the table: the switch, what it reproduces, and the controls that must fail with it
-/// on (and no others).
+/// One row of the table: the switch, what it reproduces, and how the gate must catch it (and
+/// nothing else may fail with it on).
 pub struct FaultSpec {
     pub fault: Fault,
     pub name: &'static str,
     pub area: &'static str,
     pub what: &'static str,
-    pub caught_by: &'static [&'static str],
+    pub caught_by: &'static [Catch],
+}
+
+/// How a fault must show: a failed row whose title starts with `row` (a control ID, or a more
+/// specific scenario title) and whose one-line message contains `says`. Matching the message is
+/// what makes "caught" mean caught for the right reason, not a sign-in error or a broken twin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Catch {
+    pub row: &'static str,
+    pub says: &'static str,
+}
+
+impl Catch {
+    /// The control ID the row names.
+    pub fn control(&self) -> &'static str {
+        self.row.split_whitespace().next().unwrap_or(self.row)
+    }
+
+    pub fn matches(&self, title: &str, message: &str) -> bool {
+        title.starts_with(self.row) && message.contains(self.says)
+    }
+}
+
+const fn caught(row: &'static str, says: &'static str) -> Catch {
+    Catch { row, says }
+}
+
+impl FaultSpec {
+    /// The controls that must fail with this fault on, sorted.
+    pub fn controls(&self) -> Vec<&'static str> {
+        let set: BTreeSet<&'static str> = self.caught_by.iter().map(Catch::control).collect();
+        set.into_iter().collect()
+    }
 }
 
 /// How long a revoked token keeps working under `revocation-delay` (a cache in front of the
@@ -112,7 +144,7 @@ const fn row(
     name: &'static str,
     area: &'static str,
     what: &'static str,
-    caught_by: &'static [&'static str],
+    caught_by: &'static [Catch],
 ) -> FaultSpec {
     FaultSpec { fault, name, area, what, caught_by }
 }
@@ -120,428 +152,634 @@ const fn row(
 use Fault::*;
 
 pub const TABLE: &[FaultSpec] = &[
-    row(PasswordGrant, "password-grant", "grants", "the username-password grant issues tokens", &["HG-GRANT-01"]),
+    row(
+        PasswordGrant,
+        "password-grant",
+        "grants",
+        "the username-password grant issues tokens",
+        &[caught("HG-GRANT-01", "observed 200 (no error)")],
+    ),
     row(
         ClientCredentials,
         "client-credentials",
         "grants",
         "the client-credentials flow is enabled for the agent's app and issues tokens (the metadata says so)",
-        &["HG-GRANT-02", "HG-META-03"],
+        &[caught("HG-GRANT-02", "observed 200 (no error)"), caught("HG-META-03", "observed [\"client_credentials\"]")],
     ),
-    row(ImplicitFlow, "implicit-flow", "grants", "response_type=token is honoured after sign-in", &["HG-GRANT-03"]),
+    row(
+        ImplicitFlow,
+        "implicit-flow",
+        "grants",
+        "response_type=token is honoured after sign-in",
+        &[caught("HG-GRANT-03", "observed a token in the Location")],
+    ),
     row(
         HybridFlow,
         "hybrid-flow",
         "grants",
         "response types with token beside code (code token, id_token token) put an access token in the callback",
-        &["HG-GRANT-04"],
+        &[
+            caught("HG-GRANT-04 hybrid response types yield no token (code token)", "observed a token in the Location"),
+            caught(
+                "HG-GRANT-04 hybrid response types yield no token (id_token token)",
+                "observed a token in the Location",
+            ),
+        ],
     ),
     row(
         JwtBearer,
         "jwt-bearer",
         "grants",
         "the JWT bearer grant issues tokens for an unsigned assertion",
-        &["HG-GRANT-05"],
+        &[caught("HG-GRANT-05 other grants are refused (jwt-bearer)", "observed 200 (no error)")],
     ),
     row(
         WideScopes,
         "wide-scopes",
         "grants",
         "scopes beyond the app's (api, full, web) are granted when asked for",
-        &["HG-GRANT-07"],
+        &[
+            caught(
+                "HG-GRANT-07 scopes beyond the app's are refused or left out (api)",
+                "observed granted 'mcp_api refresh_token api'",
+            ),
+            caught(
+                "HG-GRANT-07 scopes beyond the app's are refused or left out (full)",
+                "observed granted 'mcp_api refresh_token full'",
+            ),
+            caught(
+                "HG-GRANT-07 scopes beyond the app's are refused or left out (web)",
+                "observed granted 'mcp_api refresh_token web'",
+            ),
+        ],
     ),
     row(
         MetadataIssuerMismatch,
         "metadata-issuer-mismatch",
         "metadata",
         "the metadata's issuer is not the issuer's own URL (a trailing slash added)",
-        &["HG-META-01"],
+        &[caught("HG-META-01", "observed issuer http")],
     ),
     row(
         MetadataAdvertisesPlain,
         "metadata-advertises-plain",
         "metadata",
         "the metadata lists plain beside S256 in code_challenge_methods_supported",
-        &["HG-META-02"],
+        &[caught("HG-META-02", "observed [\"S256\", \"plain\"]")],
     ),
     row(
         MetadataNoRevocation,
         "metadata-no-revocation",
         "metadata",
         "the metadata does not advertise the revocation endpoint (which still answers)",
-        &["HG-META-04"],
+        &[caught("HG-META-04", "expected revocation_endpoint advertised, observed absent")],
     ),
     row(
         RedirectPrefix,
         "redirect-prefix",
         "callbacks",
         "a callback matches when the registered URL is a prefix of it",
-        &["HG-REDIR-02", "HG-REDIR-03", "HG-REDIR-04", "HG-REDIR-07"],
+        &[
+            caught("HG-REDIR-02", "observed a code was issued"),
+            caught("HG-REDIR-03", "observed a code was issued"),
+            caught("HG-REDIR-04", "observed a code was issued"),
+            caught("HG-REDIR-07", "observed redirected to https://agent.example.test/oauth/callback#hg?"),
+        ],
     ),
     row(
         RedirectTrailingSlash,
         "redirect-trailing-slash",
         "callbacks",
         "a trailing slash is ignored when callbacks are compared",
-        &["HG-REDIR-02"],
+        &[caught("HG-REDIR-02", "observed a code was issued")],
     ),
     row(
         RedirectQueryIgnored,
         "redirect-query-ignored",
         "callbacks",
         "the query is ignored when callbacks are compared",
-        &["HG-REDIR-04"],
+        &[caught("HG-REDIR-04", "observed a code was issued")],
     ),
     row(
         RedirectHostSuffix,
         "redirect-host-suffix",
         "callbacks",
         "hosts are compared case-insensitively with a suffix match (any subdomain, any default port)",
-        &["HG-REDIR-05"],
+        &[caught("HG-REDIR-05", "observed a code was issued")],
     ),
     row(
         RedirectAnyLoopback,
         "redirect-any-loopback",
         "callbacks",
         "any loopback host and port is accepted as a callback, with the registered path",
-        &["HG-REDIR-10"],
+        &[caught("HG-REDIR-10", "observed a code was issued")],
     ),
     row(
         RedirectOmittedDefault,
         "redirect-omitted-default",
         "callbacks",
         "an authorization request without redirect_uri is served, the code sent to the app's first registered callback",
-        &["HG-REDIR-08"],
+        &[caught("HG-REDIR-08", "observed a code was issued")],
     ),
     row(
         TokenRedirectUnchecked,
         "token-redirect-unchecked",
         "callbacks",
         "the token endpoint does not compare redirect_uri with the authorization request's",
-        &["HG-REDIR-09"],
+        &[caught("HG-REDIR-09", "observed 200 (no error)")],
     ),
     row(
         ErrorToUnregisteredUri,
         "error-to-unregistered-uri",
         "callbacks",
         "an unregistered callback gets the error redirected to it (an open redirector)",
-        &["HG-REDIR-02", "HG-REDIR-03", "HG-REDIR-04", "HG-REDIR-05", "HG-REDIR-06", "HG-REDIR-07", "HG-REDIR-10"],
+        &[
+            caught("HG-REDIR-02", "error=redirect_uri_mismatch"),
+            caught("HG-REDIR-03", "error=redirect_uri_mismatch"),
+            caught("HG-REDIR-04", "error=redirect_uri_mismatch"),
+            caught("HG-REDIR-05", "error=redirect_uri_mismatch"),
+            caught("HG-REDIR-06", "error=redirect_uri_mismatch"),
+            caught("HG-REDIR-07", "error=redirect_uri_mismatch"),
+            caught("HG-REDIR-10", "error=redirect_uri_mismatch"),
+        ],
     ),
     row(
         AppReusedByIntegration,
         "app-reused-by-integration",
         "app",
         "the reporting dashboard's integration was moved onto the agent's app: its callback is listed there and its own app is gone",
-        &["HG-DECL-02"],
+        &[caught(
+            "HG-DECL-02 the agent's External Client App is dedicated to it",
+            "callbacks not the agent's [\"http://127.0.0.1:53682/callback\"]",
+        )],
     ),
     row(
         AppScopesWidened,
         "app-scopes-widened",
         "app",
         "the agent's app also grants api and web (so GRANT-07's wider request is granted, rightly, by the app)",
-        &["HG-DECL-02", "HG-GRANT-07"],
+        &[
+            caught(
+                "HG-DECL-02 the agent's External Client App is dedicated to it",
+                "observed scopes [\"api\", \"mcp_api\", \"refresh_token\", \"web\"]",
+            ),
+            caught(
+                "HG-GRANT-07 scopes beyond the app's are refused or left out (api)",
+                "observed granted 'mcp_api refresh_token api'",
+            ),
+            caught(
+                "HG-GRANT-07 scopes beyond the app's are refused or left out (web)",
+                "observed granted 'mcp_api refresh_token web'",
+            ),
+        ],
     ),
     row(
         PkceOptional,
         "pkce-optional",
         "pkce",
         "an authorization request without a code challenge is served",
-        &["HG-PKCE-01"],
+        &[caught("HG-PKCE-01", "observed a code")],
     ),
     row(
         PkcePlain,
         "pkce-plain",
         "pkce",
         "the plain method is accepted, also by default when no method is sent",
-        &["HG-PKCE-02", "HG-PKCE-03"],
+        &[caught("HG-PKCE-02", "observed a code"), caught("HG-PKCE-03", "observed a code")],
     ),
     row(
         PkceVerifierUnchecked,
         "pkce-verifier-unchecked",
         "pkce",
         "the token endpoint does not check the code verifier",
-        &["HG-PKCE-05", "HG-PKCE-06", "HG-PKCE-07", "HG-PKCE-08"],
+        &[
+            caught("HG-PKCE-05", "observed 200 (no error)"),
+            caught("HG-PKCE-06", "observed 200 (no error)"),
+            caught("HG-PKCE-07", "observed 200 (no error)"),
+            caught("HG-PKCE-08", "observed 200 (no error)"),
+        ],
     ),
     row(
         PkceVerifierWithoutChallenge,
         "pkce-verifier-without-challenge",
         "pkce",
         "a code issued without a challenge is redeemed with any verifier (PKCE downgrade)",
-        &["HG-PKCE-01"],
+        &[caught("HG-PKCE-01", "observed a code")],
     ),
     row(
         PkceUnknownMethod,
         "pkce-unknown-method",
         "pkce",
         "an unknown code_challenge_method (S512) is accepted and treated as S256",
-        &["HG-PKCE-04"],
+        &[caught("HG-PKCE-04", "observed a code")],
     ),
     row(
         CodeReusable,
         "code-reusable",
         "codes",
         "an authorization code can be redeemed again, and concurrently",
-        &["HG-CODE-01", "HG-CODE-02", "HG-CODE-03"],
+        &[
+            caught("HG-CODE-01", "observed 200 (no error)"),
+            caught("HG-CODE-02", "expected 401 INVALID_SESSION_ID, observed 200"),
+            caught("HG-CODE-03", "observed 10 successes"),
+        ],
     ),
     row(
         CodeAnyClient,
         "code-any-client",
         "codes",
         "a code is not bound to the client it was issued to",
-        &["HG-CODE-04"],
+        &[caught("HG-CODE-04", "observed 200 (no error)")],
     ),
-    row(CodeNoExpiry, "code-no-expiry", "codes", "authorization codes never expire", &["HG-CODE-05"]),
+    row(
+        CodeNoExpiry,
+        "code-no-expiry",
+        "codes",
+        "authorization codes never expire",
+        &[caught("HG-CODE-05", "observed 200 (no error)")],
+    ),
     row(
         RefreshNotRotated,
         "refresh-not-rotated",
         "refresh",
         "a refresh token stays valid after use, so a replay goes unnoticed",
-        &["HG-RT-02"],
+        &[caught("HG-RT-02", "expected 400 with error in [invalid_grant], observed 200 (no error)")],
     ),
-    row(RefreshAnyClient, "refresh-any-client", "refresh", "a refresh token is bound to no client", &["HG-RT-03"]),
+    row(
+        RefreshAnyClient,
+        "refresh-any-client",
+        "refresh",
+        "a refresh token is bound to no client",
+        &[caught("HG-RT-03", "observed 200 (no error)")],
+    ),
     row(
         RefreshWidensScope,
         "refresh-widens-scope",
         "refresh",
         "a refresh grants any scope it asks for, beyond the original grant",
-        &["HG-RT-04"],
+        &[caught("HG-RT-04", "observed 200 scope 'mcp_api refresh_token full'")],
     ),
     row(
         RevocationDelay,
         "revocation-delay",
         "revocation",
         "revocation takes effect only after 2000 ms (a validation cache)",
-        &["HG-CODE-02", "HG-REV-01", "HG-REV-02", "HG-REV-03", "HG-REV-05", "HG-RS-09", "HG-RT-02"],
+        &[
+            caught("HG-CODE-02", "expected 401 INVALID_SESSION_ID, observed 200"),
+            caught(
+                "HG-REV-01 a revoked access token is dead on the next call",
+                "expected 401 INVALID_SESSION_ID, observed 200",
+            ),
+            caught(
+                "HG-REV-01 introspection tells a revoked access token from a live one",
+                "observed 200 active=Some(Bool(true))",
+            ),
+            caught("HG-REV-02", "expected 401 INVALID_SESSION_ID, observed 200"),
+            caught("HG-REV-03", "expected a stale window of 0"),
+            caught("HG-REV-05", "expected 401 INVALID_SESSION_ID, observed 200"),
+            caught("HG-RS-09 a session whose token was revoked", "expected 401, observed 200"),
+            caught("HG-RT-02", "expected 401 INVALID_SESSION_ID, observed 200"),
+        ],
     ),
     row(
         RefreshRevocationNoCascade,
         "refresh-revocation-no-cascade",
         "revocation",
         "revoking a refresh token leaves the access tokens it issued alive",
-        &["HG-REV-02"],
+        &[caught("HG-REV-02", "expected 401 INVALID_SESSION_ID, observed 200")],
     ),
     row(
         McpNoRevocationCheck,
         "mcp-no-revocation-check",
         "revocation",
         "the MCP server validates JWTs locally and never consults revocation",
-        &["HG-REV-01", "HG-RS-09"],
+        &[
+            caught(
+                "HG-REV-01 a revoked access token is dead on the next call",
+                "expected 401 from the MCP server, observed 200",
+            ),
+            caught("HG-RS-09 a session whose token was revoked", "expected 401, observed 200"),
+        ],
     ),
-    row(FrozenTokensLive, "frozen-tokens-live", "revocation", "a frozen user's tokens keep working", &["HG-REV-04"]),
+    row(
+        FrozenTokensLive,
+        "frozen-tokens-live",
+        "revocation",
+        "a frozen user's tokens keep working",
+        &[caught("HG-REV-04 when the admin freezes the user", "expected 401 INVALID_SESSION_ID, observed 200")],
+    ),
     row(
         KillSwitchIgnored,
         "kill-switch-ignored",
         "revocation",
         "revoking an app's access for a user leaves its tokens alive",
-        &["HG-REV-05"],
+        &[caught("HG-REV-05", "expected 401 INVALID_SESSION_ID, observed 200")],
     ),
     row(
         RevokeAnyClient,
         "revoke-any-client",
         "revocation",
         "any client may revoke any token, not only its own",
-        &["HG-REV-06"],
+        &[caught("HG-REV-06", "expected a 4xx refusal, observed 200")],
     ),
     row(
         McpAudienceUnchecked,
         "mcp-audience-unchecked",
         "resource server",
         "the MCP server accepts tokens issued for other resources",
-        &["HG-RS-06"],
+        &[caught("HG-RS-06", "expected 401, observed 200")],
     ),
     row(
         McpSignatureUnchecked,
         "mcp-signature-unchecked",
         "resource server",
         "the MCP server does not verify signatures (alg none accepted)",
-        &["HG-RS-04"],
+        &[
+            caught("HG-RS-04 forged tokens are refused (alg-none)", "expected 401, observed 200"),
+            caught("HG-RS-04 forged tokens are refused (stripped-signature)", "expected 401, observed 200"),
+            caught("HG-RS-04 forged tokens are refused (untrusted-key)", "expected 401, observed 200"),
+        ],
     ),
     row(
         McpExpiryUnchecked,
         "mcp-expiry-unchecked",
         "resource server",
         "the MCP server accepts expired tokens",
-        &["HG-RS-05"],
+        &[caught("HG-RS-05", "expected 401, observed 200")],
     ),
     row(
         McpQueryToken,
         "mcp-query-token",
         "resource server",
         "the MCP server accepts a token in the access_token query parameter",
-        &["HG-RS-07"],
+        &[caught("HG-RS-07", "expected 401, observed 200")],
     ),
     row(
         McpNoChallenge,
         "mcp-no-challenge",
         "resource server",
         "401 answers carry no WWW-Authenticate challenge, so clients cannot discover the metadata",
-        &["HG-RS-01", "HG-RS-02"],
+        &[
+            caught("HG-RS-01", "observed 401 WWW-Authenticate: \"\""),
+            caught("HG-RS-02", "expected resource_metadata in the challenge"),
+        ],
     ),
     row(
         McpOriginUnchecked,
         "mcp-origin-unchecked",
         "resource server",
         "the Origin header is not validated",
-        &["HG-TRN-01"],
+        &[caught("HG-TRN-01", "expected 403, observed 200")],
     ),
     row(
         McpSessionIsCredential,
         "mcp-session-is-credential",
         "resource server",
         "a request with a session id and no token runs as the session's user",
-        &["HG-RS-09"],
+        &[caught("HG-RS-09 a session is no credential", "expected 401, observed 200")],
     ),
     row(
         McpSessionUnbound,
         "mcp-session-unbound",
         "resource server",
         "a session keeps the identity of its opener whatever other token comes with it",
-        &["HG-RS-10"],
+        &[caught("HG-RS-10", "observed answered as \"agent.service@acme.test\"")],
     ),
     row(
         McpScopeUnchecked,
         "mcp-scope-unchecked",
         "resource server",
         "the MCP server serves tokens without the mcp_api scope",
-        &["HG-RS-08"],
+        &[caught("HG-RS-08", "(or 401), observed 200")],
     ),
     row(
         McpMalformedAuthAnonymous,
         "mcp-malformed-auth-anonymous",
         "resource server",
         "an Authorization header that is not a bearer token (Basic, a bare word, an empty Bearer) is let through as an anonymous caller",
-        &["HG-RS-03"],
+        &[
+            caught("HG-RS-03 malformed authorization is refused (basic)", "expected 401, observed 200"),
+            caught("HG-RS-03 malformed authorization is refused (empty)", "expected 401, observed 200"),
+            caught("HG-RS-03 malformed authorization is refused (foo)", "expected 401, observed 200"),
+        ],
     ),
     row(
         McpAnyProtocolVersion,
         "mcp-any-protocol-version",
         "transport",
         "an unsupported MCP-Protocol-Version is rewritten to a supported one instead of refused",
-        &["HG-TRN-02"],
+        &[caught("HG-TRN-02", "expected 400, observed 200")],
     ),
     row(
         McpSessionOptional,
         "mcp-session-optional",
         "transport",
         "a request without Mcp-Session-Id is served on one of the caller's open sessions instead of refused",
-        &["HG-TRN-03"],
+        &[caught("HG-TRN-03 a stateful request without its session id", "expected 400, observed 200")],
     ),
     row(
         ToolIgnoresFls,
         "tool-ignores-fls",
         "permissions",
         "MCP tools skip field-level security (reads, and writes to read-only fields)",
-        &["HG-PERM-02", "HG-PERM-05", "HG-SYS-01"],
+        &[
+            caught("HG-PERM-02 through MCP", "expected isError with INVALID_FIELD, observed isError=false"),
+            caught(
+                "HG-PERM-05 through MCP",
+                "expected isError with INVALID_FIELD_FOR_INSERT_UPDATE, observed isError=false",
+            ),
+            caught("HG-SYS-01", "observed soqlQuery with"),
+        ],
     ),
     row(
         ToolWithoutSharing,
         "tool-without-sharing",
         "permissions",
         "MCP tools skip sharing at run time while their Apex source says `with sharing`",
-        &["HG-PERM-03", "HG-SYS-01", "HG-SYS-04"],
+        &[
+            caught("HG-PERM-03 through MCP", "expected isError with NOT_FOUND, observed isError=false"),
+            caught("HG-SYS-01", "getCaseHealthSummary with {\"caseId\":\"500000000000003\"} leaked case.Subject"),
+            caught("HG-SYS-04", "getCaseHealthSummary: the scan says user mode, the probe saw a canary"),
+        ],
     ),
     row(
         WriteToolIgnoresCrud,
         "write-tool-ignores-crud",
         "permissions",
         "updateSobjectRecord is exposed on the reads server, and the write tools write in system mode (no CRUD, FLS or sharing)",
-        &["HG-CAT-01", "HG-CAT-02", "HG-DECL-03", "HG-PERM-04", "HG-PERM-05", "HG-SYS-02"],
+        &[
+            caught("HG-CAT-01", "not on the allowlist: updateSobjectRecord"),
+            caught("HG-CAT-02", "updateSobjectRecord has side effects in a read-only rollout"),
+            caught("HG-DECL-03", "not read-only: updateSobjectRecord"),
+            caught(
+                "HG-PERM-04 through MCP",
+                "expected isError with INSUFFICIENT_ACCESS_OR_READONLY, observed isError=false",
+            ),
+            caught(
+                "HG-PERM-05 through MCP",
+                "expected isError with INVALID_FIELD_FOR_INSERT_UPDATE, observed isError=false",
+            ),
+            caught("HG-SYS-02", "updateSobjectRecord changed Case"),
+        ],
     ),
     row(
         SystemModeApexTool,
         "system-mode-apex-tool",
         "permissions",
         "getCaseHealthSummary runs CaseHealthActionUnsafe (`without sharing`, no USER_MODE) in system mode",
-        &["HG-PERM-03", "HG-SYS-01", "HG-SYS-03"],
+        &[
+            caught("HG-PERM-03 through MCP", "expected isError with NOT_FOUND, observed isError=false"),
+            caught("HG-SYS-01", "getCaseHealthSummary with {\"caseId\":\"500000000000003\"} leaked case.Subject"),
+            caught("HG-SYS-03", "APEX-WITHOUT-SHARING class CaseHealthActionUnsafe"),
+        ],
     ),
     row(
         ApiEnabledIgnored,
         "api-enabled-ignored",
         "permissions",
         "users without API Enabled are served",
-        &["HG-PERM-06"],
+        &[
+            caught(
+                "HG-PERM-06 a user without API Enabled is refused by the API",
+                "expected 403 API_DISABLED_FOR_ORG, observed 200",
+            ),
+            caught("HG-PERM-06 through MCP", "expected isError with API_DISABLED_FOR_ORG, observed isError=false"),
+        ],
     ),
     row(
         NotPreAuthorizedAllowed,
         "not-pre-authorized-allowed",
         "permissions",
         "users not pre-authorized for an admin-approved app get codes",
-        &["HG-PERM-07"],
+        &[caught("HG-PERM-07", "expected no code, observed a code was issued")],
     ),
     row(
         PermissionSetDrift,
         "permission-set-drift",
         "least privilege",
         "the agent's permission set gained Read on Account.BillingCity, beyond its action list",
-        &["HG-LP-02"],
+        &[caught("HG-LP-02", "observed Account.BillingCity readable")],
     ),
     row(
         AgentViewAllData,
         "agent-view-all-data",
         "least privilege",
         "the agent's permission set holds View All Data (every object and record readable; the clean Apex then leaks too; nothing the agent reads is denied, so HG-AUD-02 has no denial to find in the log)",
-        &["HG-AUD-02", "HG-LP-01", "HG-LP-03", "HG-PERM-01", "HG-PERM-03", "HG-SYS-01", "HG-SYS-04"],
+        &[
+            caught("HG-AUD-02", "0 denied"),
+            caught("HG-LP-01", "\"Opportunity\"]"),
+            caught("HG-LP-03", "observed ViewAllData"),
+            caught("HG-PERM-01 the agent cannot read", "expected 404 NOT_FOUND, observed 200"),
+            caught("HG-PERM-01 through MCP", "expected isError with INVALID_TYPE, observed isError=false"),
+            caught("HG-PERM-03 the agent never sees", "expected 404 NOT_FOUND, observed 200"),
+            caught("HG-PERM-03 through MCP", "expected isError with NOT_FOUND, observed isError=false"),
+            caught("HG-SYS-01", "getCaseHealthSummary with {\"caseId\":\"500000000000003\"} leaked case.Subject"),
+            caught("HG-SYS-04", "getCaseHealthSummary: the scan says user mode, the probe saw a canary"),
+        ],
     ),
-    row(LongLivedTokens, "long-lived-tokens", "lifetime", "access tokens live 24 hours", &["HG-RT-05"]),
-    row(NoRateLimit, "no-rate-limit", "lifetime", "no per-user request rate is enforced", &["HG-LIM-01"]),
+    row(
+        LongLivedTokens,
+        "long-lived-tokens",
+        "lifetime",
+        "access tokens live 24 hours",
+        &[caught("HG-RT-05", "expected at most 60 minutes, observed 1440 minutes")],
+    ),
+    row(
+        NoRateLimit,
+        "no-rate-limit",
+        "lifetime",
+        "no per-user request rate is enforced",
+        &[caught("HG-LIM-01", "requests served")],
+    ),
     row(
         ToolOutsideAllowlist,
         "tool-outside-allowlist",
         "catalog",
         "the custom server exposes getCaseDetails, which the rollout does not allow",
-        &["HG-CAT-01"],
+        &[caught("HG-CAT-01", "not on the allowlist: getCaseDetails")],
     ),
     row(
         BulkExportTool,
         "bulk-export-tool",
         "catalog",
         "a bulk export tool is added to the agent's custom server: off the allowlist (CAT-01) and broad without the rollout naming it (CAT-03)",
-        &["HG-CAT-01", "HG-CAT-03"],
+        &[caught("HG-CAT-01", "not on the allowlist: exportCases"), caught("HG-CAT-03", "undeclared: exportCases")],
     ),
     row(
         CredentialInToolDescription,
         "credential-in-tool-description",
         "catalog",
         "a tool description carries an API key",
-        &["HG-CAT-04"],
+        &[caught("HG-CAT-04", "getCaseHealthSummary carries an inline secret")],
     ),
     row(
         DestructiveToolUnmarked,
         "destructive-tool-unmarked",
         "catalog",
         "closeCase, which overwrites a case's status, is exposed without destructiveHint or approval",
-        &["HG-CAT-01", "HG-CAT-02", "HG-DECL-03"],
+        &[
+            caught("HG-CAT-01", "not on the allowlist: closeCase"),
+            caught("HG-CAT-02", "closeCase has side effects in a read-only rollout"),
+            caught("HG-DECL-03", "not read-only: closeCase"),
+        ],
     ),
     row(
         HistoryTrackingOff,
         "history-tracking-off",
         "audit",
         "the agent may edit Case.Status (a read-write phase in the making) and Case's field history tracking is off",
-        &["HG-AUD-05", "HG-LP-02", "HG-PERM-04"],
+        &[
+            caught("HG-AUD-05 every object", "agent edits untracked objects: Case"),
+            caught("HG-AUD-05 twin", "csr edits untracked objects: Case"),
+            caught("HG-LP-02", "Case.Status editable"),
+            caught("HG-PERM-04 the read-only agent", "expected 400 INSUFFICIENT_ACCESS_OR_READONLY, observed 204"),
+            caught(
+                "HG-PERM-04 through MCP",
+                "expected isError with INSUFFICIENT_ACCESS_OR_READONLY, observed isError=false",
+            ),
+        ],
     ),
-    row(AuditMissingTool, "audit-missing-tool", "audit", "audit records omit the tool name", &["HG-AUD-01"]),
-    row(AuditMissingUser, "audit-missing-user", "audit", "audit records omit the user", &["HG-AUD-01", "HG-AUD-04"]),
+    row(
+        AuditMissingTool,
+        "audit-missing-tool",
+        "audit",
+        "audit records omit the tool name",
+        &[caught("HG-AUD-01", "observed ToolName = null")],
+    ),
+    row(
+        AuditMissingUser,
+        "audit-missing-user",
+        "audit",
+        "audit records omit the user",
+        &[caught("HG-AUD-01", "observed Username = null"), caught("HG-AUD-04", "observed attributed to \"\"")],
+    ),
     row(
         AuditMissingDenied,
         "audit-missing-denied",
         "audit",
         "denied calls are not audited",
-        &["HG-AUD-01", "HG-AUD-02"],
+        &[caught("HG-AUD-01", "observed 0 records"), caught("HG-AUD-02", "observed 0 records")],
     ),
     row(
         AuditDenialUncoded,
         "audit-denial-uncoded",
         "audit",
         "denied calls are recorded as denied but without the code their caller was given",
-        &["HG-AUD-02"],
+        &[caught("HG-AUD-02", "observed \"denied\" with no denial code")],
     ),
-    row(TokenInAuditLog, "token-in-audit-log", "audit", "audit records carry the bearer token itself", &["HG-AUD-03"]),
+    row(
+        TokenInAuditLog,
+        "token-in-audit-log",
+        "audit",
+        "audit records carry the bearer token itself",
+        &[caught("HG-AUD-03", "credentials found")],
+    ),
     row(
         IntegrationUserAttribution,
         "integration-user-attribution",
         "audit",
         "tool calls are attributed to a shared integration user instead of the end user",
-        &["HG-AUD-04"],
+        &[caught("HG-AUD-04", "observed attributed to \"admin@acme.test\"")],
     ),
 ];
 
@@ -594,7 +832,7 @@ impl Faults {
 
     /// Every control that must fail with these faults on.
     pub fn expected_controls(&self) -> BTreeSet<&'static str> {
-        self.0.iter().flat_map(|f| spec(*f).caught_by.iter().copied()).collect()
+        self.0.iter().flat_map(|f| spec(*f).caught_by.iter().map(Catch::control)).collect()
     }
 
     pub(crate) fn insert(&mut self, f: Fault) -> bool {
@@ -738,7 +976,7 @@ mod tests {
         for s in TABLE {
             assert!(names.insert(s.name), "{} twice", s.name);
             assert!(!s.caught_by.is_empty(), "{} names no control", s.name);
-            assert!(s.caught_by.iter().all(|c| c.starts_with("HG-")), "{}", s.name);
+            assert!(s.caught_by.iter().all(|c| c.row.starts_with("HG-") && !c.says.is_empty()), "{}", s.name);
             assert_eq!(TABLE.iter().filter(|t| t.fault == s.fault).count(), 1);
         }
         assert!(PROFILES.iter().all(|p| lookup(p.name).is_some() && TABLE.iter().all(|s| s.name != p.name)));
