@@ -28,6 +28,7 @@ pub enum Fault {
     RedirectOmittedDefault,
     TokenRedirectUnchecked,
     ErrorToUnregisteredUri,
+    RefusalPageUnreadable,
     // the agent's External Client App
     AppReusedByIntegration,
     AppScopesWidened,
@@ -39,6 +40,7 @@ pub enum Fault {
     PkceUnknownMethod,
     // codes and refresh tokens
     CodeReusable,
+    CodeReuseRace,
     CodeAnyClient,
     CodeNoExpiry,
     RefreshNotRotated,
@@ -135,6 +137,10 @@ impl FaultSpec {
 /// How long a revoked token keeps working under `revocation-delay` (a cache in front of the
 /// revocation list). Long enough that every immediate re-check lands inside it.
 pub const REVOCATION_DELAY_MS: u64 = 2_000;
+
+/// How long a redemption takes between checking a code and marking it redeemed under
+/// `code-reuse-race`: far longer than ten requests released together take to arrive.
+pub const CODE_RACE_WINDOW_MS: u64 = 300;
 
 /// Access-token lifetime under `long-lived-tokens`.
 pub const LONG_TOKEN_LIFETIME_MINUTES: u32 = 24 * 60;
@@ -304,6 +310,22 @@ pub const TABLE: &[FaultSpec] = &[
         ],
     ),
     row(
+        RefusalPageUnreadable,
+        "refusal-page-unreadable",
+        "callbacks",
+        "a refused authorization request ends on a challenge page (200, a form, no error code) instead of an error page: the gate cannot see the refusal, so the callback checks are not verifiable, never passed",
+        &[
+            caught("HG-REDIR-02", "a page the driver does not understand: status 200, title 'Verify you are human'"),
+            caught("HG-REDIR-03", "a page the driver does not understand: status 200, title 'Verify you are human'"),
+            caught("HG-REDIR-04", "a page the driver does not understand: status 200, title 'Verify you are human'"),
+            caught("HG-REDIR-05", "a page the driver does not understand: status 200, title 'Verify you are human'"),
+            caught("HG-REDIR-06", "a page the driver does not understand: status 200, title 'Verify you are human'"),
+            caught("HG-REDIR-07", "a page the driver does not understand: status 200, title 'Verify you are human'"),
+            caught("HG-REDIR-08", "a page the driver does not understand: status 200, title 'Verify you are human'"),
+            caught("HG-REDIR-10", "a page the driver does not understand: status 200, title 'Verify you are human'"),
+        ],
+    ),
+    row(
         AppReusedByIntegration,
         "app-reused-by-integration",
         "app",
@@ -383,6 +405,13 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-CODE-02", "expected 401 INVALID_SESSION_ID, observed 200"),
             caught("HG-CODE-03", "observed 10 successes"),
         ],
+    ),
+    row(
+        CodeReuseRace,
+        "code-reuse-race",
+        "codes",
+        "a code is marked redeemed only after its tokens are issued (check, then act): a replay is refused, but redemptions in flight together all win",
+        &[caught("HG-CODE-03", "observed 10 successes")],
     ),
     row(
         CodeAnyClient,

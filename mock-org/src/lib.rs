@@ -37,6 +37,8 @@ pub const REST_SCOPES: &[&str] = &["api", "full", "mcp_api"];
 pub struct McpSession {
     pub user_id: String,
     pub token: String,
+    /// The MCP server (its resource URL) the session was opened on.
+    pub resource: String,
 }
 
 /// One running org: its declaration, its mutable state, its clock, tokens and audit log.

@@ -59,6 +59,76 @@ impl Outcome {
     }
 }
 
+/// OAuth error codes an authorization server's error page may name (RFC 6749 §4.1.2.1, the
+/// Salesforce OAuth error codes): a page naming one of them is a refusal the gate recognises.
+const AUTHORIZE_ERRORS: &[&str] = &[
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "invalid_client",
+    "invalid_client_id",
+    "redirect_uri_mismatch",
+    "invalid_redirect_uri",
+];
+
+/// How an authorization request ended, as a refusal check reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// A redirect carrying a code or a token: nothing was refused.
+    Granted(Url),
+    /// An error redirect (RFC 6749 §4.1.2.1): the error code, where it was sent.
+    ErrorRedirect { to: Url, error: String },
+    /// The server's own error page, no redirect: a 4xx, or a page naming an OAuth error code
+    /// with no form to go on with.
+    ErrorPage { status: u16, error: Option<String> },
+    /// Neither: a redirect with no code, token or error, or a page the driver does not understand
+    /// (a login or consent page it could not pass). A refusal check cannot say "refused" here.
+    Unrecognised(String),
+}
+
+impl Outcome {
+    pub fn ending(&self) -> Ending {
+        match self {
+            Outcome::Redirected(u) => {
+                let granted = ["code", "access_token", "id_token"].iter().any(|k| self.param(k).is_some());
+                match self.param("error") {
+                    _ if granted => Ending::Granted(u.clone()),
+                    Some(error) => Ending::ErrorRedirect { to: u.clone(), error },
+                    None => Ending::Unrecognised(format!("a redirect with no code, token or error to {u}")),
+                }
+            }
+            Outcome::Page(r) => {
+                let error = AUTHORIZE_ERRORS.iter().find(|e| r.body.contains(*e)).map(|e| e.to_string());
+                let has_form = !html_form::forms(&r.body).is_empty();
+                if (400..500).contains(&r.status) || (error.is_some() && !has_form && r.status == 200) {
+                    Ending::ErrorPage { status: r.status, error }
+                } else {
+                    Ending::Unrecognised(format!(
+                        "a page the driver does not understand: status {}, title '{}'",
+                        r.status,
+                        title(&r.body)
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// An HTML page's title, cut short, for the evidence of a page the driver could not read.
+fn title(body: &str) -> String {
+    let lower = body.to_ascii_lowercase();
+    let start = lower.find("<title>").map(|i| i + "<title>".len());
+    let end = start.and_then(|s| lower[s..].find("</title>").map(|e| s + e));
+    match (start, end) {
+        (Some(s), Some(e)) => body[s..e].trim().chars().take(80).collect(),
+        _ => "(none)".into(),
+    }
+}
+
 /// The authorize request's parameters, in order, so scenarios can vary any of them.
 pub fn standard_params(t: &Target, pkce: &Pkce, state: &str) -> Vec<(String, String)> {
     vec![
@@ -249,8 +319,37 @@ pub async fn sign_in(probe: &mut Probe, t: &Target, persona: &Persona) -> Result
 
 #[cfg(test)]
 mod tests {
-    use super::is_callback;
+    use super::{Ending, Outcome, is_callback};
+    use crate::probe::Reply;
     use url::Url;
+
+    fn page(status: u16, body: &str) -> Outcome {
+        Outcome::Page(Reply { status, headers: Default::default(), body: body.into(), truncated: false })
+    }
+
+    /// A refusal counts only where the gate recognises it: an error redirect or the server's error
+    /// page. A login page the driver could not pass is no refusal, whatever it lacks.
+    #[test]
+    fn refusals_are_recognised_and_unknown_pages_are_not() {
+        let redirect = |s: &str| Outcome::Redirected(Url::parse(s).unwrap());
+        let e = redirect("https://app.test/cb?error=access_denied&state=s").ending();
+        assert!(matches!(e, Ending::ErrorRedirect { ref error, .. } if error == "access_denied"), "{e:?}");
+        assert!(matches!(redirect("https://app.test/cb#access_token=x").ending(), Ending::Granted(_)));
+        assert!(matches!(redirect("https://app.test/cb?code=x&error=y").ending(), Ending::Granted(_)));
+        assert!(matches!(redirect("https://app.test/elsewhere").ending(), Ending::Unrecognised(_)));
+        assert_eq!(page(400, "<p>Bad request</p>").ending(), Ending::ErrorPage { status: 400, error: None });
+        assert_eq!(
+            page(200, "<p id=error>redirect_uri_mismatch: must match</p>").ending(),
+            Ending::ErrorPage { status: 200, error: Some("redirect_uri_mismatch".into()) }
+        );
+        let login = "<html><head><title> Sign in to Acme </title></head><form action=/x><input name=pin type=text>\
+                     <input type=submit value=Go></form> invalid_request</html>";
+        match page(200, login).ending() {
+            Ending::Unrecognised(what) => assert!(what.contains("status 200, title 'Sign in to Acme'"), "{what}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(page(500, "oops").ending(), Ending::Unrecognised(_)));
+    }
 
     #[test]
     fn only_the_exact_callback_counts() {

@@ -2,10 +2,10 @@
 //! revocation. A refusal is always checked as: this status, an error from the documented set, and
 //! no token anywhere in the answer.
 
-use crate::login::Outcome;
+use crate::login::{Ending, Outcome};
 use crate::probe::{Reply, Request};
 use crate::target::Flavor;
-use crate::world::{Cleanup, GateWorld, StepError, error_code, expect};
+use crate::world::{Cleanup, CodeRace, GateWorld, StepError, error_code, expect};
 use base64::Engine;
 use cucumber::{given, then, when};
 use reqwest::Method;
@@ -174,23 +174,35 @@ fn remove(params: &mut Vec<(String, String)>, key: &str) {
 async fn no_front_channel_token(w: &mut GateWorld) -> Result<(), StepError> {
     let registered = w.target.redirect_uri.clone();
     let o = w.last_authorize.as_ref().ok_or(StepError::NothingSent)?;
-    match o {
-        Outcome::Redirected(u) => {
-            let leaked = ["access_token", "id_token"].iter().any(|k| u.as_str().contains(k));
-            expect(!leaked, "no token in the redirect (query or fragment)", || "a token in the Location".into())?;
-            let error = o.param("error").unwrap_or_default();
-            expect(
-                u.as_str().starts_with(&registered)
-                    && error == "unsupported_response_type"
-                    && o.param("state").as_deref() == Some("hg-state"),
-                "unsupported_response_type at the registered callback with state",
-                || format!("error={error:?} at a redirect"),
-            )
-        }
-        Outcome::Page(r) => {
-            expect(!r.body.contains("access_token"), "no token on the page", || "access_token on the page".into())
-        }
+    if let Outcome::Redirected(u) = o {
+        let leaked = ["access_token", "id_token"].iter().any(|k| u.as_str().contains(k));
+        expect(!leaked, "no token in the redirect (query or fragment)", || "a token in the Location".into())?;
     }
+    if let Outcome::Page(r) = o {
+        expect(!r.body.contains("access_token"), "no token on the page", || "access_token on the page".into())?;
+    }
+    match o.ending() {
+        Ending::ErrorRedirect { to, error } => expect(
+            to.as_str().starts_with(&registered)
+                && error == "unsupported_response_type"
+                && o.param("state").as_deref() == Some("hg-state"),
+            "unsupported_response_type at the registered callback with state",
+            || format!("error={error:?} at a redirect"),
+        ),
+        Ending::ErrorPage { .. } => Ok(()),
+        Ending::Granted(u) => Err(StepError::Expectation {
+            expected: "a refusal".into(),
+            observed: format!("a grant at {}", u.as_str().split('?').next().unwrap_or_default()),
+        }),
+        Ending::Unrecognised(what) => Err(unrecognised(what)),
+    }
+}
+
+/// A negative authorize check that ended where the gate cannot tell a refusal from anything else.
+fn unrecognised(what: String) -> StepError {
+    StepError::NotVerifiable(format!(
+        "the authorization request ended on {what}; the gate counts a refusal only as an error redirect or the server's error page"
+    ))
 }
 
 #[when(expr = "{word} signs in through the agent's app with scope {string}")]
@@ -326,7 +338,11 @@ async fn refused_no_redirect(w: &mut GateWorld) -> Result<(), StepError> {
             });
         expect(!to_supplied, "no redirect to the supplied URI", || format!("redirected to {u}"))?;
     }
-    Ok(())
+    match o.ending() {
+        Ending::ErrorRedirect { .. } | Ending::ErrorPage { .. } => Ok(()),
+        Ending::Granted(_) => Err(StepError::Expectation { expected: "a refusal".into(), observed: "a grant".into() }),
+        Ending::Unrecognised(what) => Err(unrecognised(what)),
+    }
 }
 
 #[then("a code is delivered to the callback with the state echoed")]
@@ -475,35 +491,50 @@ async fn redeem_concurrently(w: &mut GateWorld, n: usize) -> Result<(), StepErro
         ("redirect_uri", &p.redirect_uri),
         ("code_verifier", &p.verifier),
     ]);
+    // Every request waits at the barrier, so all of them are in flight together: a server that
+    // checks "used" and marks it in two steps shows the race.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
     let mut tasks = Vec::new();
     for _ in 0..n {
-        let mut probe = w.probe.clone();
+        let (mut probe, barrier) = (w.probe.clone(), barrier.clone());
         probe.evidence.clear();
         let req = Request::new(Method::POST, w.target.token_url.clone()).form(form.clone());
         tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
             let r = probe.send(req).await;
             (r, probe.evidence)
         }));
     }
-    let mut ok = 0;
+    let (mut ok, mut losers) = (0, Vec::new());
     for t in tasks {
         let (r, evidence) = t
             .await
             .map_err(|e| StepError::Expectation { expected: "a finished request".into(), observed: e.to_string() })?;
         let r = r?;
         w.probe.evidence.extend(evidence.into_iter().map(|e| w.probe.secrets.redact(&e)));
-        if r.status == 200 {
+        let token = r.json().is_some_and(|v| v.get("access_token").is_some());
+        if r.status == 200 && token {
             ok += 1;
+        } else {
+            let code = r.json().and_then(|v| v["error"].as_str().map(str::to_string)).unwrap_or_default();
+            losers.push((r.status, code, token));
         }
     }
-    w.snapshot = Some(("successes".into(), ok.to_string()));
+    w.code_race = Some(CodeRace { successes: ok, losers });
     Ok(())
 }
 
 #[then("exactly one redemption succeeds")]
 async fn exactly_one(w: &mut GateWorld) -> Result<(), StepError> {
-    let ok = w.snapshot.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
-    expect(ok == "1", "exactly 1 success", || format!("{ok} successes"))
+    let race = w.code_race.clone().ok_or(StepError::NothingSent)?;
+    expect(race.successes == 1, "exactly 1 success", || format!("{} successes", race.successes))?;
+    let wrong: Vec<String> = race
+        .losers
+        .iter()
+        .filter(|(status, error, token)| !(400..500).contains(status) || error != "invalid_grant" || *token)
+        .map(|(status, error, token)| format!("{status} {error:?}{}", if *token { " with a token" } else { "" }))
+        .collect();
+    expect(wrong.is_empty(), "every other redemption refused with 4xx invalid_grant and no token", || wrong.join(", "))
 }
 
 // ---------------------------------------------------------------- tokens on the API
@@ -813,33 +844,42 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
     revoked.store(true, std::sync::atomic::Ordering::SeqCst);
     let rev = rev?;
     let (mut total, mut before_ok, mut after_ok, mut stale_ms) = (0, 0, 0, 0u128);
+    // After the revoke answered, the only right answer is 401: any other (a 403, a 5xx, a
+    // connection that never answered) is no proof the token is dead.
+    let mut after_other: std::collections::BTreeMap<u16, usize> = Default::default();
     for t in tasks {
         for (sent, status) in t.await.unwrap_or_default() {
             total += 1;
-            match (sent > revoked_at, status == 200) {
-                (false, true) => before_ok += 1,
-                (true, true) => {
+            match (sent > revoked_at, status) {
+                (false, 200) => before_ok += 1,
+                (true, 200) => {
                     after_ok += 1;
                     stale_ms = stale_ms.max((sent - revoked_at).as_millis());
                 }
-                _ => {}
+                (true, 401) | (false, _) => {}
+                (true, other) => *after_other.entry(other).or_default() += 1,
             }
         }
     }
     w.probe.evidence.push(format!(
-        "revocation under concurrent use: {callers} callers, {total} requests, {before_ok} succeeded before the revoke answered {} at {revoked_at:?}; sent after it and succeeded: {after_ok}; stale window: {stale_ms} ms (sampled every {} ms)",
+        "revocation under concurrent use: {callers} callers, {total} requests, {before_ok} succeeded before the revoke answered {} at {revoked_at:?}; sent after it and succeeded: {after_ok}; answered neither 200 nor 401 after it: {after_other:?} (0: no answer); stale window: {stale_ms} ms (sampled every {} ms)",
         rev.status,
         STEP.as_millis()
     ));
+    expect(rev.status == 200, "the revocation accepted (200)", || format!("{}", rev.status))?;
     expect(before_ok > 0, "the token working before the revocation", || "no request succeeded at all".into())?;
-    w.snapshot = Some(("stale".into(), format!("{after_ok} requests, {stale_ms} ms")));
+    w.snapshot = Some(("stale".into(), format!("{after_ok} requests, {stale_ms} ms; other answers {after_other:?}")));
     Ok(())
 }
 
 #[then("no request sent after the revocation succeeded")]
 async fn stale_window_zero(w: &mut GateWorld) -> Result<(), StepError> {
-    let s = w.snapshot.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
-    expect(s.starts_with("0 requests"), "a stale window of 0 (no success after the revoke answered)", || s)
+    let s = w.snapshot.as_ref().map(|(_, v)| v.clone()).ok_or(StepError::NothingSent)?;
+    expect(
+        s.starts_with("0 requests") && s.ends_with("other answers {}"),
+        "a stale window of 0 (no success after the revoke answered) and 401 for every request sent after it",
+        || s,
+    )
 }
 
 #[when(expr = "the admin freezes {word}")]

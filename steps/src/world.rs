@@ -72,6 +72,16 @@ pub struct GateWorld {
     pub listed: Option<Vec<Value>>,
     /// Canary records the admin seeded in this scenario: (object, id).
     pub seeded: Vec<(String, String)>,
+    /// The concurrent redemptions of one code (HG-CODE-03).
+    pub code_race: Option<CodeRace>,
+}
+
+/// What the concurrent redemptions of one code got.
+#[derive(Debug, Clone)]
+pub struct CodeRace {
+    pub successes: usize,
+    /// Every other answer: status, `error`, and whether it carried a token anyway.
+    pub losers: Vec<(u16, String, bool)>,
 }
 
 /// A request this scenario sent, as the audit checks look for it.
@@ -135,6 +145,7 @@ impl GateWorld {
             sys: None,
             listed: None,
             seeded: Vec::new(),
+            code_race: None,
         }
     }
 

@@ -102,13 +102,17 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
         return refuse(StatusCode::FORBIDDEN, None, "invalid_session", "the session belongs to another user");
     }
     if session.is_none() && s.fault(Fault::McpSessionOptional) {
-        req = with_callers_session(s, req, &claims.sub).await;
+        req = with_callers_session(s, req, &claims.sub, &resource).await;
     }
+    let closing = req.method() == axum::http::Method::DELETE;
     let response: Response<Body> = next.run(req).await;
     let opened = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).filter(|_| session.is_none());
     if let Some(sid) = opened {
-        let entry = McpSession { user_id: claims.sub.clone(), token };
+        let entry = McpSession { user_id: claims.sub.clone(), token, resource };
         s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(sid.to_string(), entry);
+    } else if let Some(sid) = session.filter(|_| closing && response.status().is_success()) {
+        // A terminated session is no longer the caller's to be served on.
+        s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(&sid);
     }
     response
 }
@@ -139,12 +143,13 @@ fn presented_token(
 
 /// Under `mcp-session-optional`: a request other than `initialize` that names no session is put
 /// on one of the caller's open sessions (the body is read to tell `initialize` apart).
-async fn with_callers_session(s: &MockOrg, req: Request, user_id: &str) -> Request {
+async fn with_callers_session(s: &MockOrg, req: Request, user_id: &str, resource: &str) -> Request {
     let (mut parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, s.org.max_request_bytes).await.unwrap_or_default();
     let opening = serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| v["method"] == "initialize");
     let sessions = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner());
-    let theirs = sessions.iter().find(|(_, o)| o.user_id == user_id).map(|(sid, _)| sid.clone());
+    let theirs =
+        sessions.iter().find(|(_, o)| o.user_id == user_id && o.resource == resource).map(|(sid, _)| sid.clone());
     drop(sessions);
     if let Some(v) = theirs.filter(|_| !opening).and_then(|sid| HeaderValue::from_str(&sid).ok()) {
         parts.headers.insert("mcp-session-id", v);

@@ -137,6 +137,15 @@ fn redirect(to: String) -> Response {
 
 fn refusal_response(s: &MockOrg, r: Refusal) -> Response {
     match r {
+        // Under `refusal-page-unreadable` the refusal hides behind a challenge page: no error
+        // code, no error status, a form no driver can fill in.
+        Refusal::Page { .. } if s.fault(Fault::RefusalPageUnreadable) => {
+            let html = layout(
+                "Verify you are human",
+                "<form method=\"post\" action=\"/services/oauth2/verify\"><input type=\"text\" name=\"challenge_answer\"><input type=\"submit\" value=\"Verify\"></form>",
+            );
+            (StatusCode::OK, Html(html)).into_response()
+        }
         Refusal::Page { status, error, description } => {
             let html = layout(
                 "Error",

@@ -88,8 +88,11 @@ pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Byte
     let grant_type = param(&params, "grant_type").ok().flatten().unwrap_or_default();
     let app = authenticate_client(&s, &headers, &params);
     let client_id = app.as_ref().ok().map(|a| a.consumer_key.clone());
+    // Under `code-reuse-race` the code is marked redeemed only after a pause (the tokens being
+    // minted): a replay after the answer is refused, redemptions in flight together all pass.
+    let race = grant_type == "authorization_code" && s.fault(Fault::CodeReuseRace);
     let result = app.and_then(|app| match grant_type.as_str() {
-        "authorization_code" => redeem_code(&s, app, &params),
+        "authorization_code" => redeem_code(&s, app, &params, !race),
         "refresh_token" => refresh(&s, app, &params),
         "password" if s.fault(Fault::PasswordGrant) => password_grant(&s, app, &params),
         "client_credentials" if s.fault(Fault::ClientCredentials) => {
@@ -112,6 +115,16 @@ pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Byte
         "" => Err(OAuthError::bad("invalid_request", "grant_type is required")),
         _ => Err(OAuthError::bad("unsupported_grant_type", "grant type not supported")),
     });
+    if race && result.is_ok() {
+        tokio::time::sleep(std::time::Duration::from_millis(crate::faults::CODE_RACE_WINDOW_MS)).await;
+        if let Ok(Some(code)) = param(&params, "code") {
+            s.oauth.with(|g| {
+                if let Some(entry) = g.codes.get_mut(&code) {
+                    entry.redeemed = true;
+                }
+            });
+        }
+    }
     let operation = match grant_type.as_str() {
         "refresh_token" => "refresh",
         _ => "token",
@@ -147,7 +160,14 @@ pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Byte
     }
 }
 
-fn redeem_code(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) -> Result<Issued, OAuthError> {
+/// Redeems a code; `mark` marks it redeemed in the same critical section as the check (a clean
+/// org always does).
+fn redeem_code(
+    s: &MockOrg,
+    app: &ExternalClientApp,
+    params: &[(String, String)],
+    mark: bool,
+) -> Result<Issued, OAuthError> {
     let invalid_code = || OAuthError::bad("invalid_grant", "invalid authorization code");
     let code = param(params, "code")?.ok_or_else(invalid_code)?;
     let redirect_uri = param(params, "redirect_uri")?;
@@ -191,7 +211,7 @@ fn redeem_code(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]
         }
         let family = g.new_family();
         let entry = g.codes.get_mut(&code).expect("present");
-        entry.redeemed = true;
+        entry.redeemed = mark;
         entry.family = Some(family.clone());
         Ok((grant.auth, family))
     })?;
