@@ -82,6 +82,10 @@ pub enum Fault {
     ToolOutsideAllowlist,
     BulkExportTool,
     CredentialInToolDescription,
+    CredentialInSchemaDefault,
+    CredentialInAnnotation,
+    ToolsListPaged,
+    UnusualIdArgument,
     DestructiveToolUnmarked,
     HistoryTrackingOff,
     AuditMissingTool,
@@ -742,6 +746,38 @@ pub const TABLE: &[FaultSpec] = &[
         &[caught("HG-CAT-04", "getCaseHealthSummary carries an inline secret")],
     ),
     row(
+        CredentialInSchemaDefault,
+        "credential-in-schema-default",
+        "catalog",
+        "a tool's input schema gives its argument a live API key as the default",
+        &[caught("HG-CAT-04", "getCaseHealthSummary carries an API key (sk-...)")],
+    ),
+    row(
+        CredentialInAnnotation,
+        "credential-in-annotation",
+        "catalog",
+        "a tool's annotation title carries an AWS access key",
+        &[caught("HG-CAT-04", "getCaseHealthSummary carries an AWS access key")],
+    ),
+    row(
+        ToolsListPaged,
+        "tools-list-paged",
+        "catalog",
+        "tools/list answers one tool a page, and getCaseDetails (not on the allowlist) is on the custom server's second page",
+        &[caught("HG-CAT-01", "not on the allowlist: getCaseDetails")],
+    ),
+    row(
+        UnusualIdArgument,
+        "unusual-id-argument",
+        "permissions",
+        "getCaseBrief (off the allowlist) runs in system mode and takes its case id as `ticket`, a name no id pattern matches; its Apex source says user mode",
+        &[
+            caught("HG-CAT-01", "not on the allowlist: getCaseBrief"),
+            caught("HG-SYS-01", "getCaseBrief with {\"ticket\":\"500000000000003\"} leaked case.Subject"),
+            caught("HG-SYS-04", "getCaseBrief: the scan says user mode, the probe saw a canary"),
+        ],
+    ),
+    row(
         DestructiveToolUnmarked,
         "destructive-tool-unmarked",
         "catalog",
@@ -976,6 +1012,22 @@ fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
             ps.fields.insert(("Case".into(), "Status".into()), crate::model::FieldPerms { read: true, edit: true });
             let case = org.objects.iter_mut().find(|o| o.name == "Case").ok_or("the org declares no Case object")?;
             case.history_tracked_fields.clear();
+        }
+        CredentialInSchemaDefault => {
+            custom_tool_mut(org, "getCaseHealthSummary")?.argument_default =
+                Some("sk-live-4eC39HqLyjWDarjtT1zdp7dcQx".into());
+        }
+        CredentialInAnnotation => {
+            custom_tool_mut(org, "getCaseHealthSummary")?.title = Some("Case health (AKIAIOSFODNN7EXAMPLE)".into());
+        }
+        ToolsListPaged => configure(org, ToolOutsideAllowlist)?,
+        UnusualIdArgument => {
+            let (i, mut t) = custom_tool(org, "getCaseHealthSummary")?;
+            t.name = "getCaseBrief".into();
+            t.description = "A short brief of a case.".into();
+            t.argument = "ticket".into();
+            t.system_mode = true;
+            org.mcp_servers[i].custom_tools.push(t);
         }
         CredentialInToolDescription => {
             custom_tool_mut(org, "getCaseHealthSummary")?.description.push_str(

@@ -281,6 +281,12 @@ pub struct ExternalClientApp {
 pub struct CustomTool {
     pub name: String,
     pub description: String,
+    /// The name of the tool's record-id argument (`caseId` unless a fault renames it).
+    pub argument: String,
+    /// A default value the input schema gives that argument (none in a clean org).
+    pub argument_default: Option<String>,
+    /// The annotations' display title (none in a clean org).
+    pub title: Option<String>,
     pub apex_class: String,
     pub system_mode: bool,
     pub read_only_hint: bool,

@@ -589,6 +589,9 @@ impl Validator<'_> {
                 custom.push(CustomTool {
                     name: t.name.clone(),
                     description: t.description.clone(),
+                    argument: "caseId".into(),
+                    argument_default: None,
+                    title: None,
                     apex_class: t.apex_class.clone(),
                     system_mode,
                     read_only_hint: t.read_only_hint,

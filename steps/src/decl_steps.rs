@@ -2,7 +2,7 @@
 //! catalog and least privilege (C2), and the human-approval list (C6).
 
 use crate::target::{AppMetadata, Declarations};
-use crate::world::{GateWorld, StepError, expect, rpc};
+use crate::world::{GateWorld, StepError, expect};
 use cucumber::{then, when};
 use reqwest::Method;
 use serde_json::Value;
@@ -94,8 +94,7 @@ async fn all_tools(w: &mut GateWorld, persona: &str) -> Result<Vec<Value>, StepE
     let mut tools = Vec::new();
     let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
     for server in servers {
-        w.mcp_request(persona, &server, "tools/list", serde_json::json!({})).await?;
-        tools.extend(rpc(w.last()?)["result"]["tools"].as_array().cloned().unwrap_or_default());
+        tools.extend(w.list_tools(persona, &server).await?);
     }
     w.probe.evidence.push(format!(
         "tools {persona} can list: {}",
@@ -115,8 +114,14 @@ async fn list_all(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     Ok(())
 }
 
+/// The tools listed earlier in the scenario; none at all leaves nothing to judge, so the catalog
+/// checks are not verifiable rather than vacuously passed.
 fn listed(w: &GateWorld) -> Result<Vec<Value>, StepError> {
-    w.listed.clone().ok_or(StepError::NothingSent)
+    let tools = w.listed.clone().ok_or(StepError::NothingSent)?;
+    match tools.is_empty() {
+        true => Err(StepError::NotVerifiable("the persona lists no tool on any of the target's MCP servers".into())),
+        false => Ok(tools),
+    }
 }
 
 #[then("every listed tool is on the declared allowlist")]

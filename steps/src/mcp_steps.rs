@@ -205,6 +205,11 @@ async fn forge(w: &mut GateWorld, real: &str, variant: &str) -> Result<String, S
     let decode =
         |s: &str| B64.decode(s).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
     let (header, mut payload) = (decode(h), decode(p));
+    if !header.is_object() || !payload.is_object() || real.split('.').count() != 3 {
+        return Err(StepError::NotApplicable(
+            "the target's access tokens are opaque (not JWTs): there is no header, claim or signature to forge".into(),
+        ));
+    }
     let enc = |v: &Value| B64.encode(v.to_string());
     let sign_untrusted = |header: &Value, payload: &Value| {
         let key = ed25519_dalek::SigningKey::from_bytes(&rand::random());
@@ -215,18 +220,17 @@ async fn forge(w: &mut GateWorld, real: &str, variant: &str) -> Result<String, S
         "alg-none" => format!("{}.{}.", enc(&json!({"alg": "none", "typ": "JWT"})), p),
         "stripped-signature" => format!("{h}.{p}."),
         "admin-subject" => {
-            w.rest(
-                "admin",
-                Method::GET,
-                "/query?q=SELECT+Id+FROM+User+WHERE+ProfileName+%3D+%27System+Administrator%27+LIMIT+1",
-                None,
-            )
-            .await?;
-            let admin = w
-                .last()?
-                .json()
-                .and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string))
-                .unwrap_or_else(|| "005000000000001AAA".into());
+            // The admin persona's own user id, read by its username: a real subject, never a
+            // made-up one (without an admin persona the scenario is not verifiable).
+            let username = w.persona("admin")?.username;
+            let soql = format!("SELECT Id FROM User WHERE Username = '{username}'");
+            w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
+            let admin = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string));
+            let admin = admin.ok_or_else(|| {
+                StepError::NotVerifiable(format!(
+                    "the admin's user id could not be read (User where Username = {username})"
+                ))
+            })?;
             payload["sub"] = json!(admin);
             let sig = real.rsplit('.').next().unwrap_or_default();
             format!("{h}.{}.{sig}", enc(&payload))
@@ -406,8 +410,14 @@ async fn terminated_session(w: &mut GateWorld, persona: String, server: String) 
 async fn answers(w: &mut GateWorld, status: u16) -> Result<(), StepError> {
     let r = w.last()?;
     expect(r.status == status, format!("{status}"), || format!("{}", r.status))?;
+    let v = rpc(r);
     if status >= 400 {
-        expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())?;
+        expect(v.get("result").is_none(), "no result", || "a JSON-RPC result".into())?;
+    } else {
+        // A 200 that carries a JSON-RPC error is no success: the twin must see a result.
+        expect(v.get("result").is_some() && v.get("error").is_none(), "a JSON-RPC result", || {
+            format!("{}", v.get("error").cloned().unwrap_or(Value::Null))
+        })?;
     }
     Ok(())
 }

@@ -17,6 +17,10 @@ pub struct ProbeReport {
     pub leaky_tools: std::collections::BTreeSet<String>,
     pub write_changes: Vec<String>,
     pub tools: Vec<String>,
+    /// Per read tool: how the probe used it.
+    pub exercised: Vec<Exercised>,
+    /// Write tools the read probe leaves to the write probe.
+    pub writes_left: Vec<String>,
 }
 
 /// Candidate values per argument, from the argument's name and the canaries.
@@ -72,9 +76,17 @@ fn argument_sets(schema: &Value, c: &Candidates) -> Vec<Map<String, Value>> {
             "other"
         }
     };
-    let id_arg = props.keys().find(|k| kind(k) == "id").cloned();
     let object_arg = props.keys().find(|k| kind(k) == "object").cloned();
     let query_arg = props.keys().find(|k| kind(k) == "query").cloned();
+    // An id argument by its name; else, where nothing else names what to read, the first string
+    // argument (the required ones first): a tool may call its record id anything.
+    let string_args = || props.iter().filter(|(_, p)| p["type"] == "string").map(|(k, _)| k.clone());
+    let id_arg = props.keys().find(|k| kind(k) == "id").cloned().or_else(|| {
+        if query_arg.is_some() || object_arg.is_some() {
+            return None;
+        }
+        string_args().find(|k| required.contains(k)).or_else(|| string_args().next())
+    });
     let filler = |name: &str, p: &Value| -> Option<Value> {
         match p["type"].as_str() {
             Some("integer") | Some("number") => Some(json!(10)),
@@ -136,8 +148,7 @@ async fn tools_of(w: &mut GateWorld, persona: &str, writes: Option<bool>) -> Res
     let mut out = Vec::new();
     let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
     for server in servers {
-        w.mcp_request(persona, &server, "tools/list", json!({})).await?;
-        for tool in rpc(w.last()?)["result"]["tools"].as_array().cloned().unwrap_or_default() {
+        for tool in w.list_tools(persona, &server).await? {
             let is_write = tool["annotations"]["readOnlyHint"] == json!(false);
             if writes.is_none_or(|w| w == is_write) {
                 out.push((server.clone(), tool));
@@ -175,18 +186,42 @@ async fn seed_canaries(w: &mut GateWorld) -> Result<(), StepError> {
     Ok(())
 }
 
+/// How a tool answered one probe call: a result (isError aside), or what refused it.
+fn answer(r: &crate::probe::Reply) -> Result<Value, String> {
+    let v = rpc(r);
+    match (r.status, v.get("result"), v.get("error")) {
+        (200, Some(result), _) if result["isError"] != json!(true) => Ok(result.clone()),
+        (200, Some(result), _) => {
+            let text = result["content"][0]["text"].as_str().unwrap_or_default();
+            Err(format!("isError {}", text.chars().take(80).collect::<String>()))
+        }
+        (_, _, Some(e)) => Err(format!("JSON-RPC error {} {}", e["code"], e["message"].as_str().unwrap_or_default())),
+        (status, _, _) => Err(format!("HTTP {status}")),
+    }
+}
+
 #[when(expr = "the system-mode probe calls every tool {word} can list with the canaries")]
 async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let c = candidates(w).await?;
     let marker = w.target.canary_marker.clone();
     let mut report = ProbeReport::default();
+    report.writes_left = tools_of(w, &persona, Some(true)).await?.iter().map(|(_, t)| tool_name(t)).collect();
     for (server, tool) in tools_of(w, &persona, Some(false)).await? {
-        let name = tool["name"].as_str().unwrap_or_default().to_string();
+        let name = tool_name(&tool);
         report.tools.push(name.clone());
+        let mut use_of = Exercised { tool: name.clone(), ..Default::default() };
         for args in argument_sets(&tool["inputSchema"], &c) {
             w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
             report.calls += 1;
-            let result = rpc(w.last()?)["result"].clone();
+            use_of.calls += 1;
+            let result = match answer(w.last()?) {
+                Ok(result) => result,
+                Err(why) => {
+                    use_of.refusals.insert(why);
+                    continue;
+                }
+            };
+            use_of.results.push(Value::Object(args.clone()).to_string());
             let content: Vec<Value> = result["content"].as_array().cloned().unwrap_or_default();
             let texts = content
                 .iter()
@@ -200,22 +235,68 @@ async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError
                 report.leaky_tools.insert(name.clone());
             }
         }
+        w.probe.evidence.push(use_of.describe());
+        report.exercised.push(use_of);
     }
     w.probe.evidence.push(format!(
-        "system-mode probe: {} tools, {} calls, {} leaks",
+        "system-mode probe: {} read tools, {} calls, {} leaks; write tools left to the write probe (HG-SYS-02): [{}]",
         report.tools.len(),
         report.calls,
-        report.leaks.len()
+        report.leaks.len(),
+        report.writes_left.join(", ")
     ));
     w.sys = Some(report);
     Ok(())
 }
 
+fn tool_name(t: &Value) -> String {
+    t["name"].as_str().unwrap_or_default().to_string()
+}
+
+/// One tool as the read probe used it: calls, the arguments answered with a result, and what
+/// refused the others.
+#[derive(Debug, Default, Clone)]
+pub struct Exercised {
+    pub tool: String,
+    pub calls: usize,
+    pub results: Vec<String>,
+    pub refusals: std::collections::BTreeSet<String>,
+}
+
+impl Exercised {
+    fn describe(&self) -> String {
+        format!(
+            "probe of {}: {} calls, {} answered with a result ({}); refused: [{}]",
+            self.tool,
+            self.calls,
+            self.results.len(),
+            self.results.join(", "),
+            self.refusals.iter().cloned().collect::<Vec<_>>().join("; ")
+        )
+    }
+}
+
 #[then("no tool returned a seeded sensitive value")]
 async fn no_leak(w: &mut GateWorld) -> Result<(), StepError> {
     let report = w.sys.clone().ok_or(StepError::NothingSent)?;
-    expect(report.calls > 0, "the probe called at least one tool", || "no tool was callable".into())?;
-    expect(report.leaks.is_empty(), "no canary value in any tool result", || report.leaks.join("; "))
+    expect(report.leaks.is_empty(), "no canary value in any tool result", || report.leaks.join("; "))?;
+    if report.tools.is_empty() {
+        return Err(StepError::NotVerifiable("the persona can list no read tool for the probe to call".into()));
+    }
+    // A tool that never answered with a result was not probed at all: no leak proves nothing.
+    let unexercised: Vec<String> = report
+        .exercised
+        .iter()
+        .filter(|e| e.results.is_empty())
+        .map(|e| format!("{} ({})", e.tool, e.refusals.iter().cloned().collect::<Vec<_>>().join("; ")))
+        .collect();
+    match unexercised.is_empty() {
+        true => Ok(()),
+        false => Err(StepError::NotVerifiable(format!(
+            "the probe got no result from {}: no argument it could build from the input schema and the canaries was answered",
+            unexercised.join(", ")
+        ))),
+    }
 }
 
 #[when(expr = "the write probe calls every write tool {word} can list on records it may not edit")]
@@ -248,6 +329,9 @@ async fn probe_writes(w: &mut GateWorld, persona: String) -> Result<(), StepErro
                 report.write_changes.push(format!("{name} changed {object} {id}"));
             }
         }
+    }
+    if report.tools.is_empty() {
+        return Err(StepError::NotApplicable("the persona can list no write tool".into()));
     }
     w.probe.evidence.push(format!(
         "write probe: {} write tools, {} calls, {} changes",

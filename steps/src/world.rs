@@ -404,6 +404,40 @@ impl GateWorld {
         self.mcp_send(&url, Some(&token), Some(&session), body, &[]).await
     }
 
+    /// Every tool the persona can list on the server: follows `nextCursor` page by page (at most
+    /// `MAX_TOOL_PAGES`), and fails on any answer that is not a `tools/list` result, so an empty,
+    /// refused or broken list never reads as "no tools".
+    pub async fn list_tools(&mut self, persona: &str, server: &str) -> Result<Vec<Value>, StepError> {
+        const MAX_TOOL_PAGES: usize = 50;
+        let mut tools = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_TOOL_PAGES {
+            let params = match &cursor {
+                Some(c) => serde_json::json!({"cursor": c}),
+                None => serde_json::json!({}),
+            };
+            self.mcp_request(persona, server, "tools/list", params).await?;
+            let r = self.last()?;
+            let v = rpc(r);
+            let page = v["result"]["tools"].as_array().cloned().filter(|_| r.status == 200);
+            let Some(page) = page else {
+                return Err(StepError::Expectation {
+                    expected: format!("a tools/list result from the {server} MCP server"),
+                    observed: format!("{} {}", r.status, v.get("error").cloned().unwrap_or(Value::Null)),
+                });
+            };
+            tools.extend(page);
+            cursor = v["result"]["nextCursor"].as_str().filter(|c| !c.is_empty()).map(str::to_string);
+            if cursor.is_none() {
+                return Ok(tools);
+            }
+        }
+        Err(StepError::Expectation {
+            expected: format!("a tools/list of at most {MAX_TOOL_PAGES} pages"),
+            observed: "a nextCursor on every page".into(),
+        })
+    }
+
     pub fn last(&self) -> Result<&Reply, StepError> {
         self.last.as_ref().ok_or(StepError::NothingSent)
     }

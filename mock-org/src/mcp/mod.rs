@@ -66,7 +66,7 @@ impl ServerHandler for OrgServer {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let claims = token(&ctx).and_then(|t| {
@@ -78,11 +78,19 @@ impl ServerHandler for OrgServer {
             .into_iter()
             .filter(|d| access.as_ref().is_some_and(|a| tools::visible_to(a, self.server(), &d.name)))
             .map(|d| {
-                Tool::new(d.name, d.description, Arc::new(d.input_schema))
-                    .with_annotations(ToolAnnotations::new().read_only(d.read_only).destructive(d.destructive))
+                let mut annotations = ToolAnnotations::new().read_only(d.read_only).destructive(d.destructive);
+                annotations.title = d.title;
+                Tool::new(d.name, d.description, Arc::new(d.input_schema)).with_annotations(annotations)
             })
-            .collect();
-        Ok(ListToolsResult::with_all_items(tools))
+            .collect::<Vec<Tool>>();
+        if !self.state.fault(crate::faults::Fault::ToolsListPaged) {
+            return Ok(ListToolsResult::with_all_items(tools));
+        }
+        // Under `tools-list-paged`: one tool a page, the cursor the next page's index.
+        let at = request.and_then(|r| r.cursor).and_then(|c| c.parse::<usize>().ok()).unwrap_or(0);
+        let mut page = ListToolsResult::with_all_items(tools.get(at..at + 1).map(<[Tool]>::to_vec).unwrap_or_default());
+        page.next_cursor = (at + 1 < tools.len()).then(|| (at + 1).to_string());
+        Ok(page)
     }
 
     async fn call_tool(

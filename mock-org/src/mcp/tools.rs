@@ -38,13 +38,14 @@ fn schema(props: &[(&str, &str, &str)], required: &[&str]) -> Map<String, Value>
     m
 }
 
-/// Name, description, input schema, read-only, destructive.
+/// Name, description, input schema, read-only, destructive, display title.
 pub struct ToolDef {
     pub name: String,
     pub description: String,
     pub input_schema: Map<String, Value>,
     pub read_only: bool,
     pub destructive: bool,
+    pub title: Option<String>,
 }
 
 fn standard(name: &str) -> Option<ToolDef> {
@@ -78,22 +79,35 @@ fn standard(name: &str) -> Option<ToolDef> {
         "deleteSobjectRecord" => ("Deletes a record.", schema(&[obj, id], &["objectName", "recordId"]), false, true),
         _ => return None,
     };
-    Some(ToolDef { name: name.into(), description: description.into(), input_schema, read_only, destructive })
+    Some(ToolDef {
+        name: name.into(),
+        description: description.into(),
+        input_schema,
+        read_only,
+        destructive,
+        title: None,
+    })
 }
 
 fn custom(t: &CustomTool) -> ToolDef {
-    let input_schema = match t.apex_class.as_str() {
+    let mut input_schema = match t.apex_class.as_str() {
         "CaseHealthAction" | "CaseHealthActionUnsafe" | "CaseCloseAction" => {
-            schema(&[("caseId", "string", "the case's record id")], &["caseId"])
+            schema(&[(t.argument.as_str(), "string", "the case's record id")], &[t.argument.as_str()])
         }
         _ => schema(&[], &[]),
     };
+    if let (Some(d), Some(Value::Object(props))) = (&t.argument_default, input_schema.get_mut("properties"))
+        && let Some(Value::Object(arg)) = props.get_mut(&t.argument)
+    {
+        arg.insert("default".into(), json!(d));
+    }
     ToolDef {
         name: t.name.clone(),
         description: t.description.clone(),
         input_schema,
         read_only: t.read_only_hint,
         destructive: t.destructive_hint,
+        title: t.title.clone(),
     }
 }
 
@@ -165,12 +179,12 @@ pub fn parse(server: &McpServer, name: &str, args: &Map<String, Value>) -> Resul
                 server.custom_tools.iter().find(|t| t.name == name).ok_or_else(|| format!("Unknown tool: {name}"))?;
             match t.apex_class.as_str() {
                 "CaseHealthAction" | "CaseHealthActionUnsafe" => {
-                    ToolCall::CaseHealthSummary { case_id: text(args, "caseId")?, system_mode: t.system_mode }
+                    ToolCall::CaseHealthSummary { case_id: text(args, &t.argument)?, system_mode: t.system_mode }
                 }
                 // CaseCloseAction (the `destructive-tool-unmarked` fault): a status overwrite.
                 "CaseCloseAction" => ToolCall::Update {
                     object: "Case".into(),
-                    id: text(args, "caseId")?,
+                    id: text(args, &t.argument)?,
                     fields: json!({"Status": "Closed"}),
                 },
                 other => return Err(format!("tool {name} is backed by Apex class {other}, which the mock cannot run")),
