@@ -204,8 +204,8 @@ fn answer(r: &crate::probe::Reply) -> Result<Value, String> {
 async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let c = candidates(w).await?;
     let marker = w.target.canary_marker.clone();
-    let mut report = ProbeReport::default();
-    report.writes_left = tools_of(w, &persona, Some(true)).await?.iter().map(|(_, t)| tool_name(t)).collect();
+    let writes_left = tools_of(w, &persona, Some(true)).await?.iter().map(|(_, t)| tool_name(t)).collect();
+    let mut report = ProbeReport { writes_left, ..Default::default() };
     for (server, tool) in tools_of(w, &persona, Some(false)).await? {
         let name = tool_name(&tool);
         report.tools.push(name.clone());
