@@ -277,3 +277,24 @@ fn the_legacy_org_profile_fails_the_gate_on_the_controls_it_breaks() {
     }
     assert!(stdout.contains("gate: FAILED"));
 }
+
+/// Proof before denial: on an org whose shared account holds no billing street, the denial of
+/// that field would pass having tested nothing. The admin's read shows it, and the row is not
+/// verifiable (failing the gate), never passed. (`target_mode.rs` does the same for a record the
+/// target does not have.)
+#[test]
+fn a_denial_of_a_field_the_org_leaves_empty_is_not_verifiable() {
+    let blank = DEFAULT_ORG.replacen("BillingStreet = \"CANARY-BILLING-7f3a 1 Canary Way\", ", "", 1);
+    assert_ne!(blank, DEFAULT_ORG);
+    let path = write_org("no-fixture-values", &blank);
+    let (code, stdout, _) = gate(&["run", "--org", path.to_str().unwrap(), "--tags", "@HG-PERM-02"]);
+    assert_eq!(code, 1, "{stdout}");
+    let nv: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  NOT VERIFIABLE ")).collect();
+    assert_eq!(nv.len(), 2, "the REST row and the MCP row of BillingStreet: {stdout}");
+    assert!(
+        nv.iter()
+            .all(|l| l.contains(": the admin sees no value in Account.BillingStreet of the record 'shared-account'")),
+        "{stdout}"
+    );
+    assert!(!stdout.lines().any(|l| l.starts_with("  FAILED HG-")), "nothing is a finding here: {stdout}");
+}

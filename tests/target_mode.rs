@@ -411,3 +411,35 @@ async fn exclusions_name_real_controls_expire_and_show_when_stale() {
     );
     assert!(!stdout.contains("EXCLUDED HG-DECL-01"), "an expired exclusion is not honoured\n{stdout}");
 }
+
+/// Proof before denial: a target file whose record alias names a record the org does not have.
+/// The agent's 404 for it would pass having tested nothing; the admin's read shows there is
+/// nothing to deny, and the rows are not verifiable, never passed.
+#[tokio::test]
+async fn a_denial_of_a_record_the_target_does_not_have_is_not_verifiable() {
+    let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
+    let text = target_file(&org.url).replacen(
+        "unshared-case = {{ object = \"Case\", id = \"500000000000003\" }}"
+            .replace("{{", "{")
+            .replace("}}", "}")
+            .as_str(),
+        "unshared-case = { object = \"Case\", id = \"500000000000093\" }",
+        1,
+    );
+    assert!(text.contains("500000000000093"));
+    let file = write("norecord", &text);
+    let args =
+        ["run", "--target", file.to_str().unwrap(), "--reports", &reports_dir("norecord"), "--tags", "@HG-PERM-03"];
+    let (code, stdout, _) = gate(args.iter().map(|a| a.to_string()).collect(), true).await;
+    assert_eq!(code, 1, "{stdout}");
+    let nv: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  NOT VERIFIABLE ")).collect();
+    assert_eq!(nv.len(), 2, "the REST row and the MCP row of unshared-case: {stdout}");
+    assert!(
+        nv.iter().all(|l| l.contains("the admin cannot read the Case record 'unshared-case' (404 NOT_FOUND)")),
+        "{stdout}"
+    );
+    // The twin in which the owner lists that record fails too: there is nothing to list.
+    let failed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  FAILED HG-")).collect();
+    assert_eq!(failed.len(), 1, "{stdout}");
+    assert!(failed[0].starts_with("  FAILED HG-PERM-03 twin: the owner sees its own records"), "{stdout}");
+}

@@ -1,10 +1,12 @@
 # Restricted users are denied through every MCP tool too (checklist item C4): the same rules as
-# on REST, now as tool results (`isError` with the Salesforce error), never data.
+# on REST, now as tool results (`isError` with the Salesforce error), never data, each after the
+# admin has shown that what is denied exists.
 @C4 @mcp @salesforce-security
 Feature: Restricted personas are denied through MCP tools
 
   @HG-PERM-01 @MUST
   Scenario: HG-PERM-01 through MCP: no tool reads an object without Read permission
+    Given the admin can read the Opportunity record "opportunity"
     When agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id, Name FROM Opportunity"}'
     Then the tool result is an error with INVALID_TYPE
     When agent calls getObjectSchema on the reads MCP server with '{"objectName": "Opportunity"}'
@@ -17,6 +19,7 @@ Feature: Restricted personas are denied through MCP tools
 
   @HG-PERM-02 @MUST
   Scenario: HG-PERM-02 through MCP: a field hidden by field-level security never shows
+    Given the admin sees a value in the BillingStreet field of the Account record "shared-account"
     When agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id, BillingStreet FROM Account"}'
     Then the tool result is an error with INVALID_FIELD
     When agent calls getRecord on the reads MCP server with '{"objectName": "Account", "recordId": "@shared-account"}'
@@ -26,6 +29,7 @@ Feature: Restricted personas are denied through MCP tools
 
   @HG-PERM-03 @MUST
   Scenario: HG-PERM-03 through MCP: a record not shared with the agent is never returned
+    Given the admin can read the Case record "unshared-case"
     When agent calls getRecord on the reads MCP server with '{"objectName": "Case", "recordId": "@unshared-case"}'
     Then the tool result is an error with NOT_FOUND
     When agent calls listRecentSobjectRecords on the reads MCP server with '{"objectName": "Case"}'

@@ -1,6 +1,6 @@
 # Restricted users are denied (checklist item C4), on the org's REST data API.
-# Every denial asserts the exact status and errorCode and that no data came back; each has a
-# positive twin in which the same persona does what it may, so a target that refuses everything
+# Every denial asserts the exact status and errorCode and that no data came back, after the admin
+# has shown that what is denied exists and holds a value; each has a positive twin in which the same persona does what it may, so a target that refuses everything
 # fails. Scenarios that write are @serial: they must not race the read-backs of others.
 # The MCP side of these controls joins when the MCP servers land.
 @C4 @org @salesforce-security
@@ -8,7 +8,8 @@ Feature: Restricted personas are denied what their permissions do not grant
 
   @HG-PERM-01 @MUST
   Scenario: HG-PERM-01 the agent cannot read an object it has no Read permission on
-    Given agent has signed in through the agent's app
+    Given the admin can read the Opportunity record "opportunity"
+    And agent has signed in through the agent's app
     When agent reads the Opportunity record "opportunity"
     Then the call is denied with 404 NOT_FOUND
     When agent queries "SELECT Id, Name FROM Opportunity"
@@ -27,7 +28,8 @@ Feature: Restricted personas are denied what their permissions do not grant
 
   @HG-PERM-02 @MUST
   Scenario Outline: HG-PERM-02 the agent cannot see a field hidden by field-level security (<field>)
-    Given agent has signed in through the agent's app
+    Given the admin sees a value in the <field> field of the <object> record "<record>"
+    And agent has signed in through the agent's app
     When agent queries "SELECT Id, <field> FROM <object>"
     Then the call is denied with 400 INVALID_FIELD
     When agent reads the <object> record "<record>"
@@ -54,7 +56,8 @@ Feature: Restricted personas are denied what their permissions do not grant
 
   @HG-PERM-03 @MUST
   Scenario Outline: HG-PERM-03 the agent never sees a record that is not shared with it (<record>)
-    Given agent has signed in through the agent's app
+    Given the admin can read the <object> record "<record>"
+    And agent has signed in through the agent's app
     When agent reads the <object> record "<record>"
     Then the call is denied with 404 NOT_FOUND
     When agent queries "SELECT Id FROM <object>"
@@ -110,7 +113,8 @@ Feature: Restricted personas are denied what their permissions do not grant
 
   @HG-PERM-06 @MUST
   Scenario: HG-PERM-06 a user without API Enabled is refused by the API
-    Given noapi has signed in through the agent's app
+    Given the admin can read the Case record "shared-case"
+    And noapi has signed in through the agent's app
     When noapi reads the Case record "shared-case"
     Then the call is denied with 403 API_DISABLED_FOR_ORG
 

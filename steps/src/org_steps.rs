@@ -63,6 +63,19 @@ async fn admin_read(w: &mut GateWorld, object: String, alias: String) -> Result<
     Ok(())
 }
 
+/// Proof before denial: the admin reads the record, so a denial that follows is of something
+/// that exists on this target (not a 404 for a record, object or field it never had).
+#[given(expr = "the admin can read the {word} record {string}")]
+async fn admin_proves_record(w: &mut GateWorld, object: String, alias: String) -> Result<(), StepError> {
+    w.prove_exists(&object, &alias, None).await
+}
+
+/// Proof before a field denial: the admin sees a value in the field of the record.
+#[given(expr = "the admin sees a value in the {word} field of the {word} record {string}")]
+async fn admin_proves_field(w: &mut GateWorld, field: String, object: String, alias: String) -> Result<(), StepError> {
+    w.prove_exists(&object, &alias, Some(&field)).await
+}
+
 /// The admin's list of an object's records; anything created after it is deleted when the
 /// scenario ends (a write that should have been refused leaves nothing behind).
 #[given(expr = "the admin has listed the {word} records")]

@@ -404,6 +404,45 @@ impl GateWorld {
         self.mcp_send(&url, Some(&token), Some(&session), body, &[]).await
     }
 
+    /// Proof that what a denial is about exists here: the admin reads the record (and sees a
+    /// value in the field). Without an admin persona, the record in the target file, or the
+    /// admin's read, the denial that follows would prove nothing: not verifiable.
+    pub async fn prove_exists(&mut self, object: &str, alias: &str, field: Option<&str>) -> Result<(), StepError> {
+        let what = match field {
+            Some(f) => format!("{object}.{f} of the record '{alias}'"),
+            None => format!("the {object} record '{alias}'"),
+        };
+        if !self.target.personas.contains_key("admin") {
+            return Err(StepError::NotVerifiable(format!(
+                "no admin persona to show that {what} exists (add personas.admin)"
+            )));
+        }
+        let Some(record) = self.target.records.get(alias).cloned() else {
+            return Err(StepError::NotVerifiable(format!("the target file names no record '{alias}' ([records])")));
+        };
+        self.rest("admin", Method::GET, &format!("/sobjects/{object}/{}", record.id), None).await?;
+        let r = self.last()?;
+        let body = r.json().unwrap_or(Value::Null);
+        if r.status != 200 {
+            let code = error_code(&body).unwrap_or_default();
+            return Err(StepError::NotVerifiable(format!(
+                "the admin cannot read {what} ({} {code}), so a denial of it would prove nothing",
+                r.status
+            )));
+        }
+        if let Some(f) = field
+            && (body[f].is_null() || body[f] == Value::String(String::new()))
+        {
+            return Err(StepError::NotVerifiable(format!(
+                "the admin sees no value in {what}, so its absence from an answer would prove nothing"
+            )));
+        }
+        self.probe
+            .evidence
+            .push(format!("proof: the admin reads {what}{}", if field.is_some() { " with a value" } else { "" }));
+        Ok(())
+    }
+
     /// Every tool the persona can list on the server: follows `nextCursor` page by page (at most
     /// `MAX_TOOL_PAGES`), and fails on any answer that is not a `tools/list` result, so an empty,
     /// refused or broken list never reads as "no tools".
