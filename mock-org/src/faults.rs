@@ -77,6 +77,7 @@ pub enum Fault {
     PermissionSetDrift,
     AgentViewAllData,
     LongLivedTokens,
+    OpaqueAccessTokens,
     NoRateLimit,
     // catalog and audit
     ToolOutsideAllowlist,
@@ -716,6 +717,13 @@ pub const TABLE: &[FaultSpec] = &[
         "lifetime",
         "access tokens live 24 hours",
         &[caught("HG-RT-05", "expected at most 60 minutes, observed 1440 minutes")],
+    ),
+    row(
+        OpaqueAccessTokens,
+        "opaque-access-tokens",
+        "lifetime",
+        "access tokens are opaque handles (a session id), not JWTs: the forgeries have nothing to forge (not applicable) and a lifetime read from the token's own claims cannot be made (not verifiable)",
+        &[caught("HG-RT-05", "the access token is opaque, so its iat and exp cannot be read")],
     ),
     row(
         NoRateLimit,

@@ -69,7 +69,9 @@ impl MockOrg {
             .on(Fault::RevocationDelay)
             .then_some(std::time::Duration::from_millis(faults::REVOCATION_DELAY_MS));
         MockOrg {
-            tokens: tokens::TokenService::new(base_url.clone()).with_revocation_delay(delay),
+            tokens: tokens::TokenService::new(base_url.clone())
+                .with_revocation_delay(delay)
+                .with_opaque_tokens(org.faults.on(Fault::OpaqueAccessTokens)),
             org,
             clock,
             audit: audit::AuditLog::default(),

@@ -80,6 +80,9 @@ pub struct TokenService {
     /// request. A request crosses the guard and the pipeline, so each token is verified twice per
     /// call without it.
     signed: RwLock<HashMap<String, AccessClaims>>,
+    /// Under `opaque-access-tokens`: the handles handed out, each standing for the signed token
+    /// kept here (the org's own session store); none when clean.
+    handles: Option<RwLock<HashMap<String, String>>>,
 }
 
 /// Verified signatures kept at most; the cache starts over when full.
@@ -107,7 +110,21 @@ impl TokenService {
             signed: RwLock::new(HashMap::new()),
             counter: AtomicU64::new(0),
             revocation_delay: None,
+            handles: None,
         }
+    }
+
+    /// Hands out opaque handles (like a Salesforce session id) instead of the JWTs themselves.
+    pub fn with_opaque_tokens(mut self, opaque: bool) -> Self {
+        self.handles = opaque.then(Default::default);
+        self
+    }
+
+    /// The signed token a presented one stands for: itself, or the JWT behind a handle.
+    fn resolve(&self, presented: &str) -> String {
+        let behind =
+            self.handles.as_ref().and_then(|h| h.read().unwrap_or_else(|p| p.into_inner()).get(presented).cloned());
+        behind.unwrap_or_else(|| presented.to_string())
     }
 
     pub fn with_revocation_delay(mut self, delay: Option<std::time::Duration>) -> Self {
@@ -175,6 +192,11 @@ impl TokenService {
             claims.jti.clone(),
             LiveToken { user_id: user_id.into(), client_id: client_id.into(), exp: claims.exp, revoked_at: None },
         );
+        if let Some(h) = &self.handles {
+            let handle = format!("00Dmock!{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
+            h.write().unwrap_or_else(|p| p.into_inner()).insert(handle.clone(), jwt);
+            return (handle, claims);
+        }
         (jwt, claims)
     }
 
@@ -191,6 +213,7 @@ impl TokenService {
         audience: &str,
         checks: Checks,
     ) -> Result<AccessClaims, TokenRejection> {
+        let jwt = &self.resolve(jwt);
         let claims = if checks.signature {
             self.peek(jwt).ok_or(TokenRejection::Invalid)?
         } else {
@@ -229,6 +252,7 @@ impl TokenService {
     /// Claims of a token this org signed, whatever its audience, expiry or liveness (for
     /// revocation and introspection, which must recognise dead tokens too).
     pub fn peek(&self, jwt: &str) -> Option<AccessClaims> {
+        let jwt = &self.resolve(jwt);
         if let Some(c) = self.signed.read().unwrap_or_else(|p| p.into_inner()).get(jwt) {
             return Some(c.clone());
         }
