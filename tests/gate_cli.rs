@@ -40,10 +40,16 @@ fn the_clean_default_org_passes_the_gate() {
     let (code, stdout, stderr) = gate(&["run"]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("gate: PASSED"));
-    // Every catalog row is accounted for, and every one passed.
+    // Every catalog row is accounted for, and every one passed but the write probe, which has no
+    // write tool to call: the agent's servers offer none.
     let counts = stdout.lines().find(|l| l.contains(" controls in ")).unwrap_or_else(|| panic!("{stdout}"));
-    let rows = counts.split(" rows: ").next().and_then(|s| s.rsplit(' ').next()).unwrap();
-    assert!(counts.ends_with(&format!("rows: {rows} passed")), "{counts}");
+    let rows: usize = counts.split(" rows: ").next().and_then(|s| s.rsplit(' ').next()).unwrap().parse().unwrap();
+    assert_eq!(rows, headless_gate::catalog::shipped().len());
+    assert!(counts.ends_with(&format!("rows: {} passed, 1 not applicable", rows - 1)), "{counts}");
+    assert!(
+        stdout.contains("  NOT APPLICABLE HG-SYS-02 no write tool changes a record the agent may not edit: the persona can list no write tool"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("C4  negative tests for restricted users") && stdout.contains("PASSED"),
         "the checklist table:\n{stdout}"
@@ -187,7 +193,7 @@ fn a_system_mode_tool_is_caught_naming_the_tool_the_argument_and_the_field() {
     // The twin, the write probe and the scan itself pass: the failures are the leak, not a broken probe.
     assert!(
         stdout.contains(
-            "C5  custom code reviewed for sharing/CRUD/FLS/system mode    FAILED         (3 passed, 2 failed)"
+            "C5  custom code reviewed for sharing/CRUD/FLS/system mode    FAILED         (2 passed, 2 failed, 1 not applicable)"
         ),
         "{stdout}"
     );

@@ -117,7 +117,8 @@ const FINDINGS: &[(&str, &str)] = &[
     // The refresh token dies, the access tokens it issued do not (the SDK checks no liveness).
     ("HG-REV-02", "expected 401, observed 200"),
     ("HG-RT-02", "expected 401, observed 200"),
-    ("HG-REV-03", "expected a stale window of 0"),
+    // Under concurrent use too: the revocation is refused, so no stale window can be measured.
+    ("HG-REV-03", "expected the revocation accepted (200), observed 400"),
 ];
 
 /// The controls this stack cannot be checked on, and why (the reports carry the reasons).

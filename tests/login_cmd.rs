@@ -35,6 +35,7 @@ password_env = "HG_TEST_ADMIN_PASSWORD"
 
 [records]
 shared-account = {{ object = "Account", id = "001000000000001" }}
+opportunity = {{ object = "Opportunity", id = "006000000000001" }}
 "#
     )
 }

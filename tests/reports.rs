@@ -43,7 +43,11 @@ async fn reports_of_a_full_run_are_complete_valid_and_hold_no_secret() {
     for c in &cases {
         assert!(c.original_name.starts_with("HG-"), "{}", c.original_name);
         assert!(c.classname.as_deref().is_some_and(|k| k.starts_with('C')), "{:?}", c.classname);
-        assert!(c.status.is_success(), "{}", c.name);
+        // Every row passed but the write probe, not applicable: the agent has no write tool.
+        match c.original_name.starts_with("HG-SYS-02 ") {
+            true => assert!(c.status.is_skipped(), "{}", c.name),
+            false => assert!(c.status.is_success(), "{}", c.name),
+        }
     }
     assert!(suites.suites.iter().any(|s| s.name == "Callback URLs match exactly"));
 

@@ -778,11 +778,11 @@ pub const TABLE: &[FaultSpec] = &[
         UnusualIdArgument,
         "unusual-id-argument",
         "permissions",
-        "getCaseBrief (off the allowlist) runs in system mode and takes its case id as `ticket`, a name no id pattern matches; its Apex source says user mode",
+        "getCaseBrief (off the allowlist) runs CaseHealthActionUnsafe in system mode and takes its case id as `ticket`, a name no id pattern matches",
         &[
             caught("HG-CAT-01", "not on the allowlist: getCaseBrief"),
             caught("HG-SYS-01", "getCaseBrief with {\"ticket\":\"500000000000003\"} leaked case.Subject"),
-            caught("HG-SYS-04", "getCaseBrief: the scan says user mode, the probe saw a canary"),
+            caught("HG-SYS-03", "getCaseBrief (CaseHealthActionUnsafe)"),
         ],
     ),
     row(
@@ -1034,8 +1034,10 @@ fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
             t.name = "getCaseBrief".into();
             t.description = "A short brief of a case.".into();
             t.argument = "ticket".into();
+            t.apex_class = "CaseHealthActionUnsafe".into();
             t.system_mode = true;
             org.mcp_servers[i].custom_tools.push(t);
+            agent_permission_set(org)?.class_accesses.insert("CaseHealthActionUnsafe".into());
         }
         CredentialInToolDescription => {
             custom_tool_mut(org, "getCaseHealthSummary")?.description.push_str(

@@ -129,14 +129,14 @@ pub struct Target {
     pub redirect_uri: String,
     /// Every callback the agent's client uses: `redirect_uri` and any others the target declares.
     pub agent_callbacks: Vec<String>,
-    /// The org's External Client Apps from its metadata; `None`: HG-DECL-02 is not run.
+    /// The org's External Client Apps from its metadata; `None`: HG-DECL-02 is not verifiable.
     pub app_metadata: Option<Vec<AppMetadata>>,
     /// Another registered client, for the checks that codes and tokens are bound to their client.
     pub other_client_id: Option<String>,
     /// Longest acceptable access-token lifetime (HG-RT-05).
     pub max_access_token_minutes: i64,
-    /// The per-user request rate the target declares (HG-LIM-01); `None`: the control is not run,
-    /// since a burst spends the org's API limits.
+    /// The per-user request rate the target declares (HG-LIM-01); `None`: the control is not
+    /// verifiable (its burst spends the org's API limits, so it needs the rate declared).
     pub per_user_requests_per_minute: Option<u32>,
     /// Moves the target's clock (the mock only); `None` where time cannot be moved.
     pub clock: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
