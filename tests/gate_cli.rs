@@ -282,6 +282,21 @@ fn the_legacy_org_profile_fails_the_gate_on_the_controls_it_breaks() {
         assert!(stdout.contains(&format!("FAILED {id} ")), "{id}:\n{stdout}");
     }
     assert!(stdout.contains("gate: FAILED"));
+    // The code the prefix-matching server sent to `callback#hg?code=...` is under a parameter
+    // named `hg?code`: it is known as a code all the same, and never printed (step output
+    // included), here or in the reports.
+    let redir07 = stdout.lines().find(|l| l.starts_with("  FAILED HG-REDIR-07")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(redir07.contains("#hg?code=[REDACTED authorization code]"), "{redir07}");
+    let dir = std::env::temp_dir().join(format!("hg-cli-reports-{}-run_--fault_legacy-org", std::process::id()));
+    for text in [stdout.clone()].into_iter().chain(
+        ["junit.xml", "results.json", "report.html"].iter().map(|f| std::fs::read_to_string(dir.join(f)).unwrap()),
+    ) {
+        // Codes, refresh tokens, passwords (the JWT-bearer probe's own unsigned assertion is no
+        // secret, so JWTs are checked by the report test, against every token the run held).
+        for marker in ["aPrx", "5Aep", "Passw0rd"] {
+            assert!(!text.contains(marker), "{marker} in the output");
+        }
+    }
 }
 
 /// Proof before denial: on an org whose shared account holds no billing street, the denial of

@@ -49,36 +49,33 @@ impl Known {
 }
 
 impl Secrets {
-    /// Registers a value to redact; short values are ignored (they would redact ordinary text).
+    /// Registers a value to redact, of any length, with every form a server may echo it in.
     pub fn add(&self, value: &str, kind: &'static str) {
-        if value.len() < 6 {
+        if value.is_empty() {
             return;
         }
         let mut k = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if !k.list.iter().any(|(s, _)| s == value) {
             k.list.push((value.to_string(), kind));
-            k.patterns.push((value.to_string(), kind));
-            let encoded = encode(value);
-            if encoded != value {
-                k.patterns.push((encoded, kind));
+            for form in forms(value) {
+                if !k.patterns.iter().any(|(p, _)| *p == form) {
+                    k.patterns.push((form, kind));
+                }
             }
         }
     }
 
-    /// Replaces every occurrence of every secret. Overlapping occurrences (a secret inside
-    /// another, or two that overlap) merge into one redaction named for the longest, so no byte
-    /// of any secret survives.
+    /// Replaces every occurrence of every secret, in any of its forms: as registered (raw,
+    /// form- and percent-encoded, base64), and as the text reads once its JSON escapes
+    /// (`\u002d`, `\/`) and percent escapes are undone, however they are mixed. Overlapping
+    /// occurrences (a secret inside another, or two that overlap) merge into one redaction named
+    /// for the longest, so no byte of any secret survives.
     pub fn redact(&self, text: &str) -> String {
         let plan = self.inner.lock().unwrap_or_else(|p| p.into_inner()).search_plan();
-        // (start, end, kind) of every occurrence.
-        let mut hits: Vec<(usize, usize, &'static str)> = Vec::new();
-        if let Some(m) = &plan.matcher {
-            hits.extend(
-                m.find_overlapping_iter(text).map(|h| (h.start(), h.end(), plan.kinds[h.pattern().as_usize()])),
-            );
-        }
-        for (p, kind) in &plan.pending {
-            hits.extend(text.match_indices(p.as_str()).map(|(i, _)| (i, i + p.len(), *kind)));
+        // (start, end, kind) of every occurrence, in `text`'s bytes.
+        let mut hits = plan.find(text.as_bytes());
+        if let Some(view) = Unescaped::of(text) {
+            hits.extend(plan.find(&view.bytes).into_iter().map(|(s, e, kind)| (view.from[s], view.to[e - 1], kind)));
         }
         if hits.is_empty() {
             return text.to_string();
@@ -99,6 +96,10 @@ impl Secrets {
                 end = end.max(hits[i].1);
                 i += 1;
             }
+            // A hit found in the unescaped view may start or end inside a multi-byte character of
+            // the text: widen it to whole characters.
+            let start = floor_char(text, start.max(at));
+            let end = ceil_char(text, end);
             out.push_str(&text[at..start]);
             out.push_str(&format!("[REDACTED {kind}]"));
             at = end;
@@ -110,6 +111,138 @@ impl Secrets {
     pub fn all(&self) -> Vec<String> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).list.iter().map(|(s, _)| s.clone()).collect()
     }
+}
+
+impl SearchPlan {
+    fn find(&self, hay: &[u8]) -> Vec<(usize, usize, &'static str)> {
+        let mut hits = Vec::new();
+        if let Some(m) = &self.matcher {
+            hits.extend(m.find_overlapping_iter(hay).map(|h| (h.start(), h.end(), self.kinds[h.pattern().as_usize()])));
+        }
+        for (p, kind) in &self.pending {
+            let p = p.as_bytes();
+            hits.extend(
+                hay.windows(p.len()).enumerate().filter(|(_, w)| *w == p).map(|(i, _)| (i, i + p.len(), *kind)),
+            );
+        }
+        hits
+    }
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// A text with its JSON (`\uXXXX`, `\/`) and percent (`%XX`) escapes undone, each byte knowing
+/// the span of the text it came from. None when the text has no escape.
+struct Unescaped {
+    bytes: Vec<u8>,
+    /// For each byte of `bytes`: where its source starts in the text, and where it ends.
+    from: Vec<usize>,
+    to: Vec<usize>,
+}
+
+impl Unescaped {
+    fn of(text: &str) -> Option<Unescaped> {
+        let t = text.as_bytes();
+        if !t.iter().any(|&b| b == b'%' || b == b'\\') {
+            return None;
+        }
+        let hex = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
+        let mut v = Unescaped { bytes: Vec::with_capacity(t.len()), from: Vec::new(), to: Vec::new() };
+        let mut i = 0;
+        while i < t.len() {
+            let (decoded, len): (Vec<u8>, usize) = match t[i] {
+                b'%' if t.len() >= i + 3 && hex(&t[i + 1..i + 3]).is_some() => {
+                    (vec![hex(&t[i + 1..i + 3]).unwrap_or_default() as u8], 3)
+                }
+                b'\\' if t.get(i + 1) == Some(&b'u') && t.len() >= i + 6 => match hex(&t[i + 2..i + 6]) {
+                    Some(c) => match char::from_u32(c) {
+                        Some(ch) => (ch.to_string().into_bytes(), 6),
+                        None => (vec![t[i]], 1),
+                    },
+                    None => (vec![t[i]], 1),
+                },
+                b'\\' if matches!(t.get(i + 1), Some(b'/') | Some(b'"') | Some(b'\\')) => (vec![t[i + 1]], 2),
+                b => (vec![b], 1),
+            };
+            for b in decoded {
+                v.bytes.push(b);
+                v.from.push(i);
+                v.to.push(i + len);
+            }
+            i += len;
+        }
+        Some(v)
+    }
+}
+
+/// The forms a secret is registered in: as it is, form-encoded (bodies, query strings),
+/// percent-encoded (RFC 3986, upper- and lower-case hex), and base64 (standard and URL-safe, at
+/// each of the three alignments it can have inside a longer encoded value, such as Basic
+/// credentials: the characters that depend only on the secret's own bytes).
+fn forms(value: &str) -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut out = vec![value.to_string(), encode(value)];
+    let pct: String = value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    out.push(pct.clone());
+    out.push(lower_hex_escapes(&pct));
+    // Base64: with `o` unknown bytes before the secret, the encoded characters that depend only
+    // on the secret are those from the first whole group of 6 bits after the prefix to the last
+    // whole one before the (unknown) suffix.
+    if value.len() >= 3 {
+        for o in 0..3usize {
+            let mut padded = vec![0u8; o];
+            padded.extend_from_slice(value.as_bytes());
+            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                let enc = engine.encode(&padded);
+                let skip = (o * 8).div_ceil(6);
+                let keep = (padded.len() * 8) / 6;
+                if keep > skip + 1 {
+                    out.push(enc[skip..keep].to_string());
+                }
+            }
+        }
+    }
+    out.retain(|f| !f.is_empty());
+    out.dedup();
+    out
+}
+
+fn lower_hex_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 3 <= b.len() {
+            out.push('%');
+            out.push_str(&s[i + 1..i + 3].to_ascii_lowercase());
+            i += 3;
+        } else {
+            out.push(b[i] as char);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The form encoding request bodies and query strings carry (`application/x-www-form-urlencoded`).
@@ -125,9 +258,45 @@ mod tests {
     fn redacts_plain_and_encoded_forms() {
         let s = Secrets::default();
         s.add("tok+en/secret=", "access token");
-        s.add("abc", "too short");
         let text = "Bearer tok+en/secret= and code=tok%2Ben%2Fsecret%3D abc";
         assert_eq!(s.redact(text), "Bearer [REDACTED access token] and code=[REDACTED access token] abc");
+    }
+
+    /// A server may echo a secret in any escaping: JSON `\uXXXX` (Gson escapes `=` and `-`),
+    /// `\/`, RFC 3986 percent-encoding in either case, base64 at any alignment (Basic
+    /// credentials), or a mix. None of it survives, and short secrets count too.
+    #[test]
+    fn redacts_every_escaped_form_and_short_secrets() {
+        use base64::Engine;
+        let s = Secrets::default();
+        let token = "eyJhbGc-iOi/JIUzI1NiJ9=";
+        s.add(token, "access token");
+        s.add("pw5ch", "password");
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+        for text in [
+            r#"{"echo":"eyJhbGc\u002diOi\/JIUzI1NiJ9\u003d"}"#.to_string(),
+            "eyJhbGc%2DiOi%2FJIUzI1NiJ9%3D".to_string(),
+            "eyJhbGc-iOi%2fJIUzI1NiJ9%3d".to_string(),
+            r"eyJhbGc\u002DiOi%2FJIUzI1NiJ9=".to_string(),
+            format!("Authorization: Basic {}", b64(&format!("client:{token}"))),
+            format!("x {} y", b64(&format!("ab{token}cd"))),
+            format!("x {} y", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("a{token}"))),
+            r"the password was pw5ch, pw%35ch and pw\u0035ch".to_string(),
+        ] {
+            let out = s.redact(&text);
+            assert!(out.contains("[REDACTED"), "{text} -> {out}");
+            for fragment in ["JIUzI1NiJ9", "iOi", "pw5ch", "pw%35ch", r"pw\u0035ch"] {
+                assert!(!out.contains(fragment), "{text} -> {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn redaction_keeps_the_text_around_multibyte_characters_whole() {
+        let s = Secrets::default();
+        s.add("sécret-value", "password");
+        assert_eq!(s.redact("«s%C3%A9cret-value»"), "«[REDACTED password]»");
+        assert_eq!(s.redact(r"é\u0073écret-value é"), "é[REDACTED password] é");
     }
 
     #[test]

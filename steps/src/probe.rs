@@ -164,6 +164,9 @@ impl Probe {
     }
 
     pub async fn send(&mut self, req: Request) -> Result<Reply, ProbeError> {
+        if let Ok(u) = url::Url::parse(&req.url) {
+            self.learn_userinfo(&u);
+        }
         let timeout = self.admit(&req)?;
         let (b, sent_body) = builder(&self.client, &req);
         let b = b.timeout(timeout);
@@ -190,12 +193,14 @@ impl Probe {
         }
         .await;
         let line = format!("{} {}{}", req.method, req.url, if req.bearer.is_some() { " (bearer token)" } else { "" });
-        let sent = if sent_body.is_empty() { String::new() } else { format!("\n  sent: {}", clip(&sent_body)) };
+        let sent =
+            if sent_body.is_empty() { String::new() } else { format!("\n  sent: {}", self.clip_redacted(&sent_body)) };
         match result {
             Ok(reply) => {
                 self.learn_secrets(&reply);
                 let location = reply.header("location").map(|l| format!("\n  location: {l}")).unwrap_or_default();
-                let record = format!("{line}{sent}\n  -> {}{location}\n  body: {}", reply.status, clip(&reply.body));
+                let body = self.clip_redacted(&reply.body);
+                let record = format!("{line}{sent}\n  -> {}{location}\n  body: {body}", reply.status);
                 self.evidence.push(self.secrets.redact(&record));
                 Ok(reply)
             }
@@ -235,15 +240,28 @@ pub fn builder(client: &reqwest::Client, req: &Request) -> (reqwest::RequestBuil
 impl Probe {
     /// Registers every credential an answer carries (tokens in a token response, a code in a
     /// redirect) before the answer is written down anywhere.
+    /// A body as the evidence keeps it: redacted first, then cut, so a secret straddling the cut
+    /// leaves nothing behind. Only the part that can reach the evidence is searched (the cut plus
+    /// room for the longest escaped secret).
+    fn clip_redacted(&self, body: &str) -> String {
+        const ROOM: usize = 16 * 1024;
+        let window = floor_boundary(body, CLIP + ROOM);
+        let redacted = self.secrets.redact(&body[..window]);
+        if window == body.len() && redacted.len() <= CLIP {
+            return redacted;
+        }
+        format!("{}... ({} bytes in all)", &redacted[..floor_boundary(&redacted, CLIP)], body.len())
+    }
+
+    /// Registers every credential an answer carries, before anything writes it down: values of
+    /// JSON fields and redirect parameters whose name ends in `code`, `token` or `verifier`
+    /// (whatever comes before: `access_token`, `hg?code`), the `signature`, cookies, CSRF fields
+    /// of a page's forms, and the userinfo of a redirect URL.
     pub fn learn_secrets(&self, reply: &Reply) {
-        if let Some(v) = reply.json() {
-            for (k, kind) in [
-                ("access_token", "access token"),
-                ("refresh_token", "refresh token"),
-                ("id_token", "id token"),
-                ("signature", "signature"),
-            ] {
-                if let Some(s) = v.get(k).and_then(Value::as_str) {
+        if let Some(serde_json::Value::Object(o)) = reply.json() {
+            for (k, x) in &o {
+                let kind = secret_kind(k).or((k == "signature").then_some("signature"));
+                if let (Some(kind), Some(s)) = (kind, x.as_str()) {
                     self.secrets.add(s, kind);
                 }
             }
@@ -253,16 +271,57 @@ impl Probe {
                 .query_pairs()
                 .chain(loc.fragment().map(|f| url::form_urlencoded::parse(f.as_bytes())).into_iter().flatten())
             {
-                let kind = match k.as_ref() {
-                    "code" => "authorization code",
-                    "access_token" => "access token",
-                    "id_token" => "id token",
-                    _ => continue,
-                };
-                self.secrets.add(&v, kind);
+                if let Some(kind) = secret_kind(&k) {
+                    self.secrets.add(&v, kind);
+                }
+            }
+            self.learn_userinfo(&loc);
+        }
+        for set in reply.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+            if let Some((_, v)) = set.split(';').next().and_then(|pair| pair.split_once('=')) {
+                self.secrets.add(v.trim(), "session cookie");
+            }
+        }
+        if reply.body.contains("<form") || reply.body.contains("<FORM") {
+            for form in crate::html_form::forms(&reply.body) {
+                for f in form.fields.iter().filter(|f| f.kind == "hidden") {
+                    let n = f.name.to_ascii_lowercase();
+                    if n.contains("csrf") || n.contains("xsrf") || secret_kind(&n).is_some() {
+                        self.secrets.add(&f.value, "form token");
+                    }
+                }
             }
         }
     }
+
+    /// A URL's userinfo (`https://user:password@host`) is a credential wherever it shows.
+    pub fn learn_userinfo(&self, u: &url::Url) {
+        if let Some(p) = u.password() {
+            self.secrets.add(p, "password");
+            self.secrets.add(&format!("{}:{p}", u.username()), "password");
+        }
+    }
+}
+
+/// The kind of secret a parameter or field holds, by its name's ending.
+fn secret_kind(name: &str) -> Option<&'static str> {
+    let n = name.to_ascii_lowercase();
+    // Codes that are no credential: an error's or a status's.
+    if ["errorcode", "error_code", "statuscode", "status_code", "responsecode", "response_code"]
+        .iter()
+        .any(|x| n.ends_with(x))
+    {
+        return None;
+    }
+    Some(match () {
+        _ if n.ends_with("access_token") => "access token",
+        _ if n.ends_with("refresh_token") => "refresh token",
+        _ if n.ends_with("id_token") => "id token",
+        _ if n.ends_with("code") => "authorization code",
+        _ if n.ends_with("verifier") => "code verifier",
+        _ if n.ends_with("token") => "token",
+        _ => return None,
+    })
 }
 
 fn without_url(e: &reqwest::Error) -> String {
@@ -289,17 +348,16 @@ fn without_url(e: &reqwest::Error) -> String {
     }
 }
 
-/// Evidence keeps the first 2,000 characters of a body: enough to show what came back.
-fn clip(s: &str) -> String {
-    const MAX: usize = 2000;
-    if s.len() <= MAX {
-        return s.to_string();
-    }
-    let mut end = MAX;
+/// How much of a body the evidence keeps: enough to show what came back.
+const CLIP: usize = 2000;
+
+/// The largest char boundary at or below `at`.
+fn floor_boundary(s: &str, at: usize) -> usize {
+    let mut end = at.min(s.len());
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}... ({} bytes in all)", &s[..end], s.len())
+    end
 }
 
 #[cfg(test)]

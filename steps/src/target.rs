@@ -191,6 +191,15 @@ pub fn install(t: Target) -> Arc<Target> {
     t
 }
 
+/// A text redacted with the installed target's secrets (as it is where none is installed): what
+/// a step's error says goes through it before cucumber prints it or a report keeps it.
+pub fn redact_installed(text: &str) -> String {
+    match CURRENT.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        Some(t) => t.secrets.redact(text),
+        None => text.to_string(),
+    }
+}
+
 /// The installed target. Running scenarios without one is a programming error of the runner.
 pub fn current() -> Arc<Target> {
     CURRENT.read().unwrap_or_else(|p| p.into_inner()).clone().expect("a target is installed before scenarios run")

@@ -9,28 +9,34 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Why a step stopped. Its text is what cucumber prints and the reports keep, so it is redacted
+/// with the run's secrets when it is written (`Display`), whatever the target put in it.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
-    #[error("unknown persona '{0}': the target declares no such persona")]
+    #[error("unknown persona '{}': the target declares no such persona", shown(.0))]
     UnknownPersona(String),
-    #[error("unknown record alias '{0}': the target declares no such record")]
+    #[error("unknown record alias '{}': the target declares no such record", shown(.0))]
     UnknownRecord(String),
-    #[error("sign-in as '{persona}' failed: {source}")]
+    #[error("sign-in as '{}' failed: {}", shown(persona), shown(&source.to_string()))]
     SignIn { persona: String, source: LoginError },
-    #[error(transparent)]
+    #[error("{}", shown(&.0.to_string()))]
     Probe(#[from] ProbeError),
     #[error("no request was made before this check")]
     NothingSent,
     /// A control failed: one line, "expected ..., observed ...".
-    #[error("expected {expected}, observed {observed}")]
+    #[error("expected {}, observed {}", shown(expected), shown(observed))]
     Expectation { expected: String, observed: String },
     /// The control applies, but this target gives no way to check it: what is missing and how
     /// to provide it. The runner reads the row's outcome from this text's prefix.
-    #[error("not verifiable: {0}")]
+    #[error("not verifiable: {}", shown(.0))]
     NotVerifiable(String),
     /// The catalog says the control does not apply to this target's declared kind.
-    #[error("not applicable: {0}")]
+    #[error("not applicable: {}", shown(.0))]
     NotApplicable(String),
+}
+
+fn shown(text: &str) -> String {
+    target::redact_installed(text)
 }
 
 /// The prefixes of `StepError::NotVerifiable` and `NotApplicable`'s text, which the runner maps to
