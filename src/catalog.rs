@@ -89,6 +89,17 @@ pub fn for_run(dir: &Path) -> Result<Vec<ControlResult>, String> {
             missing.len()
         ));
     }
+    // The shipped controls must be the shipped text too: a tag or a step edited in place (a MUST
+    // made SHOULD, a twin untagged, a check deleted) would change what the verdict means.
+    for (path, text) in shipped::FILES {
+        let here = std::fs::read_to_string(dir.join(path)).unwrap_or_default();
+        if here.replace("\r\n", "\n") != text.replace("\r\n", "\n") {
+            return Err(format!(
+                "{}: {path} differs from the catalog built into this binary; keep the shipped feature files as they are (a team's own scenarios go in files of their own) or rebuild",
+                dir.display()
+            ));
+        }
+    }
     Ok(found)
 }
 

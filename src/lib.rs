@@ -191,6 +191,38 @@ struct Excluded {
     run: bool,
 }
 
+/// What the target file rules about rows: exclusions by ID (expired ones left out) and SHOULD
+/// downgrades. `settle` is the one place a row's own outcome meets them, for rows that ran and
+/// rows decided before the run alike.
+#[derive(Debug, Clone, Default)]
+struct Rulings {
+    excluded: std::collections::BTreeMap<String, Excluded>,
+    downgrades: Vec<(String, String)>,
+}
+
+impl Rulings {
+    /// An excluded row becomes excluded, keeping what it would have been (`informational`,
+    /// where it was decided at all); a failing or not verifiable SHOULD is marked downgraded.
+    fn settle(&self, r: &mut ControlResult, decided: bool) {
+        if let Some(x) = self.excluded.get(&r.id) {
+            r.informational = decided.then_some(r.status);
+            (r.status, r.message) = (Outcome::Excluded, Some(x.reason.clone()));
+        } else if r.severity == "SHOULD" && r.fails_gate() {
+            r.downgraded = self.downgrades.iter().find(|(id, _)| *id == r.id).map(|(_, why)| why.clone());
+        }
+    }
+
+    /// Excluded with `run = false`: not run at all.
+    fn keeps_off(&self, id: &str) -> bool {
+        self.excluded.get(id).is_some_and(|x| !x.run)
+    }
+}
+
+/// An exclusion's date as the reports show it.
+fn until(x: &target_file::Exclusion) -> String {
+    x.expires.as_deref().map(|d| format!(" (until {d})")).unwrap_or_default()
+}
+
 /// Runs every selected scenario against the target (a target file, or the embedded mock org),
 /// writes the reports (also when interrupted) with every catalog control and its outcome, and
 /// gives the verdict.
@@ -207,6 +239,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         .filter(|c| selection.as_ref().is_none_or(|s| s.eval(c.tags.iter())))
         .map(|c| c.title.clone())
         .collect();
+    let selected_rows = selected.clone();
     let cli: cucumber::cli::Opts<_, _, _, cucumber::cli::Empty> = cucumber::cli::Opts::default();
     // Scenarios find their target through a process-wide slot (cucumber builds Worlds without
     // arguments), so runs in one process take turns.
@@ -221,7 +254,8 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 return Err(GateError::MockOptionWithTarget);
             }
             let f = target_file::load(path)?;
-            let ids: std::collections::BTreeSet<&str> = catalog.iter().map(|c| c.id.as_str()).collect();
+            let ids: std::collections::BTreeMap<&str, bool> =
+                catalog.iter().map(|c| (c.id.as_str(), c.severity == "SHOULD")).collect();
             f.check_ids(&path.display().to_string(), &ids)?;
             (file_target::build(&path.display().to_string(), &f).await?, None, Some(f))
         }
@@ -251,22 +285,24 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         .map(|x| format!("{} (expired {}): {}", x.id, x.expires.as_deref().unwrap_or_default(), x.reason))
         .collect();
     // An expired exclusion is not honoured: its control counts with its own outcome.
-    let honoured: std::collections::BTreeMap<String, Excluded> = exclusions
-        .iter()
-        .filter(|x| !x.expired(&today))
-        .map(|x| {
-            let until = x.expires.as_deref().map(|d| format!(" (until {d})")).unwrap_or_default();
-            (x.id.clone(), Excluded { reason: format!("excluded by the target file{until}: {}", x.reason), run: x.run })
-        })
-        .collect();
-    let not_run = not_run_here(&target);
-    let downgraded: Vec<(String, String)> = match (&file, opts.strict) {
-        (Some(f), false) => f.downgrade.iter().map(|x| (x.id.clone(), x.reason.clone())).collect(),
-        _ => Vec::new(),
+    let rulings = Rulings {
+        excluded: exclusions
+            .iter()
+            .filter(|x| !x.expired(&today))
+            .map(|x| {
+                let reason = format!("excluded by the target file{}: {}", until(x), x.reason);
+                (x.id.clone(), Excluded { reason, run: x.run })
+            })
+            .collect(),
+        downgrades: match (&file, opts.strict) {
+            (Some(f), false) => f.downgrade.iter().map(|x| (x.id.clone(), x.reason.clone())).collect(),
+            _ => Vec::new(),
+        },
     };
+    let not_run = not_run_here(&target);
     let collected: Arc<Mutex<Vec<ControlResult>>> = Arc::default();
     let (sink, skipped) = (collected.clone(), collected.clone());
-    let (honoured_in_hook, honoured_in_filter, downgrades) = (honoured.clone(), honoured.clone(), downgraded.clone());
+    let (rulings_in_hook, rulings_in_filter) = (rulings.clone(), rulings.clone());
     let not_run_in_filter = not_run.clone();
     let secrets = target.secrets.clone();
     // Scenarios are independent (each World signs in for itself), so they run concurrently; no
@@ -276,8 +312,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         .fail_on_skipped()
         .after(move |feature, _, scenario, ev, world| {
             let sink = sink.clone();
-            let downgrades = downgrades.clone();
-            let honoured = honoured_in_hook.clone();
+            let rulings = rulings_in_hook.clone();
             let secrets = secrets.clone();
             Box::pin(async move {
                 let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
@@ -289,19 +324,8 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 }
                 // Failure texts may quote what a target sent: redacted like the evidence.
                 let failure = failure_text(ev).map(|t| secrets.redact(&t));
-                let (outcome, message) = Outcome::of_run(failure.as_deref());
-                (r.status, r.message) = (outcome, message);
-                match honoured.get(&r.id) {
-                    Some(x) => {
-                        r.informational = Some(r.status);
-                        (r.status, r.message) = (Outcome::Excluded, Some(x.reason.clone()));
-                    }
-                    // Only a SHOULD can be downgraded; a MUST always counts.
-                    None if r.severity == "SHOULD" && r.fails_gate() => {
-                        r.downgraded = downgrades.iter().find(|(id, _)| *id == r.id).map(|(_, why)| why.clone());
-                    }
-                    None => {}
-                }
+                (r.status, r.message) = Outcome::of_run(failure.as_deref());
+                rulings.settle(&mut r, true);
                 sink.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             })
         })
@@ -312,14 +336,14 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             }
             let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
             let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
-            let by_tag = not_run_in_filter.iter().find(|(tag, _, _)| tags.iter().any(|t| t == tag));
-            let excluded = honoured_in_filter.get(&r.id).filter(|x| !x.run);
-            let (status, why) = match (excluded, by_tag) {
-                (Some(x), _) => (Outcome::Excluded, x.reason.clone()),
-                (None, Some((_, outcome, why))) => (*outcome, why.clone()),
-                (None, None) => return true,
-            };
-            (r.status, r.message) = (status, Some(why));
+            match not_run_in_filter.iter().find(|(tag, _, _)| tags.iter().any(|t| t == tag)) {
+                Some((_, outcome, why)) => {
+                    (r.status, r.message) = (*outcome, Some(why.clone()));
+                    rulings_in_filter.settle(&mut r, true);
+                }
+                None if rulings_in_filter.keeps_off(&r.id) => rulings_in_filter.settle(&mut r, false),
+                None => return true,
+            }
             skipped.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             false
         });
@@ -332,7 +356,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         m.shutdown().await;
     }
     let ran = collected.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let (results, no_row) = account_for_every_control(&catalog, ran, opts.tags.as_deref(), interrupted);
+    let (results, no_row) = account_for_every_control(&catalog, ran, &selected_rows, opts.tags.as_deref(), interrupted);
     let judgement = results::gate_verdict(&results, &expired, interrupted);
     let info = reports::RunInfo {
         tool: "headless-gate",
@@ -345,18 +369,14 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         reasons: judgement.reasons.clone(),
         exclusions: exclusions
             .iter()
-            .map(|x| {
-                let until = x.expires.as_deref().map(|d| format!(" (until {d})")).unwrap_or_default();
-                let run = if x.run { "" } else { " (not run)" };
-                format!("{}{until}{run}: {}", x.id, x.reason)
-            })
+            .map(|x| format!("{}{}{}: {}", x.id, until(x), if x.run { "" } else { " (not run)" }, x.reason))
             .collect(),
         expired,
         not_run: not_run
             .iter()
             .map(|(tag, o, why)| format!("scenarios tagged @{tag} are {}: {why}", o.label()))
             .collect(),
-        downgrades: downgraded.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
+        downgrades: rulings.downgrades.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
         strict: opts.strict,
         faults: faults_on,
     };
@@ -384,6 +404,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
 fn account_for_every_control(
     catalog: &[ControlResult],
     ran: Vec<ControlResult>,
+    selected: &std::collections::BTreeSet<String>,
     tags: Option<&str>,
     interrupted: bool,
 ) -> (Vec<ControlResult>, Vec<String>) {
@@ -397,10 +418,7 @@ fn account_for_every_control(
                 return r;
             }
             let mut r = c.clone();
-            let selected = tags.is_none_or(|t| {
-                t.parse::<cucumber::gherkin::tagexpr::TagOperation>().is_ok_and(|op| op.eval(c.tags.iter()))
-            });
-            (r.status, r.message) = if !selected {
+            (r.status, r.message) = if !selected.contains(&c.title) {
                 (Outcome::NotSelected, Some(format!("outside --tags {}", tags.unwrap_or_default())))
             } else if interrupted {
                 (Outcome::NotVerifiable, Some("the run was interrupted before this control finished".into()))

@@ -211,9 +211,10 @@ impl ItemSummary {
     }
 }
 
-/// Per item: PASSED only when at least one of its rows passed and none fails the gate (a failed
-/// or not verifiable MUST, or SHOULD not downgraded); FAILED when one does; otherwise (every row
-/// excluded, not applicable or not selected) NOT EVIDENCED, never passed.
+/// Per item: PASSED only when at least one of its rows passed (one that is not a positive twin)
+/// and none fails the gate (a failed or not verifiable MUST, or SHOULD not downgraded); FAILED
+/// when one does; otherwise (every row excluded, not applicable or not selected, or only twins
+/// passed) NOT EVIDENCED, never passed.
 pub fn checklist(results: &[ControlResult]) -> Vec<ItemSummary> {
     CHECKLIST
         .iter()
@@ -221,9 +222,12 @@ pub fn checklist(results: &[ControlResult]) -> Vec<ItemSummary> {
             let of_item: Vec<&ControlResult> =
                 results.iter().filter(|r| r.checklist.iter().any(|c| c == item)).collect();
             let count = |o: Outcome| of_item.iter().filter(|r| r.status == o).count();
+            // A passed twin alone shows the target works, not that it refuses: an item needs a
+            // passed row that is not a positive twin.
+            let refusal_seen = of_item.iter().any(|r| r.status == Outcome::Passed && !r.positive);
             let verdict = if of_item.iter().any(|r| r.fails_gate()) {
                 ItemVerdict::Failed
-            } else if count(Outcome::Passed) > 0 {
+            } else if refusal_seen {
                 ItemVerdict::Passed
             } else {
                 ItemVerdict::NotEvidenced
@@ -295,24 +299,28 @@ pub fn gate_verdict(results: &[ControlResult], expired: &[String], interrupted: 
             reasons: vec!["the run was interrupted: the reports are partial".into()],
         };
     }
+    // What counts against the gate, listed whatever the verdict turns out to be.
     let mut reasons = Vec::new();
-    // Positive twins that ran: if none of them passed, the gate never saw the target work (no
-    // working token, nothing answered) and no refusal it saw means anything.
-    let positives: Vec<&ControlResult> =
-        results.iter().filter(|r| r.positive && matches!(r.status, Outcome::Passed | Outcome::Failed)).collect();
-    if !positives.is_empty() && positives.iter().all(|r| r.status != Outcome::Passed) {
-        reasons.push(format!(
-            "every positive twin that ran ({}) failed: the gate never saw the target succeed, so no refusal means anything",
-            positives.len()
-        ));
-        return Judgement { verdict: GateVerdict::Inconclusive, reasons };
-    }
     let failing = results.iter().filter(|r| r.fails_gate()).count();
     if failing > 0 {
         reasons.push(format!("{failing} rows failed or are not verifiable"));
     }
     for x in expired {
         reasons.push(format!("exclusion expired: {x}"));
+    }
+    // Positive twins that ran: if none of them passed, the gate never saw the target work (no
+    // working token, nothing answered) and no refusal it saw means anything.
+    let positives: Vec<&ControlResult> =
+        results.iter().filter(|r| r.positive && matches!(r.status, Outcome::Passed | Outcome::Failed)).collect();
+    if !positives.is_empty() && positives.iter().all(|r| r.status != Outcome::Passed) {
+        reasons.insert(
+            0,
+            format!(
+                "every positive twin that ran ({}) failed: the gate never saw the target succeed, so no refusal means anything",
+                positives.len()
+            ),
+        );
+        return Judgement { verdict: GateVerdict::Inconclusive, reasons };
     }
     if !reasons.is_empty() {
         return Judgement { verdict: GateVerdict::Failed, reasons };
@@ -401,6 +409,29 @@ mod tests {
         assert_eq!(items[6].verdict, ItemVerdict::NotEvidenced, "all excluded or not selected: never passed");
         assert_eq!(items[6].counts(), "1 excluded, 1 not selected");
         assert_eq!(items[7].verdict, ItemVerdict::Passed);
+    }
+
+    #[test]
+    fn an_item_with_only_its_twins_passed_is_not_evidenced() {
+        let mut twin = row("HG-A-02", "C4", Outcome::Passed);
+        twin.positive = true;
+        let items = checklist(&[twin, row("HG-A-01", "C4", Outcome::NotApplicable)]);
+        assert_eq!(items[3].verdict, ItemVerdict::NotEvidenced);
+    }
+
+    #[test]
+    fn an_inconclusive_run_still_names_its_failures_and_expired_exclusions() {
+        let mut twin = row("HG-A-02", "C3", Outcome::Failed);
+        twin.positive = true;
+        let j = gate_verdict(
+            &[twin, row("HG-B-01", "C4", Outcome::Failed)],
+            &["HG-C-01 (expired 2026-01-01)".into()],
+            false,
+        );
+        assert_eq!(j.verdict, GateVerdict::Inconclusive);
+        assert!(j.reasons[0].starts_with("every positive twin that ran (1) failed"), "{:?}", j.reasons);
+        assert!(j.reasons.contains(&"2 rows failed or are not verifiable".to_string()), "{:?}", j.reasons);
+        assert!(j.reasons.iter().any(|r| r.starts_with("exclusion expired: HG-C-01")), "{:?}", j.reasons);
     }
 
     #[test]

@@ -46,7 +46,8 @@ pub struct Row {
     pub what: String,
     /// The controls the row names.
     pub expected: Vec<String>,
-    /// Controls with a row that failed the gate in the run (failed or not verifiable).
+    /// Controls with a row that did not pass in the run (failed, not verifiable, not applicable
+    /// beyond the clean org's own).
     pub failed: Vec<String>,
     /// Catches no failed row met ("row ~ 'message'"): the fault slipped through, or was caught
     /// for another reason.
@@ -71,14 +72,23 @@ fn controls_of(catches: &[Catch]) -> Vec<String> {
     set.into_iter().collect()
 }
 
+/// The rows the clean org does not pass, and why: the agent's servers offer no write tool for the
+/// write probe. Any other row that does not pass, in any run, needs a catch.
+const CLEAN_NOT_APPLICABLE: &[Catch] = &[Catch { row: "HG-SYS-02", says: "the persona can list no write tool" }];
+
 /// Judges a run's results (`results.json`'s `controls`) against the row's catches: every catch
-/// is met by a failed row with its message, and every failed row is explained by a catch.
+/// is met by a row that failed, is not verifiable or not applicable, with its message, and every
+/// such row is explained by a catch (or is the clean org's own not-applicable row).
 pub fn judge(case: &Case, controls: &serde_json::Value) -> Row {
     let failing: Vec<(&str, &str, &str)> = controls
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|c| c["status"] == "failed" || c["status"] == "not verifiable")
+        .filter(|c| c["status"] != "passed")
+        .filter(|c| {
+            let (title, message) = (c["title"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or(""));
+            c["status"] != "not applicable" || !CLEAN_NOT_APPLICABLE.iter().any(|x| x.matches(title, message))
+        })
         .map(|c| {
             (c["id"].as_str().unwrap_or(""), c["title"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or(""))
         })
@@ -175,7 +185,7 @@ pub fn render(rows: &[Row]) -> String {
         let expected = if r.expected.is_empty() { "(nothing fails)".to_string() } else { r.expected.join(" ") };
         let verdict = match (&r.error, r.precise()) {
             (Some(e), _) => format!("ERROR: {e}"),
-            (None, true) if r.expected.is_empty() => "clean: every control passed".to_string(),
+            (None, true) if r.expected.is_empty() => "clean: nothing failed".to_string(),
             (None, true) => "yes, precisely".to_string(),
             (None, false) => {
                 let mut parts = Vec::new();
@@ -255,6 +265,17 @@ mod tests {
         );
         assert!(row.precise());
         assert_eq!(row.matched, 1);
+    }
+
+    #[test]
+    fn a_not_applicable_row_needs_a_catch_unless_the_clean_org_has_it_too() {
+        let na = |title: &str, message: &str| json!({"id": "HG-X-01", "title": title, "status": "not applicable", "message": message});
+        let own = na("HG-SYS-02 no write tool changes a record", "the persona can list no write tool");
+        assert!(judge(&case(&[]), &json!([own])).precise(), "the clean org's own");
+        let other = na("HG-RS-04 forged tokens are refused (alg-none)", "the target's access tokens are opaque");
+        assert!(!judge(&case(&[]), &json!([other.clone()])).precise(), "a fault that turns a control off is no pass");
+        let opaque = Catch { row: "HG-RS-04", says: "access tokens are opaque" };
+        assert!(judge(&case(&[opaque]), &json!([other])).precise());
     }
 
     #[test]

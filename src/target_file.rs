@@ -260,19 +260,31 @@ impl Exclusion {
 }
 
 impl TargetFile {
-    /// Every exclusion and downgrade names a control of the catalog the run has.
-    pub fn check_ids(&self, file: &str, known: &std::collections::BTreeSet<&str>) -> Result<(), TargetFileError> {
+    /// Every exclusion and downgrade names a control of the catalog the run has, once; only a
+    /// SHOULD control can be downgraded. `catalog` maps each control ID to whether it is SHOULD.
+    pub fn check_ids(
+        &self,
+        file: &str,
+        catalog: &std::collections::BTreeMap<&str, bool>,
+    ) -> Result<(), TargetFileError> {
+        let err = |key: String, problem: String| TargetFileError { file: file.into(), key, problem };
         for (section, list) in [("exclude", &self.exclude), ("downgrade", &self.downgrade)] {
             for (i, x) in list.iter().enumerate() {
-                if !known.contains(x.id.as_str()) {
-                    return Err(TargetFileError {
-                        file: file.into(),
-                        key: format!("{section}[{i}].id"),
-                        problem: format!(
-                            "'{}' is not a control of the catalog (headless-gate controls lists them)",
-                            x.id
-                        ),
-                    });
+                let key = format!("{section}[{i}].id");
+                match catalog.get(x.id.as_str()) {
+                    None => {
+                        return Err(err(
+                            key,
+                            format!("'{}' is not a control of the catalog (headless-gate controls lists them)", x.id),
+                        ));
+                    }
+                    Some(false) if section == "downgrade" => {
+                        return Err(err(key, format!("{} is a MUST control; only a SHOULD can be downgraded", x.id)));
+                    }
+                    _ => {}
+                }
+                if list[..i].iter().any(|y| y.id == x.id) {
+                    return Err(err(key, format!("{} is named twice in [[{section}]]", x.id)));
                 }
             }
         }
@@ -284,12 +296,20 @@ impl TargetFile {
 fn is_date(d: &str) -> bool {
     let p: Vec<&str> = d.split('-').collect();
     let num = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    p.len() == 3
-        && num(p[0], 4)
-        && num(p[1], 2)
-        && num(p[2], 2)
-        && (1..=12).contains(&p[1].parse::<u32>().unwrap_or(0))
-        && (1..=31).contains(&p[2].parse::<u32>().unwrap_or(0))
+    if p.len() != 3 || !num(p[0], 4) || !num(p[1], 2) || !num(p[2], 2) {
+        return false;
+    }
+    let n = |s: &str| s.parse::<u32>().unwrap_or(0);
+    let (y, m, day) = (n(p[0]), n(p[1]), n(p[2]));
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
 }
 
 pub fn load(path: &Path) -> Result<TargetFile, TargetFileError> {
@@ -433,6 +453,16 @@ mod tests {
         let t = parse("template.toml", TEMPLATE).expect("the template is valid");
         assert_eq!(t.flavor, "salesforce");
         assert!(t.personas.contains_key("agent"));
+    }
+
+    #[test]
+    fn exclusion_dates_are_real_days() {
+        for ok in ["2027-03-31", "2028-02-29", "2000-02-29"] {
+            assert!(is_date(ok), "{ok}");
+        }
+        for bad in ["2027-02-31", "2027-02-29", "1900-02-29", "2027-13-01", "2027-04-31", "27-03-31", "2027-3-31"] {
+            assert!(!is_date(bad), "{bad}");
+        }
     }
 
     #[test]

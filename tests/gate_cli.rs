@@ -160,6 +160,14 @@ fn a_broken_or_partial_feature_folder_is_a_configuration_error() {
     assert!(stderr.contains(&format!("oauth/grants.feature:{}:", lines + 2)), "{stderr}");
     assert!(stderr.contains("not valid Gherkin"), "{stderr}");
 
+    // A shipped scenario edited in place (here a MUST made SHOULD) is not the catalog either.
+    let should = text.replacen("@HG-GRANT-01 @MUST", "@HG-GRANT-01 @SHOULD", 1);
+    assert_ne!(should, text);
+    std::fs::write(&grants, should).unwrap();
+    let (code, _, stderr) = gate(&["run", "--features", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("oauth/grants.feature differs from the catalog built into this binary"), "{stderr}");
+
     std::fs::remove_file(&grants).unwrap();
     let (code, _, stderr) = gate(&["run", "--features", dir.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");

@@ -69,6 +69,7 @@ pub enum Fault {
     // permissions
     ToolIgnoresFls,
     ToolWithoutSharing,
+    LeakInToolError,
     WriteToolIgnoresCrud,
     SystemModeApexTool,
     ApiEnabledIgnored,
@@ -416,7 +417,7 @@ pub const TABLE: &[FaultSpec] = &[
         "code-reuse-race",
         "codes",
         "a code is marked redeemed only after its tokens are issued (check, then act): a replay is refused, but redemptions in flight together all win",
-        &[caught("HG-CODE-03", "observed 10 successes")],
+        &[caught("HG-CODE-03", "expected exactly 1 success, observed")],
     ),
     row(
         CodeAnyClient,
@@ -637,6 +638,16 @@ pub const TABLE: &[FaultSpec] = &[
         ],
     ),
     row(
+        LeakInToolError,
+        "leak-in-tool-error",
+        "permissions",
+        "getCaseHealthSummary refuses a case the user may not see, but its error names the case's subject (so the scan's user-mode verdict and the probe disagree too)",
+        &[
+            caught("HG-SYS-01", "leaked [0].message"),
+            caught("HG-SYS-04", "getCaseHealthSummary: the scan says user mode, the probe saw a canary"),
+        ],
+    ),
+    row(
         WriteToolIgnoresCrud,
         "write-tool-ignores-crud",
         "permissions",
@@ -723,7 +734,10 @@ pub const TABLE: &[FaultSpec] = &[
         "opaque-access-tokens",
         "lifetime",
         "access tokens are opaque handles (a session id), not JWTs: the forgeries have nothing to forge (not applicable) and a lifetime read from the token's own claims cannot be made (not verifiable)",
-        &[caught("HG-RT-05", "the access token is opaque, so its iat and exp cannot be read")],
+        &[
+            caught("HG-RS-04", "the target's access tokens are opaque (not JWTs)"),
+            caught("HG-RT-05", "the access token is opaque, so its iat and exp cannot be read"),
+        ],
     ),
     row(
         NoRateLimit,

@@ -2,7 +2,7 @@
 //! catalog and least privilege (C2), and the human-approval list (C6).
 
 use crate::target::{AppMetadata, Declarations};
-use crate::world::{GateWorld, StepError, expect};
+use crate::world::{GateWorld, StepError, expect, is_read_only};
 use cucumber::{then, when};
 use reqwest::Method;
 use serde_json::Value;
@@ -144,7 +144,7 @@ async fn side_effects(w: &mut GateWorld) -> Result<(), StepError> {
     let mut problems = Vec::new();
     for t in listed(w)? {
         let n = name(&t);
-        let read_only = t["annotations"]["readOnlyHint"] == Value::Bool(true);
+        let read_only = is_read_only(&t);
         if read_only {
             continue;
         }
@@ -170,8 +170,7 @@ async fn approvals_declared(w: &mut GateWorld) -> Result<(), StepError> {
     w.probe.evidence.push(format!("approval required: [{}]", d.approval_required.join(", ")));
     if d.approval_required.is_empty() {
         // An empty list says "nothing here needs a human": true only if nothing has side effects.
-        let writers: Vec<String> =
-            listed(w)?.iter().filter(|t| t["annotations"]["readOnlyHint"] != Value::Bool(true)).map(name).collect();
+        let writers: Vec<String> = listed(w)?.iter().filter(|t| !is_read_only(t)).map(name).collect();
         expect(writers.is_empty(), "an empty approval list only where every tool is read-only", || {
             format!("no approval declared, yet these tools are not read-only: {}", writers.join(", "))
         })?;
@@ -293,7 +292,7 @@ async fn no_admin_rights(w: &mut GateWorld, persona: String) -> Result<(), StepE
         || rights.join(", "),
     )?;
     let username = w.persona(&persona)?.username;
-    let soql = format!("SELECT ProfileName FROM User WHERE Username = '{username}'");
+    let soql = format!("SELECT ProfileName FROM User WHERE Username = {}", crate::world::soql_string(&username));
     w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
     let profile =
         w.last()?.json().and_then(|v| v["records"][0]["ProfileName"].as_str().map(str::to_string)).unwrap_or_default();

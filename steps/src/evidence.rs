@@ -14,37 +14,58 @@ pub struct Secrets {
 #[derive(Debug, Default)]
 struct Known {
     list: Vec<(String, &'static str)>,
-    /// The patterns (each secret and its form-encoded twin) with their kinds.
+    /// Every value and every pattern registered, for a constant-time "seen already".
+    values: std::collections::HashSet<String>,
+    pattern_set: std::collections::HashSet<String>,
+    /// The patterns (each secret in each of its forms) with their kinds.
     patterns: Vec<(String, &'static str)>,
-    /// One automaton over the first `built` patterns; the ones added since are searched one by
-    /// one until there are `PENDING` of them. A run adds hundreds of secrets while it redacts
-    /// thousands of records: rebuilding on every addition would cost more than the search.
-    matcher: Option<Arc<AhoCorasick>>,
+    /// One automaton over the first `built` patterns, rebuilt only when `PENDING` more wait: a
+    /// run adds hundreds of secrets while it redacts thousands of records, and rebuilding over
+    /// all of them on every addition would cost more than the search. The waiting ones have a
+    /// small automaton of their own, rebuilt when one more waits.
+    big: Option<Arc<Automaton>>,
     built: usize,
+    small: Option<Arc<Automaton>>,
+    small_upto: usize,
 }
 
-const PENDING: usize = 32;
+/// Patterns waiting outside the big automaton before it is rebuilt (each secret brings about ten
+/// forms).
+const PENDING: usize = 256;
+
+#[derive(Debug)]
+struct Automaton {
+    matcher: AhoCorasick,
+    kinds: Vec<&'static str>,
+}
+
+impl Automaton {
+    /// `quick`: the kind that is cheapest to build (for the small automaton, rebuilt often).
+    fn over(patterns: &[(String, &'static str)], quick: bool) -> Option<Arc<Automaton>> {
+        let texts: Vec<&str> = patterns.iter().map(|(p, _)| p.as_str()).collect();
+        let kind = quick.then_some(aho_corasick::AhoCorasickKind::NoncontiguousNFA);
+        let matcher = AhoCorasick::builder().match_kind(MatchKind::Standard).kind(kind).build(&texts).ok()?;
+        Some(Arc::new(Automaton { matcher, kinds: patterns.iter().map(|(_, kind)| *kind).collect() }))
+    }
+}
 
 struct SearchPlan {
-    matcher: Option<Arc<AhoCorasick>>,
-    kinds: Vec<&'static str>,
-    pending: Vec<(String, &'static str)>,
+    automata: Vec<Arc<Automaton>>,
 }
 
 impl Known {
-    /// The automaton (rebuilt when too many patterns wait outside it) with the kinds of its
-    /// patterns, and the waiting patterns.
+    /// The automata that together cover every pattern, rebuilt as needed.
     fn search_plan(&mut self) -> SearchPlan {
-        if self.patterns.len() - self.built > PENDING || (self.matcher.is_none() && !self.patterns.is_empty()) {
-            let texts: Vec<&str> = self.patterns.iter().map(|(p, _)| p.as_str()).collect();
-            self.matcher = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&texts).ok().map(Arc::new);
-            self.built = self.patterns.len();
+        let n = self.patterns.len();
+        if n - self.built > PENDING || (self.big.is_none() && n > 0) {
+            self.big = Automaton::over(&self.patterns, false);
+            (self.built, self.small, self.small_upto) = (n, None, n);
         }
-        SearchPlan {
-            matcher: self.matcher.clone(),
-            kinds: self.patterns[..self.built].iter().map(|(_, kind)| *kind).collect(),
-            pending: self.patterns[self.built..].to_vec(),
+        if self.small_upto < n {
+            self.small = Automaton::over(&self.patterns[self.built..], true);
+            self.small_upto = n;
         }
+        SearchPlan { automata: self.big.iter().chain(self.small.iter()).cloned().collect() }
     }
 }
 
@@ -55,10 +76,10 @@ impl Secrets {
             return;
         }
         let mut k = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if !k.list.iter().any(|(s, _)| s == value) {
+        if k.values.insert(value.to_string()) {
             k.list.push((value.to_string(), kind));
             for form in forms(value) {
-                if !k.patterns.iter().any(|(p, _)| *p == form) {
+                if k.pattern_set.insert(form.clone()) {
                     k.patterns.push((form, kind));
                 }
             }
@@ -76,6 +97,14 @@ impl Secrets {
         let mut hits = plan.find(text.as_bytes());
         if let Some(view) = Unescaped::of(text) {
             hits.extend(plan.find(&view.bytes).into_iter().map(|(s, e, kind)| (view.from[s], view.to[e - 1], kind)));
+        }
+        for (start, end, bytes) in base64_views(text) {
+            // Decoded byte i comes from the four characters of group i / 3.
+            hits.extend(
+                plan.find(&bytes)
+                    .into_iter()
+                    .map(|(s, e, kind)| (start + s / 3 * 4, end.min(start + (e - 1) / 3 * 4 + 4), kind)),
+            );
         }
         if hits.is_empty() {
             return text.to_string();
@@ -115,17 +144,12 @@ impl Secrets {
 
 impl SearchPlan {
     fn find(&self, hay: &[u8]) -> Vec<(usize, usize, &'static str)> {
-        let mut hits = Vec::new();
-        if let Some(m) = &self.matcher {
-            hits.extend(m.find_overlapping_iter(hay).map(|h| (h.start(), h.end(), self.kinds[h.pattern().as_usize()])));
-        }
-        for (p, kind) in &self.pending {
-            let p = p.as_bytes();
-            hits.extend(
-                hay.windows(p.len()).enumerate().filter(|(_, w)| *w == p).map(|(i, _)| (i, i + p.len(), *kind)),
-            );
-        }
-        hits
+        self.automata
+            .iter()
+            .flat_map(|a| {
+                a.matcher.find_overlapping_iter(hay).map(|h| (h.start(), h.end(), a.kinds[h.pattern().as_usize()]))
+            })
+            .collect()
     }
 }
 
@@ -189,13 +213,54 @@ impl Unescaped {
     }
 }
 
-/// The forms a secret is registered in: as it is, form-encoded (bodies, query strings),
-/// percent-encoded (RFC 3986, upper- and lower-case hex), and base64 (standard and URL-safe, at
-/// each of the three alignments it can have inside a longer encoded value, such as Basic
-/// credentials: the characters that depend only on the secret's own bytes).
-fn forms(value: &str) -> Vec<String> {
+/// Every run of base64 characters long enough to hold a secret, decoded from its start (standard
+/// and URL-safe alphabets, padding optional): (start, end, bytes). Basic credentials, encoded
+/// JSON and tokens inside tokens are read this way.
+fn base64_views(text: &str) -> Vec<(usize, usize, Vec<u8>)> {
     use base64::Engine;
-    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::alphabet::{STANDARD, URL_SAFE};
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const SHORTEST: usize = 8;
+    let config = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    let engines = [GeneralPurpose::new(&STANDARD, config), GeneralPurpose::new(&URL_SAFE, config)];
+    let b = text.as_bytes();
+    let is_b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !is_b64(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && is_b64(b[i]) {
+            i += 1;
+        }
+        let mut len = i - start;
+        if len % 4 == 1 {
+            len -= 1;
+        }
+        if len < SHORTEST {
+            continue;
+        }
+        let run = &b[start..start + len];
+        let url = run.iter().any(|c| matches!(c, b'-' | b'_'));
+        let std = run.iter().any(|c| matches!(c, b'+' | b'/'));
+        for (engine, fits) in engines.iter().zip([!url, url && !std]) {
+            if let Some(bytes) = fits.then(|| engine.decode(run).ok()).flatten() {
+                out.push((start, start + len, bytes));
+            }
+        }
+    }
+    out
+}
+
+/// The forms a secret is registered in: as it is, form-encoded (bodies, query strings) and
+/// percent-encoded (RFC 3986, upper- and lower-case hex). Base64 and JSON escapes are undone in
+/// the text instead (`Unescaped`, `base64_views`), which finds a secret however it is placed.
+fn forms(value: &str) -> Vec<String> {
     let mut out = vec![value.to_string(), encode(value)];
     let pct: String = value
         .bytes()
@@ -206,23 +271,6 @@ fn forms(value: &str) -> Vec<String> {
         .collect();
     out.push(pct.clone());
     out.push(lower_hex_escapes(&pct));
-    // Base64: with `o` unknown bytes before the secret, the encoded characters that depend only
-    // on the secret are those from the first whole group of 6 bits after the prefix to the last
-    // whole one before the (unknown) suffix.
-    if value.len() >= 3 {
-        for o in 0..3usize {
-            let mut padded = vec![0u8; o];
-            padded.extend_from_slice(value.as_bytes());
-            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
-                let enc = engine.encode(&padded);
-                let skip = (o * 8).div_ceil(6);
-                let keep = (padded.len() * 8) / 6;
-                if keep > skip + 1 {
-                    out.push(enc[skip..keep].to_string());
-                }
-            }
-        }
-    }
     out.retain(|f| !f.is_empty());
     out.dedup();
     out

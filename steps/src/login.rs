@@ -61,14 +61,14 @@ impl Outcome {
 
 /// OAuth error codes an authorization server's error page may name (RFC 6749 §4.1.2.1, the
 /// Salesforce OAuth error codes): a page naming one of them is a refusal the gate recognises.
-const AUTHORIZE_ERRORS: &[&str] = &[
+/// (`server_error` and `temporarily_unavailable` are no decision about the request, so they are
+/// left out: a page or redirect naming only them is not a refusal the gate can count.)
+pub const REFUSAL_ERRORS: &[&str] = &[
     "invalid_request",
     "unauthorized_client",
     "access_denied",
     "unsupported_response_type",
     "invalid_scope",
-    "server_error",
-    "temporarily_unavailable",
     "invalid_client",
     "invalid_client_id",
     "redirect_uri_mismatch",
@@ -82,8 +82,8 @@ pub enum Ending {
     Granted(Url),
     /// An error redirect (RFC 6749 §4.1.2.1): the error code, where it was sent.
     ErrorRedirect { to: Url, error: String },
-    /// The server's own error page, no redirect: a 4xx, or a page naming an OAuth error code
-    /// with no form to go on with.
+    /// The server's own error page, no redirect: 400, 401 or 403, or a page naming an OAuth
+    /// refusal code with no form to go on with (a 404, 405 or 429 of its own is no refusal).
     ErrorPage { status: u16, error: Option<String> },
     /// Neither: a redirect with no code, token or error, or a page the driver does not understand
     /// (a login or consent page it could not pass). A refusal check cannot say "refused" here.
@@ -102,9 +102,11 @@ impl Outcome {
                 }
             }
             Outcome::Page(r) => {
-                let error = AUTHORIZE_ERRORS.iter().find(|e| r.body.contains(*e)).map(|e| e.to_string());
+                let error = REFUSAL_ERRORS.iter().find(|e| r.body.contains(*e)).map(|e| e.to_string());
                 let has_form = !html_form::forms(&r.body).is_empty();
-                if (400..500).contains(&r.status) || (error.is_some() && !has_form && r.status == 200) {
+                let refusal_status = matches!(r.status, 400 | 401 | 403);
+                let names_refusal = error.is_some() && !has_form && (r.status == 200 || (400..500).contains(&r.status));
+                if refusal_status || names_refusal {
                     Ending::ErrorPage { status: r.status, error }
                 } else {
                     Ending::Unrecognised(format!(
@@ -349,6 +351,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(page(500, "oops").ending(), Ending::Unrecognised(_)));
+        assert!(matches!(page(404, "Not Found").ending(), Ending::Unrecognised(_)), "a missing route is no refusal");
+        assert!(matches!(page(429, "slow down").ending(), Ending::Unrecognised(_)));
+        assert!(matches!(page(404, "error=invalid_request").ending(), Ending::ErrorPage { .. }));
     }
 
     #[test]

@@ -223,7 +223,7 @@ async fn forge(w: &mut GateWorld, real: &str, variant: &str) -> Result<String, S
             // The admin persona's own user id, read by its username: a real subject, never a
             // made-up one (without an admin persona the scenario is not verifiable).
             let username = w.persona("admin")?.username;
-            let soql = format!("SELECT Id FROM User WHERE Username = '{username}'");
+            let soql = format!("SELECT Id FROM User WHERE Username = {}", crate::world::soql_string(&username));
             w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
             let admin = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string));
             let admin = admin.ok_or_else(|| {

@@ -5,7 +5,7 @@
 use crate::login::{Ending, Outcome};
 use crate::probe::{Reply, Request};
 use crate::target::Flavor;
-use crate::world::{Cleanup, CodeRace, GateWorld, StepError, error_code, expect};
+use crate::world::{Cleanup, CodeRace, GateWorld, RevocationRace, StepError, error_code, expect};
 use base64::Engine;
 use cucumber::{given, then, when};
 use reqwest::Method;
@@ -339,7 +339,26 @@ async fn refused_no_redirect(w: &mut GateWorld) -> Result<(), StepError> {
         expect(!to_supplied, "no redirect to the supplied URI", || format!("redirected to {u}"))?;
     }
     match o.ending() {
-        Ending::ErrorRedirect { .. } | Ending::ErrorPage { .. } => Ok(()),
+        // An error redirect is a refusal only at the registered callback, with state, naming a
+        // decision on the request (CONTROLS.md: "Refused" at the authorization endpoint).
+        Ending::ErrorRedirect { to, error } => {
+            let registered = w.target.redirect_uri.clone();
+            expect(
+                crate::login::is_callback(&to, &registered),
+                "an error only ever sent to the registered callback",
+                || format!("the error sent to {}", to.as_str().split('?').next().unwrap_or_default()),
+            )?;
+            expect(o.param("state").as_deref() == Some("hg-state"), "the error redirect with state", || {
+                "no state".into()
+            })?;
+            match crate::login::REFUSAL_ERRORS.contains(&error.as_str()) {
+                true => Ok(()),
+                false => Err(unrecognised(format!(
+                    "an error redirect with {error:?}, which decides nothing about the request"
+                ))),
+            }
+        }
+        Ending::ErrorPage { .. } => Ok(()),
         Ending::Granted(_) => Err(StepError::Expectation { expected: "a refusal".into(), observed: "a grant".into() }),
         Ending::Unrecognised(what) => Err(unrecognised(what)),
     }
@@ -528,13 +547,28 @@ async fn redeem_concurrently(w: &mut GateWorld, n: usize) -> Result<(), StepErro
 async fn exactly_one(w: &mut GateWorld) -> Result<(), StepError> {
     let race = w.code_race.clone().ok_or(StepError::NothingSent)?;
     expect(race.successes == 1, "exactly 1 success", || format!("{} successes", race.successes))?;
+    let shown = |(status, error, token): &(u16, String, bool)| {
+        format!("{status} {error:?}{}", if *token { " with a token" } else { "" })
+    };
     let wrong: Vec<String> = race
         .losers
         .iter()
-        .filter(|(status, error, token)| !(400..500).contains(status) || error != "invalid_grant" || *token)
-        .map(|(status, error, token)| format!("{status} {error:?}{}", if *token { " with a token" } else { "" }))
+        .filter(|(status, error, token)| {
+            *token || (!undecided(*status) && (!(400..500).contains(status) || error != "invalid_grant"))
+        })
+        .map(shown)
         .collect();
-    expect(wrong.is_empty(), "every other redemption refused with 4xx invalid_grant and no token", || wrong.join(", "))
+    expect(wrong.is_empty(), "every other redemption refused with 4xx invalid_grant and no token", || {
+        wrong.join(", ")
+    })?;
+    let unanswered: Vec<String> = race.losers.iter().filter(|(status, _, _)| undecided(*status)).map(shown).collect();
+    match unanswered.is_empty() {
+        true => Ok(()),
+        false => Err(StepError::NotVerifiable(format!(
+            "some redemptions got answers that decide nothing about the code: {}",
+            unanswered.join(", ")
+        ))),
+    }
 }
 
 // ---------------------------------------------------------------- tokens on the API
@@ -868,18 +902,34 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
     ));
     expect(rev.status == 200, "the revocation accepted (200)", || format!("{}", rev.status))?;
     expect(before_ok > 0, "the token working before the revocation", || "no request succeeded at all".into())?;
-    w.snapshot = Some(("stale".into(), format!("{after_ok} requests, {stale_ms} ms; other answers {after_other:?}")));
+    w.revocation_race = Some(RevocationRace { after_ok, stale_ms, after_other });
     Ok(())
 }
 
 #[then("no request sent after the revocation succeeded")]
 async fn stale_window_zero(w: &mut GateWorld) -> Result<(), StepError> {
-    let s = w.snapshot.as_ref().map(|(_, v)| v.clone()).ok_or(StepError::NothingSent)?;
-    expect(
-        s.starts_with("0 requests") && s.ends_with("other answers {}"),
-        "a stale window of 0 (no success after the revoke answered) and 401 for every request sent after it",
-        || s,
-    )
+    let race = w.revocation_race.clone().ok_or(StepError::NothingSent)?;
+    expect(race.after_ok == 0, "a stale window of 0 (no success after the revoke answered)", || {
+        format!("{} requests, {} ms", race.after_ok, race.stale_ms)
+    })?;
+    // A revoked token must be refused as such (RFC 6750 §3.1: 401 invalid_token); an answer that
+    // decides nothing (no answer, 429, 5xx) leaves the window unmeasured.
+    type Counts = Vec<(u16, usize)>;
+    let (undecided, wrong): (Counts, Counts) = race.after_other.into_iter().partition(|(status, _)| undecided(*status));
+    expect(wrong.is_empty(), "401 for every request sent after the revoke answered", || {
+        format!("{wrong:?} (status, count)")
+    })?;
+    match undecided.is_empty() {
+        true => Ok(()),
+        false => Err(StepError::NotVerifiable(format!(
+            "requests after the revoke got answers that decide nothing about the token: {undecided:?} (status, count; 0: no answer)"
+        ))),
+    }
+}
+
+/// An answer that says nothing about the request itself: none, rate-limited, a server error.
+fn undecided(status: u16) -> bool {
+    status == 0 || status == 429 || status >= 500
 }
 
 #[when(expr = "the admin freezes {word}")]
@@ -896,7 +946,7 @@ async fn admin_deactivates(w: &mut GateWorld, persona: String) -> Result<(), Ste
 /// before the change so it runs even when a later step fails.
 async fn admin_user_state(w: &mut GateWorld, persona: &str, field: &str, value: bool) -> Result<(), StepError> {
     let username = w.persona(persona)?.username;
-    let soql = format!("SELECT Id FROM User WHERE Username = '{username}'");
+    let soql = format!("SELECT Id FROM User WHERE Username = {}", crate::world::soql_string(&username));
     w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
     let user_id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string));
     let user_id = user_id.ok_or_else(|| StepError::Expectation {
@@ -920,7 +970,7 @@ async fn admin_user_state(w: &mut GateWorld, persona: &str, field: &str, value: 
 #[when(expr = "the admin revokes the agent app's access for {word}")]
 async fn admin_kill_switch(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let username = w.persona(&persona)?.username;
-    let soql = format!("SELECT Id FROM User WHERE Username = '{username}'");
+    let soql = format!("SELECT Id FROM User WHERE Username = {}", crate::world::soql_string(&username));
     w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
     let user_id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string)).unwrap_or_default();
     let soql = format!("SELECT Id FROM OauthToken WHERE UserId = '{user_id}' AND AppName = '{}'", w.target.app_name);

@@ -3,7 +3,7 @@
 //! tool, and fails naming the tool, the argument and the leaked field. No per-tool code: on a real
 //! org the tools are not known in advance.
 
-use crate::world::{Cleanup, GateWorld, StepError, expect, query_path, rpc};
+use crate::world::{Cleanup, GateWorld, StepError, expect, is_read_only, query_path, rpc};
 use cucumber::{given, then, when};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -149,7 +149,7 @@ async fn tools_of(w: &mut GateWorld, persona: &str, writes: Option<bool>) -> Res
     let servers: Vec<String> = w.target.mcp_servers.keys().cloned().collect();
     for server in servers {
         for tool in w.list_tools(persona, &server).await? {
-            let is_write = tool["annotations"]["readOnlyHint"] == json!(false);
+            let is_write = !is_read_only(&tool);
             if writes.is_none_or(|w| w == is_write) {
                 out.push((server.clone(), tool));
             }
@@ -187,10 +187,10 @@ async fn seed_canaries(w: &mut GateWorld) -> Result<(), StepError> {
 }
 
 /// How a tool answered one probe call: a result (isError aside), or what refused it.
-fn answer(r: &crate::probe::Reply) -> Result<Value, String> {
+fn answer(r: &crate::probe::Reply) -> Result<(), String> {
     let v = rpc(r);
     match (r.status, v.get("result"), v.get("error")) {
-        (200, Some(result), _) if result["isError"] != json!(true) => Ok(result.clone()),
+        (200, Some(result), _) if result["isError"] != json!(true) => Ok(()),
         (200, Some(result), _) => {
             let text = result["content"][0]["text"].as_str().unwrap_or_default();
             Err(format!("isError {}", text.chars().take(80).collect::<String>()))
@@ -204,9 +204,11 @@ fn answer(r: &crate::probe::Reply) -> Result<Value, String> {
 async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let c = candidates(w).await?;
     let marker = w.target.canary_marker.clone();
-    let writes_left = tools_of(w, &persona, Some(true)).await?.iter().map(|(_, t)| tool_name(t)).collect();
+    let (reads, writes): (Vec<_>, Vec<_>) =
+        tools_of(w, &persona, None).await?.into_iter().partition(|(_, t)| is_read_only(t));
+    let writes_left = writes.iter().map(|(_, t)| tool_name(t)).collect();
     let mut report = ProbeReport { writes_left, ..Default::default() };
-    for (server, tool) in tools_of(w, &persona, Some(false)).await? {
+    for (server, tool) in reads {
         let name = tool_name(&tool);
         report.tools.push(name.clone());
         let mut use_of = Exercised { tool: name.clone(), ..Default::default() };
@@ -214,25 +216,28 @@ async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError
             w.mcp_request(&persona, &server, "tools/call", json!({"name": name, "arguments": args})).await?;
             report.calls += 1;
             use_of.calls += 1;
-            let result = match answer(w.last()?) {
-                Ok(result) => result,
-                Err(why) => {
-                    use_of.refusals.insert(why);
-                    continue;
-                }
-            };
-            use_of.results.push(Value::Object(args.clone()).to_string());
-            let content: Vec<Value> = result["content"].as_array().cloned().unwrap_or_default();
-            let texts = content
-                .iter()
-                .filter_map(|b| b["text"].as_str())
-                .map(|t| serde_json::from_str::<Value>(t).unwrap_or(json!(t)));
-            let found = std::iter::once(result["structuredContent"].clone())
+            // Everything the answer carries is searched, an error's text included: a tool that
+            // leaks in its refusal leaks all the same.
+            let v = rpc(w.last()?);
+            let texts = v["result"]["content"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|b| b["text"].as_str().map(|t| serde_json::from_str::<Value>(t).unwrap_or(json!(t))));
+            let found = std::iter::once(v["result"]["structuredContent"].clone())
                 .chain(texts)
-                .find_map(|v| leak_path(&v, &marker, String::new()));
+                .chain(std::iter::once(v.clone()))
+                .find_map(|x| leak_path(&x, &marker, String::new()));
             if let Some(path) = found {
                 report.leaks.push(format!("{name} with {} leaked {path}", Value::Object(args.clone())));
                 report.leaky_tools.insert(name.clone());
+            }
+            match answer(w.last()?) {
+                Ok(_) => use_of.results.push(Value::Object(args.clone()).to_string()),
+                Err(why) => {
+                    use_of.refusals.insert(why);
+                }
             }
         }
         w.probe.evidence.push(use_of.describe());

@@ -80,6 +80,7 @@ pub struct GateWorld {
     pub seeded: Vec<(String, String)>,
     /// The concurrent redemptions of one code (HG-CODE-03).
     pub code_race: Option<CodeRace>,
+    pub revocation_race: Option<RevocationRace>,
 }
 
 /// What the concurrent redemptions of one code got.
@@ -88,6 +89,16 @@ pub struct CodeRace {
     pub successes: usize,
     /// Every other answer: status, `error`, and whether it carried a token anyway.
     pub losers: Vec<(u16, String, bool)>,
+}
+
+/// What callers using a token while it was revoked got after the revoke answered (HG-REV-03).
+#[derive(Debug, Clone)]
+pub struct RevocationRace {
+    /// Requests that succeeded, and the latest of them after the revoke (ms).
+    pub after_ok: usize,
+    pub stale_ms: u128,
+    /// Every other answer but 401, by status (0: none came).
+    pub after_other: std::collections::BTreeMap<u16, usize>,
 }
 
 /// A request this scenario sent, as the audit checks look for it.
@@ -99,6 +110,18 @@ pub struct Sent {
     pub what: String,
     /// The code its caller was refused with; None when it was allowed.
     pub refusal: Option<String>,
+}
+
+/// A SOQL string literal: quotes and backslashes escaped, so a value from the target file stays a
+/// value.
+pub fn soql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// A tool is read-only only where its annotations say so: MCP's `readOnlyHint` defaults to false,
+/// so an unannotated tool may write.
+pub fn is_read_only(tool: &Value) -> bool {
+    tool["annotations"]["readOnlyHint"] == Value::Bool(true)
 }
 
 /// A fresh request id, for the `X-Request-Id` header.
@@ -152,6 +175,7 @@ impl GateWorld {
             listed: None,
             seeded: Vec::new(),
             code_race: None,
+            revocation_race: None,
         }
     }
 

@@ -261,7 +261,14 @@ pub fn run(s: &MockOrg, caller: &Caller, call: &ToolCall, trace: &mut Trace) -> 
 /// its history, through the same data layer, so its mode decides what it may see.
 fn case_health(d: &Data, s: &MockOrg, case_id: &str, trace: &mut Trace) -> Result<Value, SfError> {
     let store = s.store_read();
-    let case = d.get(&store, "Case", case_id, Some("Id,Subject,Status,Priority"), trace)?;
+    let case = match d.get(&store, "Case", case_id, Some("Id,Subject,Status,Priority"), trace) {
+        // Under `leak-in-tool-error`: the refusal names the case it refused, by its subject.
+        Err(e) if s.fault(Fault::LeakInToolError) => {
+            let subject = store.get(case_id).map(|r| r.get("Subject").to_string()).unwrap_or_default();
+            return Err(SfError { message: format!("{} (case {subject})", e.message), ..e });
+        }
+        other => other?,
+    };
     let id = case["Id"].as_str().unwrap_or_default().to_string();
     let history = d.query(
         &store,
