@@ -32,11 +32,13 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
     let mut personas = BTreeMap::new();
     for (name, p) in &t.personas {
         let from_env = |key: &str, var: &str| {
-            std::env::var(var).map_err(|_| TargetFileError {
-                file: file.into(),
-                key: format!("personas.{name}.{key}"),
-                problem: format!("the environment variable {var} is not set"),
-            })
+            let problem = match std::env::var(var) {
+                Ok(v) if !v.is_empty() => return Ok(v),
+                Ok(_) => format!("the environment variable {var} is empty"),
+                Err(std::env::VarError::NotUnicode(_)) => format!("the environment variable {var} is not valid UTF-8"),
+                Err(std::env::VarError::NotPresent) => format!("the environment variable {var} is not set"),
+            };
+            Err(TargetFileError { file: file.into(), key: format!("personas.{name}.{key}"), problem })
         };
         // The file has been checked to name exactly one of the two.
         let persona = match (&p.password_env, &p.refresh_token_env) {

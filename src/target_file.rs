@@ -312,13 +312,21 @@ fn is_date(d: &str) -> bool {
     (1..=days).contains(&day)
 }
 
+/// A target file is a regular file of at most this many bytes: a device, a FIFO or a runaway
+/// file is refused before it is read.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
 pub fn load(path: &Path) -> Result<TargetFile, TargetFileError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| TargetFileError {
-        file: file.clone(),
-        key: "(file)".into(),
-        problem: format!("cannot read: {e}"),
-    })?;
+    let err = |problem: String| TargetFileError { file: file.clone(), key: "(file)".into(), problem };
+    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(err("is not a regular file".into()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(err(format!("is {} bytes; a target file is at most {MAX_FILE_BYTES}", meta.len())));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
     parse(&file, &text)
 }
 
@@ -329,6 +337,7 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
         let key = msg.split('`').nth(1).filter(|_| msg.contains("field")).map(str::to_string);
         let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
         let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        let key = key.or_else(|| e.span().and_then(|s| key_at(text, s.start)));
         err(&key.unwrap_or_else(|| "(document)".into()), format!("{msg}{at}"))
     })?;
     if t.flavor != "salesforce" && t.flavor != "oauth2.1" {
@@ -374,6 +383,13 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
         if v == 0 {
             return Err(err(key, "must be at least 1".into()));
         }
+    }
+    // HG-LIM-01 sends this many requests and more: a bound keeps a typo from spending a day's
+    // API limit.
+    if let Some(rate) = t.limits.per_user_requests_per_minute
+        && !(1..=100_000).contains(&rate)
+    {
+        return Err(err("limits.per_user_requests_per_minute", format!("{rate} is not from 1 to 100000")));
     }
     if t.app.scopes.is_empty() {
         return Err(err("app.scopes", "lists no scope".into()));
@@ -430,6 +446,25 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     Ok(t)
 }
 
+/// The dotted key a value at `offset` belongs to: the table header above it and the key on its
+/// line (`limits.scenario_seconds`), so a wrong type names the key like every other error.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset.min(text.len()))?;
+    let line = before.rsplit('\n').next().unwrap_or_default().to_string()
+        + text[before.len()..].split('\n').next().unwrap_or_default();
+    let key = line.split_once('=')?.0.trim().trim_matches('"').to_string();
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key,
+    })
+}
+
 /// HTTPS, or plain HTTP on loopback only (local test servers).
 fn check_url(u: &str) -> Result<(), String> {
     let parsed = url::Url::parse(u).map_err(|e| format!("'{u}' is not a URL: {e}"))?;
@@ -453,6 +488,35 @@ mod tests {
         let t = parse("template.toml", TEMPLATE).expect("the template is valid");
         assert_eq!(t.flavor, "salesforce");
         assert!(t.personas.contains_key("agent"));
+    }
+
+    #[test]
+    fn a_target_file_is_a_regular_file_of_bounded_size() {
+        let e = load(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!((e.key.as_str(), e.problem.as_str()), ("(file)", "is not a regular file"));
+        let e = load(Path::new("/")).unwrap_err();
+        assert_eq!(e.problem, "is not a regular file");
+        let big = std::env::temp_dir().join(format!("hg-big-target-{}.toml", std::process::id()));
+        std::fs::write(&big, vec![b'#'; (MAX_FILE_BYTES + 1) as usize]).unwrap();
+        assert!(load(&big).unwrap_err().problem.starts_with("is 1048577 bytes"));
+        std::fs::remove_file(&big).unwrap();
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key() {
+        let t = TEMPLATE.replacen("max_access_token_minutes = 60", "max_access_token_minutes = \"sixty\"", 1);
+        assert_ne!(t, TEMPLATE);
+        let e = parse("t.toml", &t).unwrap_err();
+        assert_eq!(e.key, "limits.max_access_token_minutes", "{e}");
+    }
+
+    #[test]
+    fn a_rate_beyond_bounds_is_refused_naming_the_key() {
+        let t =
+            TEMPLATE.replacen("# per_user_requests_per_minute = 500", "per_user_requests_per_minute = 4294967295", 1);
+        assert_ne!(t, TEMPLATE);
+        let e = parse("t.toml", &t).unwrap_err();
+        assert_eq!(e.key, "limits.per_user_requests_per_minute", "{e}");
     }
 
     #[test]

@@ -228,6 +228,30 @@ async fn a_missing_password_variable_is_a_usage_error_naming_the_key() {
     );
 }
 
+/// A password variable that is set but empty, or not UTF-8, is named as such, not as unset.
+#[tokio::test]
+async fn an_empty_or_unreadable_password_variable_is_named() {
+    let file = write("emptypw", &target_file("http://127.0.0.1:1"));
+    for (value, problem) in [
+        (std::ffi::OsString::from(""), "the environment variable HG_TEST_ADMIN_PASSWORD is empty"),
+        (
+            std::os::unix::ffi::OsStringExt::from_vec(vec![0xff, 0xfe]),
+            "the environment variable HG_TEST_ADMIN_PASSWORD is not valid UTF-8",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
+            .args(["run", "--target", file.to_str().unwrap(), "--reports", &reports_dir("emptypw")])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .envs(PERSONAS.iter().map(|(n, _, pw)| (format!("HG_TEST_{}_PASSWORD", n.to_uppercase()), pw.to_string())))
+            .env("HG_TEST_ADMIN_PASSWORD", value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("personas.admin.password_env: {problem}")), "{stderr}");
+    }
+}
+
 #[tokio::test]
 async fn an_unreachable_target_is_reported_at_start() {
     // A port nothing listens on: bind one, note it, close it.

@@ -33,7 +33,7 @@ async fn burst(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
         .timeout(crate::probe::TIMEOUT)
         .build()
         .map_err(|e| StepError::Expectation { expected: "an HTTP client".into(), observed: e.to_string() })?;
-    let total = (rate + OVER_THE_RATE) as usize;
+    let total = (rate as usize).saturating_add(OVER_THE_RATE as usize);
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..IN_FLIGHT {

@@ -742,7 +742,14 @@ async fn lifetime(w: &mut GateWorld) -> Result<(), StepError> {
     let (Some(iat), Some(exp)) = (iat, exp) else {
         return Err(StepError::NotVerifiable("the access token is opaque, so its iat and exp cannot be read".into()));
     };
-    let minutes = (exp - iat) / 60;
+    // Numbers from the target are checked, never wrapped: an `exp` before `iat`, or one so far
+    // out that the difference overflows, is no short lifetime.
+    let Some(minutes) = exp.checked_sub(iat).filter(|d| *d >= 0).map(|d| d / 60) else {
+        return Err(StepError::Expectation {
+            expected: "an exp after iat".into(),
+            observed: format!("iat {iat}, exp {exp}"),
+        });
+    };
     let max = w.target.max_access_token_minutes;
     expect(minutes <= max, format!("at most {max} minutes"), || format!("{minutes} minutes"))
 }
