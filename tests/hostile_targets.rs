@@ -363,3 +363,95 @@ async fn a_slow_drip_is_cut_by_the_exchange_timeout() {
     assert_failed_with_reports(&run);
     assert!(run.any_failure("timed out"), "{:?}", run.failures());
 }
+
+/// The forms an echoing server may put a value in: as it came, JSON-escaped the way Gson does
+/// (every character but letters and digits as `\uXXXX`), percent-encoded, base64.
+fn echoed_forms(v: &str) -> Vec<String> {
+    use base64::Engine;
+    let gson: String = v
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\u{:04x}", c as u32) })
+        .collect();
+    let pct: String = v
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    vec![v.to_string(), gson, pct, base64::engine::general_purpose::STANDARD.encode(v)]
+}
+
+/// A server that echoes every credential it is sent, in every form, wherever it can: token
+/// answers carry the request's own body back; every other answer is a 401 whose body,
+/// `WWW-Authenticate` and error description carry the Authorization header, the body and the URL.
+struct Echo;
+
+impl Respond for Echo {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let auth = req.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let bare = auth.strip_prefix("Bearer ").unwrap_or(&auth).to_string();
+        let carried =
+            [auth.clone(), bare.clone(), String::from_utf8_lossy(&req.body).into_owned(), req.url.to_string()];
+        let all: Vec<String> = carried.iter().filter(|c| !c.is_empty()).flat_map(|c| echoed_forms(c)).collect();
+        if req.url.path().ends_with("/token") {
+            return ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": FAKE_TOKENS[0], "refresh_token": FAKE_TOKENS[1], "token_type": "Bearer",
+                "scope": "mcp_api refresh_token", "echo": all,
+            }));
+        }
+        let header_safe: Vec<&String> = all.iter().filter(|f| f.bytes().all(|b| b.is_ascii_graphic())).collect();
+        let challenge = format!(
+            "Bearer error=\"invalid_token\", error_description=\"{}\"",
+            header_safe.iter().map(|s| s.replace('"', "")).collect::<Vec<_>>().join(" ")
+        );
+        ResponseTemplate::new(401).insert_header("www-authenticate", challenge.as_str()).set_body_string(format!(
+            "[{{\"errorCode\":\"INVALID_SESSION_ID\",\"message\":\"you sent {}\"}}]",
+            all.join(" | ")
+        ))
+    }
+}
+
+/// Whether a text shows a secret in any form the echo used, base64 inside a longer value included.
+fn shows(text: &str, secret: &str) -> bool {
+    use base64::Engine;
+    if echoed_forms(secret).iter().any(|f| text.contains(f.as_str())) {
+        return true;
+    }
+    let b64 = |c: char| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=';
+    text.split(|c: char| !b64(c)).filter(|run| run.len() >= 8).any(|run| {
+        let run = &run[..run.len() / 4 * 4];
+        base64::engine::general_purpose::STANDARD
+            .decode(run.trim_end_matches('='))
+            .or_else(|_| base64::engine::general_purpose::STANDARD.decode(run))
+            .is_ok_and(|d| String::from_utf8_lossy(&d).contains(secret))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_echoes_every_credential_gets_none_into_any_output() {
+    let server = fake().await;
+    Mock::given(path("/services/oauth2/authorize"))
+        .respond_with(SignInTo("https://agent.example.test/oauth/callback".into()))
+        .mount(&server)
+        .await;
+    Mock::given(path_regex(".*")).respond_with(Echo).mount(&server).await;
+    let run = gate("echo", target_file(&server.uri(), &server.uri())).await;
+    assert_failed_with_reports(&run);
+    // The echo reached the gate: the tokens it was sent came back in its answers.
+    let received = server.received_requests().await.unwrap();
+    assert!(
+        received.iter().any(|r| r.headers.get("authorization").is_some()),
+        "the gate called the target with a token"
+    );
+    let outputs: Vec<(&str, &str)> = std::iter::once(("stdout", run.stdout.as_str()))
+        .chain(std::iter::once(("stderr", run.stderr.as_str())))
+        .chain(run.reports.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        .collect();
+    assert!(
+        outputs.iter().any(|(_, t)| t.contains("[REDACTED access token]")),
+        "the echoed token was seen and redacted"
+    );
+    for secret in FAKE_TOKENS.iter().copied().chain(PASSWORDS.iter().map(|(_, p)| *p)) {
+        for (name, text) in &outputs {
+            assert!(!shows(text, secret), "{name} shows a credential in some form");
+        }
+    }
+}
