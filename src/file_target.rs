@@ -23,8 +23,10 @@ fn relative_to(file: &str, path: &str) -> std::path::PathBuf {
     std::path::Path::new(file).parent().unwrap_or(std::path::Path::new(".")).join(path)
 }
 
-fn host(u: &str) -> Option<String> {
-    url::Url::parse(u).ok()?.host_str().map(str::to_string)
+/// `scheme://host:port`, the port made explicit.
+fn origin(u: &str) -> Option<String> {
+    let u = url::Url::parse(u).ok()?;
+    Some(format!("{}://{}:{}", u.scheme(), u.host_str()?, u.port_or_known_default()?))
 }
 
 pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
@@ -150,30 +152,48 @@ pub async fn discover(t: &TargetFile) -> Result<Endpoints, TargetError> {
     let metadata_url = t.endpoints.metadata_url.clone().unwrap_or_else(|| {
         format!("{}/.well-known/oauth-authorization-server", t.endpoints.issuer.trim_end_matches('/'))
     });
+    // The file's own limit on one exchange, and the probe's cap on a body: a target that
+    // answers slowly or without end is cut off, here as everywhere.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(steps::probe::TIMEOUT)
+        .timeout(std::time::Duration::from_secs(t.limits.request_timeout_seconds))
         .build()
         .map_err(|e| TargetError::Unreachable(e.to_string()))?;
-    let resp = client.get(&metadata_url).send().await.map_err(|e| {
+    let unreachable = |e: reqwest::Error| {
         TargetError::Unreachable(format!(
             "{metadata_url}: {}",
             if e.is_timeout() { "timed out" } else { "no connection" }
         ))
-    })?;
+    };
+    let mut resp = client.get(&metadata_url).send().await.map_err(unreachable)?;
     let status = resp.status().as_u16();
-    let doc: serde_json::Value = resp.json().await.map_err(|_| TargetError::Metadata {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+        body.extend_from_slice(&chunk);
+        if body.len() > steps::probe::BODY_CAP {
+            return Err(TargetError::Metadata {
+                url: metadata_url.clone(),
+                problem: format!("{status}, a body over {} bytes", steps::probe::BODY_CAP),
+            });
+        }
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|_| TargetError::Metadata {
         url: metadata_url.clone(),
         problem: format!("{status}, not a JSON document"),
     })?;
+    // Trusted by origin (scheme, host and port), not host alone: another port of the same host
+    // is another server, and an `http` endpoint under an `https` issuer sends the code and the
+    // verifier in clear text.
     let trusted: Vec<String> =
-        [&t.endpoints.issuer, &t.endpoints.instance_url].iter().filter_map(|u| host(u)).collect();
+        [&t.endpoints.issuer, &t.endpoints.instance_url].iter().filter_map(|u| origin(u)).collect();
     let endpoint = |key: &str, required: bool| -> Result<String, TargetError> {
         match doc.get(key).and_then(|v| v.as_str()) {
-            Some(u) if host(u).is_some_and(|h| trusted.contains(&h)) => Ok(u.to_string()),
+            Some(u) if origin(u).is_some_and(|o| trusted.contains(&o)) => Ok(u.to_string()),
             Some(u) => Err(TargetError::Metadata {
                 url: metadata_url.clone(),
-                problem: format!("{key} points at {u}, a host the target file does not name"),
+                problem: format!(
+                    "{key} points at {u}, an origin (scheme, host and port) the target file does not name"
+                ),
             }),
             None if required => {
                 Err(TargetError::Metadata { url: metadata_url.clone(), problem: format!("{key} is missing") })

@@ -269,12 +269,34 @@ async fn metadata_pointing_at_a_foreign_host_is_reported_not_trusted() {
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains(
-            "token_endpoint points at https://tokens.evil.example/token, a host the target file does not name"
+            "token_endpoint points at https://tokens.evil.example/token, an origin (scheme, host and port) the target file does not name"
         ),
         "{}",
         run.stderr
     );
     assert!(server.received_requests().await.unwrap().iter().all(|r| r.url.path().starts_with("/.well-known/")));
+}
+
+/// The same host on another port is another server: the code and the verifier would go to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_pointing_at_another_port_of_the_same_host_is_not_trusted() {
+    let server = MockServer::start().await;
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut doc = metadata(&server.uri());
+    doc["token_endpoint"] = format!("http://127.0.0.1:{other}/services/oauth2/token").into();
+    Mock::given(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(doc))
+        .mount(&server)
+        .await;
+    let run = gate("other-port", target_file(&server.uri(), &server.uri())).await;
+    assert_clean(&run);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("token_endpoint points at http://127.0.0.1:{other}/services/oauth2/token, an origin")),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
