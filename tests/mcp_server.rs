@@ -218,3 +218,34 @@ async fn custom_tools_need_their_apex_class_and_are_audited() {
     assert_eq!(calls[0].outcome, "allowed");
     assert_eq!(calls[1].denial_code.as_deref(), Some("NOT_FOUND"));
 }
+
+/// A client's `X-Request-Id` is recorded as on REST: a sane one as it came, a 60 KB one replaced
+/// with one of the org's own (the audit log never stores what a client makes it store).
+#[tokio::test]
+async fn a_tool_call_request_id_is_capped_as_on_rest() {
+    let org = TestOrg::start().await;
+    let mut mcp = Mcp::new(&org, READS, Some(org.token(AGENT)));
+    mcp.initialize().await;
+    let huge = "x".repeat(60_000);
+    for id in ["hg-sane-id-1", huge.as_str()] {
+        let r = mcp
+            .post(
+                json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "getUserInfo", "arguments": {}}}),
+                &[("X-Request-Id", id)],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let ids: Vec<String> = org
+        .running
+        .state
+        .audit
+        .snapshot()
+        .iter()
+        .filter(|r| r.tool.as_deref() == Some("getUserInfo"))
+        .map(|r| r.request_id.clone())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(ids[0], "hg-sane-id-1");
+    assert!(ids[1].len() <= 64 && !ids[1].starts_with("xxxx"), "{}", &ids[1][..ids[1].len().min(80)]);
+}

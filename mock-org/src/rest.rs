@@ -63,9 +63,10 @@ pub fn routes() -> Router<Arc<MockOrg>> {
         .route("/services/data/{version}/query/", get(query))
 }
 
-/// The request id the audit record carries: the client's `X-Request-Id` when it is a sane token,
-/// so a harness can find its own requests, else one of ours. Echoed in the response either way.
-fn request_id(s: &MockOrg, headers: &HeaderMap) -> String {
+/// The request id the audit record carries: the client's `X-Request-Id` when it is a sane token
+/// (at most 64 characters of a safe set), so a harness can find its own requests, else one of
+/// ours. REST echoes it in the response; MCP records it the same way.
+pub(crate) fn request_id(s: &MockOrg, headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())

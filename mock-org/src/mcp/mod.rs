@@ -102,11 +102,11 @@ impl ServerHandler for OrgServer {
         let args = request.arguments.clone().unwrap_or_default();
         let call = tools::parse(self.server(), &name, &args).map_err(|m| McpError::invalid_params(m, None))?;
         let token = token(&ctx);
-        let request_id = parts(&ctx)
-            .and_then(|p| p.headers.get("x-request-id"))
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .unwrap_or_else(|| self.state.next_request_id());
+        // The same rule as REST: an unbounded or odd client id is replaced with one of ours.
+        let request_id = match parts(&ctx) {
+            Some(p) => crate::rest::request_id(&self.state, &p.headers),
+            None => self.state.next_request_id(),
+        };
         let meta = RequestMeta {
             request_id,
             api_family: ApiFamily::Mcp,
