@@ -126,6 +126,10 @@ impl Run {
 }
 
 async fn gate(name: &str, file_text: String) -> Run {
+    gate_tags(name, file_text, TAGS).await
+}
+
+async fn gate_tags(name: &str, file_text: String, tags: &str) -> Run {
     let dir = std::env::temp_dir().join(format!("hg-hostile-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -133,7 +137,7 @@ async fn gate(name: &str, file_text: String) -> Run {
     std::fs::write(&file, file_text).unwrap();
     let reports: PathBuf = dir.join("reports");
     let args: Vec<String> =
-        ["run", "--target", file.to_str().unwrap(), "--reports", reports.to_str().unwrap(), "--tags", TAGS]
+        ["run", "--target", file.to_str().unwrap(), "--reports", reports.to_str().unwrap(), "--tags", tags]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -476,4 +480,26 @@ async fn a_target_that_echoes_every_credential_gets_none_into_any_output() {
             assert!(!shows(text, secret), "{name} shows a credential in some form");
         }
     }
+}
+
+/// A challenge naming protected-resource metadata on a host the target file does not name: the
+/// gate does not go there, and HG-RS-02 is not verifiable (never passed, never fetched).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_metadata_on_a_foreign_host_is_never_fetched() {
+    let server = fake().await;
+    let evil = MockServer::start().await;
+    Mock::given(path_regex(".*")).respond_with(ResponseTemplate::new(200)).mount(&evil).await;
+    sign_in_works(&server).await;
+    let challenge = format!("Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource\"", evil.uri());
+    Mock::given(path_regex("^/platform/.*"))
+        .respond_with(ResponseTemplate::new(401).insert_header("www-authenticate", challenge.as_str()))
+        .mount(&server)
+        .await;
+    let run = gate_tags("foreign-resource-metadata", target_file(&server.uri(), &server.uri()), "@HG-RS-02").await;
+    assert_clean(&run);
+    let rows = run.results["controls"].as_array().unwrap();
+    let rs02 = rows.iter().find(|c| c["id"] == "HG-RS-02" && c["positive"] == false).unwrap();
+    assert_eq!(rs02["status"], "not verifiable", "{rs02}");
+    assert!(rs02["message"].as_str().unwrap().contains("on a host the target file does not name"), "{rs02}");
+    assert!(evil.received_requests().await.unwrap().is_empty(), "the gate fetched metadata from a foreign host");
 }

@@ -303,6 +303,12 @@ async fn resource_metadata(w: &mut GateWorld, server: String) -> Result<(), Step
             expected: "resource_metadata in the challenge".into(),
             observed: challenge.clone(),
         })?;
+    // Fetched only from a host the target names: a challenge must not send the gate elsewhere.
+    if !w.probe.limits.trusts(&meta) {
+        return Err(StepError::NotVerifiable(format!(
+            "the challenge's resource_metadata is {meta}, on a host the target file does not name"
+        )));
+    }
     let r = w.probe.send(Request::new(Method::GET, meta)).await?;
     let v = r.json().unwrap_or(Value::Null);
     expect(v["resource"] == json!(url), format!("resource {url}"), || format!("resource {}", v["resource"]))?;

@@ -24,6 +24,13 @@ pub struct Limits {
     pub trusted: Vec<String>,
 }
 
+impl Limits {
+    /// Whether a URL is on a host the target names (any, where it names none: the mock).
+    pub fn trusts(&self, url: &str) -> bool {
+        self.trusted.is_empty() || authority(url).is_some_and(|a| self.trusted.contains(&a))
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits { request_timeout: TIMEOUT, scenario_budget: SCENARIO_BUDGET, trusted: Vec::new() }
@@ -118,7 +125,7 @@ impl Request {
 #[derive(Clone)]
 pub struct Probe {
     client: reqwest::Client,
-    limits: Limits,
+    pub limits: Limits,
     started: std::time::Instant,
     pub secrets: Secrets,
     pub evidence: Vec<String>,
@@ -141,10 +148,7 @@ impl Probe {
         let left = self.limits.scenario_budget.saturating_sub(self.started.elapsed());
         let err = if left.is_zero() {
             Some(ProbeError::OverBudget(self.limits.scenario_budget.as_secs()))
-        } else if req.bearer.is_some()
-            && !self.limits.trusted.is_empty()
-            && !authority(&req.url).is_some_and(|a| self.limits.trusted.contains(&a))
-        {
+        } else if req.bearer.is_some() && !self.limits.trusts(&req.url) {
             Some(ProbeError::Untrusted { url: self.secrets.redact(&req.url) })
         } else {
             None
