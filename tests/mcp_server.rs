@@ -249,3 +249,35 @@ async fn a_tool_call_request_id_is_capped_as_on_rest() {
     assert_eq!(ids[0], "hg-sane-id-1");
     assert!(ids[1].len() <= 64 && !ids[1].starts_with("xxxx"), "{}", &ids[1][..ids[1].len().min(80)]);
 }
+
+/// One user opening sessions without end gets a 429 once it holds the most it may, while another
+/// user is still served; ending a session makes room again.
+#[tokio::test]
+async fn sessions_are_capped_per_user() {
+    let org = TestOrg::start().await;
+    let token = org.token(AGENT);
+    let cap = mock_org::mcp::guard::MAX_SESSIONS_PER_USER;
+    let mut first = None;
+    for _ in 0..cap {
+        let mut mcp = Mcp::new(&org, READS, Some(token.clone()));
+        assert_eq!(mcp.initialize().await.status, 200);
+        first = first.or(mcp.session.clone());
+    }
+    let mut one_more = Mcp::new(&org, READS, Some(token.clone()));
+    let refused = one_more.initialize().await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(refused.body["error"], "too_many_sessions");
+    let mut other = Mcp::new(&org, READS, Some(org.token(CSR)));
+    assert_eq!(other.initialize().await.status, 200, "another user is served");
+    let ended = org
+        .http
+        .delete(format!("{}{READS}", org.running.url))
+        .bearer_auth(&token)
+        .header("Mcp-Session-Id", first.unwrap())
+        .header("MCP-Protocol-Version", "2025-11-25")
+        .send()
+        .await
+        .unwrap();
+    assert!(ended.status().is_success(), "{}", ended.status());
+    assert_eq!(Mcp::new(&org, READS, Some(token)).initialize().await.status, 200, "room again after a DELETE");
+}

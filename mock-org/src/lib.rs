@@ -39,6 +39,9 @@ pub struct McpSession {
     pub token: String,
     /// The MCP server (its resource URL) the session was opened on.
     pub resource: String,
+    /// When it last carried a request: sessions idle longer than `mcp::guard::SESSION_IDLE` are
+    /// forgotten, as rmcp's own session worker closes them.
+    pub last_used: std::time::Instant,
 }
 
 /// One running org: its declaration, its mutable state, its clock, tokens and audit log.

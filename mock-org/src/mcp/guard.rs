@@ -15,6 +15,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::Arc;
 
+/// Sessions one user may hold open on one server: a client opening sessions without end gets a
+/// 429 instead of the org's memory.
+pub const MAX_SESSIONS_PER_USER: usize = 200;
+
+/// How long an unused session lives (rmcp's session worker closes it then too).
+pub const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(300);
+
 #[derive(Clone)]
 pub struct GuardState {
     pub org: Arc<MockOrg>,
@@ -101,6 +108,19 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     if opener.as_ref().is_some_and(|o| o.user_id != claims.sub) {
         return refuse(StatusCode::FORBIDDEN, None, "invalid_session", "the session belongs to another user");
     }
+    if let Some(sid) = &session
+        && let Some(entry) = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).get_mut(sid)
+    {
+        entry.last_used = std::time::Instant::now();
+    }
+    if session.is_none() && req.method() == axum::http::Method::POST && too_many_sessions(s, &claims.sub, &resource) {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            "too_many_sessions",
+            &format!("at most {MAX_SESSIONS_PER_USER} open sessions per user on this server; end one (DELETE) first"),
+        );
+    }
     if session.is_none() && s.fault(Fault::McpSessionOptional) {
         req = with_callers_session(s, req, &claims.sub, &resource).await;
     }
@@ -108,13 +128,21 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     let response: Response<Body> = next.run(req).await;
     let opened = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).filter(|_| session.is_none());
     if let Some(sid) = opened {
-        let entry = McpSession { user_id: claims.sub.clone(), token, resource };
+        let entry = McpSession { user_id: claims.sub.clone(), token, resource, last_used: std::time::Instant::now() };
         s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(sid.to_string(), entry);
     } else if let Some(sid) = session.filter(|_| closing && response.status().is_success()) {
         // A terminated session is no longer the caller's to be served on.
         s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(&sid);
     }
     response
+}
+
+/// Forgets sessions idle past `SESSION_IDLE`, then says whether the user already holds the most
+/// sessions it may on this server.
+fn too_many_sessions(s: &MockOrg, user_id: &str, resource: &str) -> bool {
+    let mut sessions = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner());
+    sessions.retain(|_, o| o.last_used.elapsed() < SESSION_IDLE);
+    sessions.values().filter(|o| o.user_id == user_id && o.resource == resource).count() >= MAX_SESSIONS_PER_USER
 }
 
 /// The bearer token a request is served with: the `Authorization` header's in a clean org. The
