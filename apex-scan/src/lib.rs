@@ -65,18 +65,37 @@ pub fn read_tree(root: &std::path::Path) -> std::io::Result<Vec<SourceFile>> {
         entries.sort_by_key(|e| e.path());
         for e in entries {
             let p = e.path();
-            if p.is_dir() {
+            // Directories are walked without following links, so a link back up is no loop.
+            if e.file_type()?.is_dir() {
                 dirs.push(p);
             } else if p.extension().is_some_and(|x| x == "cls")
                 && p.parent().and_then(|d| d.file_name()).is_some_and(|n| n == "classes")
             {
-                let meta = std::fs::read_to_string(p.with_extension("cls-meta.xml")).ok();
-                out.push(SourceFile { path: p.display().to_string(), text: std::fs::read_to_string(&p)?, meta });
+                let meta_path = p.with_extension("cls-meta.xml");
+                let meta = meta_path.exists().then(|| read_source(&meta_path)).transpose()?;
+                out.push(SourceFile { path: p.display().to_string(), text: read_source(&p)?, meta });
             }
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// Largest source file read: Apex classes are limited to 1 million characters by the platform.
+const MAX_SOURCE_BYTES: u64 = 4 << 20;
+
+/// A source file, only if it is a regular file (a FIFO or a device would block or never end)
+/// of a size the platform allows.
+fn read_source(p: &std::path::Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(p)?;
+    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {what}", p.display()));
+    if !meta.is_file() {
+        return Err(bad("not a regular file".into()));
+    }
+    if meta.len() > MAX_SOURCE_BYTES {
+        return Err(bad(format!("{} bytes, more than the {MAX_SOURCE_BYTES} a source file may have", meta.len())));
+    }
+    std::fs::read_to_string(p)
 }
 
 /// Scans the files. `tool_classes` are classes the target maps to tools: all their methods are

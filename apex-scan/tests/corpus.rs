@@ -218,3 +218,23 @@ fn sarif_output_is_2_1_0_with_rules_and_locations() {
         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().ends_with("Subject.cls")
     );
 }
+
+/// Local input is bounded: a FIFO named like a class is refused (reading it would block), a
+/// directory link back up is not followed (no loop), and the real class beside them is read.
+#[test]
+fn a_tree_with_a_fifo_and_a_link_loop_is_read_or_refused_never_hung() {
+    let root = std::env::temp_dir().join(format!("hg-apex-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let classes = root.join("classes");
+    std::fs::create_dir_all(&classes).unwrap();
+    std::fs::write(classes.join("Ok.cls"), "public with sharing class Ok { }").unwrap();
+    std::os::unix::fs::symlink(&root, classes.join("loop")).unwrap();
+    let read = apex_scan::read_tree(&root).expect("a link loop is skipped");
+    assert_eq!(read.len(), 1, "{:?}", read.iter().map(|f| &f.path).collect::<Vec<_>>());
+    let fifo = classes.join("Blocked.cls");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let err = apex_scan::read_tree(&root).unwrap_err();
+    assert!(err.to_string().ends_with("Blocked.cls: not a regular file"), "{err}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
