@@ -2,7 +2,7 @@
 //! catalog and least privilege (C2), and the human-approval list (C6).
 
 use crate::target::{AppMetadata, Declarations};
-use crate::world::{GateWorld, StepError, expect, is_read_only};
+use crate::world::{GateWorld, StepError, expect, is_read_only, tool_name};
 use cucumber::{then, when};
 use reqwest::Method;
 use serde_json::Value;
@@ -103,10 +103,6 @@ async fn all_tools(w: &mut GateWorld, persona: &str) -> Result<Vec<Value>, StepE
     Ok(tools)
 }
 
-fn name(t: &Value) -> String {
-    t["name"].as_str().unwrap_or_default().to_string()
-}
-
 #[when(expr = "{word} lists the tools of every MCP server")]
 async fn list_all(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let tools = all_tools(w, &persona).await?;
@@ -127,14 +123,14 @@ fn listed(w: &GateWorld) -> Result<Vec<Value>, StepError> {
 #[then("every listed tool is on the declared allowlist")]
 async fn allowlisted(w: &mut GateWorld) -> Result<(), StepError> {
     let d = declarations(w)?;
-    let extras: Vec<String> = listed(w)?.iter().map(name).filter(|n| !d.tool_allowlist.contains(n)).collect();
+    let extras: Vec<String> = listed(w)?.iter().map(tool_name).filter(|n| !d.tool_allowlist.contains(n)).collect();
     expect(extras.is_empty(), "only allowlisted tools", || format!("not on the allowlist: {}", extras.join(", ")))
 }
 
 #[then("the agent can list at least one allowlisted tool")]
 async fn some_allowlisted(w: &mut GateWorld) -> Result<(), StepError> {
     let d = declarations(w)?;
-    let n = listed(w)?.iter().map(name).filter(|n| d.tool_allowlist.contains(n)).count();
+    let n = listed(w)?.iter().map(tool_name).filter(|n| d.tool_allowlist.contains(n)).count();
     expect(n > 0, "at least one allowlisted tool listed", || "none".into())
 }
 
@@ -143,7 +139,7 @@ async fn side_effects(w: &mut GateWorld) -> Result<(), StepError> {
     let d = declarations(w)?;
     let mut problems = Vec::new();
     for t in listed(w)? {
-        let n = name(&t);
+        let n = tool_name(&t);
         let read_only = is_read_only(&t);
         if read_only {
             continue;
@@ -170,7 +166,7 @@ async fn approvals_declared(w: &mut GateWorld) -> Result<(), StepError> {
     w.probe.evidence.push(format!("approval required: [{}]", d.approval_required.join(", ")));
     if d.approval_required.is_empty() {
         // An empty list says "nothing here needs a human": true only if nothing has side effects.
-        let writers: Vec<String> = listed(w)?.iter().filter(|t| !is_read_only(t)).map(name).collect();
+        let writers: Vec<String> = listed(w)?.iter().filter(|t| !is_read_only(t)).map(tool_name).collect();
         expect(writers.is_empty(), "an empty approval list only where every tool is read-only", || {
             format!("no approval declared, yet these tools are not read-only: {}", writers.join(", "))
         })?;
@@ -183,7 +179,7 @@ async fn broad(w: &mut GateWorld) -> Result<(), StepError> {
     let d = declarations(w)?;
     let broad: Vec<String> = listed(w)?
         .iter()
-        .map(name)
+        .map(tool_name)
         .filter(|n| {
             let l = n.to_ascii_lowercase();
             ["query", "soql", "sosl", "search", "export", "bulk", "apex", "execute"].iter().any(|k| l.contains(k))
@@ -208,7 +204,7 @@ async fn no_credentials(w: &mut GateWorld) -> Result<(), StepError> {
         let text = t.to_string();
         for (p, what) in &patterns {
             if regex::Regex::new(p).is_ok_and(|re| re.is_match(&text)) {
-                found.push(format!("{} carries {what}", name(&t)));
+                found.push(format!("{} carries {what}", tool_name(&t)));
             }
         }
     }

@@ -3,7 +3,7 @@
 //! tool, and fails naming the tool, the argument and the leaked field. No per-tool code: on a real
 //! org the tools are not known in advance.
 
-use crate::world::{Cleanup, GateWorld, StepError, expect, is_read_only, query_path, rpc};
+use crate::world::{Cleanup, GateWorld, StepError, expect, is_read_only, query_path, rpc, tool_name};
 use cucumber::{given, then, when};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -252,10 +252,6 @@ async fn probe_reads(w: &mut GateWorld, persona: String) -> Result<(), StepError
     ));
     w.sys = Some(report);
     Ok(())
-}
-
-fn tool_name(t: &Value) -> String {
-    t["name"].as_str().unwrap_or_default().to_string()
 }
 
 /// One tool as the read probe used it: calls, the arguments answered with a result, and what

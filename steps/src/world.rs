@@ -118,6 +118,11 @@ pub fn soql_string(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
+/// A listed tool's name (empty where it has none).
+pub fn tool_name(tool: &Value) -> String {
+    tool["name"].as_str().unwrap_or_default().to_string()
+}
+
 /// A tool is read-only only where its annotations say so: MCP's `readOnlyHint` defaults to false,
 /// so an unannotated tool may write.
 pub fn is_read_only(tool: &Value) -> bool {
