@@ -15,6 +15,7 @@ pub mod target_file;
 use cucumber::World as _;
 use cucumber::event::ScenarioFinished;
 use cucumber::tag::Ext as _;
+use reports::RunInfo;
 pub use results::GateVerdict;
 use results::{ControlResult, Outcome};
 use std::path::PathBuf;
@@ -97,6 +98,37 @@ pub struct RunOutcome {
     pub secrets: steps::evidence::Secrets,
     /// HTTP requests the embedded mock answered (none for a target file).
     pub requests_served: Option<u64>,
+    /// Changes the run made to the org and could not undo.
+    pub undo_outstanding: Vec<String>,
+}
+
+/// How long an interrupted run waits for the scenarios under way to run their undo.
+const UNDO_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The message of a row the run's interruption cut short or never reached.
+const INTERRUPTED: &str = "the run was interrupted before this control finished";
+
+impl RunInfo {
+    /// A run's facts with nothing ruled by a target file (the caller adds what applies).
+    fn new(target: String, started: String, judgement: results::Judgement, interrupted: bool) -> RunInfo {
+        RunInfo {
+            tool: "headless-gate",
+            version: env!("CARGO_PKG_VERSION"),
+            target,
+            started,
+            finished: now(),
+            interrupted,
+            verdict: judgement.verdict,
+            reasons: judgement.reasons,
+            exclusions: Vec::new(),
+            expired: Vec::new(),
+            not_run: Vec::new(),
+            downgrades: Vec::new(),
+            strict: false,
+            faults: Vec::new(),
+            undo_outstanding: Vec::new(),
+        }
+    }
 }
 
 fn now() -> String {
@@ -246,6 +278,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = ONE_RUN_AT_A_TIME.lock().await;
     let started = now();
+    steps::stop::RUN.reset();
     let today = started.get(..10).unwrap_or_default().to_string();
     let mut faults_on: Vec<String> = Vec::new();
     let (target, mock, file) = match &opts.target {
@@ -257,7 +290,28 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             let ids: std::collections::BTreeMap<&str, bool> =
                 catalog.iter().map(|c| (c.id.as_str(), c.severity == "SHOULD")).collect();
             f.check_ids(&path.display().to_string(), &ids)?;
-            (file_target::build(&path.display().to_string(), &f).await?, None, Some(f))
+            // Discovery talks to the target too: a signal during it still leaves reports.
+            let shown = path.display().to_string();
+            let built = tokio::select! {
+                built = file_target::build(&shown, &f) => built?,
+                _ = interruption() => {
+                    let (results, _) = account_for_every_control(&catalog, Vec::new(), &selected_rows, opts.tags.as_deref(), true);
+                    let judgement = results::gate_verdict(&results, &[], true);
+                    let mut info = RunInfo::new(f.name.clone(), started, judgement.clone(), true);
+                    info.reasons.push("interrupted while discovering the target's endpoints".into());
+                    reports::write_all(&opts.reports, &info, &results)
+                        .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
+                    return Ok(RunOutcome {
+                        verdict: judgement.verdict,
+                        reasons: info.reasons,
+                        results,
+                        secrets: Default::default(),
+                        requests_served: None,
+                        undo_outstanding: Vec::new(),
+                    });
+                }
+            };
+            (built, None, Some(f))
         }
         None => {
             let era = match opts.mcp_protocol.as_deref() {
@@ -310,6 +364,10 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     let cucumber = GateWorld::cucumber()
         .max_concurrent_scenarios(opts.concurrency.max(1))
         .fail_on_skipped()
+        .before(|_, _, scenario, world| {
+            world.scenario = scenario.name.clone();
+            Box::pin(async {})
+        })
         .after(move |feature, _, scenario, ev, world| {
             let sink = sink.clone();
             let rulings = rulings_in_hook.clone();
@@ -317,7 +375,9 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             Box::pin(async move {
                 let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
                 let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
+                let mut cut_short = false;
                 if let Some(w) = world {
+                    cut_short = w.probe.interrupted;
                     w.run_cleanup().await;
                     r.duration_ms = w.started.elapsed().as_millis();
                     r.evidence = w.probe.evidence.iter().map(|e| w.probe.secrets.redact(e)).collect();
@@ -325,6 +385,10 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 // Failure texts may quote what a target sent: redacted like the evidence.
                 let failure = failure_text(ev).map(|t| secrets.redact(&t));
                 (r.status, r.message) = Outcome::of_run(failure.as_deref());
+                // Cut short by the run's interruption: whatever the step made of it, not a verdict.
+                if cut_short && r.status != Outcome::Passed {
+                    (r.status, r.message) = (Outcome::NotVerifiable, Some(INTERRUPTED.into()));
+                }
                 rulings.settle(&mut r, true);
                 sink.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             })
@@ -347,10 +411,21 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             skipped.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             false
         });
+    let mut cucumber = std::pin::pin!(cucumber);
     let interrupted = tokio::select! {
-        _ = cucumber => false,
+        _ = &mut cucumber => false,
         _ = interruption() => true,
     };
+    if interrupted {
+        // Scenarios under way stop sending and run their undo (each exchange bounded by the
+        // request timeout); the grace bounds it all, and a second signal ends it at once.
+        steps::stop::RUN.begin();
+        tokio::select! {
+            _ = &mut cucumber => {}
+            _ = tokio::time::sleep(UNDO_GRACE) => {}
+            _ = interruption() => {}
+        }
+    }
     let requests_served = mock.as_ref().map(|m| m.state.requests_served.load(std::sync::atomic::Ordering::Relaxed));
     if let Some(m) = mock {
         m.shutdown().await;
@@ -358,28 +433,18 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     let ran = collected.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let (results, no_row) = account_for_every_control(&catalog, ran, &selected_rows, opts.tags.as_deref(), interrupted);
     let judgement = results::gate_verdict(&results, &expired, interrupted);
-    let info = reports::RunInfo {
-        tool: "headless-gate",
-        version: env!("CARGO_PKG_VERSION"),
-        target: target.name.clone(),
-        started,
-        finished: now(),
-        interrupted,
-        verdict: judgement.verdict,
-        reasons: judgement.reasons.clone(),
-        exclusions: exclusions
-            .iter()
-            .map(|x| format!("{}{}{}: {}", x.id, until(x), if x.run { "" } else { " (not run)" }, x.reason))
-            .collect(),
-        expired,
-        not_run: not_run
-            .iter()
-            .map(|(tag, o, why)| format!("scenarios tagged @{tag} are {}: {why}", o.label()))
-            .collect(),
-        downgrades: rulings.downgrades.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
-        strict: opts.strict,
-        faults: faults_on,
-    };
+    let mut info = RunInfo::new(target.name.clone(), started, judgement.clone(), interrupted);
+    info.exclusions = exclusions
+        .iter()
+        .map(|x| format!("{}{}{}: {}", x.id, until(x), if x.run { "" } else { " (not run)" }, x.reason))
+        .collect();
+    info.expired = expired;
+    info.not_run =
+        not_run.iter().map(|(tag, o, why)| format!("scenarios tagged @{tag} are {}: {why}", o.label())).collect();
+    info.downgrades = rulings.downgrades.iter().map(|(id, why)| format!("{id}: {why}")).collect();
+    info.strict = opts.strict;
+    info.faults = faults_on;
+    info.undo_outstanding = steps::stop::RUN.outstanding().iter().map(|u| target.secrets.redact(u)).collect();
     reports::write_all(&opts.reports, &info, &results)
         .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
     if !no_row.is_empty() {
@@ -395,6 +460,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         results,
         secrets: target.secrets.clone(),
         requests_served,
+        undo_outstanding: info.undo_outstanding,
     })
 }
 
@@ -421,7 +487,7 @@ fn account_for_every_control(
             (r.status, r.message) = if !selected.contains(&c.title) {
                 (Outcome::NotSelected, Some(format!("outside --tags {}", tags.unwrap_or_default())))
             } else if interrupted {
-                (Outcome::NotVerifiable, Some("the run was interrupted before this control finished".into()))
+                (Outcome::NotVerifiable, Some(INTERRUPTED.into()))
             } else {
                 no_row.push(c.title.clone());
                 (Outcome::NotVerifiable, Some("selected, but the run produced no result for it".into()))
@@ -433,9 +499,21 @@ fn account_for_every_control(
     (out, no_row)
 }
 
-/// Ctrl-C, or SIGTERM (what CI sends a cancelled or timed-out job): either ends the run with
-/// partial reports. A signal that cannot be watched never fires, rather than ending the run.
+/// Ctrl-C, SIGTERM (what CI sends a cancelled or timed-out job) or SIGHUP (a closed terminal or
+/// SSH session): each ends the run with partial reports. A signal that cannot be watched never
+/// fires, rather than ending the run.
 async fn interruption() {
+    #[cfg(unix)]
+    let hup = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(mut hup) => {
+                hup.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let hup = std::future::pending::<()>();
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -455,6 +533,7 @@ async fn interruption() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+        _ = hup => {}
     }
 }
 
@@ -491,6 +570,9 @@ pub fn summary(outcome: &RunOutcome) -> String {
     s.push_str(&format!("{} controls in {} rows: {}\n", controls.len(), outcome.results.len(), counts.join(", ")));
     for why in &outcome.reasons {
         s.push_str(&format!("  because: {why}\n"));
+    }
+    for undo in &outcome.undo_outstanding {
+        s.push_str(&format!("  NOT UNDONE (put it back by hand): {undo}\n"));
     }
     s.push_str(&format!("gate: {}\n", outcome.verdict.label()));
     s

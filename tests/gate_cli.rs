@@ -207,10 +207,12 @@ fn a_system_mode_tool_is_caught_naming_the_tool_the_argument_and_the_field() {
     );
 }
 
-/// Ctrl-C at a terminal, SIGTERM from a CI runner cancelling the job: the same partial reports.
+/// Ctrl-C at a terminal, SIGTERM from a CI runner cancelling the job, SIGHUP from a closed
+/// terminal: the same partial reports.
 #[rstest::rstest]
 #[case::ctrl_c("INT")]
 #[case::ci_cancel("TERM")]
+#[case::closed_terminal("HUP")]
 fn an_interrupted_run_writes_partial_reports_marked_interrupted(#[case] signal: &str) {
     use std::io::{BufRead, BufReader};
     let dir = std::env::temp_dir().join(format!("hg-cli-interrupt-{signal}-{}", std::process::id()));

@@ -503,3 +503,46 @@ async fn resource_metadata_on_a_foreign_host_is_never_fetched() {
     assert!(rs02["message"].as_str().unwrap().contains("on a host the target file does not name"), "{rs02}");
     assert!(evil.received_requests().await.unwrap().is_empty(), "the gate fetched metadata from a foreign host");
 }
+
+/// A target whose revocation works and whose resource server answers every request with `answer`.
+async fn revocation_target(answer: ResponseTemplate) -> MockServer {
+    let server = fake().await;
+    sign_in_works(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(path_regex("^/(services/data|platform)/.*")).respond_with(answer).mount(&server).await;
+    server
+}
+
+/// HG-REV-03's callers go through the probe's rules: a redirect to a host the target does not name
+/// is an answer, never followed with the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_sampling_never_follows_a_redirect_to_another_host() {
+    let evil = MockServer::start().await;
+    Mock::given(path_regex(".*")).respond_with(ResponseTemplate::new(200)).mount(&evil).await;
+    let server =
+        revocation_target(ResponseTemplate::new(307).insert_header("location", format!("{}/steal", evil.uri()))).await;
+    let run = gate_tags("rev03-redirect", target_file(&server.uri(), &server.uri()), "@HG-REV-03").await;
+    assert_clean(&run);
+    assert!(run.any_failure("HG-REV-03"), "{:?}", run.failures());
+    assert!(evil.received_requests().await.unwrap().is_empty(), "a caller followed the redirect with the token");
+}
+
+/// HG-REV-03's callers stop with the scenario's budget (5 s here): a resource server that takes
+/// 0.9 s an answer gets a bounded number of requests, not 8 callers x 200 samples.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_sampling_stops_with_the_scenario_budget() {
+    let slow = ResponseTemplate::new(200).set_delay(Duration::from_millis(900));
+    let server = revocation_target(slow).await;
+    let run = gate_tags("rev03-budget", target_file(&server.uri(), &server.uri()), "@HG-REV-03").await;
+    assert_clean(&run);
+    let sampled =
+        server.received_requests().await.unwrap().iter().filter(|r| r.url.path().starts_with("/platform/")).count();
+    // Each caller sends one at a time: at most budget / 0.9 s + 1 each.
+    assert!(sampled <= 8 * 7, "{sampled} requests in a 5 s budget");
+    let row = run.results["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-REV-03").unwrap().clone();
+    assert_ne!(row["status"], "passed", "{row}");
+}

@@ -467,3 +467,152 @@ async fn a_denial_of_a_record_the_target_does_not_have_is_not_verifiable() {
     assert_eq!(failed.len(), 1, "{stdout}");
     assert!(failed[0].starts_with("  FAILED HG-PERM-03 twin: the owner sees its own records"), "{stdout}");
 }
+
+/// A reverse proxy in front of the mock that, once a user has been frozen or deactivated, holds
+/// every request but a PATCH (the undo) forever, so a signal lands while the scenario is under
+/// way; `undo_fails` refuses the undo too.
+struct HoldingProxy {
+    upstream: String,
+    client: reqwest::Client,
+    changed: std::sync::atomic::AtomicBool,
+    tell: tokio::sync::Notify,
+    undo_fails: bool,
+}
+
+async fn holding(
+    axum::extract::State(p): axum::extract::State<std::sync::Arc<HoldingProxy>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).replace(' ', "");
+    let is_patch = parts.method == reqwest::Method::PATCH;
+    let changes_user = is_patch && (text.contains("\"IsFrozen\":true") || text.contains("\"IsActive\":false"));
+    if p.changed.load(SeqCst) && !changes_user {
+        if !is_patch {
+            std::future::pending::<()>().await;
+        }
+        if p.undo_fails {
+            let answer = r#"[{"errorCode":"UNKNOWN_EXCEPTION","message":"held by the test"}]"#;
+            return axum::response::Response::builder().status(500).body(answer.into()).unwrap();
+        }
+    }
+    let url = format!("{}{}", p.upstream, parts.uri.path_and_query().map(|q| q.as_str()).unwrap_or("/"));
+    let mut headers = parts.headers.clone();
+    headers.remove(axum::http::header::HOST);
+    let answer = p.client.request(parts.method, url).headers(headers).body(body).send().await.unwrap();
+    if changes_user {
+        p.changed.store(true, SeqCst);
+        p.tell.notify_one();
+    }
+    let mut out = axum::response::Response::builder().status(answer.status());
+    for (k, v) in answer.headers().iter().filter(|(k, _)| *k != axum::http::header::TRANSFER_ENCODING) {
+        out = out.header(k, v);
+    }
+    out.body(answer.bytes().await.unwrap().into()).unwrap()
+}
+
+/// Runs REV-04 against the mock behind a holding proxy, sends SIGTERM once the user is changed,
+/// and gives the exit code, the results and the mock.
+async fn interrupted_mid_revocation(
+    name: &str,
+    undo_fails: bool,
+) -> (Option<i32>, serde_json::Value, mock_org::RunningOrg) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public = format!("http://{}", listener.local_addr().unwrap());
+    let org = mock_org::start_behind(mock_org::Org::default_fixture(), public.clone()).await.unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let proxy = std::sync::Arc::new(HoldingProxy {
+        upstream: org.url.clone(),
+        client,
+        changed: Default::default(),
+        tell: tokio::sync::Notify::new(),
+        undo_fails,
+    });
+    let app = axum::Router::new().fallback(holding).with_state(proxy.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let file = write(name, &target_file(&public));
+    let reports = reports_dir(name);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_headless-gate"));
+    cmd.args(["run", "--target", &file.display().to_string(), "--reports", &reports])
+        .args(["--tags", "@HG-REV-04", "--concurrency", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null());
+    for (name, _, pw) in PERSONAS {
+        cmd.env(format!("HG_TEST_{}_PASSWORD", name.to_uppercase()), pw);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let changed = tokio::time::timeout(std::time::Duration::from_secs(60), proxy.tell.notified()).await;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(changed.is_ok(), "the scenario changed the user before the signal");
+    let code = tokio::task::spawn_blocking(move || child.wait().unwrap().code()).await.unwrap();
+    let json = serde_json::from_str(&std::fs::read_to_string(format!("{reports}/results.json")).unwrap()).unwrap();
+    (code, json, org)
+}
+
+fn frozen_or_inactive(org: &mock_org::RunningOrg, username: &str) -> bool {
+    let store = org.state.store_read();
+    let user = store.of_object("User").find(|u| u.get("Username") == username).expect("the user");
+    let login = store.of_object("UserLogin").find(|l| l.get("UserId") == &serde_json::json!(user.id));
+    user.get("IsActive") == &serde_json::json!(false)
+        || login.is_some_and(|l| l.get("IsFrozen") == &serde_json::json!(true))
+}
+
+/// SIGTERM while REV-04 has the agent frozen: the scenario's undo still runs (the agent is not
+/// left frozen in the org), and the scenario is in the reports, not verifiable.
+#[tokio::test]
+async fn a_signal_mid_scenario_still_runs_its_undo_before_the_reports() {
+    let (code, json, org) = interrupted_mid_revocation("undo", false).await;
+    assert_eq!(code, Some(130));
+    assert!(!frozen_or_inactive(&org, "agent.service@acme.test"), "the agent was left changed in the org");
+    let rows: Vec<&serde_json::Value> =
+        json["controls"].as_array().unwrap().iter().filter(|c| c["id"] == "HG-REV-04").collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["status"] == "not verifiable"), "{rows:?}");
+    assert!(rows.iter().any(|r| r["message"] == "the run was interrupted before this control finished"));
+    assert_eq!(json["run"]["undo_outstanding"], serde_json::json!([]));
+}
+
+/// An undo the target refuses is named in the reports, so a team knows the org needs a hand.
+#[tokio::test]
+async fn an_undo_that_could_not_run_is_named_in_the_reports() {
+    let (code, json, org) = interrupted_mid_revocation("undo-refused", true).await;
+    assert_eq!(code, Some(130));
+    assert!(frozen_or_inactive(&org, "agent.service@acme.test"));
+    let left = json["run"]["undo_outstanding"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    let left = left[0].as_str().unwrap();
+    assert!(left.starts_with("HG-REV-04 ") && left.contains("PATCH /sobjects/User"), "{left}");
+}
+
+/// A signal while the gate is still discovering the target's endpoints: the reports are written,
+/// every control in them not verifiable.
+#[tokio::test]
+async fn a_signal_during_discovery_still_writes_the_reports() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let file = write("discovery", &target_file(&url));
+    let reports = reports_dir("discovery");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_headless-gate"));
+    cmd.args(["run", "--target", &file.display().to_string(), "--reports", &reports])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null());
+    for (name, _, pw) in PERSONAS {
+        cmd.env(format!("HG_TEST_{}_PASSWORD", name.to_uppercase()), pw);
+    }
+    let mut child = cmd.spawn().unwrap();
+    // The gate has connected: discovery is under way, and the connection never answers.
+    let (_held, _) =
+        tokio::time::timeout(std::time::Duration::from_secs(60), listener.accept()).await.unwrap().unwrap();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let code = tokio::task::spawn_blocking(move || child.wait().unwrap().code()).await.unwrap();
+    assert_eq!(code, Some(130));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{reports}/results.json")).unwrap()).unwrap();
+    assert_eq!(json["verdict"], "interrupted");
+    let controls = json["controls"].as_array().unwrap();
+    assert_eq!(controls.len(), headless_gate::catalog::shipped().len());
+    assert!(controls.iter().all(|c| c["status"] == "not verifiable"));
+}

@@ -22,7 +22,7 @@ pub mod tokens;
 mod validate;
 
 pub use model::{Org, OrgFileError};
-pub use server::{RunningOrg, app, start};
+pub use server::{RunningOrg, app, start, start_behind};
 
 use faults::Fault;
 use std::sync::atomic::{AtomicU64, Ordering};

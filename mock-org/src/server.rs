@@ -59,9 +59,19 @@ pub async fn start(org: Org) -> std::io::Result<RunningOrg> {
 }
 
 pub async fn start_on(org: Org, addr: SocketAddr) -> std::io::Result<RunningOrg> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve(org, tokio::net::TcpListener::bind(addr).await?, None).await
+}
+
+/// A mock org on loopback that calls itself `public_url` (its issuer, its endpoints in metadata
+/// and challenges): the address of a reverse proxy in front of it. `RunningOrg::url` stays the
+/// mock's own address.
+pub async fn start_behind(org: Org, public_url: String) -> std::io::Result<RunningOrg> {
+    serve(org, tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?, Some(public_url)).await
+}
+
+async fn serve(org: Org, listener: tokio::net::TcpListener, public_url: Option<String>) -> std::io::Result<RunningOrg> {
     let url = format!("http://{}", listener.local_addr()?);
-    let state = Arc::new(MockOrg::new(org, url.clone()));
+    let state = Arc::new(MockOrg::new(org, public_url.unwrap_or_else(|| url.clone())));
     let (tx, rx) = oneshot::channel::<()>();
     let router = app(state.clone());
     // Small answers go out at once: without TCP_NODELAY an answer written in two parts (an SSE

@@ -31,7 +31,14 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
         h.push_str("</ul>");
     }
     if info.interrupted {
-        h.push_str("<p class=\"failed\"><strong>This run was interrupted.</strong> Controls that had not finished are missing.</p>");
+        h.push_str("<p class=\"failed\"><strong>This run was interrupted.</strong> Controls that had not finished are not verifiable.</p>");
+    }
+    if !info.undo_outstanding.is_empty() {
+        h.push_str("<p class=\"failed\" id=\"undo\"><strong>Changes the run could not undo</strong> (put them back in the org by hand):</p><ul>");
+        for undo in &info.undo_outstanding {
+            h.push_str(&format!("<li>{}</li>", esc(undo)));
+        }
+        h.push_str("</ul>");
     }
     h.push_str(&format!(
         "<p>Target: {} · {} {} · started {} · finished {}</p>",

@@ -48,8 +48,13 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
             case.set_system_out(&evidence);
             suite.add_testcase(case.build());
         }
+        let mut notes = Vec::new();
         if info.interrupted {
-            suite.set_system_err("the run was interrupted: controls that had not finished are missing");
+            notes.push("the run was interrupted: controls that had not finished are not verifiable".to_string());
+        }
+        notes.extend(info.undo_outstanding.iter().map(|u| format!("not undone (put it back by hand): {u}")));
+        if !notes.is_empty() {
+            suite.set_system_err(&notes.join("\n"));
         }
         report.add_testsuite(suite.build());
     }

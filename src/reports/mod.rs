@@ -31,6 +31,9 @@ pub struct RunInfo {
     /// With --strict, downgrades are ignored.
     pub strict: bool,
     pub faults: Vec<String>,
+    /// Undo the run queued and could not finish (a failed undo, or one an interruption cut off):
+    /// changes still in the org, for someone to put back by hand.
+    pub undo_outstanding: Vec<String>,
 }
 
 pub fn write_all(dir: &Path, info: &RunInfo, results: &[ControlResult]) -> std::io::Result<()> {

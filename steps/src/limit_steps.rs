@@ -10,10 +10,15 @@ use reqwest::Method;
 const OVER_THE_RATE: u32 = 25;
 /// Requests in flight at once during the burst.
 const IN_FLIGHT: usize = 16;
+/// How much of an answer the burst reads: enough for Salesforce's error code, and a burst's
+/// memory stays bounded whatever the target sends.
+const ANSWER_CAP: usize = 64 * 1024;
 
 /// What the burst saw.
 #[derive(Debug, Clone, Default)]
 pub struct Burst {
+    /// Requests the burst meant to send, and those that went out.
+    pub planned: usize,
     pub sent: usize,
     pub served: usize,
     /// Refused as rate-limited: 429, or Salesforce's REQUEST_LIMIT_EXCEEDED.
@@ -29,33 +34,31 @@ async fn burst(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     ))?;
     let token = w.token(&persona).await?;
     let url = w.target.rest(&query_path("SELECT Id FROM Case LIMIT 1"));
-    let client = reqwest::Client::builder()
-        .timeout(crate::probe::TIMEOUT)
-        .build()
-        .map_err(|e| StepError::Expectation { expected: "an HTTP client".into(), observed: e.to_string() })?;
+    // Under the probe's rules: the scenario's budget, trusted hosts, no redirect followed.
+    let lane = w.probe.lane();
+    let request = crate::probe::Request::new(Method::GET, url).bearer(&token);
     let total = (rate as usize).saturating_add(OVER_THE_RATE as usize);
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..IN_FLIGHT {
-        let (client, url, token, next) = (client.clone(), url.clone(), token.clone(), next.clone());
+        let (lane, request, next) = (lane.clone(), request.clone(), next.clone());
         tasks.spawn(async move {
             let mut seen = Vec::new();
             while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < total {
-                let outcome = match client.get(&url).bearer_auth(&token).send().await {
+                let outcome = match lane.send(&request, ANSWER_CAP).await {
                     Ok(r) => {
-                        let status = r.status().as_u16();
-                        let retry_after = r.headers().contains_key("retry-after");
-                        let body = r.text().await.unwrap_or_default();
-                        (status, retry_after, body.contains("REQUEST_LIMIT_EXCEEDED"))
+                        (r.status, r.headers.contains_key("retry-after"), r.body.contains("REQUEST_LIMIT_EXCEEDED"))
                     }
-                    Err(_) => (0, false, false),
+                    Err(crate::probe::ProbeError::Unreachable { .. }) => (0, false, false),
+                    // Nothing more may be sent (budget, interruption, an untrusted host).
+                    Err(_) => break,
                 };
                 seen.push(outcome);
             }
             seen
         });
     }
-    let mut b = Burst::default();
+    let mut b = Burst { planned: total, ..Burst::default() };
     for (status, retry_after, limit_code) in tasks.join_all().await.into_iter().flatten() {
         b.sent += 1;
         match status {
@@ -73,13 +76,19 @@ async fn burst(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     ));
     w.burst = Some(b);
     // Afterwards the org's minute passes (the mock's clock), so later scenarios get a fresh budget.
-    w.cleanup.push(crate::world::Cleanup::AdvanceClock(std::time::Duration::from_secs(60)));
+    w.queue_undo(crate::world::Cleanup::AdvanceClock(std::time::Duration::from_secs(60)));
     Ok(())
 }
 
 #[then("the burst is rate-limited, never answered with a server error")]
 async fn burst_limited(w: &mut GateWorld) -> Result<(), StepError> {
     let b = w.burst.clone().ok_or(StepError::NothingSent)?;
+    if b.sent < b.planned {
+        return Err(StepError::NotVerifiable(format!(
+            "the burst was cut short after {} of {} requests (the scenario's time budget, or the run's interruption)",
+            b.sent, b.planned
+        )));
+    }
     expect(b.server_errors == 0 && b.other.is_empty(), "no 5xx and no other answer in the burst", || {
         format!("{} server errors, other answers {:?}", b.server_errors, b.other)
     })?;

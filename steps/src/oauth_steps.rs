@@ -821,6 +821,8 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
     const BEFORE: usize = 10;
     const AFTER: usize = 200;
     const STEP: std::time::Duration = std::time::Duration::from_millis(10);
+    /// Only the status counts: a sample reads little of the body.
+    const SAMPLE_CAP: usize = 4096;
     let token = grant(w, "latest")?.access_token;
     // The same resource request the other token checks send (REST, or the MCP server).
     let request = match resource_request(w) {
@@ -830,10 +832,8 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
             crate::world::mcp_http(&first_mcp_server(w)?, crate::world::opening_request(era), era, None)
         }
     };
-    let client = reqwest::Client::builder()
-        .timeout(crate::probe::TIMEOUT)
-        .build()
-        .map_err(|e| StepError::Expectation { expected: "an HTTP client".into(), observed: e.to_string() })?;
+    // Under the probe's rules: the scenario's budget, trusted hosts, no redirect followed.
+    let lane = w.probe.lane();
     let start = Instant::now();
     // The revocation is sent only once every caller has had a success: the window is measured
     // with requests really in flight, not before they start.
@@ -841,8 +841,8 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
     let revoked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
     for k in 0..callers {
-        let (client, request, warmed, revoked) =
-            (client.clone(), request.clone().bearer(&token), warmed.clone(), revoked.clone());
+        let (lane, request, warmed, revoked) =
+            (lane.clone(), request.clone().bearer(&token), warmed.clone(), revoked.clone());
         let (offset, period) = (STEP * k as u32, STEP * callers as u32);
         tasks.push(tokio::spawn(async move {
             let (mut seen, mut after) = (Vec::new(), 0);
@@ -862,8 +862,15 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
                     continue;
                 }
                 let sent = start.elapsed();
-                let send = crate::probe::builder(&client, &request).0.send();
-                let status = send.await.map(|r| r.status().as_u16()).unwrap_or(0);
+                let status = match lane.send(&request, SAMPLE_CAP).await {
+                    Ok(r) => r.status,
+                    Err(crate::probe::ProbeError::Unreachable { .. }) => 0,
+                    // Nothing more may be sent (budget, interruption, an untrusted host).
+                    Err(_) => {
+                        seen.push((sent, 0));
+                        break;
+                    }
+                };
                 seen.push((sent, status));
                 if i == 0 {
                     warmed.add_permits(1);
@@ -968,7 +975,7 @@ async fn admin_user_state(w: &mut GateWorld, persona: &str, field: &str, value: 
     } else {
         format!("/sobjects/User/{user_id}")
     };
-    w.cleanup.push(Cleanup::AdminPatch { path: path.clone(), body: json!({ field: !value }) });
+    w.queue_undo(Cleanup::AdminPatch { path: path.clone(), body: json!({ field: !value }) });
     w.rest("admin", Method::PATCH, &path, Some(json!({ field: value }))).await?;
     let r = w.last()?;
     expect(r.status == 204, "the admin's change accepted (204)", || format!("{}", r.status))

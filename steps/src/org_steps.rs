@@ -59,7 +59,7 @@ async fn admin_read(w: &mut GateWorld, object: String, alias: String) -> Result<
     let id = w.record(&alias)?.id;
     w.take_snapshot(&format!("/sobjects/{object}/{id}")).await?;
     let before = w.snapshot.as_ref().and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
-    w.cleanup.push(Cleanup::AdminRestore { object, id, before });
+    w.queue_undo(Cleanup::AdminRestore { object, id, before });
     Ok(())
 }
 
@@ -82,7 +82,7 @@ async fn admin_proves_field(w: &mut GateWorld, field: String, object: String, al
 async fn admin_listed(w: &mut GateWorld, object: String) -> Result<(), StepError> {
     w.take_snapshot(&query_path(&format!("SELECT Id FROM {object} ORDER BY Id"))).await?;
     let before = w.admin_ids(&object).await?;
-    w.cleanup.push(Cleanup::AdminDeleteNew { object, before });
+    w.queue_undo(Cleanup::AdminDeleteNew { object, before });
     Ok(())
 }
 

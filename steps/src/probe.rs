@@ -83,6 +83,8 @@ pub enum ProbeError {
     Untrusted { url: String },
     #[error("not sent: the scenario used up its time budget of {0} s")]
     OverBudget(u64),
+    #[error("{}the run was interrupted before this control finished", crate::world::NOT_VERIFIABLE)]
+    Interrupted,
 }
 
 /// One request to send: a method, a URL and what goes with it.
@@ -129,6 +131,10 @@ pub struct Probe {
     started: std::time::Instant,
     pub secrets: Secrets,
     pub evidence: Vec<String>,
+    /// Sending a scenario's undo: an interrupted run still lets it out.
+    pub undoing: bool,
+    /// The run's interruption stopped an exchange of this scenario.
+    pub interrupted: bool,
 }
 
 impl std::fmt::Debug for Probe {
@@ -137,66 +143,121 @@ impl std::fmt::Debug for Probe {
     }
 }
 
+/// Whether a request may go out, and for how long: nothing once the run is interrupted or the
+/// scenario's budget is spent (but an undo, which an exchange's timeout bounds), and no bearer
+/// token to a host the target does not name. The one rule for the probe and its lanes.
+fn admission(
+    limits: &Limits,
+    started: std::time::Instant,
+    req: &Request,
+    undoing: bool,
+) -> Result<Duration, ProbeError> {
+    let left = limits.scenario_budget.saturating_sub(started.elapsed());
+    if crate::stop::RUN.requested() && !undoing {
+        Err(ProbeError::Interrupted)
+    } else if left.is_zero() && !undoing {
+        Err(ProbeError::OverBudget(limits.scenario_budget.as_secs()))
+    } else if req.bearer.is_some() && !limits.trusts(&req.url) {
+        Err(ProbeError::Untrusted { url: req.url.clone() })
+    } else if undoing {
+        Ok(limits.request_timeout)
+    } else {
+        Ok(left.min(limits.request_timeout))
+    }
+}
+
+/// One exchange, its body read up to `cap` bytes; cut short when the run is interrupted (but an
+/// undo).
+async fn exchange(
+    client: &reqwest::Client,
+    req: &Request,
+    timeout: Duration,
+    cap: usize,
+    undoing: bool,
+) -> Result<Result<Reply, reqwest::Error>, ProbeError> {
+    let b = builder(client, req).0.timeout(timeout);
+    let answer = async {
+        let mut resp = b.send().await?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        let mut truncated = false;
+        while let Some(chunk) = resp.chunk().await? {
+            body.extend_from_slice(&chunk);
+            if body.len() > cap {
+                body.truncate(cap);
+                truncated = true;
+                break;
+            }
+        }
+        Ok(Reply { status, headers, body: String::from_utf8_lossy(&body).into_owned(), truncated })
+    };
+    tokio::select! {
+        a = answer => Ok(a),
+        _ = crate::stop::RUN.requested_now(), if !undoing => Err(ProbeError::Interrupted),
+    }
+}
+
+/// Many requests at once (a burst, callers racing a revocation) under the probe's rules: the
+/// scenario's budget and timeouts, trusted hosts, no redirects, capped bodies, the interruption.
+/// Exchanges are not written down one by one: the step writes what they add up to.
+#[derive(Clone)]
+pub struct Lane {
+    client: reqwest::Client,
+    limits: Limits,
+    started: std::time::Instant,
+}
+
+impl Lane {
+    /// The answer, its body read up to `cap` bytes (what the caller needs of it).
+    pub async fn send(&self, req: &Request, cap: usize) -> Result<Reply, ProbeError> {
+        let timeout = admission(&self.limits, self.started, req, false)?;
+        exchange(&self.client, req, timeout, cap, false)
+            .await?
+            .map_err(|e| ProbeError::Unreachable { url: String::new(), reason: without_url(&e) })
+    }
+}
+
 impl Probe {
     pub fn new(secrets: Secrets, limits: Limits) -> Self {
-        Probe { client: client(), limits, started: std::time::Instant::now(), secrets, evidence: Vec::new() }
+        Probe {
+            client: client(),
+            limits,
+            started: std::time::Instant::now(),
+            secrets,
+            evidence: Vec::new(),
+            undoing: false,
+            interrupted: false,
+        }
     }
 
-    /// Refuses what must not go out: a bearer token to a host the target does not name, or any
-    /// request once the scenario's budget is spent. Written down as evidence like an exchange.
-    fn admit(&mut self, req: &Request) -> Result<Duration, ProbeError> {
-        let left = self.limits.scenario_budget.saturating_sub(self.started.elapsed());
-        let err = if left.is_zero() {
-            Some(ProbeError::OverBudget(self.limits.scenario_budget.as_secs()))
-        } else if req.bearer.is_some() && !self.limits.trusts(&req.url) {
-            Some(ProbeError::Untrusted { url: self.secrets.redact(&req.url) })
-        } else {
-            None
-        };
-        match err {
-            Some(e) => {
-                self.evidence.push(format!(
-                    "{} {}
-  -> {e}",
-                    req.method,
-                    self.secrets.redact(&req.url)
-                ));
-                Err(e)
-            }
-            None => Ok(left.min(self.limits.request_timeout)),
-        }
+    /// A lane for concurrent requests under this probe's rules and budget.
+    pub fn lane(&self) -> Lane {
+        Lane { client: self.client.clone(), limits: self.limits.clone(), started: self.started }
     }
 
     pub async fn send(&mut self, req: Request) -> Result<Reply, ProbeError> {
         if let Ok(u) = url::Url::parse(&req.url) {
             self.learn_userinfo(&u);
         }
-        let timeout = self.admit(&req)?;
-        let (b, sent_body) = builder(&self.client, &req);
-        let b = b.timeout(timeout);
-        let result = async {
-            let mut resp = b.send().await?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let mut body = Vec::new();
-            let mut truncated = false;
-            while let Some(chunk) = resp.chunk().await? {
-                body.extend_from_slice(&chunk);
-                if body.len() > BODY_CAP {
-                    body.truncate(BODY_CAP);
-                    truncated = true;
-                    break;
-                }
-            }
-            Ok::<_, reqwest::Error>(Reply {
-                status,
-                headers,
-                body: String::from_utf8_lossy(&body).into_owned(),
-                truncated,
-            })
-        }
-        .await;
         let line = format!("{} {}{}", req.method, req.url, if req.bearer.is_some() { " (bearer token)" } else { "" });
+        let result = match admission(&self.limits, self.started, &req, self.undoing) {
+            Ok(timeout) => exchange(&self.client, &req, timeout, BODY_CAP, self.undoing).await,
+            Err(e) => Err(e),
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // Refused before or cut during the exchange: written down like one.
+                self.interrupted |= matches!(e, ProbeError::Interrupted);
+                self.evidence.push(self.secrets.redact(&format!("{line}\n  -> {e}")));
+                return Err(match e {
+                    ProbeError::Untrusted { url } => ProbeError::Untrusted { url: self.secrets.redact(&url) },
+                    e => e,
+                });
+            }
+        };
+        let sent_body = builder(&self.client, &req).1;
         let sent =
             if sent_body.is_empty() { String::new() } else { format!("\n  sent: {}", self.clip_redacted(&sent_body)) };
         match result {
@@ -401,5 +462,51 @@ mod tests {
         let err = probe.send(Request::new(Method::GET, url)).await.unwrap_err();
         assert!(matches!(err, ProbeError::OverBudget(0)), "{err}");
         assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    /// A loopback server that answers every request with `size` bytes of body.
+    async fn big_answers(size: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let mut buf = [0u8; 4096];
+                    let _ = sock.read(&mut buf).await;
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {size}\r\n\r\n");
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let chunk = vec![b'a'; 64 * 1024];
+                    let mut left = size;
+                    while left > 0 {
+                        let n = left.min(chunk.len());
+                        if sock.write_all(&chunk[..n]).await.is_err() {
+                            break;
+                        }
+                        left -= n;
+                    }
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_lane_reads_no_more_of_an_answer_than_its_cap_and_keeps_the_probe_rules() {
+        let url = big_answers(8 << 20).await;
+        let probe = Probe::new(Secrets::default(), Limits::default());
+        let reply = probe.lane().send(&Request::new(Method::GET, url.clone()), 1024).await.unwrap();
+        assert_eq!((reply.status, reply.body.len(), reply.truncated), (200, 1024, true));
+        let (other, count) = counting_listener().await;
+        let limits = Limits { trusted: vec![authority(&url).unwrap()], ..Limits::default() };
+        let lane = Probe::new(Secrets::default(), limits).lane();
+        let err = lane.send(&Request::new(Method::GET, other).bearer("secret-token-value"), 1024).await.unwrap_err();
+        assert!(matches!(err, ProbeError::Untrusted { .. }), "{err}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let spent = Probe::new(Secrets::default(), Limits { scenario_budget: Duration::ZERO, ..Limits::default() });
+        assert!(matches!(
+            spent.lane().send(&Request::new(Method::GET, url), 1024).await,
+            Err(ProbeError::OverBudget(0))
+        ));
     }
 }

@@ -175,7 +175,7 @@ async fn seed_canaries(w: &mut GateWorld) -> Result<(), StepError> {
                 observed: format!("{} {}", r.status, r.body.chars().take(200).collect::<String>()),
             });
         };
-        w.cleanup.push(Cleanup::AdminDelete { object: seed.object.clone(), id: id.clone() });
+        w.queue_undo(Cleanup::AdminDelete { object: seed.object.clone(), id: id.clone() });
         w.seeded.push((seed.object.clone(), id));
     }
     let seeded = w.seeded.iter().map(|(o, id)| format!("{o} {id}")).collect::<Vec<_>>().join(", ");

@@ -62,8 +62,11 @@ pub struct GateWorld {
     pub code: Option<PendingCode>,
     /// Token sets issued in this scenario, oldest first.
     pub grants: Vec<TokenSet>,
-    /// What to undo when the scenario ends, passed or failed (the runner's after-hook runs it).
-    pub cleanup: Vec<Cleanup>,
+    /// What to undo when the scenario ends, passed or failed (the runner's after-hook runs it),
+    /// each with its entry in the run's undo ledger (`queue_undo`).
+    cleanup: Vec<(Option<u64>, Cleanup)>,
+    /// The scenario's name, as the undo ledger reports it (set by the runner's before-hook).
+    pub scenario: String,
     pub burst: Option<crate::limit_steps::Burst>,
     pub apex: Option<crate::sys_steps::ApexVerdicts>,
     pub history: Option<crate::history_steps::EditCoverage>,
@@ -157,6 +160,28 @@ pub enum Cleanup {
     AdminDelete { object: String, id: String },
 }
 
+impl Cleanup {
+    /// Whether it puts the org back (the mock's clock dies with the run).
+    fn changes_the_org(&self) -> bool {
+        !matches!(self, Cleanup::AdvanceClock(_))
+    }
+}
+
+/// What an undo does, as the evidence and the reports of an interrupted run say it.
+impl std::fmt::Display for Cleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cleanup::AdminPatch { path, body } => write!(f, "PATCH {path} {body} as the admin"),
+            Cleanup::AdvanceClock(by) => write!(f, "move the mock's clock on by {} s", by.as_secs()),
+            Cleanup::AdminRestore { object, id, .. } => write!(f, "restore {object} {id} as the admin read it before"),
+            Cleanup::AdminDeleteNew { object, .. } => {
+                write!(f, "delete the {object} records created since the admin's earlier read")
+            }
+            Cleanup::AdminDelete { object, id } => write!(f, "delete {object} {id} as the admin"),
+        }
+    }
+}
+
 impl GateWorld {
     fn new() -> Self {
         let target = target::current();
@@ -170,6 +195,7 @@ impl GateWorld {
             code: None,
             grants: Vec::new(),
             cleanup: Vec::new(),
+            scenario: String::new(),
             burst: None,
             apex: None,
             history: None,
@@ -289,44 +315,61 @@ impl GateWorld {
         Ok(())
     }
 
+    /// Queues an undo for when the scenario ends. What changes the org is written into the run's
+    /// undo ledger until it has run, so an interrupted run can say what is still in place.
+    pub fn queue_undo(&mut self, c: Cleanup) {
+        let owed = c.changes_the_org().then(|| crate::stop::RUN.owe(&self.scenario, c.to_string()));
+        self.cleanup.push((owed, c));
+    }
+
     /// Undoes what the scenario changed in the org, newest first. Runs after every scenario,
-    /// passed or failed; a failure here is reported in the evidence, not hidden.
+    /// passed, failed or interrupted (the probe lets an undo out after the run's interruption);
+    /// a failure here is reported in the evidence and stays in the ledger, not hidden.
     pub async fn run_cleanup(&mut self) {
-        while let Some(c) = self.cleanup.pop() {
-            match c {
+        self.probe.undoing = true;
+        while let Some((owed, c)) = self.cleanup.pop() {
+            let undone = match &c {
                 Cleanup::AdminPatch { path, body } => {
-                    if let Err(e) = self.rest("admin", Method::PATCH, &path, Some(body)).await {
-                        self.probe.evidence.push(format!("cleanup failed: PATCH {path}: {e}"));
+                    match self.rest("admin", Method::PATCH, path, Some(body.clone())).await {
+                        Ok(()) => self.last().map(|r| r.status).and_then(|status| {
+                            expect((200..300).contains(&status), format!("2xx for PATCH {path}"), || status.to_string())
+                        }),
+                        Err(e) => Err(e),
                     }
                 }
                 Cleanup::AdvanceClock(by) => {
                     if let Some(clock) = &self.target.clock {
-                        clock(by);
+                        clock(*by);
                     }
+                    Ok(())
                 }
-                Cleanup::AdminRestore { object, id, before } => {
-                    if let Err(e) = self.restore(&object, &id, &before).await {
-                        self.probe.evidence.push(format!("cleanup failed: restoring {object} {id}: {e}"));
+                Cleanup::AdminRestore { object, id, before } => self.restore(object, id, before).await,
+                Cleanup::AdminDeleteNew { object, before } => match self.admin_ids(object).await {
+                    Ok(now) => {
+                        let mut all = Ok(());
+                        for id in now.into_iter().filter(|id| !before.contains(id)) {
+                            all = all.and(self.delete_as_admin(object, &id).await);
+                        }
+                        all
                     }
-                }
-                Cleanup::AdminDeleteNew { object, before } => {
-                    let now = self.admin_ids(&object).await.unwrap_or_default();
-                    for id in now.into_iter().filter(|id| !before.contains(id)) {
-                        self.delete_as_admin(&object, &id).await;
-                    }
-                }
-                Cleanup::AdminDelete { object, id } => self.delete_as_admin(&object, &id).await,
+                    Err(e) => Err(e),
+                },
+                Cleanup::AdminDelete { object, id } => self.delete_as_admin(object, id).await,
+            };
+            match (undone, owed) {
+                (Ok(()), Some(id)) => crate::stop::RUN.done(id),
+                (Ok(()), None) => {}
+                (Err(e), _) => self.probe.evidence.push(format!("cleanup failed: {c}: {e}")),
             }
         }
+        self.probe.undoing = false;
     }
 
-    async fn delete_as_admin(&mut self, object: &str, id: &str) {
+    async fn delete_as_admin(&mut self, object: &str, id: &str) -> Result<(), StepError> {
         let path = format!("/sobjects/{object}/{id}");
-        let deleted =
-            self.rest("admin", Method::DELETE, &path, None).await.map(|_| self.last.as_ref().map(|r| r.status));
-        if !matches!(deleted, Ok(Some(204))) {
-            self.probe.evidence.push(format!("cleanup failed: DELETE {path}: {deleted:?}"));
-        }
+        self.rest("admin", Method::DELETE, &path, None).await?;
+        let status = self.last()?.status;
+        expect(status == 204, format!("204 for DELETE {path}"), || status.to_string())
     }
 
     /// The ids of an object's records, as the admin sees them.
