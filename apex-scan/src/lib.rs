@@ -49,7 +49,7 @@ impl Scan {
         self.findings
             .iter()
             .filter(|f| {
-                f.rule == rules::PARSE_ERROR
+                [rules::PARSE_ERROR, rules::TOO_DEEP].contains(&f.rule)
                     || f.reached_from.iter().any(|e| e.to_ascii_lowercase().starts_with(&prefix))
             })
             .collect()
@@ -106,14 +106,21 @@ pub fn scan(files: &[SourceFile], tool_classes: &[String]) -> Scan {
     for f in files {
         match model::parse(f) {
             Ok(mut c) => classes.append(&mut c),
-            Err((line, column, what)) => findings.push(Finding {
-                rule: rules::PARSE_ERROR,
+            Err(u) => findings.push(Finding {
+                rule: u.rule,
                 file: f.path.clone(),
-                line,
-                column,
+                line: u.line,
+                column: u.column,
                 class: model::file_stem(&f.path),
                 method: None,
-                message: format!("the file does not parse ({what}); it was not scanned, so nothing in it is cleared"),
+                message: match u.rule {
+                    rules::TOO_DEEP => {
+                        format!("too deep to analyse ({}); it was not scanned, so nothing in it is cleared", u.what)
+                    }
+                    _ => {
+                        format!("the file does not parse ({}); it was not scanned, so nothing in it is cleared", u.what)
+                    }
+                },
                 reached_from: Vec::new(),
             }),
         }

@@ -120,17 +120,39 @@ fn text<'a>(n: Node, src: &'a str) -> &'a str {
     n.utf8_text(src.as_bytes()).unwrap_or_default()
 }
 
-/// Parses one file into its classes; a file that does not parse is an error with its location.
-pub fn parse(f: &SourceFile) -> Result<Vec<ApexClass>, (usize, usize, String)> {
+/// How deep a file's syntax tree may nest before the file is refused unanalysed. Far beyond real
+/// Apex (a 500-term concatenation nests 500 deep); a file past it is reported, never a crash.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Why a file was not analysed: the rule of its finding, where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unscanned {
+    pub rule: &'static str,
+    pub line: usize,
+    pub column: usize,
+    pub what: String,
+}
+
+/// Parses one file into its classes; a file that does not parse, or nests past `MAX_DEPTH`, is an
+/// error with its location. Every walk of the tree is iterative: no input reaches the stack.
+pub fn parse(f: &SourceFile) -> Result<Vec<ApexClass>, Unscanned> {
+    let unscanned = |rule, a: At, what: String| Unscanned { rule, line: a.line, column: a.column, what };
     let mut parser = tree_sitter::Parser::new();
-    parser.set_language(&tree_sitter_sfapex::apex::LANGUAGE.into()).map_err(|e| (1, 1, e.to_string()))?;
-    let tree = parser.parse(&f.text, None).ok_or((1, 1, "the parser gave no tree".to_string()))?;
+    parser
+        .set_language(&tree_sitter_sfapex::apex::LANGUAGE.into())
+        .map_err(|e| unscanned(crate::rules::PARSE_ERROR, At { line: 1, column: 1 }, e.to_string()))?;
+    let tree = parser.parse(&f.text, None).ok_or_else(|| {
+        unscanned(crate::rules::PARSE_ERROR, At { line: 1, column: 1 }, "the parser gave no tree".into())
+    })?;
     let root = tree.root_node();
+    if let Some(deep) = deeper_than(root, MAX_DEPTH) {
+        let what = format!("it nests deeper than {MAX_DEPTH} levels");
+        return Err(unscanned(crate::rules::TOO_DEEP, at(deep), what));
+    }
     if root.has_error() {
         let bad = first_error(root).unwrap_or(root);
-        let a = at(bad);
         let what = if bad.is_missing() { format!("missing {}", bad.kind()) } else { "syntax error".to_string() };
-        return Err((a.line, a.column, what));
+        return Err(unscanned(crate::rules::PARSE_ERROR, at(bad), what));
     }
     let version = api_version(f.meta.as_deref());
     let mut out = Vec::new();
@@ -143,12 +165,39 @@ pub fn parse(f: &SourceFile) -> Result<Vec<ApexClass>, (usize, usize, String)> {
     Ok(out)
 }
 
-fn first_error(n: Node) -> Option<Node> {
-    if n.is_error() || n.is_missing() {
-        return Some(n);
+/// The first node found below `limit` levels, walking with a cursor (no recursion).
+fn deeper_than(root: Node, limit: usize) -> Option<Node> {
+    let mut cursor = root.walk();
+    let mut depth = 0;
+    loop {
+        if depth > limit {
+            return Some(cursor.node());
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return None;
+            }
+            depth -= 1;
+        }
     }
-    let mut cursor = n.walk();
-    n.children(&mut cursor).filter(|c| c.has_error() || c.is_missing()).find_map(first_error)
+}
+
+/// The first error or missing node in source order, descending only where an error is.
+fn first_error(root: Node) -> Option<Node> {
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if n.is_error() || n.is_missing() {
+            return Some(n);
+        }
+        let mut cursor = n.walk();
+        let below: Vec<Node> = n.children(&mut cursor).filter(|c| c.has_error() || c.is_missing()).collect();
+        stack.extend(below.into_iter().rev());
+    }
+    None
 }
 
 fn annotations_and_sharing(modifiers: Option<Node>, src: &str) -> (Vec<String>, Sharing) {
@@ -260,15 +309,26 @@ fn method(n: Node, name: &str, annotations: Vec<String>, accessor: bool, src: &s
         database: Vec::new(),
         dml: Vec::new(),
     };
-    walk(n, src, &mut m, true);
+    walk(n, src, &mut m);
     m
 }
 
-/// Collects calls and operations below `n`, without entering nested classes.
-fn walk(n: Node, src: &str, m: &mut Method, top: bool) {
-    if !top && n.kind() == "class_declaration" {
-        return;
+/// Collects calls and operations below `root` in source order, without entering nested classes.
+fn walk(root: Node, src: &str, m: &mut Method) {
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if n.id() != root.id() && n.kind() == "class_declaration" {
+            continue;
+        }
+        visit(n, src, m);
+        let mut cursor = n.walk();
+        let below: Vec<Node> = n.named_children(&mut cursor).collect();
+        stack.extend(below.into_iter().rev());
     }
+}
+
+/// What one node adds to its method: a query, a `Database` call, DML, or a call.
+fn visit(n: Node, src: &str, m: &mut Method) {
     match n.kind() {
         "query_expression" => {
             let what = if text(n, src).trim_start_matches('[').trim_start().to_ascii_uppercase().starts_with("FIND") {
@@ -327,10 +387,6 @@ fn walk(n: Node, src: &str, m: &mut Method, top: bool) {
             }
         }
         _ => {}
-    }
-    let mut cursor = n.walk();
-    for c in n.named_children(&mut cursor) {
-        walk(c, src, m, false);
     }
 }
 

@@ -11,6 +11,7 @@ pub struct Rule {
 }
 
 pub const PARSE_ERROR: &str = "APEX-PARSE";
+pub const TOO_DEEP: &str = "APEX-TOO-DEEP";
 pub const WITHOUT_SHARING: &str = "APEX-WITHOUT-SHARING";
 pub const SHARING_NOT_DECLARED: &str = "APEX-SHARING-NOT-DECLARED";
 pub const INHERITED_SHARING_ENTRY: &str = "APEX-INHERITED-SHARING-ENTRY";
@@ -24,6 +25,11 @@ pub const DML_NO_AS_USER: &str = "APEX-DML-NO-AS-USER";
 
 pub const RULES: &[Rule] = &[
     Rule { id: PARSE_ERROR, title: "The file does not parse", fix: "fix the syntax; an unparsed file is not cleared" },
+    Rule {
+        id: TOO_DEEP,
+        title: "The file nests too deep to analyse",
+        fix: "split the nesting or the long expression into methods or variables; a file not analysed is not cleared",
+    },
     Rule {
         id: WITHOUT_SHARING,
         title: "`without sharing` on a class reached from an entry point",

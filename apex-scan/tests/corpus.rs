@@ -238,3 +238,34 @@ fn a_tree_with_a_fifo_and_a_link_loop_is_read_or_refused_never_hung() {
     assert!(err.to_string().ends_with("Blocked.cls: not a regular file"), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// `depth` nested `if`s around `inner`, in an entry point.
+fn nested_ifs(depth: usize, inner: &str) -> String {
+    format!(
+        "public with sharing class Subject {{ @AuraEnabled public static void go(Boolean x) {{ {}{inner}{} }} }}",
+        "if (x) { ".repeat(depth),
+        " }".repeat(depth)
+    )
+}
+
+/// Code nested past what the scanner analyses (5,000 `if`s, a 10,000-term expression) is a
+/// finding on the file, not a stack overflow; nesting real code has is still analysed.
+#[rstest]
+#[case::deep_ifs(nested_ifs(5000, "Integer y = 1;"))]
+#[case::long_expression(format!(
+    "public with sharing class Subject {{ @AuraEnabled public static Integer go(Integer x) {{ return {}; }} }}",
+    vec!["x"; 10_000].join(" + ")
+))]
+fn code_too_deep_to_analyse_is_a_finding_not_a_crash(#[case] body: String) {
+    let s = scan(&[file("Subject", &body, "66.0")], &[]);
+    assert_eq!(s.findings.len(), 1, "{:?}", s.findings);
+    assert_eq!(s.findings[0].rule, "APEX-TOO-DEEP");
+    assert!(s.findings[0].message.contains("too deep to analyse"));
+    assert_eq!(s.findings_for_class("Subject").len(), 1, "a file not analysed is charged to every tool");
+}
+
+#[test]
+fn deep_but_analysable_nesting_is_still_scanned() {
+    let body = nested_ifs(100, "List<Case> cs = [SELECT Id FROM Case WITH SYSTEM_MODE];");
+    assert_eq!(rules_of(&body, "66.0"), ["APEX-QUERY-SYSTEM-MODE"]);
+}
