@@ -277,3 +277,83 @@ pub async fn load(clients: usize, rounds: usize) -> LoadReport {
     running.shutdown().await;
     report
 }
+
+/// What a flood against the mock did: the answers, how much the mock kept, and this process's
+/// resident memory (the mock and the flooding client share it; the client keeps only counts).
+#[derive(Debug, Clone, Default)]
+pub struct FloodReport {
+    pub wall: Duration,
+    pub statuses: BTreeMap<u16, u64>,
+    /// Resident memory (MB) before the flood, at its peak, and after it.
+    pub rss_before: f64,
+    pub rss_peak: f64,
+    pub rss_after: f64,
+    /// Audit records the mock holds after the flood, and how long the admin's count of them took.
+    pub audit_records: usize,
+    pub count_query: Duration,
+}
+
+/// This process's resident memory and its high-water mark, in MB (Linux `/proc`; 0 elsewhere).
+fn rss_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .unwrap_or_default()
+    };
+    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
+}
+
+/// Which flood: one user opening MCP sessions, or requests nobody signed (garbage token
+/// requests and REST calls with a made-up bearer and a long path).
+#[derive(Debug, Clone, Copy)]
+pub enum Flood {
+    Sessions,
+    Garbage,
+}
+
+pub async fn flood(kind: Flood, requests: usize, concurrency: usize) -> FloodReport {
+    let (running, target) = start_mock().await;
+    let agent = sign_in(&target, "agent").await.access_token;
+    let admin = sign_in(&target, "admin").await.access_token;
+    let rss_before = rss_mb().0;
+    let started = Instant::now();
+    let (_, statuses) = match kind {
+        Flood::Sessions => {
+            let url = target.mcp_servers["reads"].clone();
+            hammer(requests, concurrency, move |_| {
+                let open = steps::world::opening_request(McpEra::Sessions);
+                let req = steps::world::mcp_http(&url, open, McpEra::Sessions, None).bearer(&agent);
+                steps::probe::builder(&http_client(), &req).0
+            })
+            .await
+        }
+        Flood::Garbage => {
+            let (token_url, rest) = (target.token_url.clone(), target.rest(""));
+            hammer(requests, concurrency, move |i| {
+                let junk = format!("{i:032x}").repeat(128);
+                match i % 2 {
+                    0 => http_client().post(&token_url).body(format!("grant_type={junk}&code={junk}")),
+                    _ => http_client().get(format!("{rest}/sobjects/Case/{junk}")).bearer_auth(&junk),
+                }
+            })
+            .await
+        }
+    };
+    let wall = started.elapsed();
+    let counted = Instant::now();
+    let count = http_client()
+        .get(target.rest(&steps::world::query_path("SELECT COUNT() FROM ApiEvent")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    let count_query = counted.elapsed();
+    assert_eq!(count.ok(), Some(200), "the admin counts the audit log");
+    let audit_records = running.state.audit.len();
+    running.shutdown().await;
+    let (rss_after, rss_peak) = rss_mb();
+    FloodReport { wall, statuses, rss_before, rss_peak, rss_after, audit_records, count_query }
+}

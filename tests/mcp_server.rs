@@ -281,3 +281,20 @@ async fn sessions_are_capped_per_user() {
     assert!(ended.status().is_success(), "{}", ended.status());
     assert_eq!(Mcp::new(&org, READS, Some(token)).initialize().await.status, 200, "room again after a DELETE");
 }
+
+/// Callers opening sessions at the same time cannot get past the cap between them: each holds its
+/// place while it is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_openings_never_exceed_the_cap() {
+    let org = std::sync::Arc::new(TestOrg::start().await);
+    let token = org.token(AGENT);
+    let cap = mock_org::mcp::guard::MAX_SESSIONS_PER_USER;
+    let mut openings = tokio::task::JoinSet::new();
+    for _ in 0..cap + 50 {
+        let (org, token) = (org.clone(), token.clone());
+        openings.spawn(async move { Mcp::new(&org, READS, Some(token)).initialize().await.status });
+    }
+    let statuses: Vec<u16> = openings.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), cap);
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 50);
+}

@@ -296,6 +296,33 @@ async fn malformed_form_bodies_are_invalid_request() {
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_request");
 }
 
+/// A form past the org's size limit gets an OAuth error body (RFC 6749 5.2's shape) with 413, not
+/// the framework's plain text; the login form's post gets the error page.
+#[rstest]
+#[case::token("/services/oauth2/token")]
+#[case::revoke("/services/oauth2/revoke")]
+#[case::introspect("/services/oauth2/introspect")]
+#[tokio::test]
+async fn an_oversized_form_is_an_oauth_error(#[case] path: &str) {
+    let org = TestOrg::start().await;
+    let big = form(&[("grant_type", "authorization_code"), ("code", &"x".repeat(3 << 20))]);
+    let a = send(&org, Method::POST, path, Some(&big)).await;
+    assert_oauth_error(&a, 413, "invalid_request");
+    assert!(a.json()["error_description"].as_str().unwrap().contains("could not be read"), "{}", a.body);
+    // Twin: the same endpoint answers a form of normal size in the same shape.
+    let small = send(&org, Method::POST, path, Some(&form(&[("token", "x")]))).await;
+    assert!(small.json()["error"].is_string() || small.status == 200, "{}", small.body);
+}
+
+#[tokio::test]
+async fn an_oversized_login_form_gets_the_error_page() {
+    let org = TestOrg::start().await;
+    let big = form(&[("username", &"x".repeat(3 << 20))]);
+    let a = send(&org, Method::POST, "/services/oauth2/authorize", Some(&big)).await;
+    assert!(a.location.is_none());
+    assert!(a.body.contains("invalid_request") && a.body.contains("could not be read"), "{}", a.status);
+}
+
 #[rstest]
 #[case::other_client(&[("client_id", OTHER_APP)], "invalid_grant")]
 #[case::other_redirect(&[("redirect_uri", "https://evil.test/cb")], "redirect_uri_mismatch")]

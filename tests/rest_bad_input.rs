@@ -34,6 +34,8 @@ async fn malformed_soql(#[case] soql: &str, #[case] says: &str) {
 #[case::unknown_object_read("/sobjects/Nope__c/001000000000001", 404, "NOT_FOUND")]
 #[case::unknown_object_describe("/sobjects/Nope__c/describe", 404, "NOT_FOUND")]
 #[case::malformed_id("/sobjects/Account/not-an-id", 400, "MALFORMED_ID")]
+#[case::undecodable_id("/sobjects/Account/%FF", 404, "NOT_FOUND")]
+#[case::undecodable_object("/sobjects/%FF/describe", 404, "NOT_FOUND")]
 #[case::bad_checksum("/sobjects/Account/001000000000001XXX", 400, "MALFORMED_ID")]
 #[case::id_of_other_object("/sobjects/Account/500000000000001", 404, "NOT_FOUND")]
 #[case::unknown_field_in_fields_param("/sobjects/Account/001000000000001?fields=Nope", 400, "INVALID_FIELD")]
@@ -114,4 +116,23 @@ async fn required_field_cannot_be_cleared() {
     let (s, b) =
         org.send(Method::PATCH, CSR, &format!("/sobjects/Case/{CASE_CSR}"), Some(json!({"Subject": null}))).await;
     assert_denied(s, &b, 400, "REQUIRED_FIELD_MISSING");
+}
+
+/// A client that sends a request's headers slower than the header-read timeout (slowloris) is
+/// cut off: the connection does not stay open forever.
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let org = TestOrg::start().await;
+    let addr = org.running.url.trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    sock.write_all(b"GET /services/data HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+    let mut buf = [0u8; 1024];
+    // A bound against a hang, well past the mock's 10 s header-read timeout.
+    let read = tokio::time::timeout(mock_org::server::HEADER_READ_TIMEOUT * 3, sock.read(&mut buf)).await;
+    let closed = matches!(read, Ok(Ok(_)) | Ok(Err(_)));
+    assert!(closed, "the connection is still open");
+    // Twin: a request sent whole on a fresh connection is answered.
+    let (s, _) = org.call(Method::GET, None, "/services/data", None).await;
+    assert_eq!(s, 200);
 }

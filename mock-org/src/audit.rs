@@ -123,30 +123,122 @@ impl AuditRecord {
     }
 }
 
-/// Append-only; a mutex rather than a lock-free queue because a record must never be lost or
-/// reordered relative to the response that reports it.
+/// How many records the log keeps: the newest, per kind. Records of calls made as a user (what an
+/// audit check looks up, right after its own calls) are kept apart from records of calls nobody
+/// signed (bad or missing tokens, garbage to the OAuth endpoints), so a flood of the latter never
+/// pushes out the former. Salesforce keeps event log files for a period; the mock keeps a count,
+/// so its memory is bounded whatever arrives.
+pub const RETAINED_ATTRIBUTED: usize = 50_000;
+pub const RETAINED_ANONYMOUS: usize = 10_000;
+/// Text a caller chooses (a path, a tool name) is kept up to this many bytes.
+pub const FIELD_CAP: usize = 512;
+
+/// Append-only, with the retention above; a mutex rather than a lock-free queue because a record
+/// must never be lost or reordered relative to the response that reports it.
 #[derive(Debug, Default)]
 pub struct AuditLog {
-    records: Mutex<Vec<AuditRecord>>,
+    inner: Mutex<Retained>,
+}
+
+#[derive(Debug, Default)]
+struct Retained {
+    appended: u64,
+    /// (sequence number, record), oldest first.
+    attributed: std::collections::VecDeque<(u64, AuditRecord)>,
+    anonymous: std::collections::VecDeque<(u64, AuditRecord)>,
 }
 
 impl AuditLog {
-    /// Stores the record, giving it the next ApiEvent id.
+    /// Stores the record, giving it the next ApiEvent id; drops the oldest of its kind past the
+    /// retention.
     pub fn append(&self, mut record: AuditRecord) {
-        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
-        record.id = ids::make("3AE", records.len() as u64 + 1);
-        records.push(record);
+        let mut r = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        r.appended += 1;
+        record.id = ids::make("3AE", r.appended);
+        for text in [&mut record.resource, &mut record.request_id].into_iter().chain(record.tool.as_mut()) {
+            clip(text);
+        }
+        let seq = r.appended;
+        let (kept, cap) = match record.user_id.is_some() {
+            true => (&mut r.attributed, RETAINED_ATTRIBUTED),
+            false => (&mut r.anonymous, RETAINED_ANONYMOUS),
+        };
+        if kept.len() == cap {
+            kept.pop_front();
+        }
+        kept.push_back((seq, record));
     }
 
+    /// Every retained record, oldest first.
     pub fn snapshot(&self) -> Vec<AuditRecord> {
-        self.records.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let r = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<&(u64, AuditRecord)> = r.attributed.iter().chain(r.anonymous.iter()).collect();
+        all.sort_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, record)| record.clone()).collect()
     }
 
+    /// Records retained.
     pub fn len(&self) -> usize {
-        self.records.lock().unwrap_or_else(|p| p.into_inner()).len()
+        let r = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        r.attributed.len() + r.anonymous.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Cuts a caller's text to `FIELD_CAP` bytes at a character boundary, marking the cut.
+fn clip(text: &mut String) {
+    if text.len() > FIELD_CAP {
+        let mut end = FIELD_CAP;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(user: Option<&str>, resource: &str) -> AuditRecord {
+        AuditRecord {
+            id: String::new(),
+            timestamp_ms: 0,
+            request_id: "r".into(),
+            user_id: user.map(str::to_string),
+            username: None,
+            client_app_name: None,
+            client_id: None,
+            token_id: None,
+            api_family: ApiFamily::Rest,
+            resource: resource.into(),
+            method: "GET".into(),
+            status: 401,
+            object: None,
+            operation: None,
+            record_ids: Vec::new(),
+            outcome: "denied",
+            denial_code: None,
+            execution_mode: ExecutionMode::User,
+            tool: None,
+        }
+    }
+
+    #[test]
+    fn a_flood_of_unsigned_calls_never_pushes_out_a_users_records_and_stays_bounded() {
+        let log = AuditLog::default();
+        log.append(record(Some("005A"), "/services/data/v66.0/query"));
+        for _ in 0..RETAINED_ANONYMOUS + 500 {
+            log.append(record(None, &"x".repeat(10_000)));
+        }
+        let all = log.snapshot();
+        assert_eq!(all.len(), RETAINED_ANONYMOUS + 1);
+        assert_eq!(all[0].user_id.as_deref(), Some("005A"), "the user's record is kept, first");
+        assert!(all.iter().all(|r| r.resource.len() <= FIELD_CAP + '…'.len_utf8()));
+        assert_eq!(all.last().unwrap().id, ids::make("3AE", RETAINED_ANONYMOUS as u64 + 501));
     }
 }

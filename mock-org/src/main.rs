@@ -36,7 +36,7 @@ async fn main() {
     println!("  instance URL: {}", running.url);
     println!("  REST API:     {}/services/data/v{}.0/", running.url, running.state.org.max_api_version / 10);
     for s in &running.state.org.mcp_servers {
-        println!("  MCP server:   {}/platform/mcp/v1/{} (served once the MCP layer lands)", running.url, s.name);
+        println!("  MCP server:   {}/platform/mcp/v1/{}", running.url, s.name);
     }
     println!("Ctrl-C stops it.");
     let _ = tokio::signal::ctrl_c().await;

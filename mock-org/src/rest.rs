@@ -11,7 +11,7 @@ use crate::{MockOrg, REST_SCOPES};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -140,7 +140,7 @@ async fn versions(State(s): Shared) -> Response {
 
 async fn resources(
     State(s): Shared,
-    Path(version): Path<String>,
+    SfPath(version): SfPath<String>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -154,7 +154,7 @@ async fn resources(
 
 async fn describe_global(
     State(s): Shared,
-    Path(version): Path<String>,
+    SfPath(version): SfPath<String>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -164,7 +164,7 @@ async fn describe_global(
 
 async fn describe(
     State(s): Shared,
-    Path((version, object)): Path<(String, String)>,
+    SfPath((version, object)): SfPath<(String, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -174,7 +174,7 @@ async fn describe(
 
 async fn read(
     State(s): Shared,
-    Path((version, object, id)): Path<(String, String, String)>,
+    SfPath((version, object, id)): SfPath<(String, String, String)>,
     RawQuery(q): RawQuery,
     method: Method,
     uri: Uri,
@@ -189,7 +189,7 @@ async fn read(
 
 async fn query(
     State(s): Shared,
-    Path(version): Path<String>,
+    SfPath(version): SfPath<String>,
     RawQuery(q): RawQuery,
     method: Method,
     uri: Uri,
@@ -206,7 +206,7 @@ async fn query(
 
 async fn create(
     State(s): Shared,
-    Path((version, object)): Path<(String, String)>,
+    SfPath((version, object)): SfPath<(String, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -222,7 +222,7 @@ async fn create(
 
 async fn update(
     State(s): Shared,
-    Path((version, object, id)): Path<(String, String, String)>,
+    SfPath((version, object, id)): SfPath<(String, String, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -241,7 +241,7 @@ async fn update(
 
 async fn delete(
     State(s): Shared,
-    Path((version, object, id)): Path<(String, String, String)>,
+    SfPath((version, object, id)): SfPath<(String, String, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -286,4 +286,23 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, SfError> {
         }
     })?;
     serde_json::from_slice(&bytes).map_err(|e| SfError::json(format!("Invalid JSON in the request body: {e}")))
+}
+
+/// Path parameters. A segment that does not decode (`%FF`) names no resource: Salesforce's 404 in
+/// its own shape, never the framework's plain text.
+pub struct SfPath<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for SfPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = SfError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, SfError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(t)| SfPath(t))
+            .map_err(|_| SfError::not_found())
+    }
 }

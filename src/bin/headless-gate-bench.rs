@@ -42,6 +42,16 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         rounds: usize,
     },
+    /// Floods the mock (one user opening MCP sessions, or requests nobody signed) and reports its
+    /// answers, what it kept, and resident memory before, at the peak and after.
+    Flood {
+        #[arg(long, value_parser = ["sessions", "garbage"])]
+        kind: String,
+        #[arg(long, default_value_t = 3_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
     /// Runs the suite and the fault matrix several times and reports any outcome that differs.
     Flakiness {
         #[arg(long, default_value_t = 20)]
@@ -133,6 +143,22 @@ async fn main() -> ExitCode {
             }
             println!("load check: {}", if ok { "PASSED" } else { "FAILED" });
             if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        Command::Flood { kind, requests, concurrency } => {
+            let flood = if kind == "sessions" { bench::Flood::Sessions } else { bench::Flood::Garbage };
+            let r = bench::flood(flood, requests, concurrency).await;
+            println!("flood ({kind}): {requests} requests, {concurrency} at a time, in {:.2} s", r.wall.as_secs_f64());
+            println!("  answers (status: count): {:?}", r.statuses);
+            println!(
+                "  resident memory: {:.0} MB before, {:.0} MB at the peak, {:.0} MB after",
+                r.rss_before, r.rss_peak, r.rss_after
+            );
+            println!(
+                "  audit records held: {}; the admin's SELECT COUNT() FROM ApiEvent took {:.1} ms",
+                r.audit_records,
+                r.count_query.as_secs_f64() * 1e3
+            );
+            ExitCode::SUCCESS
         }
         Command::Flakiness { runs, matrix_runs, features } => flakiness(runs, matrix_runs, &features).await,
     }

@@ -113,36 +113,61 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     {
         entry.last_used = std::time::Instant::now();
     }
-    if session.is_none() && req.method() == axum::http::Method::POST && too_many_sessions(s, &claims.sub, &resource) {
+    // A POST without a session may open one: its place is held while it is served, so callers
+    // racing each other cannot open more than the cap between them.
+    let held = match session.is_none() && req.method() == axum::http::Method::POST {
+        true => hold_a_session_place(s, &claims.sub, &resource, &token),
+        false => Ok(None),
+    };
+    let Ok(held) = held else {
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
             None,
             "too_many_sessions",
             &format!("at most {MAX_SESSIONS_PER_USER} open sessions per user on this server; end one (DELETE) first"),
         );
-    }
+    };
     if session.is_none() && s.fault(Fault::McpSessionOptional) {
         req = with_callers_session(s, req, &claims.sub, &resource).await;
     }
     let closing = req.method() == axum::http::Method::DELETE;
     let response: Response<Body> = next.run(req).await;
     let opened = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).filter(|_| session.is_none());
-    if let Some(sid) = opened {
-        let entry = McpSession { user_id: claims.sub.clone(), token, resource, last_used: std::time::Instant::now() };
-        s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(sid.to_string(), entry);
+    let mut sessions = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner());
+    let held = held.and_then(|place| sessions.remove(&place));
+    if let (Some(sid), Some(mut entry)) = (opened, held) {
+        entry.last_used = std::time::Instant::now();
+        sessions.insert(sid.to_string(), entry);
     } else if let Some(sid) = session.filter(|_| closing && response.status().is_success()) {
         // A terminated session is no longer the caller's to be served on.
-        s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(&sid);
+        sessions.remove(&sid);
     }
+    drop(sessions);
     response
 }
 
-/// Forgets sessions idle past `SESSION_IDLE`, then says whether the user already holds the most
-/// sessions it may on this server.
-fn too_many_sessions(s: &MockOrg, user_id: &str, resource: &str) -> bool {
+/// The key prefix of a place held for a session being opened (no session id has a space).
+const PLACE_HELD: &str = " opening ";
+
+/// Forgets sessions idle past `SESSION_IDLE`; then, where the user holds fewer sessions on this
+/// server than it may (places held by requests in flight count), holds one more place under a key
+/// no session id takes. `Err` when the user is at the cap.
+fn hold_a_session_place(s: &MockOrg, user_id: &str, resource: &str, token: &str) -> Result<Option<String>, ()> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut sessions = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner());
     sessions.retain(|_, o| o.last_used.elapsed() < SESSION_IDLE);
-    sessions.values().filter(|o| o.user_id == user_id && o.resource == resource).count() >= MAX_SESSIONS_PER_USER
+    if sessions.values().filter(|o| o.user_id == user_id && o.resource == resource).count() >= MAX_SESSIONS_PER_USER {
+        return Err(());
+    }
+    let place = format!("{PLACE_HELD}{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let entry = McpSession {
+        user_id: user_id.to_string(),
+        token: token.to_string(),
+        resource: resource.to_string(),
+        last_used: std::time::Instant::now(),
+    };
+    sessions.insert(place.clone(), entry);
+    Ok(Some(place))
 }
 
 /// The bearer token a request is served with: the `Authorization` header's in a clean org. The
@@ -176,8 +201,10 @@ async fn with_callers_session(s: &MockOrg, req: Request, user_id: &str, resource
     let bytes = axum::body::to_bytes(body, s.org.max_request_bytes).await.unwrap_or_default();
     let opening = serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| v["method"] == "initialize");
     let sessions = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner());
-    let theirs =
-        sessions.iter().find(|(_, o)| o.user_id == user_id && o.resource == resource).map(|(sid, _)| sid.clone());
+    let theirs = sessions
+        .iter()
+        .find(|(sid, o)| o.user_id == user_id && o.resource == resource && !sid.starts_with(PLACE_HELD))
+        .map(|(sid, _)| sid.clone());
     drop(sessions);
     if let Some(v) = theirs.filter(|_| !opening).and_then(|sid| HeaderValue::from_str(&sid).ok()) {
         parts.headers.insert("mcp-session-id", v);

@@ -12,6 +12,7 @@ use crate::faults::Fault;
 use crate::form;
 use crate::model::ExternalClientApp;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -214,7 +215,16 @@ pub async fn show(State(s): State<Arc<MockOrg>>, RawQuery(q): RawQuery) -> Respo
     }
 }
 
-pub async fn submit(State(s): State<Arc<MockOrg>>, body: Bytes) -> Response {
+pub async fn submit(State(s): State<Arc<MockOrg>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return refusal_response(
+                &s,
+                page("invalid_request", format!("the form could not be read: {}", e.body_text())),
+            );
+        }
+    };
     let params = match std::str::from_utf8(&body).map_err(|_| "body is not UTF-8".to_string()).and_then(form::pairs) {
         Ok(p) => p,
         Err(e) => return refusal_response(&s, page("invalid_request", e)),

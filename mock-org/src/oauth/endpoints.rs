@@ -2,13 +2,14 @@
 //! JWKS and the authorization server metadata (RFC 8414), which tells the truth about what the
 //! server supports.
 
-use super::token::{authenticate_client, param, parse_form};
+use super::token::{authenticate_client, form_pairs, param, parse_form};
 use super::{OAuthError, OAuthEvent};
 use crate::MockOrg;
 use crate::error::SfError;
 use crate::faults::Fault;
 use crate::pipeline::bearer;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -99,23 +100,31 @@ fn revoke(s: &MockOrg, headers: &HeaderMap, params: Vec<(String, String)>, metho
     }
 }
 
-pub async fn revoke_post(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Bytes) -> Response {
-    match parse_form(&body) {
+pub async fn revoke_post(
+    State(s): State<Arc<MockOrg>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match parse_form(body) {
         Ok(p) => revoke(&s, &headers, p, "POST"),
         Err(e) => e.into_response(),
     }
 }
 
 pub async fn revoke_get(State(s): State<Arc<MockOrg>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    match parse_form(q.unwrap_or_default().as_bytes()) {
+    match form_pairs(q.unwrap_or_default().as_bytes()) {
         Ok(p) => revoke(&s, &headers, p, "GET"),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn introspect(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn introspect(
+    State(s): State<Arc<MockOrg>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let result: Result<serde_json::Value, OAuthError> = (|| {
-        let params = parse_form(&body)?;
+        let params = parse_form(body)?;
         let app = authenticate_client(&s, &headers, &params)?;
         let token = param(&params, "token")?.ok_or_else(|| OAuthError::bad("invalid_request", "token is required"))?;
         let now = s.clock.now_secs();

@@ -11,6 +11,7 @@ use crate::form;
 use crate::model::ExternalClientApp;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -29,7 +30,18 @@ struct Issued {
     jti: String,
 }
 
-pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+/// A form post's parameters; a body that could not be read (over the org's size limit, cut off)
+/// is an OAuth error like any other bad request, never the framework's plain text.
+pub fn parse_form(body: Result<Bytes, BytesRejection>) -> Result<Vec<(String, String)>, OAuthError> {
+    let body = body.map_err(|e| {
+        let status = e.status().as_u16();
+        OAuthError::new(status, "invalid_request", format!("the request body could not be read: {}", e.body_text()))
+    })?;
+    form_pairs(&body)
+}
+
+/// Parameters of `a=1&b=2` text (a form body, or a query string).
+pub fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
     std::str::from_utf8(body)
         .map_err(|_| "the request body is not UTF-8".to_string())
         .and_then(form::pairs)
@@ -80,8 +92,8 @@ pub fn authenticate_client<'a>(
     Ok(app)
 }
 
-pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = match parse_form(&body) {
+pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let params = match parse_form(body) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
