@@ -503,37 +503,32 @@ fn account_for_every_control(
 /// SSH session): each ends the run with partial reports. A signal that cannot be watched never
 /// fires, rather than ending the run.
 async fn interruption() {
-    #[cfg(unix)]
-    let hup = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-            Ok(mut hup) => {
-                hup.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let hup = std::future::pending::<()>();
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
     };
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (term, hup) = {
+        use tokio::signal::unix::SignalKind;
+        (unix_signal(SignalKind::terminate()), unix_signal(SignalKind::hangup()))
     };
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
+    let (term, hup) = (std::future::pending::<()>(), std::future::pending::<()>());
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
         _ = hup => {}
+    }
+}
+
+#[cfg(unix)]
+async fn unix_signal(kind: tokio::signal::unix::SignalKind) {
+    match tokio::signal::unix::signal(kind) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
     }
 }
 

@@ -211,6 +211,19 @@ proptest! {
         assert_sf_shaped(status, &resp);
     }
 
+    /// Any bytes, percent-encoded into a path segment (invalid UTF-8 included), get Salesforce's
+    /// error shape, never the framework's plain text.
+    #[test]
+    fn any_encoded_bytes_in_a_path_segment_are_answered_cleanly(bytes in prop::collection::vec(any::<u8>(), 1..12), at_id in any::<bool>()) {
+        let seg: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+        let path = match at_id {
+            true => format!("/services/data/v66.0/sobjects/Account/{seg}"),
+            false => format!("/services/data/v66.0/sobjects/{seg}/describe"),
+        };
+        let (status, resp) = send("GET", &path, Vec::new());
+        assert_sf_shaped(status, &resp);
+    }
+
     #[test]
     fn ids_round_trip(body in "[A-Za-z0-9]{15}") {
         let long = mock_org::ids::to18(&body).unwrap();
