@@ -224,6 +224,14 @@ proptest! {
         assert_sf_shaped(status, &resp);
     }
 
+    /// A target's page, whatever characters it holds (multi-byte ones around the tags included),
+    /// is read without a panic: every cut the form reader makes is at a character boundary.
+    #[test]
+    fn any_page_is_read_for_forms_without_a_panic(a in any::<String>(), b in any::<String>(), c in any::<String>()) {
+        let page = format!("{a}<FORM action=\"{b}\"><input type=hidden name=csrf value={c}><button>{a}é</button></form>{b}");
+        let _ = steps::html_form::forms(&page);
+    }
+
     #[test]
     fn ids_round_trip(body in "[A-Za-z0-9]{15}") {
         let long = mock_org::ids::to18(&body).unwrap();
