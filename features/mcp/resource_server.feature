@@ -21,7 +21,7 @@ Feature: The MCP server accepts only live tokens issued for it
   @HG-RS-03 @MUST
   Scenario Outline: HG-RS-03 malformed authorization is refused (<variant>)
     When a client calls the reads MCP server with <variant> authorization
-    Then the MCP server refuses with 401
+    Then the MCP server refuses malformed authorization
 
     Examples:
       | variant |
@@ -33,7 +33,7 @@ Feature: The MCP server accepts only live tokens issued for it
   @HG-RS-04 @MUST @rfc8725
   Scenario Outline: HG-RS-04 forged tokens are refused (<variant>)
     When a client calls the reads MCP server with <variant> authorization
-    Then the MCP server refuses with 401
+    Then the MCP server refuses an invalid token
 
     Examples:
       | variant            |
@@ -51,17 +51,17 @@ Feature: The MCP server accepts only live tokens issued for it
   @HG-RS-05 @MUST @serial
   Scenario: HG-RS-05 an expired token is refused
     When a client calls the reads MCP server with expired authorization
-    Then the MCP server refuses with 401
+    Then the MCP server refuses an invalid token
 
   @HG-RS-06 @MUST @rfc8707
   Scenario: HG-RS-06 a token issued for another resource is refused
     When a client calls the reads MCP server with other-audience authorization
-    Then the MCP server refuses with 401
+    Then the MCP server refuses an invalid token
 
   @HG-RS-07 @MUST @rfc9700
   Scenario: HG-RS-07 a token only in the query string is refused
     When a client calls the reads MCP server with query-string authorization
-    Then the MCP server refuses with 401
+    Then the MCP server refuses a request without a bearer token
 
   @HG-RS-08 @MUST
   Scenario: HG-RS-08 a token without the mcp_api scope is refused
@@ -71,7 +71,7 @@ Feature: The MCP server accepts only live tokens issued for it
   @HG-RS-09 @MUST @C8 @mcp-sessions
   Scenario: HG-RS-09 a session is no credential: without a token it is refused
     When the agent's session on the reads MCP server is used without-a-token
-    Then the MCP server refuses with 401
+    Then the MCP server refuses a request without a bearer token
 
   @HG-RS-09 @MUST @C8 @mcp-sessions
   Scenario: HG-RS-09 a session whose token was revoked is refused on the next request
@@ -79,7 +79,7 @@ Feature: The MCP server accepts only live tokens issued for it
     Then the MCP server answers 200
     When agent's token is revoked
     And the agent's session on the reads MCP server is used with-its-token
-    Then the MCP server refuses with 401
+    Then the MCP server refuses an invalid token
 
   @HG-RS-10 @MUST @mcp-sessions
   Scenario: HG-RS-10 another user's token on the agent's session never gets the agent's data

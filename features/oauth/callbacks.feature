@@ -70,7 +70,7 @@ Feature: Callback URLs match exactly
   Scenario: HG-REDIR-09 the code is bound to the callback it was issued for
     Given agent holds a fresh authorization code
     When the code is redeemed with the redirect URI "https://evil.example.test/oauth/callback"
-    Then the token request is refused with 400 and one of "redirect_uri_mismatch, invalid_grant"
+    Then the token request is refused as a code for another callback
 
   @HG-REDIR-09 @MUST @positive
   Scenario: HG-REDIR-09 twin: the same callback redeems the code

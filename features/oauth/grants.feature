@@ -13,12 +13,12 @@ Feature: Only Authorization Code with PKCE is granted
   @HG-GRANT-01 @MUST
   Scenario: HG-GRANT-01 the password grant is refused even with a real user's valid credentials
     When the client asks for a token with the password grant as agent
-    Then the token request is refused with 400 and one of "unsupported_grant_type, unauthorized_client, invalid_grant"
+    Then the token request is refused as a grant the client may not use
 
   @HG-GRANT-02 @MUST
   Scenario: HG-GRANT-02 the client-credentials grant is refused for the agent's app
     When the client asks for a token with the client_credentials grant as agent
-    Then the token request is refused with 400 and one of "unauthorized_client, unsupported_grant_type, invalid_client, invalid_grant"
+    Then the token request is refused as a grant the client may not use
 
   @HG-GRANT-03 @MUST
   Scenario: HG-GRANT-03 the implicit flow yields no token
@@ -38,13 +38,13 @@ Feature: Only Authorization Code with PKCE is granted
   @HG-GRANT-05 @MUST
   Scenario Outline: HG-GRANT-05 other grants are refused (<grant>)
     When the client asks for a token with the <grant> grant as agent
-    Then the token request is refused with 400 and one of "<errors>"
+    Then the token request is refused as <refusal>
 
     Examples:
-      | grant       | errors                                                             |
-      | jwt-bearer  | unsupported_grant_type, unauthorized_client, invalid_grant, invalid_client |
-      | device-code | unsupported_grant_type, unauthorized_client, invalid_grant, invalid_client |
-      | unknown     | unsupported_grant_type                                             |
+      | grant       | refusal                         |
+      | jwt-bearer  | a grant the client may not use  |
+      | device-code | a grant the client may not use  |
+      | unknown     | an unknown grant                |
 
   @HG-GRANT-07 @MUST
   Scenario Outline: HG-GRANT-07 scopes beyond the app's are refused or left out (<scope>)

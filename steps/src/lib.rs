@@ -6,6 +6,7 @@ pub mod html_form;
 pub mod login;
 pub mod pkce;
 pub mod probe;
+pub mod refusals;
 pub mod stop;
 pub mod target;
 pub mod world;

@@ -268,11 +268,10 @@ async fn refused_401_challenge(w: &mut GateWorld) -> Result<(), StepError> {
     expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())
 }
 
-#[then("the MCP server refuses with 401")]
-async fn refused_401(w: &mut GateWorld) -> Result<(), StepError> {
-    let r = w.last()?;
-    expect(r.status == 401, "401", || format!("{}", r.status))?;
-    expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())
+#[then(expr = "the MCP server refuses {refusal}")]
+async fn refused_as(w: &mut GateWorld, kind: crate::refusals::Kind) -> Result<(), StepError> {
+    crate::world::refused_as(w, "the MCP request", kind)?;
+    expect(rpc(w.last()?).get("result").is_none(), "no result", || "a JSON-RPC result".into())
 }
 
 #[then("the MCP server refuses with 403 insufficient_scope")]

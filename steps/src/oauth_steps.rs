@@ -140,20 +140,10 @@ async fn other_grant(w: &mut GateWorld, grant: String, persona: String) -> Resul
     w.token_request(form).await
 }
 
-#[then(expr = "the token request is refused with {int} and one of {string}")]
-async fn token_refused(w: &mut GateWorld, status: u16, errors: String) -> Result<(), StepError> {
-    let r = w.last()?;
-    let error = r
-        .json()
-        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
-        .unwrap_or_else(|| "(no error)".into());
-    let allowed: Vec<&str> = errors.split(',').map(str::trim).collect();
-    expect(
-        r.status == status && allowed.contains(&error.as_str()),
-        format!("{status} with error in [{errors}]"),
-        || format!("{} {error}", r.status),
-    )?;
-    no_token(r)
+#[then(expr = "the token request is refused as {refusal}")]
+async fn token_refused(w: &mut GateWorld, kind: crate::refusals::Kind) -> Result<(), StepError> {
+    crate::world::refused_as(w, "the token request", kind)?;
+    no_token(w.last()?)
 }
 
 #[when(expr = "{word} authorizes with response type {string}")]
@@ -182,13 +172,17 @@ async fn no_front_channel_token(w: &mut GateWorld) -> Result<(), StepError> {
         expect(!r.body.contains("access_token"), "no token on the page", || "access_token on the page".into())?;
     }
     match o.ending() {
-        Ending::ErrorRedirect { to, error } => expect(
-            to.as_str().starts_with(&registered)
-                && error == "unsupported_response_type"
-                && o.param("state").as_deref() == Some("hg-state"),
-            "unsupported_response_type at the registered callback with state",
-            || format!("error={error:?} at a redirect"),
-        ),
+        Ending::ErrorRedirect { to, error } => {
+            let kind = crate::refusals::Kind::ForbiddenResponseType;
+            let allowed = crate::refusals::judge(w.target.flavor, kind, crate::refusals::REDIRECT, Some(&error));
+            expect(
+                to.as_str().starts_with(&registered)
+                    && allowed.is_ok()
+                    && o.param("state").as_deref() == Some("hg-state"),
+                "unsupported_response_type or unauthorized_client (RFC 6749 §4.1.2.1, §4.2.2.1) at the registered callback with state",
+                || format!("error={error:?} at a redirect"),
+            )
+        }
         Ending::ErrorPage { .. } => Ok(()),
         Ending::Granted(u) => Err(StepError::Expectation {
             expected: "a refusal".into(),
@@ -783,10 +777,9 @@ async fn other_client_revokes(w: &mut GateWorld) -> Result<(), StepError> {
     Ok(())
 }
 
-#[then("the revocation is refused")]
-async fn revocation_refused(w: &mut GateWorld) -> Result<(), StepError> {
-    let r = w.last()?;
-    expect((400..500).contains(&r.status), "a 4xx refusal", || format!("{}", r.status))
+#[then(expr = "the revocation answers as for {refusal}")]
+async fn revocation_answer(w: &mut GateWorld, kind: crate::refusals::Kind) -> Result<(), StepError> {
+    crate::world::refused_as(w, "the revocation", kind)
 }
 
 #[when("an unknown token is revoked")]
@@ -794,21 +787,6 @@ async fn revoke_unknown(w: &mut GateWorld) -> Result<(), StepError> {
     let client = Some(w.target.client_id.clone());
     w.last = Some(revoke(w, "hg-unknown-token-0000000000".into(), client).await?);
     Ok(())
-}
-
-#[then("the revocation answers as the flavor says for an unknown token")]
-async fn unknown_token_answer(w: &mut GateWorld) -> Result<(), StepError> {
-    let flavor = w.target.flavor;
-    let r = w.last()?;
-    let error = r.json().and_then(|v| v.get("error")?.as_str().map(str::to_string)).unwrap_or_default();
-    match flavor {
-        Flavor::Salesforce => expect(
-            r.status == 400 && (error == "invalid_token" || error == "unsupported_token_type"),
-            "400 invalid_token or unsupported_token_type",
-            || format!("{} {error}", r.status),
-        ),
-        Flavor::OAuth21 => expect(r.status == 200, "200 (RFC 7009 2.2)", || format!("{} {error}", r.status)),
-    }
 }
 
 #[when(expr = "{int} callers keep using the access token while it is revoked")]

@@ -44,6 +44,25 @@ fn shown(text: &str) -> String {
 pub const NOT_VERIFIABLE: &str = "not verifiable: ";
 pub const NOT_APPLICABLE: &str = "not applicable: ";
 
+/// Judges a refusal against the table and writes down which accepted shape the target chose; a
+/// token in the answer is checked by the caller.
+pub fn refused_as(w: &mut GateWorld, what: &str, kind: crate::refusals::Kind) -> Result<(), StepError> {
+    let r = w.last()?;
+    let (status, error) = (r.status, crate::refusals::error_code(r));
+    let shape = crate::refusals::judge(w.target.flavor, kind, status, error.as_deref()).map_err(|expected| {
+        StepError::Expectation {
+            expected,
+            observed: format!("{status} {}", error.as_deref().unwrap_or("(no error code)")),
+        }
+    })?;
+    w.probe.evidence.push(format!(
+        "{what} refused with {status} {}: allowed by {}",
+        error.as_deref().unwrap_or("(no error code)"),
+        shape.cite
+    ));
+    Ok(())
+}
+
 pub fn expect(ok: bool, expected: impl Into<String>, observed: impl FnOnce() -> String) -> Result<(), StepError> {
     if ok { Ok(()) } else { Err(StepError::Expectation { expected: expected.into(), observed: observed() }) }
 }
