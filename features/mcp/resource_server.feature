@@ -4,9 +4,9 @@
 Feature: The MCP server accepts only live tokens issued for it
 
   @HG-RS-01 @MUST
-  Scenario: HG-RS-01 a request without a token gets 401 with a Bearer challenge naming the resource metadata
+  Scenario: HG-RS-01 a request without a token gets 401 with a Bearer challenge, and the resource metadata can be found
     When a client calls the reads MCP server with no authorization
-    Then the MCP server refuses with 401 and a Bearer challenge naming its resource metadata
+    Then the MCP server refuses with 401, a Bearer challenge and discoverable resource metadata of the reads MCP server
 
   @HG-RS-01 @MUST @positive
   Scenario: HG-RS-01 twin: the agent's token is accepted

@@ -25,6 +25,7 @@ pub enum Fault {
     RedirectQueryIgnored,
     RedirectHostSuffix,
     RedirectAnyLoopback,
+    RedirectDecoded,
     RedirectOmittedDefault,
     TokenRedirectUnchecked,
     ErrorToUnregisteredUri,
@@ -46,6 +47,7 @@ pub enum Fault {
     RefreshNotRotated,
     RefreshAnyClient,
     RefreshWidensScope,
+    TokenScopeWidened,
     // revocation
     RevocationDelay,
     RefreshRevocationNoCascade,
@@ -60,6 +62,8 @@ pub enum Fault {
     McpQueryToken,
     McpNoChallenge,
     McpOriginUnchecked,
+    McpOriginLoopback,
+    McpMetadataWrongResource,
     McpSessionIsCredential,
     McpSessionUnbound,
     McpScopeUnchecked,
@@ -290,6 +294,13 @@ pub const TABLE: &[FaultSpec] = &[
         &[caught("HG-REDIR-10", "observed a code was issued")],
     ),
     row(
+        RedirectDecoded,
+        "redirect-decoded",
+        "callbacks",
+        "the supplied callback is percent-decoded before the exact comparison (`/oauth%2Fcallback` passes)",
+        &[caught("HG-REDIR-03 a varied callback is refused (encoded-slash)", "observed a code was issued")],
+    ),
+    row(
         RedirectOmittedDefault,
         "redirect-omitted-default",
         "callbacks",
@@ -458,6 +469,13 @@ pub const TABLE: &[FaultSpec] = &[
         &[caught("HG-RT-04", "observed 200 scope 'mcp_api refresh_token full'")],
     ),
     row(
+        TokenScopeWidened,
+        "token-scope-widened",
+        "refresh",
+        "the token endpoint grants any scope a code exchange asks for, beyond the authorization's",
+        &[caught("HG-SCOPE-02", "observed 200 scope 'mcp_api refresh_token full'")],
+    ),
+    row(
         RevocationDelay,
         "revocation-delay",
         "revocation",
@@ -556,11 +574,8 @@ pub const TABLE: &[FaultSpec] = &[
         McpNoChallenge,
         "mcp-no-challenge",
         "resource server",
-        "401 answers carry no WWW-Authenticate challenge, so clients cannot discover the metadata",
-        &[
-            caught("HG-RS-01", "observed 401 WWW-Authenticate: \"\""),
-            caught("HG-RS-02", "expected resource_metadata in the challenge"),
-        ],
+        "401 answers carry no WWW-Authenticate challenge (RFC 6750 §3 requires one; the metadata is still at the well-known URI)",
+        &[caught("HG-RS-01", "observed 401 WWW-Authenticate: \"\"")],
     ),
     row(
         McpOriginUnchecked,
@@ -568,6 +583,24 @@ pub const TABLE: &[FaultSpec] = &[
         "resource server",
         "the Origin header is not validated",
         &[caught("HG-TRN-01", "expected 403, observed 200")],
+    ),
+    row(
+        McpOriginLoopback,
+        "mcp-origin-loopback",
+        "resource server",
+        "any loopback Origin on any port, and the opaque `null` Origin, are taken for the org's own",
+        &[
+            caught("HG-TRN-01 a foreign Origin is refused (http://127.0.0.1:1)", "expected 403, observed 200"),
+            caught("HG-TRN-01 a foreign Origin is refused (http://localhost:1)", "expected 403, observed 200"),
+            caught("HG-TRN-01 a foreign Origin is refused (null)", "expected 403, observed 200"),
+        ],
+    ),
+    row(
+        McpMetadataWrongResource,
+        "mcp-metadata-wrong-resource",
+        "resource server",
+        "the protected-resource metadata names the org's URL as its resource, not the MCP server's",
+        &[caught("HG-RS-02", "expected resource http")],
     ),
     row(
         McpSessionIsCredential,

@@ -256,16 +256,20 @@ async fn call_with_authorization(w: &mut GateWorld, server: String, variant: Str
     Ok(())
 }
 
-#[then("the MCP server refuses with 401 and a Bearer challenge naming its resource metadata")]
-async fn refused_401_challenge(w: &mut GateWorld) -> Result<(), StepError> {
+/// RFC 6750 §3: a 401 carries a Bearer challenge. MCP 2025-11-25 lets a server name its metadata
+/// in the challenge or serve it at the well-known URI: either is found.
+#[then(
+    expr = "the MCP server refuses with 401, a Bearer challenge and discoverable resource metadata of the {word} MCP server"
+)]
+async fn refused_401_challenge(w: &mut GateWorld, server: String) -> Result<(), StepError> {
     let r = w.last()?;
     let challenge = r.header("www-authenticate").unwrap_or_default().to_string();
-    expect(
-        r.status == 401 && challenge.starts_with("Bearer") && challenge.contains("resource_metadata=\""),
-        "401 with WWW-Authenticate: Bearer resource_metadata=...",
-        || format!("{} WWW-Authenticate: {challenge:?}", r.status),
-    )?;
-    expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())
+    expect(r.status == 401 && challenge.starts_with("Bearer"), "401 with WWW-Authenticate: Bearer", || {
+        format!("{} WWW-Authenticate: {challenge:?}", r.status)
+    })?;
+    expect(rpc(r).get("result").is_none(), "no result", || "a JSON-RPC result".into())?;
+    let url = w.mcp_url(&server)?;
+    find_resource_metadata(w, &url, &challenge).await.map(|_| ())
 }
 
 #[then(expr = "the MCP server refuses {refusal}")]
@@ -293,23 +297,7 @@ async fn accepted(w: &mut GateWorld) -> Result<(), StepError> {
 async fn resource_metadata(w: &mut GateWorld, server: String) -> Result<(), StepError> {
     let url = w.mcp_url(&server)?;
     let challenge = w.last()?.header("www-authenticate").unwrap_or_default().to_string();
-    let meta = challenge
-        .split("resource_metadata=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .map(str::to_string)
-        .ok_or_else(|| StepError::Expectation {
-            expected: "resource_metadata in the challenge".into(),
-            observed: challenge.clone(),
-        })?;
-    // Fetched only from a host the target names: a challenge must not send the gate elsewhere.
-    if !w.probe.limits.trusts(&meta) {
-        return Err(StepError::NotVerifiable(format!(
-            "the challenge's resource_metadata is {meta}, on a host the target file does not name"
-        )));
-    }
-    let r = w.probe.send(Request::new(Method::GET, meta)).await?;
-    let v = r.json().unwrap_or(Value::Null);
+    let v = find_resource_metadata(w, &url, &challenge).await?;
     expect(v["resource"] == json!(url), format!("resource {url}"), || format!("resource {}", v["resource"]))?;
     let issuer = w.target.issuer.clone();
     let servers: Vec<&str> =
@@ -322,6 +310,49 @@ async fn resource_metadata(w: &mut GateWorld, server: String) -> Result<(), Step
         "scopes_supported has mcp_api",
         || v["scopes_supported"].to_string(),
     )
+}
+
+/// The protected-resource metadata as an MCP client finds it (MCP 2025-11-25, authorization:
+/// the challenge's `resource_metadata`, else the well-known URI with the server's path inserted,
+/// else the well-known URI at the root; RFC 9728 §3.1), fetched only from hosts the target names.
+async fn find_resource_metadata(w: &mut GateWorld, url: &str, challenge: &str) -> Result<Value, StepError> {
+    let named = challenge.split("resource_metadata=\"").nth(1).and_then(|s| s.split('"').next()).map(str::to_string);
+    let candidates = match named {
+        Some(meta) => vec![(meta, "the challenge's resource_metadata")],
+        None => {
+            let u = url::Url::parse(url).map_err(|e| StepError::Expectation {
+                expected: "a parseable MCP URL".into(),
+                observed: e.to_string(),
+            })?;
+            let origin = u.origin().ascii_serialization();
+            let path = u.path().trim_end_matches('/');
+            vec![
+                (format!("{origin}/.well-known/oauth-protected-resource{path}"), "the well-known URI with the path"),
+                (format!("{origin}/.well-known/oauth-protected-resource"), "the well-known URI at the root"),
+            ]
+        }
+    };
+    let mut tried = Vec::new();
+    for (meta, how) in candidates {
+        // A challenge must not send the gate to a host the target does not name.
+        if !w.probe.limits.trusts(&meta) {
+            return Err(StepError::NotVerifiable(format!(
+                "the resource metadata is named at {meta}, on a host the target file does not name"
+            )));
+        }
+        let r = w.probe.send(Request::new(Method::GET, meta.clone())).await?;
+        match r.json().filter(|v| r.status == 200 && v.is_object()) {
+            Some(v) => {
+                w.probe.evidence.push(format!("protected-resource metadata found through {how}: {meta}"));
+                return Ok(v);
+            }
+            None => tried.push(format!("{meta} ({})", r.status)),
+        }
+    }
+    Err(StepError::Expectation {
+        expected: "protected-resource metadata through resource_metadata in the challenge or a well-known URI".into(),
+        observed: format!("none at {}", tried.join(", ")),
+    })
 }
 
 // ---------------------------------------------------------------- sessions and transport
@@ -407,7 +438,16 @@ async fn terminated_session(w: &mut GateWorld, persona: String, server: String) 
     del.headers.push(("Mcp-Session-Id".into(), session.clone()));
     del.headers.push(("MCP-Protocol-Version".into(), w.target.mcp_era.version().into()));
     let r = w.probe.send(del).await?;
-    expect((200..300).contains(&r.status), "the session ended (2xx)", || format!("{}", r.status))?;
+    if r.status == 405 {
+        return Err(StepError::NotApplicable(
+            "the server does not let clients end sessions (405 to DELETE, which MCP 2025-11-25 allows): no session is terminated to reuse".into(),
+        ));
+    }
+    expect(
+        (200..300).contains(&r.status),
+        "the session ended (2xx), or 405 where clients may not end sessions",
+        || format!("{}", r.status),
+    )?;
     w.mcp_send(&url, Some(&token), Some(&session), list_request(), &[]).await
 }
 

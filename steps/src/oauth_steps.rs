@@ -6,7 +6,6 @@ use crate::login::{Ending, Outcome};
 use crate::probe::{Reply, Request};
 use crate::target::Flavor;
 use crate::world::{Cleanup, CodeRace, GateWorld, RevocationRace, StepError, error_code, expect};
-use base64::Engine;
 use cucumber::{given, then, when};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -267,7 +266,8 @@ fn callback_variant(r: &str, variant: &str) -> Result<Option<String>, StepError>
         "trailing-slash" => format!("{origin}{path}/{q}"),
         "path-appended" => format!("{origin}{trimmed}/x{q}"),
         "dot-dot" => format!("{origin}{trimmed}/../{last}{q}"),
-        "encoded-slash" => format!("{origin}{parent}%2F{last}{q}"),
+        // The last slash itself encoded: a server that decodes before comparing takes it for R.
+        "encoded-slash" => format!("{origin}{}%2F{last}{q}", parent.trim_end_matches('/')),
         "encoded-dots" => format!("{origin}{trimmed}/%2e%2e/{last}{q}"),
         "semicolon" => format!("{origin}{trimmed};x=1{q}"),
         "double-encoded" => format!("{origin}{trimmed}/%252e%252e/{last}{q}"),
@@ -411,6 +411,16 @@ async fn fresh_code(w: &mut GateWorld, persona: String) -> Result<(), StepError>
 
 /// Redeems the pending code; `verifier` says how the verifier is (mis)formed.
 async fn redeem(w: &mut GateWorld, verifier: &str, client: Option<String>) -> Result<(), StepError> {
+    redeem_asking(w, verifier, client, None).await
+}
+
+/// Redeems the pending code, with `scope` on the exchange where given (a code exchange has none).
+async fn redeem_asking(
+    w: &mut GateWorld,
+    verifier: &str,
+    client: Option<String>,
+    scope: Option<&str>,
+) -> Result<(), StepError> {
     let p = w.code.clone().ok_or(StepError::NothingSent)?;
     let client = client.unwrap_or_else(|| w.target.client_id.clone());
     let mut form = pairs(&[
@@ -433,6 +443,9 @@ async fn redeem(w: &mut GateWorld, verifier: &str, client: Option<String>) -> Re
     if let Some(v) = v {
         w.probe.secrets.add(&v, "code verifier");
         form.push(("code_verifier".into(), v));
+    }
+    if let Some(scope) = scope {
+        form.push(("scope".into(), scope.into()));
     }
     w.token_request(form).await
 }
@@ -697,16 +710,45 @@ async fn refresh_wider(w: &mut GateWorld, scope: String) -> Result<(), StepError
 
 #[then(expr = "the scope {string} is refused or left out of the refreshed grant")]
 async fn refresh_scope_refused(w: &mut GateWorld, extra: String) -> Result<(), StepError> {
+    token_endpoint_scope(w, &extra)
+}
+
+#[when(expr = "the code is redeemed asking for scope {string}")]
+async fn redeem_with_scope(w: &mut GateWorld, scope: String) -> Result<(), StepError> {
+    redeem_asking(w, "correct", None, Some(&scope)).await
+}
+
+#[then(expr = "the scope {string} is refused or left out of the grant the token endpoint made")]
+async fn exchange_scope_refused(w: &mut GateWorld, extra: String) -> Result<(), StepError> {
+    token_endpoint_scope(w, &extra)
+}
+
+/// A token request that asked for `extra` beyond the client's scope: refused with
+/// `invalid_scope` (RFC 6749 §5.2), or granted without it. The grant's scope is the answer's
+/// `scope`, else the access token's own `scope`/`scp` claim where it is a JWT; an answer that
+/// names neither is read by RFC 6749 §5.1 as the scope asked for, and there the gate cannot
+/// tell without introspection.
+fn token_endpoint_scope(w: &GateWorld, extra: &str) -> Result<(), StepError> {
     let r = w.last()?;
     let v = r.json().unwrap_or(Value::Null);
     if r.status == 400 && v.get("error").and_then(Value::as_str) == Some("invalid_scope") {
         return no_token(r);
     }
-    let granted = v.get("scope").and_then(Value::as_str).unwrap_or_default().to_string();
+    expect(r.status == 200, format!("invalid_scope, or a grant without {extra}"), || {
+        format!("{} {}", r.status, v.get("error").cloned().unwrap_or(Value::Null))
+    })?;
+    let claims = v["access_token"].as_str().and_then(crate::login::jwt_claims).unwrap_or(Value::Null);
+    let granted = v["scope"].as_str().map(str::to_string).or_else(|| match &claims["scp"] {
+        Value::Array(a) => Some(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
+        other => other.as_str().or(claims["scope"].as_str()).map(str::to_string),
+    });
+    let Some(granted) = granted else {
+        return Err(StepError::NotVerifiable(format!(
+            "the grant names no scope (no `scope` in the answer, an opaque token); RFC 6749 §5.1 reads that as the scope asked for, with {extra}"
+        )));
+    };
     let widened = extra.split(' ').any(|x| granted.split(' ').any(|g| g == x));
-    expect(r.status == 200 && !widened, format!("invalid_scope, or a grant without {extra}"), || {
-        format!("{} scope '{granted}'", r.status)
-    })
+    expect(!widened, format!("invalid_scope, or a grant without {extra}"), || format!("200 scope '{granted}'"))
 }
 
 #[then("the newest refresh token is dead too")]
@@ -724,11 +766,7 @@ async fn newest_refresh_dead(w: &mut GateWorld) -> Result<(), StepError> {
 #[then("the access token lives at most the declared maximum")]
 async fn lifetime(w: &mut GateWorld) -> Result<(), StepError> {
     let t = grant(w, "latest")?.access_token;
-    let claims = t
-        .split('.')
-        .nth(1)
-        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let claims = crate::login::jwt_claims(&t);
     let (iat, exp) = match claims {
         Some(c) => (c.get("iat").and_then(Value::as_i64), c.get("exp").and_then(Value::as_i64)),
         None => (None, None),
@@ -999,4 +1037,50 @@ async fn holds_tokens(w: &mut GateWorld, persona: String) -> Result<(), StepErro
 #[then("the revocation leaves the token working")]
 async fn still_works(w: &mut GateWorld) -> Result<(), StepError> {
     access_works(w, "latest".into()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const R: &str = "https://agent.example.test/oauth/callback";
+
+    /// Every variant differs from R as sent; the encoding variants are R once a server decodes
+    /// them (so they catch a decode before the comparison), and none is R by accident.
+    #[test]
+    fn every_callback_variant_differs_from_the_registered_one() {
+        let variants = [
+            "trailing-slash",
+            "path-appended",
+            "dot-dot",
+            "encoded-slash",
+            "encoded-dots",
+            "semicolon",
+            "double-encoded",
+            "query-added",
+            "subdomain",
+            "host-suffix",
+            "userinfo",
+            "upper-case-host",
+            "explicit-port",
+            "other-port",
+            "http-scheme",
+            "custom-scheme",
+            "fragment",
+            "loopback-ip",
+            "loopback-name",
+        ];
+        for v in variants {
+            let sent = callback_variant(R, v).unwrap().unwrap();
+            assert_ne!(sent, R, "{v}");
+        }
+        let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().unwrap().1.into_owned();
+        assert_eq!(decode(&callback_variant(R, "encoded-slash").unwrap().unwrap()), R);
+        assert_eq!(
+            decode(&callback_variant(R, "encoded-dots").unwrap().unwrap()),
+            "https://agent.example.test/oauth/callback/../callback"
+        );
+        let once = decode(&callback_variant(R, "double-encoded").unwrap().unwrap());
+        assert_eq!(once, callback_variant(R, "encoded-dots").unwrap().unwrap());
+    }
 }

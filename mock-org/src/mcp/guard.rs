@@ -44,7 +44,10 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     let s = &g.org;
     let resource = format!("{}{}{}", s.base_url(), super::PATH_PREFIX, g.server);
     // DNS-rebinding and cross-site defence: a browser Origin must be the org's own.
-    let foreign_origin = req.headers().get(header::ORIGIN).is_some_and(|o| o.to_str().ok() != Some(s.base_url()));
+    let foreign_origin = req.headers().get(header::ORIGIN).is_some_and(|o| {
+        let o = o.to_str().unwrap_or_default();
+        o != s.base_url() && !(s.fault(Fault::McpOriginLoopback) && loopback_or_null(o))
+    });
     if foreign_origin && !s.fault(Fault::McpOriginUnchecked) {
         return refuse(StatusCode::FORBIDDEN, None, "forbidden_origin", "requests from this Origin are not accepted");
     }
@@ -224,12 +227,25 @@ fn normalize_protocol_version(headers: &mut axum::http::HeaderMap) {
 
 /// RFC 9728 protected-resource metadata for one server.
 pub async fn resource_metadata(s: Arc<MockOrg>, server: String) -> Response {
+    // Under `mcp-metadata-wrong-resource` the document names the org, not this server (RFC 9728
+    // §3.3: a client must then not use it).
+    let resource = match s.fault(Fault::McpMetadataWrongResource) {
+        true => s.base_url().to_string(),
+        false => format!("{}{}{server}", s.base_url(), super::PATH_PREFIX),
+    };
     axum::Json(json!({
-        "resource": format!("{}{}{server}", s.base_url(), super::PATH_PREFIX),
+        "resource": resource,
         "authorization_servers": [s.tokens.issuer()],
         "scopes_supported": ["mcp_api"],
         "bearer_methods_supported": ["header"],
         "resource_name": server,
     }))
     .into_response()
+}
+
+/// Under `mcp-origin-loopback`: an Origin on any loopback host and port, or `null`.
+fn loopback_or_null(origin: &str) -> bool {
+    origin == "null"
+        || url::Url::parse(origin)
+            .is_ok_and(|u| matches!(u.host_str(), Some("127.0.0.1") | Some("localhost") | Some("[::1]")))
 }

@@ -24,6 +24,7 @@ pub fn matches_with(registered: &[String], supplied: &str, loopback_port_varianc
             || (faults.on(Fault::RedirectQueryIgnored) && without_query(r) == without_query(supplied))
             || (faults.on(Fault::RedirectHostSuffix) && host_suffix_match(r, supplied))
             || (faults.on(Fault::RedirectAnyLoopback) && any_loopback(r, supplied))
+            || (faults.on(Fault::RedirectDecoded) && crate::form::percent_decode(supplied).is_ok_and(|d| d == *r))
     })
 }
 

@@ -225,7 +225,17 @@ fn redeem_code(
         let entry = g.codes.get_mut(&code).expect("present");
         entry.redeemed = mark;
         entry.family = Some(family.clone());
-        Ok((grant.auth, family))
+        let mut auth = grant.auth;
+        // Under `token-scope-widened` a `scope` on the exchange is granted as asked (a code
+        // request has none: RFC 6749 §4.1.3; the scope was settled at the authorization).
+        if s.fault(Fault::TokenScopeWidened) {
+            for extra in param(params, "scope")?.unwrap_or_default().split(' ').filter(|x| !x.is_empty()) {
+                if !auth.scopes.iter().any(|x| x == extra) {
+                    auth.scopes.push(extra.to_string());
+                }
+            }
+        }
+        Ok((auth, family))
     })?;
     s.note_app_authorization(&auth.0.user_id, &app.name);
     Ok(issue(s, app, auth.0, auth.1))
