@@ -81,7 +81,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
     .collect();
     let records =
         t.records.iter().map(|(k, r)| (k.clone(), RecordRef { object: r.object.clone(), id: r.id.clone() })).collect();
-    Ok(Target {
+    let mut target = Target {
         name: t.name.clone(),
         instance_url: t.endpoints.instance_url.trim_end_matches('/').to_string(),
         issuer: t.endpoints.issuer.clone(),
@@ -111,6 +111,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         per_user_requests_per_minute: t.limits.per_user_requests_per_minute,
         clock: None,
         scopes: t.app.scopes.clone(),
+        resources: Vec::new(),
         personas,
         mcp_servers: t.endpoints.mcp_servers.clone(),
         other_mcp_servers: t.endpoints.other_mcp_servers.clone(),
@@ -132,7 +133,11 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
             scenario_budget: std::time::Duration::from_secs(t.limits.scenario_seconds),
             trusted,
         },
-    })
+    };
+    if t.app.resource_indicators {
+        target.resources = target.used_resources();
+    }
+    Ok(target)
 }
 
 /// The authorization server's endpoints, as its metadata states them.

@@ -127,6 +127,7 @@ impl RunInfo {
             strict: false,
             faults: Vec::new(),
             undo_outstanding: Vec::new(),
+            client_deviations: Vec::new(),
         }
     }
 }
@@ -448,6 +449,11 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     info.strict = opts.strict;
     info.faults = faults_on;
     info.undo_outstanding = steps::stop::RUN.outstanding().iter().map(|u| target.secrets.redact(u)).collect();
+    if let Some(f) = file.as_ref().filter(|f| !f.app.resource_indicators) {
+        let why = f.app.resource_indicators_off_because.clone().unwrap_or_default();
+        info.client_deviations
+            .push(format!("RFC 8707 resource indicators are not sent (app.resource_indicators = false): {why}"));
+    }
     reports::write_all(&opts.reports, &info, &results)
         .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
     if !no_row.is_empty() {

@@ -103,7 +103,7 @@ pub fn for_mock(
         .iter()
         .map(|(alias, object, id)| (alias.to_string(), RecordRef { object: object.to_string(), id: id.to_string() }))
         .collect();
-    Target {
+    let mut target = Target {
         name: format!("embedded mock org '{}'", org.name),
         instance_url: running.url.clone(),
         issuer: running.state.tokens.issuer().to_string(),
@@ -140,6 +140,7 @@ pub fn for_mock(
         }),
         // What the rollout declares (Headless 360's), not what the app happens to grant.
         scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
+        resources: Vec::new(),
         personas,
         mcp_servers: servers.iter().filter(|(alias, _)| alias != ALL_SERVER).cloned().collect(),
         other_mcp_servers: servers.iter().filter(|(alias, _)| alias == ALL_SERVER).cloned().collect(),
@@ -169,5 +170,7 @@ pub fn for_mock(
         canary_marker: "CANARY-".into(),
         secrets,
         limits: Limits { trusted: authority(&running.url).into_iter().collect(), ..Limits::default() },
-    }
+    };
+    target.resources = target.used_resources();
+    target
 }

@@ -92,6 +92,13 @@ pub struct App {
     /// and `*.ecaOauth-meta.xml`, from `sf project retrieve start`), relative to this file.
     #[serde(default)]
     pub metadata: Option<String>,
+    /// Whether the client sends RFC 8707 `resource` indicators (the MCP authorization spec asks
+    /// it to). `false` for an authorization server that rejects them, with the reason in
+    /// `resource_indicators_off_because`, which the reports show.
+    #[serde(default = "yes")]
+    pub resource_indicators: bool,
+    #[serde(default)]
+    pub resource_indicators_off_because: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -393,6 +400,13 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     }
     if t.app.scopes.is_empty() {
         return Err(err("app.scopes", "lists no scope".into()));
+    }
+    let off_because = t.app.resource_indicators_off_because.as_deref().map(str::trim).unwrap_or_default();
+    if !t.app.resource_indicators && off_because.is_empty() {
+        return Err(err(
+            "app.resource_indicators_off_because",
+            "is required when app.resource_indicators = false: the reports say why the gate's client leaves out what the MCP authorization spec asks of clients".into(),
+        ));
     }
     for (name, p) in &t.personas {
         match (&p.password_env, &p.refresh_token_env) {

@@ -89,6 +89,7 @@ fn target(base: &str) -> Target {
         per_user_requests_per_minute: None,
         clock: None,
         scopes: vec!["mcp_api".into()],
+        resources: Vec::new(),
         personas,
         mcp_servers: Default::default(),
         other_mcp_servers: Default::default(),

@@ -616,3 +616,61 @@ async fn a_signal_during_discovery_still_writes_the_reports() {
     assert_eq!(controls.len(), headless_gate::catalog::shipped().len());
     assert!(controls.iter().all(|c| c["status"] == "not verifiable"));
 }
+
+/// RFC 8707 resource indicators go out unless the file turns them off, and then only with a
+/// reason, which the reports show.
+#[tokio::test]
+async fn resource_indicators_are_sent_unless_turned_off_with_a_reason() {
+    let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
+    let with = |extra: &str| target_file(&org.url).replacen("[app]\n", &format!("[app]\n{extra}"), 1);
+    let no_reason = write("rfc8707-no-reason", &with("resource_indicators = false\n"));
+    let args = vec!["run".into(), "--target".into(), no_reason.display().to_string()];
+    let (code, _, stderr) = gate(args, true).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("app.resource_indicators_off_because"), "{stderr}");
+    let off = write(
+        "rfc8707-off",
+        &with(
+            "resource_indicators = false\nresource_indicators_off_because = \"this server rejects unknown parameters\"\n",
+        ),
+    );
+    let reports = reports_dir("rfc8707-off");
+    let args = vec![
+        "run".into(),
+        "--target".into(),
+        off.display().to_string(),
+        "--reports".into(),
+        reports.clone(),
+        "--tags".into(),
+        "@HG-GRANT-06".into(),
+    ];
+    let (_, _, stderr) = gate(args, true).await;
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{reports}/results.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["run"]["client_deviations"][0],
+        "RFC 8707 resource indicators are not sent (app.resource_indicators = false): this server rejects unknown parameters",
+        "{stderr}"
+    );
+    let row = &json["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-GRANT-06").unwrap()["evidence"];
+    assert!(!row.to_string().contains("resource="), "{row}");
+    // Twin: by default the authorization request names every resource the agent's token is used at.
+    let on = write("rfc8707-on", &target_file(&org.url));
+    let reports = reports_dir("rfc8707-on");
+    let args = vec![
+        "run".into(),
+        "--target".into(),
+        on.display().to_string(),
+        "--reports".into(),
+        reports.clone(),
+        "--tags".into(),
+        "@HG-GRANT-06".into(),
+    ];
+    gate(args, true).await;
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{reports}/results.json")).unwrap()).unwrap();
+    let row = &json["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-GRANT-06").unwrap()["evidence"];
+    let encoded = |u: &str| u.replace(':', "%3A").replace('/', "%2F");
+    assert!(row.to_string().contains(&format!("resource={}", encoded(&org.url))), "{row}");
+    assert_eq!(json["run"]["client_deviations"], serde_json::json!([]));
+}

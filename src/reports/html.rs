@@ -59,6 +59,12 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
             esc(&info.expired.join("; "))
         ));
     }
+    if !info.client_deviations.is_empty() {
+        h.push_str(&format!(
+            "<p>The gate's client, as the target file sets it: {}</p>",
+            esc(&info.client_deviations.join("; "))
+        ));
+    }
     if !info.not_run.is_empty() {
         h.push_str(&format!("<p>Not run on this target: {}</p>", esc(&info.not_run.join("; "))));
     }

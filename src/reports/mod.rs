@@ -34,6 +34,9 @@ pub struct RunInfo {
     /// Undo the run queued and could not finish (a failed undo, or one an interruption cut off):
     /// changes still in the org, for someone to put back by hand.
     pub undo_outstanding: Vec<String>,
+    /// Where the gate's client leaves out what the MCP authorization spec asks of clients, because
+    /// the target file says so, with its reason.
+    pub client_deviations: Vec<String>,
 }
 
 pub fn write_all(dir: &Path, info: &RunInfo, results: &[ControlResult]) -> std::io::Result<()> {

@@ -133,7 +133,7 @@ fn title(body: &str) -> String {
 
 /// The authorize request's parameters, in order, so scenarios can vary any of them.
 pub fn standard_params(t: &Target, pkce: &Pkce, state: &str) -> Vec<(String, String)> {
-    vec![
+    let mut params: Vec<(String, String)> = vec![
         ("response_type".into(), "code".into()),
         ("client_id".into(), t.client_id.clone()),
         ("redirect_uri".into(), t.redirect_uri.clone()),
@@ -141,7 +141,9 @@ pub fn standard_params(t: &Target, pkce: &Pkce, state: &str) -> Vec<(String, Str
         ("state".into(), state.into()),
         ("code_challenge".into(), pkce.challenge.clone()),
         ("code_challenge_method".into(), "S256".into()),
-    ]
+    ];
+    params.extend(t.resources.iter().map(|r| ("resource".to_string(), r.clone())));
+    params
 }
 
 /// Whether a redirect lands exactly on the registered callback (its query aside): a prefix is not
@@ -240,7 +242,15 @@ fn is_username(name: &str) -> bool {
 }
 
 /// Redeems a code at the token endpoint; the raw reply, so scenarios can assert refusals.
-pub async fn exchange(probe: &mut Probe, t: &Target, pairs: Vec<(String, String)>) -> Result<Reply, LoginError> {
+/// A token request. Code and refresh grants carry the target's resource indicators (RFC 8707 §2.2;
+/// MCP authorization: clients send `resource` on token requests too) unless the request names
+/// its own.
+pub async fn exchange(probe: &mut Probe, t: &Target, mut pairs: Vec<(String, String)>) -> Result<Reply, LoginError> {
+    let grant = pairs.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str());
+    let indicated = matches!(grant, Some("authorization_code") | Some("refresh_token"));
+    if indicated && !pairs.iter().any(|(k, _)| k == "resource") {
+        pairs.extend(t.resources.iter().map(|r| ("resource".to_string(), r.clone())));
+    }
     Ok(probe.send(Request::new(Method::POST, t.token_url.as_str()).form(pairs)).await?)
 }
 

@@ -141,6 +141,10 @@ pub struct Target {
     /// Moves the target's clock (the mock only); `None` where time cannot be moved.
     pub clock: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
     pub scopes: Vec<String>,
+    /// RFC 8707 resource indicators the client sends on authorization, code and refresh requests,
+    /// as the MCP authorization spec asks of clients: the resources the agent's token is used at.
+    /// Empty where the target file turns them off.
+    pub resources: Vec<String>,
     pub personas: BTreeMap<String, Persona>,
     /// The agent's MCP servers by the names scenarios use ("reads", "custom") -> their URLs. The
     /// catalog and system-mode controls walk every tool on these.
@@ -177,6 +181,18 @@ impl std::fmt::Debug for Target {
 }
 
 impl Target {
+    /// The resources the agent's token is used at: every MCP server the target names and, on a
+    /// Salesforce org, its REST API (the instance URL).
+    pub fn used_resources(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.mcp_servers.values().chain(self.other_mcp_servers.values()).cloned().collect();
+        if self.flavor == Flavor::Salesforce {
+            out.push(self.instance_url.clone());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     pub fn rest(&self, path: &str) -> String {
         format!("{}/services/data/{}{path}", self.instance_url, self.api_version)
     }

@@ -1,9 +1,11 @@
 // oidc-provider (OpenID-certified), configured strictly for the gate: public clients with one
 // exact callback, PKCE (S256 only) required, the code response type only, authorization_code and
 // refresh_token grants only, refresh tokens rotated, revocation and introspection on, and JWT
-// access tokens for the MCP resource (resource indicators). Logins go through its own
+// access tokens for the MCP resource only when the client names it (RFC 8707 resource indicators,
+// no default: a client that leaves `resource` out gets no token the MCP server accepts, and any
+// other resource is invalid_target). Logins go through its own
 // development login and consent pages. PORT and MCP_RESOURCE come from the environment.
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 import * as jose from 'jose';
 
 const port = Number(process.env.PORT);
@@ -36,9 +38,12 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: () => mcp,
+      defaultResource: () => undefined,
       useGrantedResource: () => true,
-      getResourceServerInfo: () => ({ scope: 'mcp_api', audience: mcp, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
+      getResourceServerInfo: (ctx, resource) => {
+        if (resource !== mcp) throw new errors.InvalidTarget(`unknown resource ${resource}`);
+        return { scope: 'mcp_api', audience: mcp, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+      },
     },
   },
 });
