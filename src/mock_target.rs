@@ -132,6 +132,7 @@ pub fn for_mock(
         ),
         other_client_id: org.apps.get(1).map(|a| a.consumer_key.clone()),
         max_access_token_minutes: 60,
+        code_lifetime: None,
         // The mock declares the rate its org file enforces (a fault can switch enforcement off).
         per_user_requests_per_minute: org.per_user_requests_per_minute,
         clock: Some({

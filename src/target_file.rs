@@ -206,6 +206,10 @@ pub struct Limits {
     /// The bound on all of one scenario's exchanges.
     #[serde(default = "default_scenario_seconds")]
     pub scenario_seconds: u64,
+    /// How long the server's authorization codes live, as the team knows it: HG-CODE-05 waits it
+    /// out where it fits the scenario's budget.
+    #[serde(default)]
+    pub code_lifetime_seconds: Option<u64>,
 }
 
 impl Default for Limits {
@@ -215,6 +219,7 @@ impl Default for Limits {
             per_user_requests_per_minute: None,
             request_timeout_seconds: default_request_timeout(),
             scenario_seconds: default_scenario_seconds(),
+            code_lifetime_seconds: None,
         }
     }
 }

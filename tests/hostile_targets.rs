@@ -546,3 +546,64 @@ async fn revocation_sampling_stops_with_the_scenario_budget() {
     let row = run.results["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-REV-03").unwrap().clone();
     assert_ne!(row["status"], "passed", "{row}");
 }
+
+/// HG-RT-05 on a server whose access tokens are opaque: the lifetime comes from the answer's
+/// `expires_in` (RFC 6749 §5.1): a day fails, ten minutes passes; none at all is not verifiable.
+#[rstest::rstest]
+#[case::a_day(Some(86_400), "failed")]
+#[case::ten_minutes(Some(600), "passed")]
+#[case::unstated(None, "not verifiable")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opaque_token_is_judged_by_its_expires_in(#[case] expires_in: Option<u64>, #[case] outcome: &str) {
+    let server = fake().await;
+    Mock::given(path("/services/oauth2/authorize"))
+        .respond_with(SignInTo("https://agent.example.test/oauth/callback".into()))
+        .mount(&server)
+        .await;
+    let mut body = serde_json::json!({
+        "access_token": FAKE_TOKENS[0], "refresh_token": FAKE_TOKENS[1], "token_type": "Bearer",
+        "scope": "mcp_api refresh_token",
+    });
+    if let Some(s) = expires_in {
+        body["expires_in"] = s.into();
+    }
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let run = gate_tags(&format!("rt05-{outcome}"), target_file(&server.uri(), &server.uri()), "@HG-RT-05").await;
+    assert_clean(&run);
+    let row = run.results["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-RT-05").unwrap().clone();
+    assert_eq!(row["status"], outcome, "{row}");
+}
+
+/// HG-CODE-05 on a real target: the declared code lifetime is waited out where it fits the
+/// scenario's budget (5 s here), then the code must be refused; a lifetime that does not fit is
+/// not verifiable, naming the key to raise. No clock is moved.
+#[rstest::rstest]
+#[case::fits(1, "passed")]
+#[case::does_not_fit(60, "not verifiable")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_code_lifetime_is_waited_out_when_it_fits(#[case] seconds: u64, #[case] outcome: &str) {
+    let server = fake().await;
+    Mock::given(path("/services/oauth2/authorize"))
+        .respond_with(SignInTo("https://agent.example.test/oauth/callback".into()))
+        .mount(&server)
+        .await;
+    let expired = serde_json::json!({"error": "invalid_grant", "error_description": "expired authorization code"});
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(expired))
+        .mount(&server)
+        .await;
+    let file = format!("{}code_lifetime_seconds = {seconds}\n", target_file(&server.uri(), &server.uri()));
+    let run = gate_tags(&format!("code05-{seconds}"), file, "@HG-CODE-05").await;
+    assert_clean(&run);
+    let row = run.results["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-CODE-05").unwrap().clone();
+    assert_eq!(row["status"], outcome, "{row}");
+    match outcome {
+        "passed" => assert!(row["evidence"].to_string().contains("waited 3 s for the authorization code"), "{row}"),
+        _ => assert!(row["message"].as_str().unwrap().contains("raise limits.scenario_seconds"), "{row}"),
+    }
+}

@@ -86,6 +86,7 @@ fn target(base: &str) -> Target {
         app_metadata: None,
         other_client_id: None,
         max_access_token_minutes: 60,
+        code_lifetime: None,
         per_user_requests_per_minute: None,
         clock: None,
         scopes: vec!["mcp_api".into()],

@@ -769,10 +769,10 @@ pub const TABLE: &[FaultSpec] = &[
         OpaqueAccessTokens,
         "opaque-access-tokens",
         "lifetime",
-        "access tokens are opaque handles (a session id), not JWTs: the forgeries have nothing to forge (not applicable) and a lifetime read from the token's own claims cannot be made (not verifiable)",
+        "access tokens are opaque handles (a session id) without expires_in, as Salesforce issues them: the forgeries have nothing to forge (not applicable) and no lifetime can be read (not verifiable)",
         &[
             caught("HG-RS-04", "the target's access tokens are opaque (not JWTs)"),
-            caught("HG-RT-05", "the access token is opaque, so its iat and exp cannot be read"),
+            caught("HG-RT-05", "the access token is opaque and its answer has no expires_in"),
         ],
     ),
     row(

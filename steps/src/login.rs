@@ -30,6 +30,8 @@ pub struct TokenSet {
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// The answer's `expires_in` (RFC 6749 §5.1), in seconds.
+    pub expires_in: Option<u64>,
 }
 
 /// Where an authorization request ended.
@@ -260,6 +262,7 @@ pub fn token_set(reply: &Reply) -> Option<TokenSet> {
         access_token: v.get("access_token")?.as_str()?.to_string(),
         refresh_token: v.get("refresh_token").and_then(Value::as_str).map(str::to_string),
         scope: v.get("scope").and_then(Value::as_str).unwrap_or_default().to_string(),
+        expires_in: v.get("expires_in").and_then(Value::as_u64),
     })
 }
 

@@ -153,12 +153,10 @@ async fn authorization(w: &mut GateWorld, server: &str, variant: &str) -> Result
         }
         "expired" => {
             let t = w.token("agent").await?;
-            let clock = w.target.clock.clone().ok_or_else(|| {
-                StepError::NotVerifiable(
-                    "tokens cannot be aged within the run's time budget (only the mock's clock can be moved)".into(),
-                )
-            })?;
-            clock(std::time::Duration::from_secs((w.target.max_access_token_minutes as u64 + 1) * 60 * 24));
+            let on_mock = std::time::Duration::from_secs((w.target.max_access_token_minutes as u64 + 1) * 60 * 24);
+            let lifetime = token_lifetime_left(&t, w.session("agent").and_then(|s| s.expires_in));
+            let how = "the token is opaque and its answer had no expires_in";
+            w.let_pass("the access token", lifetime, on_mock, how).await?;
             (Some(format!("Bearer {t}")), url)
         }
         other => {
@@ -168,6 +166,16 @@ async fn authorization(w: &mut GateWorld, server: &str, variant: &str) -> Result
             });
         }
     })
+}
+
+/// How long a fresh access token has left: to its JWT `exp`, else its answer's `expires_in`.
+fn token_lifetime_left(token: &str, expires_in: Option<u64>) -> Option<std::time::Duration> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+    let exp = crate::login::jwt_claims(token).and_then(|c| c["exp"].as_i64());
+    match exp {
+        Some(exp) => Some(std::time::Duration::from_secs(exp.saturating_sub(now).max(0) as u64)),
+        None => expires_in.map(std::time::Duration::from_secs),
+    }
 }
 
 /// The agent's access token for a varied authorization request (scope or resource changed).

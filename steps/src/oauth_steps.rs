@@ -487,14 +487,10 @@ async fn redeem_other_redirect(w: &mut GateWorld, uri: String) -> Result<(), Ste
 
 #[when("the code's lifetime passes")]
 async fn code_lifetime_passes(w: &mut GateWorld) -> Result<(), StepError> {
-    let clock = w.target.clock.clone().ok_or_else(|| {
-        StepError::NotVerifiable(
-            "the code's lifetime cannot pass within the run's time budget (only the mock's clock can be moved)".into(),
-        )
-    })?;
-    // Salesforce's codes live 15 minutes; one more minute is past any sane lifetime.
-    clock(std::time::Duration::from_secs(16 * 60));
-    Ok(())
+    // Salesforce's codes live 15 minutes: on the mock, one more minute is past any sane lifetime.
+    let lifetime = w.target.code_lifetime;
+    let how = "set limits.code_lifetime_seconds to the server's code lifetime";
+    w.let_pass("the authorization code", lifetime, std::time::Duration::from_secs(16 * 60), how).await
 }
 
 #[then("tokens are issued")]
@@ -763,26 +759,33 @@ async fn newest_refresh_dead(w: &mut GateWorld) -> Result<(), StepError> {
     no_token(r)
 }
 
+/// The token's own `exp - iat` where it is a JWT; else the answer's `expires_in` (RFC 6749 §5.1),
+/// which an opaque token's server states; with neither, not verifiable.
 #[then("the access token lives at most the declared maximum")]
 async fn lifetime(w: &mut GateWorld) -> Result<(), StepError> {
-    let t = grant(w, "latest")?.access_token;
-    let claims = crate::login::jwt_claims(&t);
-    let (iat, exp) = match claims {
-        Some(c) => (c.get("iat").and_then(Value::as_i64), c.get("exp").and_then(Value::as_i64)),
-        None => (None, None),
-    };
-    let (Some(iat), Some(exp)) = (iat, exp) else {
-        return Err(StepError::NotVerifiable("the access token is opaque, so its iat and exp cannot be read".into()));
-    };
-    // Numbers from the target are checked, never wrapped: an `exp` before `iat`, or one so far
-    // out that the difference overflows, is no short lifetime.
-    let Some(minutes) = exp.checked_sub(iat).filter(|d| *d >= 0).map(|d| d / 60) else {
-        return Err(StepError::Expectation {
+    let g = grant(w, "latest")?;
+    let claims = crate::login::jwt_claims(&g.access_token).unwrap_or(Value::Null);
+    let seconds = match (claims["iat"].as_i64(), claims["exp"].as_i64()) {
+        // Numbers from the target are checked, never wrapped: an `exp` before `iat`, or one so
+        // far out that the difference overflows, is no short lifetime.
+        (Some(iat), Some(exp)) => exp.checked_sub(iat).filter(|d| *d >= 0).ok_or_else(|| StepError::Expectation {
             expected: "an exp after iat".into(),
             observed: format!("iat {iat}, exp {exp}"),
-        });
+        })?,
+        _ => match g.expires_in.and_then(|s| i64::try_from(s).ok()) {
+            Some(s) => {
+                w.probe.evidence.push(format!("the access token is opaque; its answer says expires_in {s}"));
+                s
+            }
+            None => {
+                return Err(StepError::NotVerifiable(
+                    "the access token is opaque and its answer has no expires_in, so its lifetime cannot be read"
+                        .into(),
+                ));
+            }
+        },
     };
-    let max = w.target.max_access_token_minutes;
+    let (minutes, max) = (seconds / 60, w.target.max_access_token_minutes);
     expect(minutes <= max, format!("at most {max} minutes"), || format!("{minutes} minutes"))
 }
 

@@ -231,6 +231,11 @@ impl Probe {
         }
     }
 
+    /// What is left of the scenario's time budget.
+    pub fn budget_left(&self) -> Duration {
+        self.limits.scenario_budget.saturating_sub(self.started.elapsed())
+    }
+
     /// A lane for concurrent requests under this probe's rules and budget.
     pub fn lane(&self) -> Lane {
         Lane { client: self.client.clone(), limits: self.limits.clone(), started: self.started }

@@ -135,6 +135,8 @@ pub struct Target {
     pub other_client_id: Option<String>,
     /// Longest acceptable access-token lifetime (HG-RT-05).
     pub max_access_token_minutes: i64,
+    /// How long authorization codes live, where the target file says (HG-CODE-05 waits it out).
+    pub code_lifetime: Option<std::time::Duration>,
     /// The per-user request rate the target declares (HG-LIM-01); `None`: the control is not
     /// verifiable (its burst spends the org's API limits, so it needs the rate declared).
     pub per_user_requests_per_minute: Option<u32>,

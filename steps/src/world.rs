@@ -255,6 +255,50 @@ impl GateWorld {
         Ok(access)
     }
 
+    /// The token set the persona signed in with in this scenario, if it has.
+    pub fn session(&self, name: &str) -> Option<&TokenSet> {
+        self.sessions.get(name)
+    }
+
+    /// Lets a lifetime pass for something the target issued. The mock's clock is moved by
+    /// `on_mock`; a real target is waited out (`lifetime` and two seconds more) where that fits
+    /// what is left of the scenario's budget, and the run's interruption cuts the wait short;
+    /// otherwise the check is not verifiable, saying what to change. Never a movable clock
+    /// outside the mock.
+    pub async fn let_pass(
+        &mut self,
+        what: &str,
+        lifetime: Option<std::time::Duration>,
+        on_mock: std::time::Duration,
+        how_to_know: &str,
+    ) -> Result<(), StepError> {
+        if let Some(clock) = &self.target.clock {
+            clock(on_mock);
+            return Ok(());
+        }
+        let Some(lifetime) = lifetime else {
+            return Err(StepError::NotVerifiable(format!("{what}'s lifetime is not known ({how_to_know})")));
+        };
+        let wait = lifetime + std::time::Duration::from_secs(2);
+        let left = self.probe.budget_left().saturating_sub(self.probe.limits.request_timeout);
+        if wait > left {
+            return Err(StepError::NotVerifiable(format!(
+                "{what} lives {} s, more than the scenario's budget leaves to wait ({} s): raise limits.scenario_seconds to at least {}",
+                lifetime.as_secs(),
+                left.as_secs(),
+                (self.probe.limits.scenario_budget - left + wait + self.probe.limits.request_timeout).as_secs() + 1
+            )));
+        }
+        self.probe.evidence.push(format!("waited {} s for {what} ({} s) to pass", wait.as_secs(), lifetime.as_secs()));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = crate::stop::RUN.requested_now() => {
+                self.probe.interrupted = true;
+                Err(StepError::Probe(ProbeError::Interrupted))
+            }
+        }
+    }
+
     /// Runs the authorization request as the persona with the standard parameters.
     pub async fn try_authorize(&mut self, name: &str) -> Result<(), StepError> {
         self.authorize_with(name, |_| {}).await

@@ -359,5 +359,11 @@ fn issue(s: &MockOrg, app: &ExternalClientApp, auth: Authorization, family: Stri
     if let Some(rt) = refresh {
         body["refresh_token"] = json!(rt);
     }
+    // Salesforce's own opaque session tokens come without `expires_in` (the session policy decides).
+    if s.fault(Fault::OpaqueAccessTokens)
+        && let Some(o) = body.as_object_mut()
+    {
+        o.remove("expires_in");
+    }
     Issued { body, user_id: auth.user_id, jti: claims.jti }
 }
