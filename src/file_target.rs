@@ -116,6 +116,11 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         personas,
         mcp_servers: t.endpoints.mcp_servers.clone(),
         other_mcp_servers: t.endpoints.other_mcp_servers.clone(),
+        primary_mcp_server: t
+            .endpoints
+            .primary_mcp_server
+            .clone()
+            .or_else(|| t.endpoints.mcp_servers.keys().next().cloned()),
         mcp_era: t.endpoints.mcp_protocol.as_deref().and_then(McpEra::parse).unwrap_or(McpEra::Sessions),
         apex_root: t.apex.as_ref().map(|a| relative_to(file, &a.source)),
         tool_classes: t.apex.as_ref().map(|a| a.tools.clone()).unwrap_or_default(),

@@ -112,6 +112,9 @@ enum Command {
         /// Where to write it.
         #[arg(default_value = "headless-gate.toml")]
         path: PathBuf,
+        /// Which template: a Salesforce org's, or any OAuth 2.1 authorization server and MCP server.
+        #[arg(long, default_value = "salesforce", value_parser = ["salesforce", "oauth2.1"])]
+        flavor: String,
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
@@ -177,12 +180,16 @@ async fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Init { path, force } => {
+        Command::Init { path, force, flavor } => {
             if path.exists() && !force {
                 eprintln!("error: {} exists (use --force to replace it)", path.display());
                 return ExitCode::from(2);
             }
-            match headless_gate::reports::atomic_write(&path, headless_gate::target_file::TEMPLATE.as_bytes()) {
+            let template = match flavor.as_str() {
+                "oauth2.1" => headless_gate::target_file::TEMPLATE_OAUTH21,
+                _ => headless_gate::target_file::TEMPLATE,
+            };
+            match headless_gate::reports::atomic_write(&path, template.as_bytes()) {
                 Ok(()) => {
                     println!(
                         "wrote {}: fill it in, set the password variables it names, then: headless-gate run --target {}",

@@ -145,6 +145,13 @@ pub fn for_mock(
         personas,
         mcp_servers: servers.iter().filter(|(alias, _)| alias != ALL_SERVER).cloned().collect(),
         other_mcp_servers: servers.iter().filter(|(alias, _)| alias == ALL_SERVER).cloned().collect(),
+        // The agent's read server where the org has one (the default org does), else its first.
+        primary_mcp_server: servers
+            .iter()
+            .map(|(alias, _)| alias.clone())
+            .filter(|alias| alias != ALL_SERVER)
+            .find(|alias| alias == "reads")
+            .or_else(|| servers.iter().map(|(alias, _)| alias.clone()).find(|alias| alias != ALL_SERVER)),
         mcp_era,
         // The mock's Apex lives in the checkout the gate runs from (like `features/`).
         apex_root: Some(std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/mock-org/apex")))

@@ -53,13 +53,19 @@ pub struct Endpoints {
     /// Default: `{issuer}/.well-known/oauth-authorization-server`.
     #[serde(default)]
     pub metadata_url: Option<String>,
-    /// The org's instance URL (REST under `/services/data/{api_version}/`).
+    /// The org's instance URL (REST under `/services/data/{api_version}/`). Required for a
+    /// Salesforce org; a generic OAuth 2.1 stack has no REST API and may leave it out.
+    #[serde(default)]
     pub instance_url: String,
     #[serde(default = "default_api_version")]
     pub api_version: String,
     /// The hosted MCP servers by the names scenarios use (`reads`, `custom`) -> URL.
     #[serde(default)]
     pub mcp_servers: BTreeMap<String, String>,
+    /// Which of `mcp_servers` is the agent's primary one (token checks go there); needed where
+    /// there are several.
+    #[serde(default)]
+    pub primary_mcp_server: Option<String>,
     /// MCP servers the agent's rollout does not use but the gate may (`all`: the server with the
     /// SObject write tools, for HG-PERM-04/05 through MCP).
     #[serde(default)]
@@ -344,7 +350,7 @@ pub fn load(path: &Path) -> Result<TargetFile, TargetFileError> {
 
 pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     let err = |key: &str, problem: String| TargetFileError { file: file.into(), key: key.into(), problem };
-    let t: TargetFile = toml::from_str(text).map_err(|e| {
+    let mut t: TargetFile = toml::from_str(text).map_err(|e| {
         let msg = e.message().to_string();
         let key = msg.split('`').nth(1).filter(|_| msg.contains("field")).map(str::to_string);
         let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
@@ -354,6 +360,12 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     })?;
     if t.flavor != "salesforce" && t.flavor != "oauth2.1" {
         return Err(err("flavor", format!("'{}' is not salesforce or oauth2.1", t.flavor)));
+    }
+    if t.endpoints.instance_url.is_empty() {
+        if t.flavor == "salesforce" {
+            return Err(err("endpoints.instance_url", "is required for a Salesforce org (its REST API)".into()));
+        }
+        t.endpoints.instance_url = t.endpoints.issuer.clone();
     }
     for (key, url) in [
         ("endpoints.issuer", &t.endpoints.issuer),
@@ -371,6 +383,18 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
         for (name, u) in servers {
             check_url(u).map_err(|p| err(&format!("endpoints.{key}.{name}"), p))?;
         }
+    }
+    match (&t.endpoints.primary_mcp_server, t.endpoints.mcp_servers.len()) {
+        (Some(p), _) if !t.endpoints.mcp_servers.contains_key(p) => {
+            return Err(err("endpoints.primary_mcp_server", format!("'{p}' is not a key of endpoints.mcp_servers")));
+        }
+        (None, n) if n > 1 => {
+            return Err(err(
+                "endpoints.primary_mcp_server",
+                format!("is required with {n} MCP servers: name the agent's primary one (token checks go there)"),
+            ));
+        }
+        _ => {}
     }
     if let Some(v) = &t.endpoints.mcp_protocol
         && steps::target::McpEra::parse(v).is_none()
@@ -495,18 +519,24 @@ fn check_url(u: &str) -> Result<(), String> {
     }
 }
 
-/// The commented template `headless-gate init` writes.
+/// The commented template `headless-gate init` writes: a Salesforce org's.
 pub const TEMPLATE: &str = include_str!("target_template.toml");
+/// The template for any OAuth 2.1 authorization server and MCP server (`init --flavor oauth2.1`).
+pub const TEMPLATE_OAUTH21: &str = include_str!("target_template_oauth21.toml");
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_template_parses() {
+    fn the_templates_parse() {
         let t = parse("template.toml", TEMPLATE).expect("the template is valid");
         assert_eq!(t.flavor, "salesforce");
         assert!(t.personas.contains_key("agent"));
+        let g = parse("generic.toml", TEMPLATE_OAUTH21).expect("the generic template is valid");
+        assert_eq!((g.flavor.as_str(), g.endpoints.instance_url.as_str()), ("oauth2.1", g.endpoints.issuer.as_str()));
+        let e = parse("sf.toml", &TEMPLATE.replacen("instance_url = ", "# instance_url = ", 1)).unwrap_err();
+        assert_eq!(e.key, "endpoints.instance_url", "{e}");
     }
 
     #[test]

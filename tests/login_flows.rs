@@ -94,6 +94,7 @@ fn target(base: &str) -> Target {
         personas,
         mcp_servers: Default::default(),
         other_mcp_servers: Default::default(),
+        primary_mcp_server: None,
         mcp_era: McpEra::Sessions,
         apex_root: None,
         tool_classes: Default::default(),

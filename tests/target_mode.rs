@@ -24,6 +24,7 @@ instance_url = "{url}"
 api_version = "v66.0"
 mcp_servers = {{ reads = "{url}/platform/mcp/v1/platform/sobject-reads", custom = "{url}/platform/mcp/v1/custom/service-agent" }}
 other_mcp_servers = {{ all = "{url}/platform/mcp/v1/platform/sobject-all" }}
+primary_mcp_server = "reads"
 
 [app]
 client_id = "3MVG9mockHeadlessServiceAgentKey0001"
@@ -273,6 +274,20 @@ async fn a_bad_target_file_names_the_key() {
     let (code, _, stderr) = gate(vec!["run".into(), "--target".into(), file.display().to_string()], true).await;
     assert_eq!(code, 2);
     assert!(stderr.contains(": flavor: 'soap' is not salesforce or oauth2.1"), "{stderr}");
+    // Several MCP servers: the file names the agent's primary one, and it must be one of them.
+    for (text, says) in [
+        ("", "endpoints.primary_mcp_server: is required with 2 MCP servers"),
+        (
+            "primary_mcp_server = \"other\"\n",
+            "endpoints.primary_mcp_server: 'other' is not a key of endpoints.mcp_servers",
+        ),
+    ] {
+        let t = target_file("http://127.0.0.1:1").replacen("primary_mcp_server = \"reads\"\n", text, 1);
+        let file = write("bad-primary", &t);
+        let (code, _, stderr) = gate(vec!["run".into(), "--target".into(), file.display().to_string()], true).await;
+        assert_eq!(code, 2);
+        assert!(stderr.contains(says), "{stderr}");
+    }
 }
 
 #[test]
@@ -288,6 +303,11 @@ fn init_writes_a_template_that_parses_and_refuses_to_overwrite() {
     assert!(headless_gate::target_file::load(&path).is_ok());
     assert_eq!(run(&[]).status.code(), Some(2), "no silent overwrite");
     assert!(run(&["--force"]).status.success());
+    // The generic template, for a stack that is not Salesforce.
+    assert!(run(&["--force", "--flavor", "oauth2.1"]).status.success());
+    let generic = headless_gate::target_file::load(&path).unwrap();
+    assert_eq!(generic.flavor, "oauth2.1");
+    assert_eq!(generic.endpoints.instance_url, generic.endpoints.issuer, "no instance URL needed");
 }
 
 #[test]

@@ -619,17 +619,14 @@ async fn access_dead(w: &mut GateWorld, which: String) -> Result<(), StepError> 
     expect(ok, expected, || format!("{} {code}", r.status))
 }
 
-/// The target's first MCP server, where token checks that need one go.
-fn first_mcp_server(w: &GateWorld) -> Result<String, StepError> {
-    w.target.mcp_servers.values().next().cloned().ok_or_else(|| StepError::Expectation {
-        expected: "an MCP server in the target".into(),
-        observed: "none is configured".into(),
-    })
+/// The agent's primary MCP server, where token checks that need one go.
+fn primary_mcp_server(w: &GateWorld) -> Result<String, StepError> {
+    w.mcp_url("primary")
 }
 
-/// The era's opening MCP request to the target's first MCP server with exactly this token.
+/// The era's opening MCP request to the target's primary MCP server with exactly this token.
 async fn mcp_with(w: &mut GateWorld, token: &str) -> Result<Reply, StepError> {
-    let url = first_mcp_server(w)?;
+    let url = primary_mcp_server(w)?;
     let opening = crate::world::opening_request(w.target.mcp_era);
     w.mcp_send(&url, Some(token), None, opening, &[]).await?;
     Ok(w.last()?.clone())
@@ -848,7 +845,7 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
         Some(r) => r,
         None => {
             let era = w.target.mcp_era;
-            crate::world::mcp_http(&first_mcp_server(w)?, crate::world::opening_request(era), era, None)
+            crate::world::mcp_http(&primary_mcp_server(w)?, crate::world::opening_request(era), era, None)
         }
     };
     // Under the probe's rules: the scenario's budget, trusted hosts, no redirect followed.

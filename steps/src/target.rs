@@ -154,6 +154,9 @@ pub struct Target {
     /// MCP servers the gate may use that the agent does not reach (e.g. `all`, with the SObject
     /// write tools, for HG-PERM-04/05 through MCP); left out of the catalog and the probe.
     pub other_mcp_servers: BTreeMap<String, String>,
+    /// The agent's primary MCP server (a key of `mcp_servers`): where the token checks go and
+    /// what the Gherkin's "primary MCP server" is.
+    pub primary_mcp_server: Option<String>,
     pub mcp_era: McpEra,
     /// The SFDX source tree of the Apex behind custom tools (HG-SYS-03/04); `None`: not scanned.
     pub apex_root: Option<std::path::PathBuf>,

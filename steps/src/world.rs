@@ -472,6 +472,12 @@ impl GateWorld {
 
     pub fn mcp_url(&self, server: &str) -> Result<String, StepError> {
         let t = &self.target;
+        let server = match server {
+            "primary" => t.primary_mcp_server.as_deref().ok_or_else(|| {
+                StepError::NotVerifiable("the target names no primary MCP server (endpoints.primary_mcp_server)".into())
+            })?,
+            other => other,
+        };
         t.mcp_servers.get(server).or_else(|| t.other_mcp_servers.get(server)).cloned().ok_or_else(|| {
             StepError::NotVerifiable(format!(
                 "the target names no MCP server '{server}' (endpoints.mcp_servers or endpoints.other_mcp_servers)"
