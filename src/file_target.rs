@@ -114,6 +114,13 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         scopes: t.app.scopes.clone(),
         resources: Vec::new(),
         personas,
+        roles: t.roles.iter().map(|(role, p)| (role.clone(), p.clone())).collect(),
+        identity_tool: match (&t.identity_tool, t.flavor.as_str()) {
+            (Some(id), _) => Some((id.tool.clone(), id.pointer.clone())),
+            // The platform's standard tool on Salesforce's hosted MCP servers.
+            (None, "salesforce") => Some(("getUserInfo".into(), "/structuredContent/username".into())),
+            (None, _) => None,
+        },
         mcp_servers: t.endpoints.mcp_servers.clone(),
         other_mcp_servers: t.endpoints.other_mcp_servers.clone(),
         primary_mcp_server: t

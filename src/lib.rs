@@ -206,11 +206,11 @@ fn not_run_here(target: &steps::target::Target) -> Vec<(&'static str, Outcome, S
             "the target names no MCP server with the write tools (set endpoints.other_mcp_servers.all)".into(),
         ));
     }
-    if !target.personas.contains_key("admin") {
+    if target.persona_for("admin").is_none() {
         out.push((
             "org-admin",
             Outcome::NotVerifiable,
-            "the target names no admin persona (add personas.admin)".into(),
+            "the target names no admin persona (add personas.admin, or roles.admin naming one)".into(),
         ));
     }
     out

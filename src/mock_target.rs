@@ -143,6 +143,9 @@ pub fn for_mock(
         scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
         resources: Vec::new(),
         personas,
+        // The fixture's restricted CSR is also the other user of the agent's app.
+        roles: [("restricted", "csr"), ("second_user", "csr")].map(|(r, p)| (r.to_string(), p.to_string())).into(),
+        identity_tool: Some(("getUserInfo".into(), "/structuredContent/username".into())),
         mcp_servers: servers.iter().filter(|(alias, _)| alias != ALL_SERVER).cloned().collect(),
         other_mcp_servers: servers.iter().filter(|(alias, _)| alias == ALL_SERVER).cloned().collect(),
         // The agent's read server where the org has one (the default org does), else its first.

@@ -23,6 +23,15 @@ pub struct TargetFile {
     pub endpoints: Endpoints,
     pub app: App,
     pub personas: BTreeMap<String, PersonaDef>,
+    /// Which persona plays which role, where its name is not the role's: `agent`, `restricted`
+    /// (the restricted user), `second_user` (another user of the agent's app), `admin`.
+    #[serde(default)]
+    pub roles: BTreeMap<String, String>,
+    /// How to learn the caller's identity from a tool (HG-RS-10): the tool's name and a JSON
+    /// pointer into its result to the username. Default on a Salesforce org: the platform's
+    /// `getUserInfo`, at `/structuredContent/username`.
+    #[serde(default)]
+    pub identity_tool: Option<IdentityTool>,
     #[serde(default)]
     pub records: BTreeMap<String, RecordDef>,
     /// Aliases (from `records`) the restricted persona must never see: the system-mode probe's
@@ -44,6 +53,17 @@ pub struct TargetFile {
     #[serde(default)]
     pub downgrade: Vec<Exclusion>,
 }
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityTool {
+    pub tool: String,
+    /// An RFC 6901 JSON pointer into the tool's `result`, e.g. `/structuredContent/username`.
+    pub pointer: String,
+}
+
+/// The roles a target file may assign.
+pub const ROLES: &[&str] = &["agent", "restricted", "second_user", "admin"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -426,6 +446,19 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
         && !(1..=100_000).contains(&rate)
     {
         return Err(err("limits.per_user_requests_per_minute", format!("{rate} is not from 1 to 100000")));
+    }
+    for (role, persona) in &t.roles {
+        if !ROLES.contains(&role.as_str()) {
+            return Err(err(&format!("roles.{role}"), format!("is not a role: the roles are {}", ROLES.join(", "))));
+        }
+        if !t.personas.contains_key(persona) {
+            return Err(err(&format!("roles.{role}"), format!("'{persona}' is not a persona of this file")));
+        }
+    }
+    if let Some(id) = &t.identity_tool
+        && !(id.pointer.is_empty() || id.pointer.starts_with('/'))
+    {
+        return Err(err("identity_tool.pointer", format!("'{}' is not a JSON pointer (it starts with /)", id.pointer)));
     }
     if t.app.scopes.is_empty() {
         return Err(err("app.scopes", "lists no scope".into()));

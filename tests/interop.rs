@@ -84,6 +84,14 @@ password_env = "HG_INTEROP_PASSWORD"
 username = "csr@interop.test"
 password_env = "HG_INTEROP_PASSWORD"
 
+# The other user of the agent's client (HG-RS-10), and the tool that says who the caller is.
+[roles]
+second_user = "csr"
+
+[identity_tool]
+tool = "whoami"
+pointer = "/structuredContent/user"
+
 [[exclude]]
 id = "HG-CODE-05"
 reason = "oidc-provider's clock cannot be moved; its 60 s code lifetime is set in tests/interop/oidc.mjs"

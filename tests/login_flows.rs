@@ -92,6 +92,8 @@ fn target(base: &str) -> Target {
         scopes: vec!["mcp_api".into()],
         resources: Vec::new(),
         personas,
+        roles: Default::default(),
+        identity_tool: None,
         mcp_servers: Default::default(),
         other_mcp_servers: Default::default(),
         primary_mcp_server: None,

@@ -274,6 +274,19 @@ async fn a_bad_target_file_names_the_key() {
     let (code, _, stderr) = gate(vec!["run".into(), "--target".into(), file.display().to_string()], true).await;
     assert_eq!(code, 2);
     assert!(stderr.contains(": flavor: 'soap' is not salesforce or oauth2.1"), "{stderr}");
+    // Roles name real roles and personas of the file.
+    for (text, says) in [
+        (
+            "\n[roles]\nboss = \"admin\"\n",
+            "roles.boss: is not a role: the roles are agent, restricted, second_user, admin",
+        ),
+        ("\n[roles]\nadmin = \"nobody\"\n", "roles.admin: 'nobody' is not a persona of this file"),
+    ] {
+        let file = write("bad-role", &format!("{}{text}", target_file("http://127.0.0.1:1")));
+        let (code, _, stderr) = gate(vec!["run".into(), "--target".into(), file.display().to_string()], true).await;
+        assert_eq!(code, 2);
+        assert!(stderr.contains(says), "{stderr}");
+    }
     // Several MCP servers: the file names the agent's primary one, and it must be one of them.
     for (text, says) in [
         ("", "endpoints.primary_mcp_server: is required with 2 MCP servers"),

@@ -83,8 +83,8 @@ Feature: The MCP server accepts only live tokens issued for it
 
   @HG-RS-10 @MUST @mcp-sessions
   Scenario: HG-RS-10 another user's token on the agent's session never gets the agent's data
-    When the agent's session on the primary MCP server is used by-csr
-    Then the answer is refused or in csr's own context
+    When the agent's session on the primary MCP server is used by-second-user
+    Then the answer is refused or in second-user's own context
 
   @HG-RS-10 @MUST @positive @mcp-sessions
   Scenario: HG-RS-10 twin: the agent's own token on its session works

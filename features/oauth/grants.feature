@@ -48,7 +48,7 @@ Feature: Only Authorization Code with PKCE is granted
 
   @HG-GRANT-07 @MUST
   Scenario Outline: HG-GRANT-07 scopes beyond the app's are refused or left out (<scope>)
-    When agent signs in through the agent's app with scope "mcp_api refresh_token <scope>"
+    When agent signs in through the agent's app asking for its declared scope and "<scope>"
     Then the scopes "<scope>" are refused or left out of the grant
 
     Examples:

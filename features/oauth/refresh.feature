@@ -29,7 +29,7 @@ Feature: Refresh tokens
   @HG-RT-04 @MUST
   Scenario: HG-RT-04 a refresh cannot widen the scope
     Given agent has signed in through the agent's app and holds its tokens
-    When the refresh token is used asking for scope "mcp_api refresh_token full"
+    When the refresh token is used asking for its declared scope and "full"
     Then the scope "full" is refused or left out of the refreshed grant
 
   @HG-RT-05 @SHOULD

@@ -6,5 +6,5 @@ Feature: No scope beyond the client's at the token endpoint
   @HG-SCOPE-02 @MUST
   Scenario: HG-SCOPE-02 a code exchange asking for more scope grants no more
     Given agent holds a fresh authorization code
-    When the code is redeemed asking for scope "mcp_api refresh_token full"
+    When the code is redeemed asking for its declared scope and "full"
     Then the scope "full" is refused or left out of the grant the token endpoint made

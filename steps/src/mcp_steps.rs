@@ -149,7 +149,15 @@ async fn authorization(w: &mut GateWorld, server: &str, variant: &str) -> Result
         "no-mcp-scope" => {
             // Another scope the app allows: one it declares besides mcp_api, else OIDC's openid.
             let other = w.target.scopes.iter().find(|s| *s != "mcp_api").cloned().unwrap_or_else(|| "openid".into());
-            (Some(format!("Bearer {}", token_with(w, &[("scope", &other)]).await?)), url)
+            let token = token_with(w, &[("scope", &other)]).await;
+            if token.is_err()
+                && w.last_authorize.as_ref().and_then(|o| o.param("error")).as_deref() == Some("invalid_scope")
+            {
+                return Err(StepError::NotVerifiable(format!(
+                    "the server grants this client no token without mcp_api (scope '{other}' refused): add a scope besides mcp_api to app.scopes"
+                )));
+            }
+            (Some(format!("Bearer {}", token?)), url)
         }
         "expired" => {
             let t = w.token("agent").await?;
@@ -382,9 +390,19 @@ async fn session_used(w: &mut GateWorld, persona: String, server: String, how: S
             }
         },
     };
-    let body =
-        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "getUserInfo", "arguments": {}}});
+    let (tool, _) = identity_tool(w)?;
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
     w.mcp_send(&url, token.as_deref(), Some(&session), body, &[]).await
+}
+
+/// The tool that tells who the caller is, and where in its result the username is.
+fn identity_tool(w: &GateWorld) -> Result<(String, String), StepError> {
+    w.target.identity_tool.clone().ok_or_else(|| {
+        StepError::NotVerifiable(
+            "the target names no tool that tells who the caller is (set identity_tool.tool and identity_tool.pointer)"
+                .into(),
+        )
+    })
 }
 
 #[then(expr = "the answer is refused or in {word}'s own context")]
@@ -394,8 +412,9 @@ async fn refused_or_own(w: &mut GateWorld, persona: String) -> Result<(), StepEr
     if (400..500).contains(&r.status) {
         return Ok(());
     }
+    let (_, pointer) = identity_tool(w)?;
     let result = rpc(r)["result"].clone();
-    let who = result["structuredContent"]["username"].as_str().unwrap_or_default().to_string();
+    let who = result.pointer(&pointer).and_then(Value::as_str).unwrap_or_default().to_string();
     expect(who.eq_ignore_ascii_case(&username), format!("refused, or answered as {username}"), || {
         format!("answered as {who:?}")
     })

@@ -198,8 +198,17 @@ fn unrecognised(what: String) -> StepError {
     ))
 }
 
-#[when(expr = "{word} signs in through the agent's app with scope {string}")]
-async fn sign_in_with_scope(w: &mut GateWorld, persona: String, scope: String) -> Result<(), StepError> {
+/// The app's declared scope with more added, as a widening request asks for it (no flavor's
+/// scope names are assumed: `refresh_token` is Salesforce's, not OAuth 2.1's).
+fn declared_and(w: &GateWorld, extra: &str) -> String {
+    let mut scope = w.target.scopes.clone();
+    scope.extend(extra.split(' ').filter(|x| !x.is_empty()).map(str::to_string));
+    scope.join(" ")
+}
+
+#[when(expr = "{word} signs in through the agent's app asking for its declared scope and {string}")]
+async fn sign_in_with_scope(w: &mut GateWorld, persona: String, extra: String) -> Result<(), StepError> {
+    let scope = declared_and(w, &extra);
     w.authorize_with(&persona, |p| set(p, "scope", &scope)).await?;
     if w.code.is_some() {
         redeem(w, "correct", None).await?;
@@ -696,8 +705,9 @@ async fn refresh_other_client(w: &mut GateWorld) -> Result<(), StepError> {
     use_refresh(w, "latest", Some(other), None).await
 }
 
-#[when(expr = "the refresh token is used asking for scope {string}")]
-async fn refresh_wider(w: &mut GateWorld, scope: String) -> Result<(), StepError> {
+#[when(expr = "the refresh token is used asking for its declared scope and {string}")]
+async fn refresh_wider(w: &mut GateWorld, extra: String) -> Result<(), StepError> {
+    let scope = declared_and(w, &extra);
     use_refresh(w, "latest", None, Some(scope)).await
 }
 
@@ -706,8 +716,9 @@ async fn refresh_scope_refused(w: &mut GateWorld, extra: String) -> Result<(), S
     token_endpoint_scope(w, &extra)
 }
 
-#[when(expr = "the code is redeemed asking for scope {string}")]
-async fn redeem_with_scope(w: &mut GateWorld, scope: String) -> Result<(), StepError> {
+#[when(expr = "the code is redeemed asking for its declared scope and {string}")]
+async fn redeem_with_scope(w: &mut GateWorld, extra: String) -> Result<(), StepError> {
+    let scope = declared_and(w, &extra);
     redeem_asking(w, "correct", None, Some(&scope)).await
 }
 

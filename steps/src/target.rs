@@ -148,6 +148,11 @@ pub struct Target {
     /// Empty where the target file turns them off.
     pub resources: Vec<String>,
     pub personas: BTreeMap<String, Persona>,
+    /// Role -> persona name, where the persona's name is not the role's (`second-user` -> `csr`).
+    /// Steps name roles; `persona_for` resolves them.
+    pub roles: BTreeMap<String, String>,
+    /// How to learn the caller's identity from a tool: (tool name, JSON pointer into its result).
+    pub identity_tool: Option<(String, String)>,
     /// The agent's MCP servers by the names scenarios use ("reads", "custom") -> their URLs. The
     /// catalog and system-mode controls walk every tool on these.
     pub mcp_servers: BTreeMap<String, String>,
@@ -186,6 +191,15 @@ impl std::fmt::Debug for Target {
 }
 
 impl Target {
+    /// The persona a step's word names: a persona of that name, else the persona playing that
+    /// role (`second-user` and `second_user` alike).
+    pub fn persona_for(&self, word: &str) -> Option<&Persona> {
+        self.personas.get(word).or_else(|| {
+            let role = word.replace('-', "_");
+            self.roles.get(&role).and_then(|p| self.personas.get(p))
+        })
+    }
+
     /// The resources the agent's token is used at: every MCP server the target names and, on a
     /// Salesforce org, its REST API (the instance URL).
     pub fn used_resources(&self) -> Vec<String> {

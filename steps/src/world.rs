@@ -230,7 +230,13 @@ impl GateWorld {
     }
 
     pub fn persona(&self, name: &str) -> Result<Persona, StepError> {
-        self.target.personas.get(name).cloned().ok_or_else(|| StepError::UnknownPersona(name.into()))
+        self.target.persona_for(name).cloned().ok_or_else(|| match name {
+            "second-user" | "restricted" | "admin" => StepError::NotVerifiable(format!(
+                "the target names no persona in the role {name} (add roles.{} or a persona of that name)",
+                name.replace('-', "_")
+            )),
+            _ => StepError::UnknownPersona(name.into()),
+        })
     }
 
     pub fn record(&self, alias: &str) -> Result<RecordRef, StepError> {

@@ -31,8 +31,9 @@ const verifier = {
 
 function server(auth) {
   const s = new McpServer({ name: 'interop-mcp-server', version: '1.0.0' });
-  s.registerTool('getUserInfo', { description: 'Returns the signed-in user.', annotations: { readOnlyHint: true } }, async (extra) => {
-    const who = { username: extra.authInfo?.extra?.sub };
+  // Not Salesforce's getUserInfo: the target file says which tool tells who the caller is.
+  s.registerTool('whoami', { description: 'Returns the signed-in user.', annotations: { readOnlyHint: true } }, async (extra) => {
+    const who = { user: extra.authInfo?.extra?.sub };
     return { content: [{ type: 'text', text: JSON.stringify(who) }], structuredContent: who };
   });
   return s;
