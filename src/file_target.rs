@@ -32,7 +32,17 @@ fn origin(u: &str) -> Option<String> {
 pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
     let secrets = Secrets::default();
     let mut personas = BTreeMap::new();
+    let mut unavailable = BTreeMap::new();
+    let agent = t.roles.get("agent").map(String::as_str).unwrap_or("agent");
     for (name, p) in &t.personas {
+        let var = p.password_env.as_ref().or(p.refresh_token_env.as_ref());
+        // A persona whose variable is not set sits out: the scenarios that need it are not
+        // verifiable, naming the variable (a run of a few tags needs only its own personas).
+        // The agent is needed by nearly every control, so its variable must be set.
+        if let Some(var) = var.filter(|v| std::env::var_os(v).is_none() && name != agent) {
+            unavailable.insert(name.clone(), format!("the environment variable {var} is not set"));
+            continue;
+        }
         let from_env = |key: &str, var: &str| {
             let problem = match std::env::var(var) {
                 Ok(v) if !v.is_empty() => return Ok(v),
@@ -115,6 +125,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         resources: Vec::new(),
         personas,
         roles: t.roles.iter().map(|(role, p)| (role.clone(), p.clone())).collect(),
+        unavailable,
         identity_tool: match (&t.identity_tool, t.flavor.as_str()) {
             (Some(id), _) => Some((id.tool.clone(), id.pointer.clone())),
             // The platform's standard tool on Salesforce's hosted MCP servers.

@@ -206,7 +206,9 @@ fn not_run_here(target: &steps::target::Target) -> Vec<(&'static str, Outcome, S
             "the target names no MCP server with the write tools (set endpoints.other_mcp_servers.all)".into(),
         ));
     }
-    if target.persona_for("admin").is_none() {
+    if let Some(why) = target.unavailable.get(target.persona_name("admin")) {
+        out.push(("org-admin", Outcome::NotVerifiable, format!("the admin persona sits out this run: {why}")));
+    } else if target.persona_for("admin").is_none() {
         out.push((
             "org-admin",
             Outcome::NotVerifiable,
@@ -278,6 +280,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     // arguments), so runs in one process take turns.
     static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = ONE_RUN_AT_A_TIME.lock().await;
+    let mut signals = Interruptions::watch();
     let started = now();
     steps::stop::RUN.reset();
     let today = started.get(..10).unwrap_or_default().to_string();
@@ -298,7 +301,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             let shown = path.display().to_string();
             let built = tokio::select! {
                 built = file_target::build(&shown, &f) => built?,
-                _ = interruption() => {
+                _ = signals.next() => {
                     let (results, _) = account_for_every_control(&catalog, Vec::new(), &selected_rows, opts.tags.as_deref(), true);
                     let judgement = results::gate_verdict(&results, &[], true);
                     let mut info = RunInfo::new(f.name.clone(), started, judgement.clone(), true);
@@ -418,7 +421,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     let mut cucumber = std::pin::pin!(cucumber);
     let interrupted = tokio::select! {
         _ = &mut cucumber => false,
-        _ = interruption() => true,
+        _ = signals.next() => true,
     };
     if interrupted {
         // Scenarios under way stop sending and run their undo (each exchange bounded by the
@@ -427,7 +430,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         tokio::select! {
             _ = &mut cucumber => {}
             _ = tokio::time::sleep(UNDO_GRACE) => {}
-            _ = interruption() => {}
+            _ = signals.next() => {}
         }
     }
     let requests_served = mock.as_ref().map(|m| m.state.requests_served.load(std::sync::atomic::Ordering::Relaxed));
@@ -509,36 +512,59 @@ fn account_for_every_control(
 }
 
 /// Ctrl-C, SIGTERM (what CI sends a cancelled or timed-out job) or SIGHUP (a closed terminal or
-/// SSH session): each ends the run with partial reports. A signal that cannot be watched never
-/// fires, rather than ending the run.
-async fn interruption() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// SSH session): each ends the run with partial reports. Watched from the start of the run (a
+/// signal before the first await would otherwise kill the process with no reports); a signal
+/// that cannot be watched never fires, rather than ending the run.
+struct Interruptions {
     #[cfg(unix)]
-    let (term, hup) = {
-        use tokio::signal::unix::SignalKind;
-        (unix_signal(SignalKind::terminate()), unix_signal(SignalKind::hangup()))
-    };
-    #[cfg(not(unix))]
-    let (term, hup) = (std::future::pending::<()>(), std::future::pending::<()>());
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-        _ = hup => {}
+    watched: Vec<tokio::signal::unix::Signal>,
+}
+
+impl Interruptions {
+    fn watch() -> Interruptions {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let kinds = [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()];
+            Interruptions { watched: kinds.into_iter().filter_map(|k| signal(k).ok()).collect() }
+        }
+        #[cfg(not(unix))]
+        Interruptions {}
+    }
+
+    /// Resolves on the next signal.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            let waits = self.watched.iter_mut().map(|s| Box::pin(s.recv()));
+            match waits.len() {
+                0 => std::future::pending::<()>().await,
+                _ => {
+                    first_of(waits.collect()).await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }
 
+/// The first of several futures to finish.
 #[cfg(unix)]
-async fn unix_signal(kind: tokio::signal::unix::SignalKind) {
-    match tokio::signal::unix::signal(kind) {
-        Ok(mut s) => {
-            s.recv().await;
+async fn first_of<F: std::future::Future + Unpin>(mut futures: Vec<F>) {
+    std::future::poll_fn(|cx| {
+        for f in futures.iter_mut() {
+            if std::pin::Pin::new(&mut *f).poll(cx).is_ready() {
+                return std::task::Poll::Ready(());
+            }
         }
-        Err(_) => std::future::pending::<()>().await,
-    }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// The console summary: the checklist table, the rows that need a look, then the gate verdict.

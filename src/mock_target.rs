@@ -144,6 +144,7 @@ pub fn for_mock(
         resources: Vec::new(),
         personas,
         // The fixture's restricted CSR is also the other user of the agent's app.
+        unavailable: Default::default(),
         roles: [("restricted", "csr"), ("second_user", "csr")].map(|(r, p)| (r.to_string(), p.to_string())).into(),
         identity_tool: Some(("getUserInfo".into(), "/structuredContent/username".into())),
         mcp_servers: servers.iter().filter(|(alias, _)| alias != ALL_SERVER).cloned().collect(),

@@ -92,6 +92,7 @@ fn target(base: &str) -> Target {
         scopes: vec!["mcp_api".into()],
         resources: Vec::new(),
         personas,
+        unavailable: Default::default(),
         roles: Default::default(),
         identity_tool: None,
         mcp_servers: Default::default(),

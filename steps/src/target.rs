@@ -151,6 +151,8 @@ pub struct Target {
     /// Role -> persona name, where the persona's name is not the role's (`second-user` -> `csr`).
     /// Steps name roles; `persona_for` resolves them.
     pub roles: BTreeMap<String, String>,
+    /// Personas the file names that sit out this run, with why (their variable is not set).
+    pub unavailable: BTreeMap<String, String>,
     /// How to learn the caller's identity from a tool: (tool name, JSON pointer into its result).
     pub identity_tool: Option<(String, String)>,
     /// The agent's MCP servers by the names scenarios use ("reads", "custom") -> their URLs. The
@@ -194,10 +196,15 @@ impl Target {
     /// The persona a step's word names: a persona of that name, else the persona playing that
     /// role (`second-user` and `second_user` alike).
     pub fn persona_for(&self, word: &str) -> Option<&Persona> {
-        self.personas.get(word).or_else(|| {
-            let role = word.replace('-', "_");
-            self.roles.get(&role).and_then(|p| self.personas.get(p))
-        })
+        self.personas.get(self.persona_name(word))
+    }
+
+    /// The persona name a step's word resolves to (itself, or the persona playing that role).
+    pub fn persona_name<'a>(&'a self, word: &'a str) -> &'a str {
+        if self.personas.contains_key(word) || self.unavailable.contains_key(word) {
+            return word;
+        }
+        self.roles.get(&word.replace('-', "_")).map(String::as_str).unwrap_or(word)
     }
 
     /// The resources the agent's token is used at: every MCP server the target names and, on a

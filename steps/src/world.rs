@@ -230,6 +230,9 @@ impl GateWorld {
     }
 
     pub fn persona(&self, name: &str) -> Result<Persona, StepError> {
+        if let Some(why) = self.target.unavailable.get(self.target.persona_name(name)) {
+            return Err(StepError::NotVerifiable(format!("persona '{name}' sits out this run: {why}")));
+        }
         self.target.persona_for(name).cloned().ok_or_else(|| match name {
             "second-user" | "restricted" | "admin" => StepError::NotVerifiable(format!(
                 "the target names no persona in the role {name} (add roles.{} or a persona of that name)",
