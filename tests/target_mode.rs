@@ -104,6 +104,19 @@ fn reports_dir(name: &str) -> String {
     std::env::temp_dir().join(format!("hg-target-reports-{}-{name}", std::process::id())).display().to_string()
 }
 
+/// `run --target FILE --tags TAGS` with every persona's variable, reports under `name`: the exit
+/// code, the console and results.json.
+async fn run_tagged(file: &std::path::Path, name: &str, tags: &str) -> (i32, String, String, serde_json::Value) {
+    let reports = reports_dir(name);
+    let args = ["run", "--target", &file.display().to_string(), "--reports", &reports, "--tags", tags];
+    let (code, stdout, stderr) = gate(args.iter().map(|a| a.to_string()).collect(), true).await;
+    let json = std::fs::read_to_string(format!("{reports}/results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (code, stdout, stderr, json)
+}
+
 #[tokio::test]
 async fn the_scenarios_run_against_a_deployment_named_by_a_target_file() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
@@ -198,17 +211,7 @@ async fn seeded_canaries_are_removed_when_the_probe_fails() {
     fixture.enable_fault("tool-without-sharing").unwrap();
     let org = mock_org::start(fixture).await.unwrap();
     let file = write("leak", &target_file(&org.url));
-    let reports = reports_dir("leak");
-    let args = vec![
-        "run".into(),
-        "--target".into(),
-        file.display().to_string(),
-        "--reports".into(),
-        reports.clone(),
-        "--tags".into(),
-        "@HG-SYS-01".into(),
-    ];
-    let (code, stdout, stderr) = gate(args, true).await;
+    let (code, stdout, stderr, _) = run_tagged(&file, "leak", "@HG-SYS-01").await;
     assert_eq!(code, 1, "the probe catches the leak\nstdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("FAILED HG-SYS-01 no tool the agent can list returns a canary"), "{stdout}");
     assert_seeds_created_and_removed(&org);
@@ -701,19 +704,7 @@ async fn resource_indicators_are_sent_unless_turned_off_with_a_reason() {
             "resource_indicators = false\nresource_indicators_off_because = \"this server rejects unknown parameters\"\n",
         ),
     );
-    let reports = reports_dir("rfc8707-off");
-    let args = vec![
-        "run".into(),
-        "--target".into(),
-        off.display().to_string(),
-        "--reports".into(),
-        reports.clone(),
-        "--tags".into(),
-        "@HG-GRANT-06".into(),
-    ];
-    let (_, _, stderr) = gate(args, true).await;
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{reports}/results.json")).unwrap()).unwrap();
+    let (_, _, stderr, json) = run_tagged(&off, "rfc8707-off", "@HG-GRANT-06").await;
     assert_eq!(
         json["run"]["client_deviations"][0],
         "RFC 8707 resource indicators are not sent (app.resource_indicators = false): this server rejects unknown parameters",
@@ -723,19 +714,7 @@ async fn resource_indicators_are_sent_unless_turned_off_with_a_reason() {
     assert!(!row.to_string().contains("resource="), "{row}");
     // Twin: by default the authorization request names every resource the agent's token is used at.
     let on = write("rfc8707-on", &target_file(&org.url));
-    let reports = reports_dir("rfc8707-on");
-    let args = vec![
-        "run".into(),
-        "--target".into(),
-        on.display().to_string(),
-        "--reports".into(),
-        reports.clone(),
-        "--tags".into(),
-        "@HG-GRANT-06".into(),
-    ];
-    gate(args, true).await;
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{reports}/results.json")).unwrap()).unwrap();
+    let (_, _, _, json) = run_tagged(&on, "rfc8707-on", "@HG-GRANT-06").await;
     let row = &json["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-GRANT-06").unwrap()["evidence"];
     let encoded = |u: &str| u.replace(':', "%3A").replace('/', "%2F");
     assert!(row.to_string().contains(&format!("resource={}", encoded(&org.url))), "{row}");
