@@ -152,6 +152,10 @@ pub const REVOCATION_DELAY_MS: u64 = 2_000;
 /// `code-reuse-race`: far longer than ten requests released together take to arrive.
 pub const CODE_RACE_WINDOW_MS: u64 = 300;
 
+/// Faults whose runs pause on purpose (the code-race window on every code redemption, the
+/// revocation delay): the fault matrix starts them first, so they overlap the quick ones.
+pub const SLOW: &[&str] = &["code-reuse-race", "revocation-delay"];
+
 /// Access-token lifetime under `long-lived-tokens`.
 pub const LONG_TOKEN_LIFETIME_MINUTES: u32 = 24 * 60;
 
