@@ -169,13 +169,12 @@ fn admission(
 /// One exchange, its body read up to `cap` bytes; cut short when the run is interrupted (but an
 /// undo).
 async fn exchange(
-    client: &reqwest::Client,
-    req: &Request,
+    b: reqwest::RequestBuilder,
     timeout: Duration,
     cap: usize,
     undoing: bool,
 ) -> Result<Result<Reply, reqwest::Error>, ProbeError> {
-    let b = builder(client, req).0.timeout(timeout);
+    let b = b.timeout(timeout);
     let answer = async {
         let mut resp = b.send().await?;
         let status = resp.status().as_u16();
@@ -212,7 +211,7 @@ impl Lane {
     /// The answer, its body read up to `cap` bytes (what the caller needs of it).
     pub async fn send(&self, req: &Request, cap: usize) -> Result<Reply, ProbeError> {
         let timeout = admission(&self.limits, self.started, req, false)?;
-        exchange(&self.client, req, timeout, cap, false)
+        exchange(builder(&self.client, req).0, timeout, cap, false)
             .await?
             .map_err(|e| ProbeError::Unreachable { url: String::new(), reason: without_url(&e) })
     }
@@ -246,8 +245,10 @@ impl Probe {
             self.learn_userinfo(&u);
         }
         let line = format!("{} {}{}", req.method, req.url, if req.bearer.is_some() { " (bearer token)" } else { "" });
+        // Built once: the request that goes out, and its body as the evidence shows it.
+        let (b, sent_body) = builder(&self.client, &req);
         let result = match admission(&self.limits, self.started, &req, self.undoing) {
-            Ok(timeout) => exchange(&self.client, &req, timeout, BODY_CAP, self.undoing).await,
+            Ok(timeout) => exchange(b, timeout, BODY_CAP, self.undoing).await,
             Err(e) => Err(e),
         };
         let result = match result {
@@ -262,7 +263,6 @@ impl Probe {
                 });
             }
         };
-        let sent_body = builder(&self.client, &req).1;
         let sent =
             if sent_body.is_empty() { String::new() } else { format!("\n  sent: {}", self.clip_redacted(&sent_body)) };
         match result {
