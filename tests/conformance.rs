@@ -159,7 +159,7 @@ fn node22() -> PathBuf {
         String::from_utf8_lossy(&version).trim_start_matches('v').split('.').next().unwrap_or("").parse().unwrap_or(0);
     assert!(
         major >= 22,
-        "the conformance suite needs Node 22: run `npm ci --prefix tests/interop` (.ci/run does), which installs it on linux-x64"
+        "the conformance suite needs Node 22: run `tests/interop/install` (.ci/run does), which installs it on linux-x64"
     );
     PathBuf::from("node")
 }

@@ -1,12 +1,15 @@
-//! The gate against servers nobody on this project wrote: oidc-provider (OpenID-certified) as the
-//! authorization server and an MCP server on the official TypeScript SDK as the resource server
-//! (`tests/interop/`, Node with the packages of its lockfile: `npm ci --prefix tests/interop`,
-//! which `.ci/run` does). Everything on loopback. The OAuth, resource-server and transport
-//! controls run with `flavor = "oauth2.1"`; controls that need a Salesforce org are excluded with
-//! their reasons. What fails is a real finding about this stack, pinned here exactly:
-//! oidc-provider's JWT access tokens cannot be revoked ("Structured JWT Tokens cannot be revoked
-//! via the revocation_endpoint"), and the SDK's bearer middleware checks a JWT's signature and
-//! expiry but not its liveness, so a token whose grant was revoked keeps working until it expires.
+//! The gate against servers nobody on this project wrote, everything on loopback, with
+//! `flavor = "oauth2.1"` and the OAuth, resource-server and transport tags. Installed by
+//! `tests/interop/install` (which `.ci/run` runs) from lockfiles. Every outcome is pinned.
+//!
+//! 1. oidc-provider (OpenID-certified) and an MCP server on the official TypeScript SDK that
+//!    checks the JWT's audience. Its findings: oidc-provider's JWT access tokens cannot be
+//!    revoked ("Structured JWT Tokens cannot be revoked via the revocation_endpoint"), and the
+//!    SDK's bearer middleware checks a JWT's signature and expiry but not its liveness, so a token
+//!    whose grant was revoked keeps working until it expires.
+//! 2. Authlib's authorization server and two MCP servers on the official Python SDK, introspecting
+//!    Authlib's opaque tokens, once configured strictly and once left lax. The outcome of every
+//!    control in each mode was written down from their source first: `tests/interop/python/EXPECTED.md`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -37,14 +40,28 @@ fn free_port() -> u16 {
 fn start(script: &str, env: &[(&str, String)]) -> NodeServer {
     assert!(
         interop_dir().join("node_modules/oidc-provider").is_dir(),
-        "the interop packages are not installed: run `npm ci --prefix tests/interop` (.ci/run does)"
+        "the interop packages are not installed: run tests/interop/install (.ci/run does)"
     );
     let mut cmd = Command::new("node");
-    cmd.arg(script).current_dir(interop_dir()).stdout(Stdio::piped()).stderr(Stdio::null());
+    cmd.arg(script);
+    launch(cmd, script, env)
+}
+
+/// Starts `python script` from the interop venv, as `start` does for Node.
+fn start_python(script: &str, env: &[(&str, String)]) -> NodeServer {
+    let python = interop_dir().join("python/.venv/bin/python");
+    assert!(python.is_file(), "the interop venv is missing: run tests/interop/install (.ci/run does)");
+    let mut cmd = Command::new(python);
+    cmd.arg(Path::new("python").join(script));
+    launch(cmd, script, env)
+}
+
+fn launch(mut cmd: Command, script: &str, env: &[(&str, String)]) -> NodeServer {
+    cmd.current_dir(interop_dir()).stdout(Stdio::piped()).stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("node runs (apt-get install nodejs; .ci/run does)");
+    let mut child = cmd.spawn().expect("the interop runtime starts (.ci/run installs node and python3)");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -136,6 +153,71 @@ const NOT_VERIFIABLE: &[&str] = &[
     "HG-RS-04",
 ];
 
+/// What one gate run against a stack reported.
+struct Run {
+    results: serde_json::Value,
+}
+
+impl Run {
+    /// Runs the gate with `target` on the OAuth, resource-server and transport tags; the stack's
+    /// findings fail it (exit 1), and the password never shows on the console.
+    fn against(label: &str, target: &str) -> Run {
+        let dir = std::env::temp_dir().join(format!("hg-interop-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("target.toml");
+        std::fs::write(&file, target).unwrap();
+        let reports = dir.join("reports");
+        let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
+            .args(["run", "--target", file.to_str().unwrap(), "--reports", reports.to_str().unwrap()])
+            .args(["--tags", "@oauth or @mcp-auth or @mcp-transport"])
+            .env("HG_INTEROP_PASSWORD", PASSWORD)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+        assert_eq!(out.status.code(), Some(1), "the findings fail the gate\n{stdout}\n{stderr}");
+        let results = serde_json::from_str(&std::fs::read_to_string(reports.join("results.json")).unwrap()).unwrap();
+        Run { results }
+    }
+
+    fn controls(&self) -> &Vec<serde_json::Value> {
+        self.results["controls"].as_array().unwrap()
+    }
+
+    /// The controls with at least one row of this outcome.
+    fn with(&self, status: &str) -> std::collections::BTreeSet<&str> {
+        self.controls().iter().filter(|c| c["status"] == status).map(|c| c["id"].as_str().unwrap()).collect()
+    }
+
+    /// Exactly these controls fail, each with what was observed.
+    fn fails_exactly(&self, findings: &[(&str, &str)]) {
+        let failed: Vec<(&str, &str)> = self
+            .controls()
+            .iter()
+            .filter(|c| c["status"] == "failed")
+            .map(|c| (c["id"].as_str().unwrap(), c["message"].as_str().unwrap_or_default()))
+            .collect();
+        let expected: std::collections::BTreeSet<&str> = findings.iter().map(|(id, _)| *id).collect();
+        assert_eq!(self.with("failed"), expected, "exactly the known findings fail: {failed:#?}");
+        for (id, observed) in findings {
+            assert!(
+                failed.iter().any(|(f, m)| f == id && m.contains(observed)),
+                "{id} fails with {observed:?}: {failed:#?}"
+            );
+        }
+    }
+
+    fn passes(&self, ids: &[&str]) {
+        let passed = self.with("passed");
+        for id in ids {
+            assert!(passed.contains(id), "{id} passes against this stack");
+        }
+    }
+}
+
 #[test]
 fn the_gate_runs_against_oidc_provider_and_the_mcp_typescript_sdk() {
     let (oidc_port, mcp_port) = (free_port(), free_port());
@@ -144,47 +226,10 @@ fn the_gate_runs_against_oidc_provider_and_the_mcp_typescript_sdk() {
     let _oidc = start("oidc.mjs", &[("PORT", oidc_port.to_string()), ("MCP_RESOURCE", mcp.clone())]);
     let _mcp = start("mcp-server.mjs", &[("PORT", mcp_port.to_string()), ("ISSUER", issuer.clone())]);
 
-    let dir = std::env::temp_dir().join(format!("hg-interop-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("target.toml");
-    std::fs::write(&file, target_file(&issuer, &mcp)).unwrap();
-    let reports = dir.join("reports");
-    let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
-        .args(["run", "--target", file.to_str().unwrap(), "--reports", reports.to_str().unwrap()])
-        .args(["--tags", "@oauth or @mcp-auth or @mcp-transport"])
-        .env("HG_INTEROP_PASSWORD", PASSWORD)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
-    assert_eq!(out.status.code(), Some(1), "the findings fail the gate\n{stdout}\n{stderr}");
-
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(reports.join("results.json")).unwrap()).unwrap();
-    let controls = results["controls"].as_array().unwrap();
-    let failed: Vec<(&str, &str)> = controls
-        .iter()
-        .filter(|c| c["status"] == "failed")
-        .map(|c| (c["id"].as_str().unwrap(), c["message"].as_str().unwrap_or_default()))
-        .collect();
-    let mut failed_ids: Vec<&str> = failed.iter().map(|(id, _)| *id).collect();
-    failed_ids.dedup();
-    let mut expected: Vec<&str> = FINDINGS.iter().map(|(id, _)| *id).collect();
-    expected.sort();
-    assert_eq!(failed_ids, expected, "exactly the known findings fail: {failed:#?}");
-    for (id, observed) in FINDINGS {
-        assert!(
-            failed.iter().any(|(f, m)| f == id && m.contains(observed)),
-            "{id} fails with {observed:?}: {failed:#?}"
-        );
-    }
+    let run = Run::against("oidc", &target_file(&issuer, &mcp));
+    run.fails_exactly(FINDINGS);
     // Everything else that ran passed: the OAuth controls, the resource server and the transport.
-    let passed: std::collections::BTreeSet<&str> =
-        controls.iter().filter(|c| c["status"] == "passed").map(|c| c["id"].as_str().unwrap()).collect();
-    for id in [
+    run.passes(&[
         "HG-META-01",
         "HG-GRANT-01",
         "HG-GRANT-03",
@@ -207,14 +252,12 @@ fn the_gate_runs_against_oidc_provider_and_the_mcp_typescript_sdk() {
         "HG-TRN-03",
         // oidc-provider takes no `scope` on a code exchange: the grant is the authorization's.
         "HG-SCOPE-02",
-    ] {
-        assert!(passed.contains(id), "{id} passes against this stack");
-    }
+    ]);
     // Exclusions are reported with their reasons; what this stack cannot run is reported by tag
     // with its outcome and reason.
-    let exclusions = results["run"]["exclusions"].to_string();
+    let exclusions = run.results["run"]["exclusions"].to_string();
     assert!(exclusions.contains("HG-CODE-05: oidc-provider's clock cannot be moved"), "{exclusions}");
-    let not_run = results["run"]["not_run"].to_string();
+    let not_run = run.results["run"]["not_run"].to_string();
     for needle in [
         "@client-introspection are not applicable",
         "@org-admin are not verifiable",
@@ -224,7 +267,134 @@ fn the_gate_runs_against_oidc_provider_and_the_mcp_typescript_sdk() {
     }
     // What this stack gives the gate no way to check, pinned: each fails the gate as not
     // verifiable until the target file excludes it with a reason.
-    let not_verifiable: std::collections::BTreeSet<&str> =
-        controls.iter().filter(|c| c["status"] == "not verifiable").map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(not_verifiable, NOT_VERIFIABLE.iter().copied().collect(), "{not_verifiable:?}");
+    assert_eq!(run.with("not verifiable"), NOT_VERIFIABLE.iter().copied().collect());
+}
+
+/// The second stack (tests/interop/python, expectations in its EXPECTED.md): Authlib's
+/// authorization server and two MCP servers on the official Python SDK, in one mode.
+fn authlib_stack(mode: &str) -> Run {
+    let (as_port, reads_port, other_port) = (free_port(), free_port(), free_port());
+    let issuer = format!("http://127.0.0.1:{as_port}");
+    let reads = format!("http://127.0.0.1:{reads_port}/mcp");
+    let other = format!("http://127.0.0.1:{other_port}/mcp");
+    let secret = ("RS_SECRET", "interop-rs-secret".to_string());
+    let _as = start_python(
+        "authlib_server.py",
+        &[
+            ("PORT", as_port.to_string()),
+            ("MODE", mode.into()),
+            ("RESOURCES", format!("{reads},{other}")),
+            ("PASSWORD", PASSWORD.into()),
+            secret.clone(),
+        ],
+    );
+    let rs = |port: u16| {
+        let env = [("PORT", port.to_string()), ("MODE", mode.into()), ("ISSUER", issuer.clone()), secret.clone()];
+        start_python("mcp_server.py", &env)
+    };
+    let (_reads, _other) = (rs(reads_port), rs(other_port));
+    let target = format!(
+        r#"name = "Authlib + MCP Python SDK ({mode})"
+flavor = "oauth2.1"
+
+[endpoints]
+issuer = "{issuer}"
+metadata_url = "{issuer}/.well-known/oauth-authorization-server"
+mcp_servers = {{ reads = "{reads}", other = "{other}" }}
+primary_mcp_server = "reads"
+
+[app]
+client_id = "hg-agent"
+callback_url = "https://agent.example.test/oauth/callback"
+scopes = ["mcp_api"]
+other_client_id = "hg-other"
+
+[personas.agent]
+username = "agent@interop.test"
+password_env = "HG_INTEROP_PASSWORD"
+
+[personas.csr]
+username = "csr@interop.test"
+password_env = "HG_INTEROP_PASSWORD"
+
+[roles]
+second_user = "csr"
+
+[identity_tool]
+tool = "whoami"
+pointer = "/structuredContent/user"
+"#
+    );
+    let run = Run::against(&format!("authlib-{mode}"), &target);
+    // Not verifiable and not applicable alike in both modes, each for its reason (EXPECTED.md).
+    let set = |ids: &[&'static str]| ids.iter().copied().collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(run.with("not verifiable"), set(&["HG-CODE-05", "HG-REV-04", "HG-REV-05", "HG-RS-04", "HG-RS-05"]));
+    assert_eq!(run.with("not applicable"), set(&["HG-REDIR-08", "HG-REV-01", "HG-RS-04"]));
+    let messages = run.controls().iter().map(|c| c["message"].as_str().unwrap_or_default()).collect::<Vec<_>>();
+    for reason in [
+        "the authorization code's lifetime is not known (set limits.code_lifetime_seconds",
+        "the access token lives 900 s",
+        "the target's access tokens are opaque",
+    ] {
+        assert!(messages.iter().any(|m| m.contains(reason)), "{reason:?} in {messages:#?}");
+    }
+    run
+}
+
+/// Authlib's own weaknesses, found in either mode (EXPECTED.md, "Both modes").
+const AUTHLIB_FINDINGS: &[(&str, &str)] = &[
+    ("HG-PKCE-01", "expected error=invalid_request, no code, observed a code"),
+    ("HG-PKCE-03", "expected error=invalid_request, no code, observed a code"),
+    ("HG-CODE-02", "expected 401, observed 200"),
+    ("HG-RT-02", ""),
+];
+
+#[test]
+fn the_gate_runs_against_authlib_and_the_mcp_python_sdk_configured_strictly() {
+    let run = authlib_stack("strict");
+    run.fails_exactly(&[AUTHLIB_FINDINGS, &[("HG-RT-02", "expected 401, observed 200")]].concat());
+    // The strict settings hold: audience, scope and Origin are checked.
+    run.passes(&[
+        "HG-META-02",
+        "HG-META-03",
+        "HG-GRANT-01",
+        "HG-GRANT-02",
+        "HG-GRANT-03",
+        "HG-GRANT-04",
+        "HG-PKCE-02",
+        "HG-PKCE-04",
+        "HG-PKCE-05",
+        "HG-REV-01",
+        "HG-REV-02",
+        "HG-REV-06",
+        "HG-RS-02",
+        "HG-RS-06",
+        "HG-RS-08",
+        "HG-RS-10",
+        "HG-TRN-01",
+        "HG-SCOPE-02",
+    ]);
+}
+
+#[test]
+fn the_gate_catches_every_weakness_of_authlib_and_the_mcp_python_sdk_left_lax() {
+    let run = authlib_stack("lax");
+    let lax: &[(&str, &str)] = &[
+        ("HG-RT-02", "expected 400 with invalid_grant, observed 200"),
+        ("HG-META-02", r#"observed ["plain", "S256"]"#),
+        ("HG-META-03", r#"observed ["implicit", "password"]"#),
+        ("HG-GRANT-01", "observed 200"),
+        ("HG-GRANT-03", "observed a token in the Location"),
+        ("HG-PKCE-02", "observed a code"),
+        ("HG-REV-02", "expected 401, observed 200"),
+        ("HG-RS-02", "expected scopes_supported has mcp_api, observed null"),
+        ("HG-RS-06", "observed 200"),
+        ("HG-RS-08", "observed 200"),
+        ("HG-TRN-01", "expected 403, observed 200"),
+    ];
+    run.fails_exactly(&[AUTHLIB_FINDINGS, lax].concat());
+    // Every Origin row fails, not just one.
+    let origin_failures = run.controls().iter().filter(|c| c["id"] == "HG-TRN-01" && c["status"] == "failed").count();
+    assert_eq!(origin_failures, 4);
+    run.passes(&["HG-GRANT-02", "HG-GRANT-04", "HG-PKCE-04", "HG-PKCE-05", "HG-REV-06", "HG-RS-10", "HG-TRN-02"]);
 }

@@ -200,13 +200,16 @@ async fn token_with(w: &mut GateWorld, change: &[(&str, &str)]) -> Result<String
         expected: "a code".into(),
         observed: "the authorization was refused".into(),
     })?;
-    let form = vec![
+    let mut form = vec![
         ("grant_type".into(), "authorization_code".into()),
         ("code".into(), code.code),
         ("client_id".into(), w.target.client_id.clone()),
         ("redirect_uri".into(), code.redirect_uri),
         ("code_verifier".into(), code.verifier),
     ];
+    // A changed resource goes on the token request too (RFC 8707 §2.2): the target's full list
+    // would ask for resources this authorization never named.
+    form.extend(change.into_iter().filter(|(k, _)| k == "resource"));
     w.token_request(form).await?;
     w.grants
         .last()

@@ -164,7 +164,9 @@ async fn no_front_channel_token(w: &mut GateWorld) -> Result<(), StepError> {
     let registered = w.target.redirect_uri.clone();
     let o = w.last_authorize.as_ref().ok_or(StepError::NothingSent)?;
     if let Outcome::Redirected(u) = o {
-        let leaked = ["access_token", "id_token"].iter().any(|k| u.as_str().contains(k));
+        // Parameter names, not text: an error_description may well say "id_token token".
+        let fragment = url::form_urlencoded::parse(u.fragment().unwrap_or_default().as_bytes());
+        let leaked = u.query_pairs().chain(fragment).any(|(k, _)| k == "access_token" || k == "id_token");
         expect(!leaked, "no token in the redirect (query or fragment)", || "a token in the Location".into())?;
     }
     if let Outcome::Page(r) = o {

@@ -143,11 +143,12 @@ pub fn shapes(flavor: Flavor, kind: Kind) -> Vec<Shape> {
                 &[400],
                 &[
                     Some("invalid_request"),
+                    Some("invalid_grant"),
                     Some("unauthorized_client"),
                     Some("invalid_token"),
                     Some("unsupported_token_type"),
                 ],
-                "RFC 7009 §2.1 and §2.2.1 (the request is refused with an error response)",
+                "RFC 7009 §2.1 and §2.2.1 (refused with an RFC 6749 §5.2 error; invalid_grant: issued to another client)",
             ),
             CLIENT_AUTH_FAILED,
         ],
@@ -230,5 +231,9 @@ mod tests {
         assert!(judge(Flavor::OAuth21, Kind::InvalidToken, 401, None).is_ok());
         // RFC 6749 §4.2.2.1 names unauthorized_client for a client not allowed the implicit flow.
         assert!(judge(Flavor::OAuth21, Kind::ForbiddenResponseType, REDIRECT, Some("unauthorized_client")).is_ok());
+        // RFC 7009 §2.2.1 answers with RFC 6749 §5.2 codes: invalid_grant is the one for a token
+        // "issued to another client" (Authlib's answer); a success code with an error is not.
+        assert!(judge(Flavor::OAuth21, Kind::ForeignRevocation, 400, Some("invalid_grant")).is_ok());
+        assert!(judge(Flavor::OAuth21, Kind::ForeignRevocation, 400, Some("invalid_scope")).is_err());
     }
 }
