@@ -29,6 +29,17 @@ fn origin(u: &str) -> Option<String> {
     Some(format!("{}://{}:{}", u.scheme(), u.host_str()?, u.port_or_known_default()?))
 }
 
+/// The value of the environment variable a key names; its absence is the key's problem.
+fn from_env(file: &str, key: &str, var: &str) -> Result<String, TargetFileError> {
+    let problem = match std::env::var(var) {
+        Ok(v) if !v.is_empty() => return Ok(v),
+        Ok(_) => format!("the environment variable {var} is empty"),
+        Err(std::env::VarError::NotUnicode(_)) => format!("the environment variable {var} is not valid UTF-8"),
+        Err(std::env::VarError::NotPresent) => format!("the environment variable {var} is not set"),
+    };
+    Err(TargetFileError { file: file.into(), key: key.into(), problem })
+}
+
 pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
     let secrets = Secrets::default();
     let mut personas = BTreeMap::new();
@@ -43,21 +54,13 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
             unavailable.insert(name.clone(), format!("the environment variable {var} is not set"));
             continue;
         }
-        let from_env = |key: &str, var: &str| {
-            let problem = match std::env::var(var) {
-                Ok(v) if !v.is_empty() => return Ok(v),
-                Ok(_) => format!("the environment variable {var} is empty"),
-                Err(std::env::VarError::NotUnicode(_)) => format!("the environment variable {var} is not valid UTF-8"),
-                Err(std::env::VarError::NotPresent) => format!("the environment variable {var} is not set"),
-            };
-            Err(TargetFileError { file: file.into(), key: format!("personas.{name}.{key}"), problem })
-        };
+        let from_env = |key: &str, var: &str| from_env(file, &format!("personas.{name}.{key}"), var);
         // The file has been checked to name exactly one of the two.
         let persona = match (&p.password_env, &p.refresh_token_env) {
             (Some(var), _) => {
                 let password = from_env("password_env", var)?;
                 secrets.add(&password, "password");
-                Persona { username: p.username.clone(), password, refresh: None }
+                Persona { username: p.username.clone(), password, refresh: None, security_token: None }
             }
             (None, Some(var)) => {
                 let token = from_env("refresh_token_env", var)?;
@@ -66,12 +69,27 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
                     username: p.username.clone(),
                     password: String::new(),
                     refresh: Some(RefreshChain::new(token)),
+                    security_token: None,
                 }
             }
             (None, None) => unreachable!("target_file::parse requires password_env or refresh_token_env"),
         };
+        let mut persona = persona;
+        if let Some(var) = &p.security_token_env {
+            let token = from_env("security_token_env", var)?;
+            secrets.add(&token, "security token");
+            persona.security_token = Some(token);
+        }
         personas.insert(name.clone(), persona);
     }
+    let client_secret = |key: &str, var: &Option<String>| -> Result<Option<String>, TargetFileError> {
+        let Some(var) = var else { return Ok(None) };
+        let secret = from_env(file, key, var)?;
+        secrets.add(&secret, "client secret");
+        Ok(Some(secret))
+    };
+    let agent_secret = client_secret("app.client_secret_env", &t.app.client_secret_env)?;
+    let other_secret = client_secret("app.other_client_secret_env", &t.app.other_client_secret_env)?;
     let found = discover(t).await?;
     // The hosts that may see a bearer token: the ones the file names, and the endpoints the
     // metadata states (already refused unless on those hosts).
@@ -117,6 +135,8 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
             None => None,
         },
         other_client_id: t.app.other_client_id.clone(),
+        client_secret: agent_secret,
+        other_client_secret: other_secret,
         max_access_token_minutes: t.limits.max_access_token_minutes,
         code_lifetime: t.limits.code_lifetime_seconds.map(std::time::Duration::from_secs),
         per_user_requests_per_minute: t.limits.per_user_requests_per_minute,

@@ -79,13 +79,21 @@ pub fn for_mock(
 ) -> Target {
     let org = &running.state.org;
     let app = &org.apps[0];
+    for secret in org.apps.iter().filter_map(|a| a.consumer_secret.as_deref()) {
+        secrets.add(secret, "client secret");
+    }
     let personas = PERSONAS
         .iter()
         .filter_map(|(name, username)| {
             let u = org.user_by_username(username)?;
             Some((
                 name.to_string(),
-                Persona { username: u.username.clone(), password: u.password.clone(), refresh: None },
+                Persona {
+                    username: u.username.clone(),
+                    password: u.password.clone(),
+                    refresh: None,
+                    security_token: None,
+                },
             ))
         })
         .collect::<BTreeMap<_, _>>();
@@ -131,6 +139,8 @@ pub fn for_mock(
                 .collect(),
         ),
         other_client_id: org.apps.get(1).map(|a| a.consumer_key.clone()),
+        client_secret: app.consumer_secret.clone(),
+        other_client_secret: org.apps.get(1).and_then(|a| a.consumer_secret.clone()),
         max_access_token_minutes: 60,
         code_lifetime: None,
         // The mock declares the rate its org file enforces (a fault can switch enforcement off).

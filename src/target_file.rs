@@ -108,9 +108,17 @@ pub struct App {
     pub name: Option<String>,
     pub callback_url: String,
     pub scopes: Vec<String>,
+    /// The environment variable holding the app's client secret (Salesforce: the consumer
+    /// secret). Sent on every token request of this client; without it, a refusal of a grant that
+    /// authenticates the client (client credentials, password on Salesforce) proves nothing.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
     /// Another registered client, for the checks that codes and tokens are bound to theirs.
     #[serde(default)]
     pub other_client_id: Option<String>,
+    /// The environment variable holding the other client's secret, where it has one.
+    #[serde(default)]
+    pub other_client_secret_env: Option<String>,
     /// Further callbacks of this same client (e.g. its staging host), for HG-DECL-02.
     #[serde(default)]
     pub other_callback_urls: Vec<String>,
@@ -137,6 +145,10 @@ pub struct PersonaDef {
     /// Or: the environment variable that holds a refresh token from `headless-gate login`.
     #[serde(default)]
     pub refresh_token_env: Option<String>,
+    /// The environment variable holding the user's Salesforce security token, which the
+    /// password grant appends to the password (HG-GRANT-01 sends the complete credentials).
+    #[serde(default)]
+    pub security_token_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

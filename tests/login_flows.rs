@@ -64,7 +64,12 @@ impl Respond for Interaction {
 fn target(base: &str) -> Target {
     let personas = [(
         "agent".to_string(),
-        Persona { username: "agent@example.test".into(), password: "any-password-123".into(), refresh: None },
+        Persona {
+            username: "agent@example.test".into(),
+            password: "any-password-123".into(),
+            refresh: None,
+            security_token: None,
+        },
     )]
     .into_iter()
     .collect();
@@ -85,6 +90,8 @@ fn target(base: &str) -> Target {
         agent_callbacks: vec![CALLBACK.into()],
         app_metadata: None,
         other_client_id: None,
+        client_secret: None,
+        other_client_secret: None,
         max_access_token_minutes: 60,
         code_lifetime: None,
         per_user_requests_per_minute: None,

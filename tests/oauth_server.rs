@@ -12,6 +12,8 @@ use support::*;
 
 const AGENT_APP: &str = "3MVG9mockHeadlessServiceAgentKey0001";
 const OTHER_APP: &str = "3MVG9mockReportingDashboardKey0002";
+/// The agent app's consumer secret in the org file.
+const SECRET: &str = "mock-consumer-secret-7c1d0e2b9a44f8b6";
 const R: &str = "https://agent.example.test/oauth/callback";
 const VERIFIER: &str = "hg-test-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
 
@@ -263,8 +265,15 @@ async fn self_authorized_apps_ask_for_consent(#[case] decision: &str, #[case] ex
 #[rstest]
 #[case::no_grant_type(&[("client_id", AGENT_APP)], 400, "invalid_request")]
 #[case::unknown_grant(&[("grant_type", "urn:x:y"), ("client_id", AGENT_APP)], 400, "unsupported_grant_type")]
-#[case::password(&[("grant_type", "password"), ("client_id", AGENT_APP), ("username", AGENT), ("password", "mock-agent-Passw0rd!")], 400, "unsupported_grant_type")]
-#[case::client_credentials(&[("grant_type", "client_credentials"), ("client_id", AGENT_APP)], 400, "unauthorized_client")]
+#[case::password(&[("grant_type", "password"), ("client_id", AGENT_APP), ("client_secret", SECRET), ("username", AGENT), ("password", "mock-agent-Passw0rd!")], 400, "unsupported_grant_type")]
+#[case::client_credentials(&[("grant_type", "client_credentials"), ("client_id", AGENT_APP), ("client_secret", SECRET)], 400, "unauthorized_client")]
+// The direct flows authenticate the app with its consumer secret before anything else.
+#[case::password_without_secret(&[("grant_type", "password"), ("client_id", AGENT_APP), ("username", AGENT), ("password", "mock-agent-Passw0rd!")], 400, "invalid_client")]
+#[case::client_credentials_without_secret(&[("grant_type", "client_credentials"), ("client_id", AGENT_APP)], 400, "invalid_client")]
+#[case::client_credentials_wrong_secret(&[("grant_type", "client_credentials"), ("client_id", AGENT_APP), ("client_secret", "nope")], 400, "invalid_client")]
+// The agent app's web server and refresh flows do not require it (a public PKCE client), but a
+// wrong one presented is refused.
+#[case::code_wrong_secret(&[("grant_type", "authorization_code"), ("client_id", AGENT_APP), ("client_secret", "nope"), ("code", "x")], 400, "invalid_client")]
 #[case::jwt_bearer(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("client_id", AGENT_APP), ("assertion", "x.y.z")], 400, "unsupported_grant_type")]
 #[case::device_code(&[("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("client_id", AGENT_APP)], 400, "unsupported_grant_type")]
 #[case::unknown_client(&[("grant_type", "authorization_code"), ("client_id", "nope"), ("code", "x")], 400, "invalid_client")]

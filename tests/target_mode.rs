@@ -3,6 +3,9 @@
 
 use std::process::Command;
 
+/// The agent app's consumer secret in the mock's org file, given to the gate as a variable.
+const CLIENT_SECRET: &str = "mock-consumer-secret-7c1d0e2b9a44f8b6";
+
 const PERSONAS: &[(&str, &str, &str)] = &[
     ("agent", "agent.service@acme.test", "mock-agent-Passw0rd!"),
     ("admin", "admin@acme.test", "mock-admin-Passw0rd!"),
@@ -31,6 +34,7 @@ client_id = "3MVG9mockHeadlessServiceAgentKey0001"
 name = "Headless_Service_Agent"
 callback_url = "https://agent.example.test/oauth/callback"
 scopes = ["mcp_api", "refresh_token"]
+client_secret_env = "HG_TEST_CLIENT_SECRET"
 other_client_id = "3MVG9mockReportingDashboardKey0002"
 
 [records]
@@ -80,14 +84,21 @@ fn write(name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
+/// The variables the target file names: every persona's password (but `skip`'s) and the app's
+/// client secret.
+fn with_credentials(cmd: &mut Command, skip: Option<&str>) {
+    for (name, _, pw) in PERSONAS.iter().filter(|p| Some(p.0) != skip) {
+        cmd.env(format!("HG_TEST_{}_PASSWORD", name.to_uppercase()), pw);
+    }
+    cmd.env("HG_TEST_CLIENT_SECRET", CLIENT_SECRET);
+}
+
 async fn gate(args: Vec<String>, with_passwords: bool) -> (i32, String, String) {
     tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_headless-gate"));
         cmd.args(&args).current_dir(env!("CARGO_MANIFEST_DIR"));
         if with_passwords {
-            for (name, _, pw) in PERSONAS {
-                cmd.env(format!("HG_TEST_{}_PASSWORD", name.to_uppercase()), pw);
-            }
+            with_credentials(&mut cmd, None);
         }
         let out = cmd.output().unwrap();
         (
@@ -147,8 +158,9 @@ reason = "the Apex is scanned in the org's own pipeline"
     let (code, stdout, stderr) = gate(args, true).await;
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("EXCLUDED HG-CODE-05"), "{stdout}");
-    for pw in PERSONAS.iter().map(|p| p.2) {
+    for pw in PERSONAS.iter().map(|p| p.2).chain([CLIENT_SECRET]) {
         assert!(!stdout.contains(pw) && !stderr.contains(pw));
+        assert!(!std::fs::read_to_string(format!("{reports}/results.json")).unwrap().contains(pw));
     }
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(format!("{reports}/results.json")).unwrap()).unwrap();
@@ -182,6 +194,42 @@ reason = "the Apex is scanned in the org's own pipeline"
             && ["HG-PERM-04", "HG-PERM-05"].contains(&c["id"].as_str().unwrap())
     });
     assert_eq!(mcp_writes.filter(|c| c["status"] == "passed").count(), 4);
+}
+
+/// The direct grants authenticate the app on Salesforce: without its consumer secret a refusal of
+/// the password or client-credentials grant proves nothing, so they are not verifiable, naming the
+/// key, even on an org whose app has the flow on. With the secret the same org fails them.
+#[tokio::test]
+async fn a_direct_grant_refused_for_a_missing_client_secret_proves_nothing() {
+    let mut org = mock_org::Org::default_fixture();
+    org.enable_fault("client-credentials").unwrap();
+    org.enable_fault("password-grant").unwrap();
+    let org = mock_org::start(org).await.unwrap();
+    let with_secret = target_file(&org.url);
+    let without = with_secret.replacen("client_secret_env = \"HG_TEST_CLIENT_SECRET\"\n", "", 1);
+    assert_ne!(with_secret, without);
+
+    let (code, stdout, _, json) =
+        run_tagged(&write("nosecret", &without), "nosecret", "@HG-GRANT-01 or @HG-GRANT-02").await;
+    assert_eq!(code, 1, "{stdout}");
+    let row = |json: &serde_json::Value, id: &str| {
+        json["controls"].as_array().unwrap().iter().find(|c| c["id"] == id).cloned().unwrap()
+    };
+    for id in ["HG-GRANT-01", "HG-GRANT-02"] {
+        let r = row(&json, id);
+        assert_eq!(r["status"], "not verifiable", "{r}");
+        assert!(r["message"].as_str().unwrap().contains("set app.client_secret_env"), "{r}");
+    }
+
+    let (code, stdout, _, json) =
+        run_tagged(&write("secret", &with_secret), "secret", "@HG-GRANT-01 or @HG-GRANT-02").await;
+    assert_eq!(code, 1, "{stdout}");
+    for id in ["HG-GRANT-01", "HG-GRANT-02"] {
+        let r = row(&json, id);
+        assert_eq!(r["status"], "failed", "{r}");
+        assert!(r["message"].as_str().unwrap().contains("observed 200"), "{r}");
+    }
+    assert!(!stdout.contains(CLIENT_SECRET));
 }
 
 /// The admin created canaries (the audit log has the inserts) and none is left in the org.
@@ -232,6 +280,21 @@ async fn a_missing_password_variable_is_a_usage_error_naming_the_key() {
         stderr.contains("personas.agent.password_env: the environment variable HG_TEST_AGENT_PASSWORD is not set"),
         "{stderr}"
     );
+    // A declared client secret must be there too.
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_headless-gate"));
+        cmd.args(["run", "--target", file.to_str().unwrap(), "--reports", &reports_dir("nosecretenv")]);
+        with_credentials(&mut cmd, None);
+        cmd.env_remove("HG_TEST_CLIENT_SECRET").current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("app.client_secret_env: the environment variable HG_TEST_CLIENT_SECRET is not set"),
+        "{stderr}"
+    );
 }
 
 /// A persona other than the agent whose variable is not set sits out: a run of a few tags needs
@@ -246,9 +309,7 @@ async fn a_persona_whose_variable_is_not_set_sits_out() {
         cmd.args(["run", "--target", &file.display().to_string(), "--reports", &reports])
             .args(["--tags", "@HG-GRANT-06 or @HG-RS-10 or @HG-REV-04"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
-        for (name, _, pw) in PERSONAS.iter().filter(|p| p.0 != "admin") {
-            cmd.env(format!("HG_TEST_{}_PASSWORD", name.to_uppercase()), pw);
-        }
+        with_credentials(&mut cmd, Some("admin"));
         let out = cmd.output().unwrap();
         (
             out.status.code(),
@@ -283,6 +344,7 @@ async fn an_empty_or_unreadable_password_variable_is_named() {
             .args(["run", "--target", file.to_str().unwrap(), "--reports", &reports_dir("emptypw")])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .envs(PERSONAS.iter().map(|(n, _, pw)| (format!("HG_TEST_{}_PASSWORD", n.to_uppercase()), pw.to_string())))
+            .env("HG_TEST_CLIENT_SECRET", CLIENT_SECRET)
             .env("HG_TEST_ADMIN_PASSWORD", value)
             .output()
             .unwrap();
@@ -609,9 +671,7 @@ async fn interrupted_mid_revocation(
         .args(["--tags", "@HG-REV-04", "--concurrency", "1"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null());
-    for (name, _, pw) in PERSONAS {
-        cmd.env(format!("HG_TEST_{}_PASSWORD", name.to_uppercase()), pw);
-    }
+    with_credentials(&mut cmd, None);
     let mut child = cmd.spawn().unwrap();
     let changed = tokio::time::timeout(std::time::Duration::from_secs(60), proxy.tell.notified()).await;
     let pid = child.id().to_string();
@@ -669,9 +729,7 @@ async fn a_signal_during_discovery_still_writes_the_reports() {
     cmd.args(["run", "--target", &file.display().to_string(), "--reports", &reports])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null());
-    for (name, _, pw) in PERSONAS {
-        cmd.env(format!("HG_TEST_{}_PASSWORD", name.to_uppercase()), pw);
-    }
+    with_credentials(&mut cmd, None);
     let mut child = cmd.spawn().unwrap();
     // The gate has connected: discovery is under way, and the connection never answers.
     let (_held, _) =

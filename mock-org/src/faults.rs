@@ -176,14 +176,14 @@ pub const TABLE: &[FaultSpec] = &[
         PasswordGrant,
         "password-grant",
         "grants",
-        "the username-password grant issues tokens",
+        "the username-password flow is enabled: the agent's app, authenticated with its consumer secret, gets tokens for a username and password",
         &[caught("HG-GRANT-01", "observed 200 (no error code)")],
     ),
     row(
         ClientCredentials,
         "client-credentials",
         "grants",
-        "the client-credentials flow is enabled for the agent's app and issues tokens (the metadata says so)",
+        "the client-credentials flow is enabled on the agent's confidential app and issues tokens for its consumer secret (the metadata says so)",
         &[
             caught("HG-GRANT-02", "observed 200 (no error code)"),
             caught("HG-META-03", "observed [\"client_credentials\"]"),

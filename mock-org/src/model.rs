@@ -265,6 +265,8 @@ pub struct ExternalClientApp {
     pub contact_email: String,
     pub consumer_key: String,
     pub consumer_secret: Option<String>,
+    pub is_secret_required_for_web_server_flow: bool,
+    pub is_secret_required_for_refresh_token_flow: bool,
     pub callback_urls: Vec<String>,
     pub is_pkce_required: bool,
     pub is_loopback_port_variance_allowed: bool,

@@ -217,9 +217,16 @@ pub struct ExternalClientAppDef {
     pub contact_email: String,
     /// The consumer key clients present as `client_id`.
     pub consumer_key: String,
-    /// Set only for confidential clients; never reported.
+    /// The consumer secret; never reported. The client-credentials and username-password flows
+    /// always authenticate the app with it.
     #[serde(default)]
     pub consumer_secret: Option<String>,
+    /// The app's "Require secret for Web Server Flow" and "Require secret for Refresh Token Flow"
+    /// (on by default, as in Setup; an app used with PKCE by a public agent turns them off).
+    #[serde(default = "yes")]
+    pub is_secret_required_for_web_server_flow: bool,
+    #[serde(default = "yes")]
+    pub is_secret_required_for_refresh_token_flow: bool,
     /// Registered callback URLs, matched exactly.
     pub callback_url: Vec<String>,
     #[serde(default = "yes")]

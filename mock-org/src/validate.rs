@@ -538,6 +538,8 @@ impl Validator<'_> {
                 contact_email: a.contact_email.clone(),
                 consumer_key: a.consumer_key.clone(),
                 consumer_secret: a.consumer_secret.clone(),
+                is_secret_required_for_web_server_flow: a.is_secret_required_for_web_server_flow,
+                is_secret_required_for_refresh_token_flow: a.is_secret_required_for_refresh_token_flow,
                 callback_urls: a.callback_url.clone(),
                 is_pkce_required: a.is_pkce_required,
                 is_loopback_port_variance_allowed: a.is_loopback_port_variance_allowed,

@@ -253,7 +253,24 @@ pub async fn exchange(probe: &mut Probe, t: &Target, mut pairs: Vec<(String, Str
     if indicated && !pairs.iter().any(|(k, _)| k == "resource") {
         pairs.extend(t.resources.iter().map(|r| ("resource".to_string(), r.clone())));
     }
+    authenticate_client(t, &mut pairs);
     Ok(probe.send(Request::new(Method::POST, t.token_url.as_str()).form(pairs)).await?)
+}
+
+/// Adds the secret of the client a request names, where the target declares one (RFC 6749
+/// §2.3.1, in the body: Salesforce's way, and every server's that allows `client_secret_post`).
+/// A request that already carries a secret, or names no client, is left as it is.
+pub fn authenticate_client(t: &Target, pairs: &mut Vec<(String, String)>) {
+    if pairs.iter().any(|(k, _)| k == "client_secret") {
+        return;
+    }
+    let client = pairs.iter().find(|(k, _)| k == "client_id").map(|(_, v)| v.as_str());
+    let secret = match client {
+        Some(c) if c == t.client_id => t.client_secret.clone(),
+        Some(c) if t.other_client_id.as_deref() == Some(c) => t.other_client_secret.clone(),
+        _ => None,
+    };
+    pairs.extend(secret.map(|s| ("client_secret".to_string(), s)));
 }
 
 pub fn token_set(reply: &Reply) -> Option<TokenSet> {

@@ -426,7 +426,8 @@ async fn refused_or_own(w: &mut GateWorld, persona: String) -> Result<(), StepEr
 #[when(expr = "{word}'s token is revoked")]
 async fn persona_token_revoked(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let token = w.token(&persona).await?;
-    let form = vec![("token".into(), token), ("client_id".into(), w.target.client_id.clone())];
+    let mut form = vec![("token".into(), token), ("client_id".into(), w.target.client_id.clone())];
+    crate::login::authenticate_client(&w.target, &mut form);
     let r = w.probe.send(Request::new(Method::POST, w.target.revoke_url.clone()).form(form)).await?;
     expect(r.status == 200, "the revocation accepted (200)", || format!("{}", r.status))
 }

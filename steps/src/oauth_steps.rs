@@ -4,7 +4,8 @@
 
 use crate::login::{Ending, Outcome};
 use crate::probe::{Reply, Request};
-use crate::target::Flavor;
+use crate::refusals::Doubt;
+use crate::target::{Flavor, Persona, Target};
 use crate::world::{Cleanup, CodeRace, GateWorld, RevocationRace, StepError, error_code, expect};
 use cucumber::{given, then, when};
 use reqwest::Method;
@@ -110,12 +111,14 @@ async fn other_grant(w: &mut GateWorld, grant: String, persona: String) -> Resul
     let p = w.persona(&persona)?;
     w.probe.secrets.add(&p.password, "password");
     let client = w.target.client_id.clone();
+    // Salesforce's password grant takes the password with the user's security token appended.
+    let password = format!("{}{}", p.password, p.security_token.as_deref().unwrap_or_default());
     let form = match grant.as_str() {
         "password" => pairs(&[
             ("grant_type", "password"),
             ("client_id", &client),
             ("username", &p.username),
-            ("password", &p.password),
+            ("password", &password),
         ]),
         "client_credentials" => pairs(&[("grant_type", "client_credentials"), ("client_id", &client)]),
         "jwt-bearer" => pairs(&[
@@ -136,7 +139,34 @@ async fn other_grant(w: &mut GateWorld, grant: String, persona: String) -> Resul
             });
         }
     };
-    w.token_request(form).await
+    w.token_request(form).await?;
+    w.doubts = incomplete_grant_request(&w.target, &grant, w.target.persona_name(&persona), &p);
+    // RFC 6749 §4.4: only confidential clients may use client credentials, so a declared public
+    // client is refused it by failing client authentication.
+    w.client_refusal_is_the_answer =
+        grant == "client_credentials" && w.target.flavor == Flavor::OAuth21 && w.target.client_secret.is_none();
+    Ok(())
+}
+
+/// What a direct grant request lacked for the server to judge the grant itself.
+fn incomplete_grant_request(t: &Target, grant: &str, name: &str, p: &Persona) -> Vec<Doubt> {
+    let mut out = Vec::new();
+    let salesforce = t.flavor == Flavor::Salesforce;
+    if salesforce && matches!(grant, "password" | "client_credentials") && t.client_secret.is_none() {
+        out.push(Doubt {
+            reason: "Salesforce authenticates the app with its consumer secret on this grant and the target declares none, so the refusal may be of the missing secret (set app.client_secret_env)".into(),
+            only_for: None,
+        });
+    }
+    if salesforce && grant == "password" && p.security_token.is_none() {
+        out.push(Doubt {
+            reason: format!(
+                "Salesforce answers a password without the user's security token with invalid_grant, as it answers a disabled flow (set personas.{name}.security_token_env)"
+            ),
+            only_for: Some("invalid_grant"),
+        });
+    }
+    out
 }
 
 #[then(expr = "the token request is refused as {refusal}")]
@@ -806,6 +836,7 @@ async fn revoke(w: &mut GateWorld, token: String, client: Option<String>) -> Res
     if let Some(c) = client {
         form.push(("client_id".into(), c));
     }
+    crate::login::authenticate_client(&w.target, &mut form);
     Ok(w.probe.send(Request::new(Method::POST, w.target.revoke_url.clone()).form(form)).await?)
 }
 

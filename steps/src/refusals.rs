@@ -169,6 +169,22 @@ pub fn shapes(flavor: Flavor, kind: Kind) -> Vec<Shape> {
     out
 }
 
+/// Why a refusal of the request just sent would prove nothing: it lacked what the server needs to
+/// judge the grant itself (the client's secret, the user's security token), so the server may
+/// have refused the gap rather than the grant.
+#[derive(Debug, Clone)]
+pub struct Doubt {
+    pub reason: String,
+    /// Only a refusal with this code is in doubt; `None`: any refusal.
+    pub only_for: Option<&'static str>,
+}
+
+/// Whether this shape is a failed client authentication (`invalid_client`): the server refused
+/// the client, so what the request asked for was never judged.
+pub fn is_client_auth_failure(shape: &Shape) -> bool {
+    shape.errors.contains(&Some("invalid_client"))
+}
+
 /// The error code of a refusal: the `error` of a JSON body, or of a Bearer challenge.
 pub fn error_code(reply: &crate::probe::Reply) -> Option<String> {
     if let Some(e) = reply.json().and_then(|v| v.get("error")?.as_str().map(str::to_string)) {

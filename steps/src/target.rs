@@ -14,6 +14,8 @@ pub struct Persona {
     /// A refresh token from `headless-gate login` (for personas who cannot use a password form,
     /// e.g. behind SSO): the persona's access tokens come from refreshing it.
     pub refresh: Option<RefreshChain>,
+    /// The Salesforce security token the password grant appends to the password, if declared.
+    pub security_token: Option<String>,
 }
 
 /// A persona's current refresh token, shared by every scenario of the run. Refreshes take turns,
@@ -133,6 +135,10 @@ pub struct Target {
     pub app_metadata: Option<Vec<AppMetadata>>,
     /// Another registered client, for the checks that codes and tokens are bound to their client.
     pub other_client_id: Option<String>,
+    /// The agent's client secret and the other client's, where the target declares them; sent
+    /// on that client's token requests.
+    pub client_secret: Option<String>,
+    pub other_client_secret: Option<String>,
     /// Longest acceptable access-token lifetime (HG-RT-05).
     pub max_access_token_minutes: i64,
     /// How long authorization codes live, where the target file says (HG-CODE-05 waits it out).

@@ -47,12 +47,26 @@ pub const NOT_APPLICABLE: &str = "not applicable: ";
 pub fn refused_as(w: &mut GateWorld, what: &str, kind: crate::refusals::Kind) -> Result<(), StepError> {
     let r = w.last()?;
     let (status, error) = (r.status, crate::refusals::error_code(r));
-    let shape = crate::refusals::judge(w.target.flavor, kind, status, error.as_deref()).map_err(|expected| {
-        StepError::Expectation {
-            expected,
-            observed: format!("{status} {}", error.as_deref().unwrap_or("(no error code)")),
+    let observed = format!("{status} {}", error.as_deref().unwrap_or("(no error code)"));
+    if !(200..300).contains(&status) {
+        let doubt = w.doubts.iter().find(|d| d.only_for.is_none_or(|code| error.as_deref() == Some(code)));
+        if let Some(d) = doubt {
+            return Err(StepError::NotVerifiable(format!("{what} was refused ({observed}), but {}", d.reason)));
         }
-    })?;
+    }
+    let shape = crate::refusals::judge(w.target.flavor, kind, status, error.as_deref())
+        .map_err(|expected| StepError::Expectation { expected, observed: observed.clone() })?;
+    if crate::refusals::is_client_auth_failure(&shape) && !w.client_refusal_is_the_answer {
+        let sent_secret = w.secret_sent;
+        let fix = if sent_secret {
+            "the declared client secret was refused: check app.client_secret_env / app.other_client_secret_env"
+        } else {
+            "declare the client's secret (app.client_secret_env / app.other_client_secret_env)"
+        };
+        return Err(StepError::NotVerifiable(format!(
+            "{what} was refused ({observed}) because the server did not authenticate the client, so what it asked for was never judged: {fix}"
+        )));
+    }
     w.probe.evidence.push(format!(
         "{what} refused with {status} {}: allowed by {}",
         error.as_deref().unwrap_or("(no error code)"),
@@ -92,6 +106,13 @@ pub struct GateWorld {
     pub mcp_sessions: HashMap<(String, String), String>,
     /// The REST and MCP requests this scenario sent, for the audit checks.
     pub sent: Vec<Sent>,
+    /// What makes a refusal of the last token request prove nothing (`refusals::Doubt`).
+    pub doubts: Vec<crate::refusals::Doubt>,
+    /// The last token request refused by failing client authentication is the refusal itself
+    /// (a public client asking for a confidential client's grant).
+    pub client_refusal_is_the_answer: bool,
+    /// The last token request carried a client secret.
+    pub secret_sent: bool,
     /// What the system-mode probe found.
     pub sys: Option<crate::sys_steps::ProbeReport>,
     /// Tool definitions listed across the MCP servers.
@@ -219,6 +240,9 @@ impl GateWorld {
             started: std::time::Instant::now(),
             mcp_sessions: HashMap::new(),
             sent: Vec::new(),
+            doubts: Vec::new(),
+            client_refusal_is_the_answer: false,
+            secret_sent: false,
             sys: None,
             listed: None,
             seeded: Vec::new(),
@@ -341,8 +365,12 @@ impl GateWorld {
     }
 
     /// POSTs to the token endpoint; the answer becomes `last`, and tokens in it are kept.
-    pub async fn token_request(&mut self, pairs: Vec<(String, String)>) -> Result<(), StepError> {
+    pub async fn token_request(&mut self, mut pairs: Vec<(String, String)>) -> Result<(), StepError> {
         let target = self.target.clone();
+        self.doubts.clear();
+        self.client_refusal_is_the_answer = false;
+        login::authenticate_client(&target, &mut pairs);
+        self.secret_sent = pairs.iter().any(|(k, _)| k == "client_secret");
         let reply = login::exchange(&mut self.probe, &target, pairs)
             .await
             .map_err(|source| StepError::SignIn { persona: "(client)".into(), source })?;

@@ -42,7 +42,7 @@ fn revoke(s: &MockOrg, headers: &HeaderMap, params: Vec<(String, String)>, metho
         let token = param(&params, "token")?.ok_or_else(|| OAuthError::bad("invalid_request", "token is required"))?;
         // A client that names itself may revoke only its own tokens (RFC 7009 2.1).
         let caller = match param(&params, "client_id")? {
-            Some(_) => Some(authenticate_client(s, headers, &params)?.consumer_key.clone()),
+            Some(_) => Some(authenticate_client(s, headers, &params, |_| false)?.consumer_key.clone()),
             None => None,
         };
         let known = identify(s, &token).ok_or_else(|| OAuthError::bad("invalid_token", "invalid token"))?;
@@ -125,7 +125,7 @@ pub async fn introspect(
 ) -> Response {
     let result: Result<serde_json::Value, OAuthError> = (|| {
         let params = parse_form(body)?;
-        let app = authenticate_client(&s, &headers, &params)?;
+        let app = authenticate_client(&s, &headers, &params, |_| false)?;
         let token = param(&params, "token")?.ok_or_else(|| OAuthError::bad("invalid_request", "token is required"))?;
         let now = s.clock.now_secs();
         let info = match identify(&s, &token) {

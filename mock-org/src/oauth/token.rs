@@ -52,12 +52,26 @@ pub fn param(params: &[(String, String)], name: &str) -> Result<Option<String>, 
     form::single(params, name).map_err(|e| OAuthError::bad("invalid_request", e))
 }
 
-/// The client, from HTTP Basic or the `client_id`/`client_secret` parameters. Confidential apps
-/// must present their secret; public ones are identified by id alone.
+/// Whether an app must present its consumer secret for this grant: always for the
+/// client-credentials and username-password flows, for the web server and refresh flows as the
+/// app's settings say. An app without a secret is identified by its key alone.
+pub fn secret_required(app: &ExternalClientApp, grant_type: &str) -> bool {
+    app.consumer_secret.is_some()
+        && match grant_type {
+            "password" | "client_credentials" => true,
+            "authorization_code" => app.is_secret_required_for_web_server_flow,
+            "refresh_token" => app.is_secret_required_for_refresh_token_flow,
+            _ => false,
+        }
+}
+
+/// The client, from HTTP Basic or the `client_id`/`client_secret` parameters. A secret that is
+/// presented must be the app's; `required` says whether it must be presented.
 pub fn authenticate_client<'a>(
     s: &'a MockOrg,
     headers: &HeaderMap,
     params: &[(String, String)],
+    required: impl Fn(&ExternalClientApp) -> bool,
 ) -> Result<&'a ExternalClientApp, OAuthError> {
     let invalid = || OAuthError::bad("invalid_client", "invalid client credentials");
     let basic = headers
@@ -86,7 +100,12 @@ pub fn authenticate_client<'a>(
     };
     let app = s.org.app_by_consumer_key(&client_id).ok_or_else(invalid)?;
     let secret = basic_secret.or(param(params, "client_secret")?);
-    if app.consumer_secret.as_ref().is_some_and(|expected| secret.as_ref() != Some(expected)) {
+    let wrong = match (&app.consumer_secret, &secret) {
+        (Some(expected), Some(given)) => expected != given,
+        (None, Some(_)) => false,
+        (_, None) => required(app),
+    };
+    if wrong {
         return Err(invalid());
     }
     Ok(app)
@@ -98,7 +117,7 @@ pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Resu
         Err(e) => return e.into_response(),
     };
     let grant_type = param(&params, "grant_type").ok().flatten().unwrap_or_default();
-    let app = authenticate_client(&s, &headers, &params);
+    let app = authenticate_client(&s, &headers, &params, |a| secret_required(a, &grant_type));
     let client_id = app.as_ref().ok().map(|a| a.consumer_key.clone());
     // Under `code-reuse-race` the code is marked redeemed only after a pause (the tokens being
     // minted): a replay after the answer is refused, redemptions in flight together all pass.
@@ -366,4 +385,27 @@ fn issue(s: &MockOrg, app: &ExternalClientApp, auth: Authorization, family: Stri
         o.remove("expires_in");
     }
     Issued { body, user_id: auth.user_id, jti: claims.jti }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secret_required;
+
+    #[test]
+    fn the_direct_flows_always_need_the_secret_and_the_others_as_the_app_says() {
+        let mut app = crate::Org::default_fixture().apps[0].clone();
+        assert!(app.consumer_secret.is_some());
+        for grant in ["password", "client_credentials"] {
+            assert!(secret_required(&app, grant), "{grant}");
+        }
+        // The agent's app: a public PKCE client.
+        assert!(!secret_required(&app, "authorization_code") && !secret_required(&app, "refresh_token"));
+        // Setup's defaults.
+        app.is_secret_required_for_web_server_flow = true;
+        app.is_secret_required_for_refresh_token_flow = true;
+        assert!(secret_required(&app, "authorization_code") && secret_required(&app, "refresh_token"));
+        // An app without a secret is identified by its key alone.
+        app.consumer_secret = None;
+        assert!(!secret_required(&app, "client_credentials"));
+    }
 }
