@@ -131,7 +131,9 @@ impl<'a> Access<'a> {
                 let admin = self.has("ManageUsers");
                 ObjectPerms { read: admin, edit: admin, view_all: admin, ..Default::default() }
             }
-            Some(Builtin::UserPermissionAccess) => ObjectPerms { read: true, view_all: true, ..Default::default() },
+            Some(Builtin::UserPermissionAccess) | Some(Builtin::Profile) => {
+                ObjectPerms { read: true, view_all: true, ..Default::default() }
+            }
             Some(Builtin::OauthToken) => {
                 let admin = self.has("ManageUsers");
                 ObjectPerms { read: admin, delete: admin, view_all: admin, modify_all: admin, ..Default::default() }
@@ -198,6 +200,7 @@ impl<'a> Access<'a> {
                 return if op.edit { RecordAccess::Edit } else { RecordAccess::Read };
             }
             Some(Builtin::ApiEvent)
+            | Some(Builtin::Profile)
             | Some(Builtin::OauthToken)
             | Some(Builtin::UserPermissionAccess)
             | Some(Builtin::FieldDefinition) => {

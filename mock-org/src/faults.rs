@@ -859,6 +859,8 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-AUD-05 every object", "agent edits untracked objects: Case"),
             caught("HG-AUD-05 twin", "csr edits untracked objects: Case"),
             caught("HG-LP-02", "Case.Status editable"),
+            // Edit on Case brings the owner field: the agent could hand cases away.
+            caught("HG-LP-02", "Case.OwnerId editable (the persona can give records away)"),
             caught("HG-PERM-04 the read-only agent", "expected 400 INSUFFICIENT_ACCESS_OR_READONLY, observed 204"),
             caught(
                 "HG-PERM-04 through MCP",

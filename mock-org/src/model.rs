@@ -122,6 +122,8 @@ pub enum Builtin {
     User,
     /// Freeze state; ManageUsers only.
     UserLogin,
+    /// The org's profiles by name (`User.ProfileId` points here); readable by every API user.
+    Profile,
     /// The audit log (the Real-Time Event Monitoring analog); ViewAllData or
     /// ViewRealTimeEventMonitoringData, read only.
     ApiEvent,

@@ -44,12 +44,24 @@ impl Store {
                 ("LastModifiedById".to_string(), json!(by)),
             ]
         };
+        // Profiles by name, with ids in name order; users point at theirs through ProfileId.
+        let profile_ids: BTreeMap<&str, String> = org
+            .profiles
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.as_str(), crate::ids::make("00e", i as u64 + 1)))
+            .collect();
+        for (name, id) in &profile_ids {
+            let mut fields: BTreeMap<String, Value> =
+                [("Id".to_string(), json!(id)), ("Name".to_string(), json!(name))].into_iter().collect();
+            fields.extend(audit(&first_admin));
+            store.insert(Record { object: "Profile".into(), id: id.clone(), fields });
+        }
         for u in &org.users {
             let name = match &u.first_name {
                 Some(f) => format!("{f} {}", u.last_name),
                 None => u.last_name.clone(),
             };
-            let role = u.role.map(|r| org.roles[r].name.clone());
             let mut fields: BTreeMap<String, Value> = [
                 ("Id", json!(u.id)),
                 ("Username", json!(u.username)),
@@ -57,8 +69,7 @@ impl Store {
                 ("LastName", json!(u.last_name)),
                 ("Name", json!(name)),
                 ("Email", json!(u.email)),
-                ("ProfileName", json!(u.profile)),
-                ("UserRoleName", json!(role)),
+                ("ProfileId", json!(profile_ids.get(u.profile.as_str()))),
                 ("IsActive", json!(u.initially_active)),
             ]
             .into_iter()

@@ -680,11 +680,11 @@ fn builtin_objects() -> Vec<ObjectSchema> {
                 text("LastName"),
                 text("Name"),
                 text("Email"),
-                text("ProfileName"),
-                text("UserRoleName"),
+                system_field("ProfileId", "Profile ID", FieldKind::Reference, Some("Profile")),
                 admin_field("IsActive", FieldKind::Boolean),
             ],
         ),
+        object("Profile", "Profile", "00e", Builtin::Profile, vec![id(), text("Name")]),
         object(
             "UserLogin",
             "User Login",

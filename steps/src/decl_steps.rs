@@ -1,6 +1,7 @@
 //! Steps that hold the target against what the rollout declares: the use case (C1), the tool
 //! catalog and least privilege (C2), and the human-approval list (C6).
 
+use crate::platform;
 use crate::target::{AppMetadata, Declarations};
 use crate::world::{GateWorld, StepError, expect, is_read_only, tool_name};
 use cucumber::{then, when};
@@ -211,12 +212,6 @@ async fn no_credentials(w: &mut GateWorld) -> Result<(), StepError> {
     expect(found.is_empty(), "no credential in names, descriptions, schemas or annotations", || found.join("; "))
 }
 
-/// Fields every reader of an object sees: the platform's own.
-const PLATFORM_FIELDS: &[&str] =
-    &["Id", "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById"];
-/// Objects every API user sees regardless of the persona's permission sets.
-const PLATFORM_OBJECTS: &[&str] = &["User", "UserPermissionAccess"];
-
 #[then(expr = "{word} sees no object beyond its action list")]
 async fn objects_within(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let d = declarations(w)?;
@@ -229,8 +224,14 @@ async fn objects_within(w: &mut GateWorld, persona: String) -> Result<(), StepEr
         })
         .unwrap_or_default();
     expect(!names.is_empty(), "the persona's object list", || "empty or refused".into())?;
-    let extra: Vec<&String> =
-        names.iter().filter(|n| !d.action_list.contains_key(*n) && !PLATFORM_OBJECTS.contains(&n.as_str())).collect();
+    // The platform's own setup objects, and the objects associated with a listed one (its share,
+    // history, feed), come with every user or with the listed object (`platform`).
+    let listed = |n: &str| d.action_list.contains_key(n);
+    let extra: Vec<&String> = names
+        .iter()
+        .filter(|n| !listed(n) && !platform::EVERY_USER_OBJECTS.contains(&n.as_str()))
+        .filter(|n| !platform::parent_of_associated(n).is_some_and(|p| listed(&p)))
+        .collect();
     w.probe.evidence.push(format!("objects {persona} sees: {}", names.join(", ")));
     expect(extra.is_empty(), "no object beyond the action list", || format!("beyond it: {extra:?}"))
 }
@@ -242,14 +243,18 @@ async fn fields_within(w: &mut GateWorld, persona: String) -> Result<(), StepErr
     for (object, (read, edit)) in &d.action_list {
         for f in w.describe_fields(&persona, object).await? {
             let n = f["name"].as_str().unwrap_or_default().to_string();
-            if PLATFORM_FIELDS.contains(&n.as_str()) {
+            let editable = f["updateable"] == Value::Bool(true) || f["createable"] == Value::Bool(true);
+            if platform::SYSTEM_FIELDS.contains(&n.as_str()) {
+                // Everyone who reads the record reads these; editing the owner hands it away.
+                if editable && platform::POWERFUL_EDITS.contains(&n.as_str()) && !edit.contains(&n) {
+                    problems.push(format!("{object}.{n} editable (the persona can give records away)"));
+                }
                 continue;
             }
             let may_read = read.contains(&n) || edit.contains(&n);
             if !may_read {
                 problems.push(format!("{object}.{n} readable"));
             }
-            let editable = f["updateable"] == Value::Bool(true) || f["createable"] == Value::Bool(true);
             if editable && !edit.contains(&n) {
                 problems.push(format!("{object}.{n} editable"));
             }
@@ -288,11 +293,28 @@ async fn no_admin_rights(w: &mut GateWorld, persona: String) -> Result<(), StepE
         || rights.join(", "),
     )?;
     let username = w.persona(&persona)?.username;
-    let soql = format!("SELECT ProfileName FROM User WHERE Username = {}", crate::world::soql_string(&username));
-    w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
-    let profile =
-        w.last()?.json().and_then(|v| v["records"][0]["ProfileName"].as_str().map(str::to_string)).unwrap_or_default();
+    let user = crate::world::soql_string(&username);
+    let profile_id =
+        admin_reads(w, &format!("SELECT ProfileId FROM User WHERE Username = {user}"), "ProfileId").await?;
+    let id = crate::world::soql_string(&profile_id);
+    let profile = admin_reads(w, &format!("SELECT Name FROM Profile WHERE Id = {id}"), "Name").await?;
+    w.probe.evidence.push(format!("{username}'s profile: {profile}"));
     expect(!profile.to_ascii_lowercase().contains("administrator"), "not an administrator profile", || profile)
+}
+
+/// One field of the first row the admin's query returns. A query the org refuses, or that finds
+/// nothing, is not verifiable with what came back: never an empty value that passes a check.
+async fn admin_reads(w: &mut GateWorld, soql: &str, field: &str) -> Result<String, StepError> {
+    w.rest("admin", Method::GET, &crate::world::query_path(soql), None).await?;
+    let r = w.last()?;
+    let value = r.json().and_then(|v| v["records"][0][field].as_str().map(str::to_string));
+    value.filter(|_| r.status == 200).ok_or_else(|| {
+        StepError::NotVerifiable(format!(
+            "the admin could not read {field} ({soql}): {} {}",
+            r.status,
+            r.body.chars().take(160).collect::<String>()
+        ))
+    })
 }
 
 #[then(expr = "{word} holds the admin-level right {word}")]

@@ -5,6 +5,7 @@ pub mod evidence;
 pub mod html_form;
 pub mod login;
 pub mod pkce;
+pub mod platform;
 pub mod probe;
 pub mod refusals;
 pub mod stop;

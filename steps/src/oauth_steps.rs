@@ -1030,7 +1030,10 @@ async fn admin_user_state(w: &mut GateWorld, persona: &str, field: &str, value: 
     let path = if field == "IsFrozen" {
         let soql = format!("SELECT Id FROM UserLogin WHERE UserId = '{user_id}'");
         w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
-        let id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string)).unwrap_or_default();
+        let id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string));
+        let id = id.ok_or_else(|| {
+            StepError::NotVerifiable(format!("the admin cannot read {username}'s UserLogin (needed to freeze it)"))
+        })?;
         format!("/sobjects/UserLogin/{id}")
     } else {
         format!("/sobjects/User/{user_id}")

@@ -1,0 +1,170 @@
+//! What every Salesforce user sees whatever its permissions: the platform's own fields on every
+//! record and the setup objects every API user reads. HG-LP-01/02 judge a persona's reach beyond
+//! its action list, so these must not count against it (a real org's describe lists them for
+//! everyone), while edit access to them still does where it gives power away (`OwnerId`).
+
+/// Fields the platform keeps on records, read by anyone who reads the record, never edited
+/// through the API but for `OwnerId`.
+/// Source: Salesforce Object Reference, "System Fields" (Id, IsDeleted, CreatedById, CreatedDate,
+/// LastModifiedById, LastModifiedDate, SystemModstamp), "Common fields" (OwnerId), and the fields of
+/// objects that support recently viewed records and activities (LastViewedDate,
+/// LastReferencedDate, LastActivityDate).
+pub const SYSTEM_FIELDS: &[&str] = &[
+    "Id",
+    "IsDeleted",
+    "CreatedById",
+    "CreatedDate",
+    "LastModifiedById",
+    "LastModifiedDate",
+    "SystemModstamp",
+    "OwnerId",
+    "LastViewedDate",
+    "LastReferencedDate",
+    "LastActivityDate",
+];
+
+/// System fields whose edit access gives power away: whoever may edit `OwnerId` can hand a
+/// record to another user (and so out of the persona's own sharing).
+pub const POWERFUL_EDITS: &[&str] = &["OwnerId"];
+
+/// Setup objects every API-enabled user can read (describe lists them for everyone).
+/// Source: Salesforce Object Reference, the User, Profile, UserRole, Group, Organization,
+/// RecordType and UserPermissionAccess entries ("all users can query"), and the UserAppInfo,
+/// UserPreference entries (the user's own rows).
+pub const EVERY_USER_OBJECTS: &[&str] = &[
+    "User",
+    "Profile",
+    "UserRole",
+    "Group",
+    "Organization",
+    "RecordType",
+    "UserPermissionAccess",
+    "UserAppInfo",
+    "UserPreference",
+];
+
+/// The objects the platform derives from each object (its sharing, field history, feed and change
+/// events): reaching them comes with reaching the object itself.
+/// Source: Salesforce Object Reference, "Associated Objects" (Share, History, Feed, ChangeEvent;
+/// custom objects use `__Share`, `__History`, `__Feed`, `__ChangeEvent`).
+pub fn parent_of_associated(object: &str) -> Option<String> {
+    for suffix in ["Share", "History", "Feed", "ChangeEvent"] {
+        if let Some(base) = object.strip_suffix(&format!("__{suffix}")) {
+            return Some(format!("{base}__c"));
+        }
+        if let Some(base) = object.strip_suffix(suffix).filter(|b| !b.is_empty() && !b.ends_with('_')) {
+            return Some(base.to_string());
+        }
+    }
+    None
+}
+
+/// The objects and fields the steps query, as the Salesforce Object Reference (Summer '26)
+/// documents them: a step may query nothing else (the test below reads every query in the steps).
+pub const QUERYABLE: &[(&str, &[&str], &str)] = &[
+    ("User", &["Id", "Username", "ProfileId"], "Object Reference: User"),
+    ("Profile", &["Id", "Name"], "Object Reference: Profile"),
+    ("UserLogin", &["Id", "UserId", "IsFrozen"], "Object Reference: UserLogin"),
+    ("OauthToken", &["Id", "UserId", "AppName"], "Object Reference: OauthToken"),
+    (
+        "FieldDefinition",
+        &["QualifiedApiName", "EntityDefinitionId", "IsFieldHistoryTracked"],
+        "Object Reference: FieldDefinition",
+    ),
+    (
+        "UserPermissionAccess",
+        &[
+            "PermissionsViewAllData",
+            "PermissionsModifyAllData",
+            "PermissionsModifyMetadata",
+            "PermissionsCustomizeApplication",
+            "PermissionsManageUsers",
+            "PermissionsAuthorApex",
+        ],
+        "Object Reference: UserPermissionAccess",
+    ),
+    ("ApiEvent", &["Id", "Username", "Records"], "Object Reference: ApiEvent (Real-Time Event Monitoring)"),
+    ("Account", &["Id"], "Object Reference: Account"),
+    ("Case", &["Id"], "Object Reference: Case"),
+];
+
+/// Fields the audit steps still read that only the mock's ApiEvent has: on a real org the audit
+/// controls are not verifiable until they are reconciled from EventLogFile (listed so that no new
+/// one can creep in, and so that the list must shrink as they are replaced).
+pub const MOCK_ONLY_STILL_QUERIED: &[(&str, &str)] = &[
+    ("ApiEvent", "RequestIdentifier"),
+    ("ApiEvent", "ConnectedAppName"),
+    ("ApiEvent", "TokenId"),
+    ("ApiEvent", "ToolName"),
+    ("ApiEvent", "ApiFamily"),
+    ("ApiEvent", "Outcome"),
+    ("ApiEvent", "DenialCode"),
+    ("ApiEvent", "ExecutionMode"),
+    ("ApiEvent", "Resource"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every query written out in a step, as (object, fields): `SELECT a, b FROM X` in the source,
+    /// with placeholders (`{...}`) left out: those come from the target file.
+    fn queries_in_the_steps() -> Vec<(String, Vec<String>)> {
+        let sources = [
+            include_str!("audit_steps.rs"),
+            include_str!("decl_steps.rs"),
+            include_str!("history_steps.rs"),
+            include_str!("limit_steps.rs"),
+            include_str!("mcp_steps.rs"),
+            include_str!("oauth_steps.rs"),
+            include_str!("org_steps.rs"),
+            include_str!("sys_steps.rs"),
+            include_str!("world.rs"),
+        ];
+        let re = regex::Regex::new(r"SELECT ([A-Za-z_, {}]+?) FROM ([A-Za-z_{}]+)").unwrap();
+        let mut out = Vec::new();
+        for text in sources {
+            for c in re.captures_iter(text) {
+                let object = c[2].to_string();
+                if object.contains('{') {
+                    continue;
+                }
+                let fields = c[1].split(',').map(str::trim).filter(|f| !f.contains('{')).map(str::to_string).collect();
+                out.push((object, fields));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_query_in_the_steps_names_only_what_the_platform_has() {
+        let queries = queries_in_the_steps();
+        assert!(queries.len() >= 10, "the steps' queries are found: {queries:?}");
+        let mut still_mock_only = std::collections::BTreeSet::new();
+        for (object, fields) in &queries {
+            let known = QUERYABLE.iter().find(|(o, ..)| o == object);
+            let (_, documented, _) = known.unwrap_or_else(|| panic!("{object} is not in platform::QUERYABLE"));
+            for f in fields {
+                if MOCK_ONLY_STILL_QUERIED.contains(&(object.as_str(), f.as_str())) {
+                    still_mock_only.insert((object.clone(), f.clone()));
+                    continue;
+                }
+                assert!(documented.contains(&f.as_str()), "{object}.{f} is not a documented field");
+            }
+        }
+        // The admin-rights query is built from a list: its fields are the documented ones.
+        let (_, access, _) = QUERYABLE.iter().find(|(o, ..)| *o == "UserPermissionAccess").unwrap();
+        assert!(access.iter().all(|f| f.starts_with("Permissions")));
+        assert_eq!(still_mock_only.len(), MOCK_ONLY_STILL_QUERIED.len(), "drop the entries no step queries any more");
+    }
+
+    #[test]
+    fn associated_objects_belong_to_their_parent() {
+        assert_eq!(parent_of_associated("AccountShare").as_deref(), Some("Account"));
+        assert_eq!(parent_of_associated("CaseHistory").as_deref(), Some("Case"));
+        assert_eq!(parent_of_associated("Invoice__Share").as_deref(), Some("Invoice__c"));
+        assert_eq!(parent_of_associated("OpportunityChangeEvent").as_deref(), Some("Opportunity"));
+        assert_eq!(parent_of_associated("Account"), None);
+        assert_eq!(parent_of_associated("Share"), None);
+    }
+}
