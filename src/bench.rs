@@ -35,11 +35,9 @@ pub struct SuiteRun {
     pub outcomes: BTreeMap<String, String>,
 }
 
-pub async fn suite_once(features: &Path, reports: &Path, concurrency: usize) -> Result<SuiteRun, crate::GateError> {
+pub async fn suite_once(reports: &Path, concurrency: usize) -> Result<SuiteRun, crate::GateError> {
     let started = Instant::now();
-    let outcome =
-        crate::run(RunOptions { concurrency, ..RunOptions::mock(features.to_path_buf(), reports.to_path_buf()) })
-            .await?;
+    let outcome = crate::run(RunOptions { concurrency, ..RunOptions::mock(reports.to_path_buf()) }).await?;
     Ok(SuiteRun {
         wall: started.elapsed(),
         requests: outcome.requests_served.unwrap_or_default(),

@@ -23,6 +23,18 @@ mod shipped {
     include!(concat!(env!("OUT_DIR"), "/shipped_features.rs"));
 }
 
+/// The shipped feature files: (path under `features/`, text).
+pub fn shipped_files() -> &'static [(&'static str, &'static str)] {
+    shipped::FILES
+}
+
+/// The `.feature` files under a folder, in path order.
+pub fn feature_files_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    feature_files(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(files)
+}
+
 /// One feature file's controls: a scenario, or one row of an outline, in file order. A file that
 /// is not valid Gherkin is an error naming it and the line.
 fn of_feature(path: &str, text: &str) -> Result<Vec<ControlResult>, String> {

@@ -9,6 +9,7 @@ pub mod login_cmd;
 pub mod mock_target;
 pub mod reports;
 pub mod results;
+pub mod run_files;
 pub mod selftest;
 pub mod target_file;
 
@@ -31,7 +32,8 @@ pub struct RunOptions {
     pub org: Option<PathBuf>,
     /// SHOULD controls count as MUST: downgrades in the target file are ignored.
     pub strict: bool,
-    pub features: PathBuf,
+    /// A folder of the team's own feature files, run beside the shipped ones (compiled in).
+    pub features: Option<PathBuf>,
     /// A cucumber tag expression, e.g. `@C4 and not @HG-PERM-07`.
     pub tags: Option<String>,
     pub concurrency: usize,
@@ -46,12 +48,12 @@ pub struct RunOptions {
 impl RunOptions {
     /// Every feature against the embedded mock's default org, 8 scenarios at once: the options
     /// the CLI's `run` has with no flags. Callers change what they need with `..`.
-    pub fn mock(features: PathBuf, reports: PathBuf) -> RunOptions {
+    pub fn mock(reports: PathBuf) -> RunOptions {
         RunOptions {
             target: None,
             org: None,
             strict: false,
-            features,
+            features: None,
             tags: None,
             concurrency: 8,
             reports,
@@ -69,7 +71,7 @@ pub enum GateError {
     Start(std::io::Error),
     #[error("--tags: {0}")]
     Tags(String),
-    #[error("features folder {0} does not exist (give the folder of feature files with --features)")]
+    #[error("{0}")]
     Features(String),
     /// A feature file that does not parse, a folder missing catalog controls, a control that
     /// produced no row: the run cannot be trusted to have evidenced what it says.
@@ -262,10 +264,9 @@ fn until(x: &target_file::Exclusion) -> String {
 /// writes the reports (also when interrupted) with every catalog control and its outcome, and
 /// gives the verdict.
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
-    if !opts.features.is_dir() {
-        return Err(GateError::Features(opts.features.display().to_string()));
-    }
-    let catalog = catalog::for_run(&opts.features).map_err(GateError::Catalog)?;
+    // The shipped feature files (and a team's own) written out for cucumber; removed at the end.
+    let files = run_files::RunFiles::new(opts.features.as_deref()).map_err(GateError::Features)?;
+    let catalog = catalog::for_run(&files.features()).map_err(GateError::Catalog)?;
     // The tag expression is evaluated in our own filter: given to cucumber's CLI options, it would
     // replace the filter, and with it the exclusions.
     let selection = opts.tags.as_deref().map(|t| selection(t, &catalog)).transpose()?;
@@ -335,7 +336,9 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             faults_on = org.faults.names().into_iter().map(str::to_string).collect();
             let declarations = mock_target::declarations_for(opts.org.as_deref())?;
             let running = mock_org::start(org).await.map_err(GateError::Start)?;
-            (mock_target::for_mock(&running, declarations, Default::default(), era), Some(running), None)
+            let mut target = mock_target::for_mock(&running, declarations, Default::default(), era);
+            target.apex_root = Some(files.apex().map_err(GateError::Features)?);
+            (target, Some(running), None)
         }
     };
     let target = steps::target::install(target);
@@ -401,7 +404,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             })
         })
         .with_cli(cli)
-        .filter_run(opts.features.clone(), move |feature, _, scenario| {
+        .filter_run(files.features(), move |feature, _, scenario| {
             if !selected.contains(&scenario.name) {
                 return false;
             }

@@ -29,9 +29,9 @@ enum Command {
         /// Org file for the embedded mock (default: the compiled-in mock-org/orgs/default.toml).
         #[arg(long)]
         org: Option<PathBuf>,
-        /// Folder of feature files.
-        #[arg(long, default_value = "features")]
-        features: PathBuf,
+        /// A folder of your own feature files, run beside the shipped ones (which are compiled in).
+        #[arg(long)]
+        features: Option<PathBuf>,
         /// Cucumber tag expression selecting controls, e.g. "@C4 and not @HG-PERM-07".
         #[arg(long)]
         tags: Option<String>,
@@ -53,8 +53,9 @@ enum Command {
     /// Prove the gate can fail: run it against the mock once per fault and print the matrix of
     /// fault, expected controls and detection. Exits non-zero unless every fault is caught precisely.
     Selftest {
-        #[arg(long, default_value = "features")]
-        features: PathBuf,
+        /// A folder of your own feature files, run beside the shipped ones in every run.
+        #[arg(long)]
+        features: Option<PathBuf>,
         /// Where the matrix (matrix.txt, matrix.json) and each run's reports are written.
         #[arg(long, default_value = "reports/selftest")]
         reports: PathBuf,
@@ -84,8 +85,9 @@ enum Command {
 
     /// List every control: ID, checklist item, severity, spec and title (from the feature files).
     Controls {
-        #[arg(long, default_value = "features")]
-        features: PathBuf,
+        /// A folder of your own feature files, listed beside the shipped ones.
+        #[arg(long)]
+        features: Option<PathBuf>,
     },
     /// Sign a persona in to a real target (Authorization Code + PKCE through a browser and a
     /// loopback callback) and store its refresh token in a file only you can read, for CI to pass
@@ -170,7 +172,9 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Controls { features } => match headless_gate::catalog::controls(&features) {
+        Command::Controls { features } => match headless_gate::run_files::RunFiles::new(features.as_deref())
+            .and_then(|files| headless_gate::catalog::controls(&files.features()))
+        {
             Ok(c) => {
                 print!("{}", headless_gate::catalog::render_table(&c));
                 ExitCode::SUCCESS
@@ -208,7 +212,7 @@ async fn main() -> ExitCode {
 }
 
 async fn selftest(
-    features: PathBuf,
+    features: Option<PathBuf>,
     reports: PathBuf,
     parallel: Option<usize>,
     only: Vec<String>,
@@ -239,7 +243,7 @@ async fn selftest(
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let parallel = parallel.unwrap_or(cores * 2);
     let started = std::time::Instant::now();
-    let rows = selftest::run_matrix(&exe, &features, &reports.join("runs"), parallel, &only).await;
+    let rows = selftest::run_matrix(&exe, features.as_deref(), &reports.join("runs"), parallel, &only).await;
     let text = selftest::render(&rows);
     print!("{text}");
     println!(

@@ -167,9 +167,8 @@ pub fn for_mock(
             .find(|alias| alias == "reads")
             .or_else(|| servers.iter().map(|(alias, _)| alias.clone()).find(|alias| alias != ALL_SERVER)),
         mcp_era,
-        // The mock's Apex lives in the checkout the gate runs from (like `features/`).
-        apex_root: Some(std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/mock-org/apex")))
-            .filter(|p| p.is_dir()),
+        // The run sets it to the Apex compiled into the binary (`RunFiles::apex`).
+        apex_root: None,
         tool_classes: org
             .mcp_servers
             .iter()

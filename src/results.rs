@@ -126,11 +126,21 @@ const SPEC_PREFIXES: &[&str] = &["rfc", "mcp-", "salesforce-", "owasp"];
 impl ControlResult {
     /// Classifies a scenario's tags (feature tags included).
     pub fn from_tags(title: &str, feature: &str, tags: &[String]) -> ControlResult {
-        // The title starts with the control ID (a scenario tagged with two IDs names the one it is).
+        /// `HG-RS-01`, `ACME-07`: capitals and digits in dash-separated parts, ending in a number.
+        fn is_control_id(w: &str) -> bool {
+            let parts: Vec<&str> = w.split('-').collect();
+            parts.len() >= 2
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+                && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        }
+        // The title starts with the control ID (a scenario tagged with two IDs names the one it is):
+        // the catalog's HG-..., or a team's own (ACME-01) in its own feature files.
         let id = title
             .split_whitespace()
             .next()
-            .filter(|w| w.starts_with("HG-"))
+            .filter(|w| is_control_id(w))
             .map(str::to_string)
             .or_else(|| tags.iter().find(|t| t.starts_with("HG-")).cloned())
             .unwrap_or_else(|| "HG-UNTAGGED".into());

@@ -116,10 +116,13 @@ pub fn judge(case: &Case, controls: &serde_json::Value) -> Row {
 }
 
 /// Runs one row: the gate binary against the mock with the fault on, reports into `dir`.
-async fn run_case(exe: &Path, features: &Path, dir: &Path, case: &Case) -> Row {
+async fn run_case(exe: &Path, features: Option<&Path>, dir: &Path, case: &Case) -> Row {
     let started = std::time::Instant::now();
     let mut cmd = tokio::process::Command::new(exe);
-    cmd.arg("run").arg("--features").arg(features).arg("--reports").arg(dir);
+    cmd.arg("run").arg("--reports").arg(dir);
+    if let Some(f) = features {
+        cmd.arg("--features").arg(f);
+    }
     if case.name != CLEAN {
         cmd.arg("--fault").arg(&case.name);
     }
@@ -160,7 +163,7 @@ async fn run_case(exe: &Path, features: &Path, dir: &Path, case: &Case) -> Row {
 }
 
 /// Runs the selected rows, `parallel` at a time; each run's reports land in `out/<row>/`.
-pub async fn run_matrix(exe: &Path, features: &Path, out: &Path, parallel: usize, only: &[String]) -> Vec<Row> {
+pub async fn run_matrix(exe: &Path, features: Option<&Path>, out: &Path, parallel: usize, only: &[String]) -> Vec<Row> {
     let selected: Vec<Case> =
         cases().into_iter().filter(|c| only.is_empty() || c.name == CLEAN || only.contains(&c.name)).collect();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
@@ -169,11 +172,11 @@ pub async fn run_matrix(exe: &Path, features: &Path, out: &Path, parallel: usize
     let mut ordered: Vec<(usize, Case)> = selected.into_iter().enumerate().collect();
     ordered.sort_by_key(|(_, c)| !mock_org::faults::SLOW.contains(&c.name.as_str()));
     for (i, case) in ordered {
-        let (exe, features, permits) = (exe.to_path_buf(), features.to_path_buf(), permits.clone());
+        let (exe, features, permits) = (exe.to_path_buf(), features.map(Path::to_path_buf), permits.clone());
         let dir: PathBuf = out.join(if case.name == CLEAN { "clean" } else { case.name.as_str() });
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("the semaphore stays open");
-            (i, run_case(&exe, &features, &dir, &case).await)
+            (i, run_case(&exe, features.as_deref(), &dir, &case).await)
         });
     }
     let mut rows: Vec<(usize, Row)> = tasks.join_all().await;

@@ -143,38 +143,114 @@ fn a_selection_is_inconclusive_and_reports_every_control() {
     assert_eq!(controls.iter().filter(|c| c["status"] == "not selected").count(), catalog.len() - 1);
 }
 
-/// A feature folder that is not the catalog: a file that does not parse names its line; a folder
-/// missing controls names what is missing. Both are configuration errors, never a pass.
+/// `--features` adds a team's own feature files to the shipped ones (compiled in): a file that
+/// does not parse names its line, a shipped file edited in place or a scenario reusing a shipped
+/// name is a configuration error, never a pass; a copy of shipped files adds nothing.
 #[test]
-fn a_broken_or_partial_feature_folder_is_a_configuration_error() {
+fn a_teams_feature_folder_joins_the_catalog_or_is_a_configuration_error() {
     let dir = std::env::temp_dir().join(format!("hg-cli-features-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let copy = Command::new("cp").args(["-r", "features"]).arg(&dir).current_dir(env!("CARGO_MANIFEST_DIR")).status();
     assert!(copy.unwrap().success());
-    let grants = dir.join("oauth/grants.feature");
-    let text = std::fs::read_to_string(&grants).unwrap();
-    let lines = text.lines().count();
-    std::fs::write(&grants, format!("{text}\n  Scenario HG-X-01 a colon is missing\n")).unwrap();
+    // A copy of the shipped folder (or of part of it) is the shipped catalog (a run of one tag is
+    // inconclusive: exit 3).
+    let (code, stdout, stderr) = gate(&["run", "--features", dir.to_str().unwrap(), "--tags", "@HG-GRANT-01"]);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    assert!(stdout.contains("86 controls in 155 rows: 1 passed, 154 not selected"), "{stdout}");
+    let (code, stdout, stderr) = gate(&["run", "--features", "features/oauth", "--tags", "@HG-GRANT-01"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stdout.contains("86 controls in 155 rows: 1 passed, 154 not selected"), "{stdout}");
+
+    let own = dir.join("acme/broken.feature");
+    std::fs::create_dir_all(own.parent().unwrap()).unwrap();
+    std::fs::write(&own, "Feature: Acme\n\n  Scenario ACME-01 a colon is missing\n").unwrap();
     let (code, _, stderr) = gate(&["run", "--features", dir.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains(&format!("oauth/grants.feature:{}:", lines + 2)), "{stderr}");
+    assert!(stderr.contains("acme/broken.feature:3:"), "{stderr}");
     assert!(stderr.contains("not valid Gherkin"), "{stderr}");
 
-    // A shipped scenario edited in place (here a MUST made SHOULD) is not the catalog either.
-    let should = text.replacen("@HG-GRANT-01 @MUST", "@HG-GRANT-01 @SHOULD", 1);
-    assert_ne!(should, text);
-    std::fs::write(&grants, should).unwrap();
+    let grants_text = std::fs::read_to_string(dir.join("oauth/grants.feature")).unwrap();
+    std::fs::write(&own, "Feature: Acme\n\n  Scenario: HG-GRANT-01 the password grant is refused even with a real user's valid credentials\n    Then agent holds no admin-level right\n").unwrap();
+    let (code, _, stderr) = gate(&["run", "--features", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("two scenarios are named 'HG-GRANT-01"), "{stderr}");
+    std::fs::remove_file(&own).unwrap();
+
+    // A shipped scenario edited in place (here a MUST made SHOULD) is not the catalog.
+    let should = grants_text.replacen("@HG-GRANT-01 @MUST", "@HG-GRANT-01 @SHOULD", 1);
+    assert_ne!(should, grants_text);
+    std::fs::write(dir.join("oauth/grants.feature"), should).unwrap();
     let (code, _, stderr) = gate(&["run", "--features", dir.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("oauth/grants.feature differs from the catalog built into this binary"), "{stderr}");
+    let (code, _, stderr) = gate(&["run", "--features", "no/such/folder"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("features folder no/such/folder does not exist"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
 
-    std::fs::remove_file(&grants).unwrap();
-    let (code, _, stderr) = gate(&["run", "--features", dir.to_str().unwrap()]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("of the catalog's controls are not in these feature files (first: 'HG-GRANT-"), "{stderr}");
-    let (code, _, stderr) = gate(&["run", "--features", "features/oauth"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("select controls with --tags"), "{stderr}");
+/// The binary as installed: copied to an empty folder and run from another empty folder, with no
+/// checkout anywhere near (`cargo install` puts the same file on the PATH). The shipped scenarios,
+/// the mock org and its Apex are all inside it; a team's own feature runs with the shipped steps.
+#[test]
+fn the_installed_binary_runs_the_whole_gate_from_an_empty_directory() {
+    let base = std::env::temp_dir().join(format!("hg-installed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (bin, work) = (base.join("bin"), base.join("work"));
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&work).unwrap();
+    let exe = bin.join("headless-gate");
+    std::fs::copy(env!("CARGO_BIN_EXE_headless-gate"), &exe).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(&exe).args(args).current_dir(&work).env_remove("CARGO_MANIFEST_DIR").output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["controls"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("HG-SYS-03"), "{stdout}");
+    // The whole gate against the embedded mock, with the Apex scan (SYS-03/04) in it.
+    let (code, stdout, stderr) = run(&["run"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("gate: PASSED"), "{stdout}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("reports/results.json")).unwrap()).unwrap();
+    let status = |id: &str| {
+        results["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == id)
+            .map(|c| c["status"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(status("HG-SYS-03"), ["passed"]);
+    assert_eq!(status("HG-SYS-04"), ["passed"]);
+    // A team's own feature, written with the shipped steps, runs beside the catalog.
+    std::fs::create_dir_all(work.join("ours")).unwrap();
+    std::fs::write(
+        work.join("ours/acme.feature"),
+        "Feature: Acme's own checks\n\n  @ACME-01 @C3 @MUST\n  Scenario: ACME-01 the agent's app never hands out a token for a password\n    When the client asks for a token with the password grant as agent\n    Then the token request is refused as a grant the client may not use\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&["run", "--features", "ours", "--tags", "@ACME-01", "--reports", "acme"]);
+    assert_eq!(code, 3, "a run of one tag is inconclusive\n{stdout}{stderr}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("acme/results.json")).unwrap()).unwrap();
+    let acme: Vec<&serde_json::Value> =
+        results["controls"].as_array().unwrap().iter().filter(|c| c["id"] == "ACME-01").collect();
+    assert_eq!(acme.len(), 1, "{results}");
+    assert_eq!(acme[0]["status"], "passed");
+    // Nothing is left behind but the reports.
+    let left: Vec<String> =
+        std::fs::read_dir(&work).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut left = left;
+    left.sort();
+    assert_eq!(left, ["acme", "ours", "reports"]);
+    std::fs::remove_dir_all(&base).unwrap();
 }
 
 #[test]

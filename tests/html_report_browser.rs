@@ -2,7 +2,6 @@
 //! no console error, and the verdict and the checklist table are there to see.
 
 use headless_gate::{GateVerdict, RunOptions};
-use std::path::PathBuf;
 use std::process::Command;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -35,10 +34,7 @@ fn chromium(args: &[String]) -> (String, String) {
 async fn the_report_renders_with_verdict_and_checklist_and_no_console_error() {
     let dir = std::env::temp_dir().join(format!("hg-html-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let opts = RunOptions {
-        tags: Some("@C4 or @HG-META-01".into()),
-        ..RunOptions::mock(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")), dir.clone())
-    };
+    let opts = RunOptions { tags: Some("@C4 or @HG-META-01".into()), ..RunOptions::mock(dir.clone()) };
     let outcome = headless_gate::run(opts).await.unwrap();
     // A selection never passes the gate: the rest of the checklist is not evidenced.
     assert_eq!(outcome.verdict, GateVerdict::Inconclusive);

@@ -2,7 +2,6 @@
 //! (2026-07-28, no `initialize`, the protocol version in every request's `_meta`).
 
 use headless_gate::{GateError, GateVerdict, RunOptions, results::Outcome};
-use std::path::PathBuf;
 
 fn options(dir: &str, mcp_protocol: Option<&str>) -> RunOptions {
     let reports = std::env::temp_dir().join(format!("hg-eras-{}-{dir}", std::process::id()));
@@ -10,7 +9,7 @@ fn options(dir: &str, mcp_protocol: Option<&str>) -> RunOptions {
         // Every MCP control, plus the ones that call MCP servers from other areas.
         tags: Some("@mcp or @HG-REV-01 or @C2 or @C7".into()),
         mcp_protocol: mcp_protocol.map(str::to_string),
-        ..RunOptions::mock(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")), reports)
+        ..RunOptions::mock(reports)
     }
 }
 

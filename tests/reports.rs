@@ -3,14 +3,10 @@
 use headless_gate::{GateVerdict, RunOptions};
 use std::path::PathBuf;
 
-fn features() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features"))
-}
-
 async fn run_into(dir: &str, tags: Option<&str>) -> (headless_gate::RunOutcome, PathBuf) {
     let reports = std::env::temp_dir().join(format!("hg-reports-{}-{dir}", std::process::id()));
     let _ = std::fs::remove_dir_all(&reports);
-    let opts = RunOptions { tags: tags.map(str::to_string), ..RunOptions::mock(features(), reports.clone()) };
+    let opts = RunOptions { tags: tags.map(str::to_string), ..RunOptions::mock(reports.clone()) };
     (headless_gate::run(opts).await.expect("the run completes"), reports)
 }
 
@@ -83,7 +79,7 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
         org: Some(org),
         tags: Some("@HG-PERM-01".into()),
         concurrency: 2,
-        ..RunOptions::mock(features(), reports.clone())
+        ..RunOptions::mock(reports.clone())
     };
     let outcome = headless_gate::run(opts).await.unwrap();
     assert_eq!(outcome.verdict, GateVerdict::Failed);

@@ -20,8 +20,6 @@ enum Command {
     Suite {
         #[arg(long, default_value_t = 7)]
         runs: usize,
-        #[arg(long, default_value = "features")]
-        features: PathBuf,
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
@@ -58,8 +56,6 @@ enum Command {
         runs: usize,
         #[arg(long, default_value_t = 20)]
         matrix_runs: usize,
-        #[arg(long, default_value = "features")]
-        features: PathBuf,
     },
 }
 
@@ -72,11 +68,11 @@ fn scratch(name: &str) -> PathBuf {
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Suite { runs, features, concurrency } => {
+        Command::Suite { runs, concurrency } => {
             let mut walls = Vec::new();
             let mut requests = Vec::new();
             for i in 0..runs {
-                match bench::suite_once(&features, &scratch(&format!("suite-{i}")), concurrency).await {
+                match bench::suite_once(&scratch(&format!("suite-{i}")), concurrency).await {
                     Ok(r) if r.passed => {
                         println!("run {}: {:.3} s, {} requests", i + 1, r.wall.as_secs_f64(), r.requests);
                         walls.push(r.wall.as_secs_f64());
@@ -160,7 +156,7 @@ async fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Flakiness { runs, matrix_runs, features } => flakiness(runs, matrix_runs, &features).await,
+        Command::Flakiness { runs, matrix_runs } => flakiness(runs, matrix_runs).await,
     }
 }
 
@@ -176,10 +172,10 @@ fn differing(runs: &[std::collections::BTreeMap<String, String>]) -> Vec<String>
         .collect()
 }
 
-async fn flakiness(runs: usize, matrix_runs: usize, features: &std::path::Path) -> ExitCode {
+async fn flakiness(runs: usize, matrix_runs: usize) -> ExitCode {
     let mut suites = Vec::new();
     for i in 0..runs {
-        match bench::suite_once(features, &scratch(&format!("flaky-{i}")), 8).await {
+        match bench::suite_once(&scratch(&format!("flaky-{i}")), 8).await {
             Ok(r) => suites.push(r.outcomes),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -197,12 +193,7 @@ async fn flakiness(runs: usize, matrix_runs: usize, features: &std::path::Path) 
     let mut matrices = Vec::new();
     for i in 0..matrix_runs {
         let dir = scratch(&format!("matrix-{i}"));
-        let out = std::process::Command::new(&gate)
-            .args(["selftest", "--features"])
-            .arg(features)
-            .arg("--reports")
-            .arg(&dir)
-            .output();
+        let out = std::process::Command::new(&gate).arg("selftest").arg("--reports").arg(&dir).output();
         let rows = out
             .ok()
             .and_then(|_| std::fs::read_to_string(dir.join("matrix.json")).ok())
