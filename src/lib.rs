@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod file_target;
 pub mod login_cmd;
 pub mod mock_target;
+pub mod progress;
 pub mod reports;
 pub mod results;
 pub mod run_files;
@@ -36,6 +37,8 @@ pub struct RunOptions {
     pub features: Option<PathBuf>,
     /// A cucumber tag expression, e.g. `@C4 and not @HG-PERM-07`.
     pub tags: Option<String>,
+    /// Print every step as it runs (cucumber's own output) instead of a progress bar.
+    pub verbose: bool,
     pub concurrency: usize,
     pub reports: PathBuf,
     /// Faults to switch on in the embedded mock (names from `mock_org::faults::TABLE`).
@@ -55,6 +58,7 @@ impl RunOptions {
             strict: false,
             features: None,
             tags: None,
+            verbose: false,
             concurrency: 8,
             reports,
             faults: Vec::new(),
@@ -276,7 +280,19 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         .map(|c| c.title.clone())
         .collect();
     let selected_rows = selected.clone();
-    let cli: cucumber::cli::Opts<_, _, _, cucumber::cli::Empty> = cucumber::cli::Opts::default();
+    let mut cli: cucumber::cli::Opts<_, _, cucumber::writer::basic::Cli, cucumber::cli::Empty> =
+        cucumber::cli::Opts::default();
+    // Every step as it runs only with --verbose; colour only on a terminal without NO_COLOR.
+    let coloring =
+        if progress::colour() { cucumber::writer::Coloring::Auto } else { cucumber::writer::Coloring::Never };
+    cli.writer.color = coloring;
+    let steps_out: Box<dyn std::io::Write + Send> =
+        if opts.verbose { Box::new(std::io::stdout()) } else { Box::new(std::io::sink()) };
+    let writer = cucumber::WriterExt::summarized(cucumber::writer::Basic::new(
+        steps_out,
+        coloring,
+        cucumber::writer::Verbosity::Default,
+    ));
     // Scenarios find their target through a process-wide slot (cucumber builds Worlds without
     // arguments), so runs in one process take turns.
     static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -371,7 +387,10 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     let secrets = target.secrets.clone();
     // Scenarios are independent (each World signs in for itself), so they run concurrently; no
     // retries anywhere: a control that passes only on a second try has failed.
+    let progress = Arc::new(progress::Progress::new(selected_rows.len(), opts.verbose));
+    let (progress_in_hook, progress_in_filter) = (progress.clone(), progress.clone());
     let cucumber = GateWorld::cucumber()
+        .with_writer(writer)
         .max_concurrent_scenarios(opts.concurrency.max(1))
         .fail_on_skipped()
         .before(|_, _, scenario, world| {
@@ -382,6 +401,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             let sink = sink.clone();
             let rulings = rulings_in_hook.clone();
             let secrets = secrets.clone();
+            let progress = progress_in_hook.clone();
             Box::pin(async move {
                 let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
                 let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
@@ -400,6 +420,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                     (r.status, r.message) = (Outcome::NotVerifiable, Some(INTERRUPTED.into()));
                 }
                 rulings.settle(&mut r, true);
+                progress.row_done(r.status);
                 sink.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             })
         })
@@ -418,6 +439,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 None if rulings_in_filter.keeps_off(&r.id) => rulings_in_filter.settle(&mut r, false),
                 None => return true,
             }
+            progress_in_filter.row_done(r.status);
             skipped.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             false
         });
@@ -436,6 +458,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             _ = signals.next() => {}
         }
     }
+    progress.finish();
     let requests_served = mock.as_ref().map(|m| m.state.requests_served.load(std::sync::atomic::Ordering::Relaxed));
     if let Some(m) = mock {
         m.shutdown().await;
@@ -572,9 +595,27 @@ async fn first_of<F: std::future::Future + Unpin>(mut futures: Vec<F>) {
 
 /// The console summary: the checklist table, the rows that need a look, then the gate verdict.
 pub fn summary(outcome: &RunOutcome) -> String {
+    summary_styled(outcome, false)
+}
+
+/// A verdict word, in colour where asked: green for passed, red for failed, yellow for what needs
+/// a look but is no failure of the target.
+fn paint(label: &str, colour: bool) -> String {
+    let code = match label.trim() {
+        "PASSED" => "32",
+        "FAILED" => "31",
+        _ => "33",
+    };
+    if colour { format!("\x1b[{code}m{label}\x1b[0m") } else { label.to_string() }
+}
+
+/// The checklist, every row that needs a look with its one line, the counts and the verdict;
+/// coloured verdict words with `colour` (a terminal without NO_COLOR).
+pub fn summary_styled(outcome: &RunOutcome, colour: bool) -> String {
     let mut s = String::from("\nRollout checklist\n");
     for i in results::checklist(&outcome.results) {
-        s.push_str(&format!("  {}  {:<56} {:<14} ({})\n", i.item, i.title, i.verdict.label(), i.counts()));
+        let verdict = paint(&format!("{:<14}", i.verdict.label()), colour);
+        s.push_str(&format!("  {}  {:<56} {verdict} ({})\n", i.item, i.title, i.counts()));
     }
     for r in &outcome.results {
         let why = r.message.as_deref().unwrap_or_default();
@@ -607,6 +648,6 @@ pub fn summary(outcome: &RunOutcome) -> String {
     for undo in &outcome.undo_outstanding {
         s.push_str(&format!("  NOT UNDONE (put it back by hand): {undo}\n"));
     }
-    s.push_str(&format!("gate: {}\n", outcome.verdict.label()));
+    s.push_str(&format!("gate: {}\n", paint(outcome.verdict.label(), colour)));
     s
 }

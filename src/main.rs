@@ -38,6 +38,9 @@ enum Command {
         /// Scenarios run at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// Print every step as it runs, instead of a progress bar (or progress lines off a terminal).
+        #[arg(long, short)]
+        verbose: bool,
         /// Where junit.xml, results.json and report.html are written.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
@@ -127,13 +130,14 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { target, strict, org, features, tags, concurrency, reports, faults, mcp_protocol } => {
+        Command::Run { target, strict, org, features, tags, concurrency, verbose, reports, faults, mcp_protocol } => {
             match headless_gate::run(RunOptions {
                 target,
                 org,
                 strict,
                 features,
                 tags,
+                verbose,
                 concurrency,
                 reports: reports.clone(),
                 faults,
@@ -142,7 +146,7 @@ async fn main() -> ExitCode {
             .await
             {
                 Ok(outcome) => {
-                    print!("{}", headless_gate::summary(&outcome));
+                    print!("{}", headless_gate::summary_styled(&outcome, headless_gate::progress::colour()));
                     println!("reports: {}", reports.display());
                     ExitCode::from(outcome.verdict.exit_code())
                 }

@@ -283,6 +283,26 @@ fn a_system_mode_tool_is_caught_naming_the_tool_the_argument_and_the_field() {
     );
 }
 
+/// By default the console shows progress (plain lines on stderr off a terminal), then the
+/// checklist, what needs a look and the verdict, with no colour off a terminal; `--verbose` shows
+/// every step instead of the progress.
+#[test]
+fn the_console_shows_progress_then_the_checklist_and_every_step_only_when_verbose() {
+    let tags = "@HG-GRANT-01 or @HG-GRANT-02";
+    let (code, stdout, stderr) = gate(&["run", "--tags", tags]);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    assert!(!stdout.contains('✔') && !stdout.contains("Scenario"), "{stdout}");
+    assert!(stdout.contains("Rollout checklist") && stdout.contains("gate: INCONCLUSIVE"), "{stdout}");
+    assert!(!stdout.contains('\x1b'), "no colour off a terminal: {stdout}");
+    assert!(stderr.contains("progress: 1/2 rows (50%)"), "{stderr}");
+    assert!(stderr.contains("progress: 2/2 rows (100%), 0 failed or not verifiable"), "{stderr}");
+
+    let (code, stdout, stderr) = gate(&["run", "--verbose", "--tags", tags]);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    assert!(stdout.contains("✔  When the client asks for a token with the password grant as agent"), "{stdout}");
+    assert!(!stderr.contains("progress:"), "{stderr}");
+}
+
 /// Ctrl-C at a terminal, SIGTERM from a CI runner cancelling the job, SIGHUP from a closed
 /// terminal: the same partial reports.
 #[rstest::rstest]
@@ -294,7 +314,7 @@ fn an_interrupted_run_writes_partial_reports_marked_interrupted(#[case] signal: 
     let dir = std::env::temp_dir().join(format!("hg-cli-interrupt-{signal}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
-        .args(["run", "--concurrency", "1", "--reports", dir.to_str().unwrap()])
+        .args(["run", "--verbose", "--concurrency", "1", "--reports", dir.to_str().unwrap()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::piped())
         .spawn()
