@@ -121,6 +121,7 @@ impl RunInfo {
             tool: "headless-gate",
             version: env!("CARGO_PKG_VERSION"),
             target,
+            source: "mock-org/orgs/default.toml".into(),
             started,
             finished: now(),
             interrupted,
@@ -136,6 +137,15 @@ impl RunInfo {
             client_deviations: Vec::new(),
         }
     }
+}
+
+/// The file that described the target, as given: the target file, else the mock's org file.
+fn source_of(opts: &RunOptions) -> String {
+    opts.target
+        .as_ref()
+        .or(opts.org.as_ref())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "mock-org/orgs/default.toml".into())
 }
 
 fn now() -> String {
@@ -323,6 +333,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                     let judgement = results::gate_verdict(&results, &[], true);
                     let mut info = RunInfo::new(f.name.clone(), started, judgement.clone(), true);
                     info.reasons.push("interrupted while discovering the target's endpoints".into());
+                    info.source = source_of(&opts);
                     reports::write_all(&opts.reports, &info, &results)
                         .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
                     return Ok(RunOutcome {
@@ -467,6 +478,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     let (results, no_row) = account_for_every_control(&catalog, ran, &selected_rows, opts.tags.as_deref(), interrupted);
     let judgement = results::gate_verdict(&results, &expired, interrupted);
     let mut info = RunInfo::new(target.name.clone(), started, judgement.clone(), interrupted);
+    info.source = source_of(&opts);
     info.exclusions = exclusions
         .iter()
         .map(|x| format!("{}{}{}: {}", x.id, until(x), if x.run { "" } else { " (not run)" }, x.reason))

@@ -303,6 +303,25 @@ fn the_console_shows_progress_then_the_checklist_and_every_step_only_when_verbos
     assert!(!stderr.contains("progress:"), "{stderr}");
 }
 
+/// On GitHub Actions the Markdown summary goes on the job's page: appended to the file
+/// `GITHUB_STEP_SUMMARY` names, after what earlier steps wrote.
+#[test]
+fn the_summary_is_appended_to_the_ci_job_page() {
+    let page = std::env::temp_dir().join(format!("hg-step-summary-{}.md", std::process::id()));
+    std::fs::write(&page, "earlier step\n").unwrap();
+    let reports = std::env::temp_dir().join(format!("hg-step-summary-reports-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
+        .args(["run", "--tags", "@HG-GRANT-01", "--reports", reports.to_str().unwrap()])
+        .env("GITHUB_STEP_SUMMARY", &page)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = std::fs::read_to_string(&page).unwrap();
+    assert!(text.starts_with("earlier step\n# headless-gate: INCONCLUSIVE\n"), "{text}");
+    assert_eq!(text.trim_start_matches("earlier step\n"), std::fs::read_to_string(reports.join("summary.md")).unwrap());
+}
+
 /// Ctrl-C at a terminal, SIGTERM from a CI runner cancelling the job, SIGHUP from a closed
 /// terminal: the same partial reports.
 #[rstest::rstest]

@@ -28,6 +28,10 @@ async fn reports_of_a_full_run_are_complete_valid_and_hold_no_secret() {
         }
         assert!(text.contains("[REDACTED access token]"), "{name} shows where a token was");
     }
+    for name in ["summary.md", "results.sarif"] {
+        let text = std::fs::read_to_string(dir.join(name)).expect("written");
+        assert!(secrets.iter().all(|s| !text.contains(s.as_str())), "{name} holds no secret");
+    }
     for kind in ["access token", "refresh token", "authorization code", "code verifier", "password"] {
         assert!(files[1].1.contains(&format!("[REDACTED {kind}]")), "results.json redacts a {kind}");
     }
@@ -103,4 +107,49 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
     assert_eq!(json["verdict"], "failed");
     let c4 = json["checklist"].as_array().unwrap().iter().find(|i| i["item"] == "C4").unwrap().clone();
     assert_eq!(c4["verdict"], "failed");
+}
+
+/// A failing run's summary.md names the verdict, the checklist and the failure; its results.sarif
+/// is valid against the SARIF 2.1.0 schema (the OASIS schema as @microsoft/jest-sarif ships it,
+/// checked with Python's jsonschema from the interop venv), one rule per control and one result
+/// per failed row, pointing at the file that described the target.
+#[tokio::test]
+async fn summary_md_and_results_sarif_of_a_failing_run() {
+    let reports = std::env::temp_dir().join(format!("hg-reports-{}-sarif", std::process::id()));
+    let _ = std::fs::remove_dir_all(&reports);
+    let opts = RunOptions {
+        faults: vec!["password-grant".into()],
+        tags: Some("@C3".into()),
+        ..RunOptions::mock(reports.clone())
+    };
+    let outcome = headless_gate::run(opts).await.expect("the run completes");
+    assert_eq!(outcome.verdict, GateVerdict::Failed);
+
+    let md = std::fs::read_to_string(reports.join("summary.md")).unwrap();
+    assert!(md.starts_with("# headless-gate: FAILED\n"), "{md}");
+    assert!(md.contains("| C3 | dedicated External Client App | FAILED |"), "{md}");
+    assert!(md.contains("| failed | HG-GRANT-01 the password grant is refused"), "{md}");
+
+    let sarif_path = reports.join("results.sarif");
+    let sarif: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif_path).unwrap()).unwrap();
+    let run = &sarif["runs"][0];
+    let controls: std::collections::BTreeSet<&str> = outcome.results.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), controls.len());
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["ruleId"], "HG-GRANT-01");
+    assert_eq!(results[0]["level"], "error");
+    assert_eq!(results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "mock-org/orgs/default.toml");
+    let rule = &run["tool"]["driver"]["rules"][results[0]["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(rule["id"], "HG-GRANT-01");
+    assert!(rule["properties"]["tags"].as_array().unwrap().contains(&serde_json::json!("CWE-287")));
+
+    let interop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    let schema = interop.join("node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
+    let python = interop.join("python/.venv/bin/python");
+    assert!(schema.is_file() && python.is_file(), "run tests/interop/install (.ci/run does)");
+    let check =
+        "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))";
+    let out = std::process::Command::new(python).args(["-c", check]).arg(&schema).arg(&sarif_path).output().unwrap();
+    assert!(out.status.success(), "results.sarif is not valid SARIF 2.1.0: {}", String::from_utf8_lossy(&out.stderr));
 }

@@ -1,9 +1,12 @@
-//! The run's reports: `junit.xml` for CI, `results.json` for tools, `report.html` for auditors.
+//! The run's reports: `junit.xml` for CI, `results.json` for tools, `report.html` for auditors,
+//! `summary.md` for a job page or a pull request, `results.sarif` for code-scanning dashboards.
 //! Each is written to a temporary file and renamed, so a reader never sees half a report.
 
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use crate::results::{ControlResult, GateVerdict};
 use serde::Serialize;
@@ -15,6 +18,9 @@ pub struct RunInfo {
     pub tool: &'static str,
     pub version: &'static str,
     pub target: String,
+    /// The file that described the target: the target file, or the mock's org file (SARIF results
+    /// point at it).
+    pub source: String,
     pub started: String,
     pub finished: String,
     pub interrupted: bool,
@@ -44,6 +50,14 @@ pub fn write_all(dir: &Path, info: &RunInfo, results: &[ControlResult]) -> std::
     atomic_write(&dir.join("junit.xml"), &junit::render(info, results))?;
     atomic_write(&dir.join("results.json"), &json::render(info, results))?;
     atomic_write(&dir.join("report.html"), &html::render(info, results))?;
+    let summary = markdown::render(info, results);
+    atomic_write(&dir.join("summary.md"), summary.as_bytes())?;
+    atomic_write(&dir.join("results.sarif"), sarif::render(info, results).as_bytes())?;
+    // GitHub Actions shows this file on the job's page; steps append to it.
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        use std::io::Write;
+        std::fs::OpenOptions::new().create(true).append(true).open(path)?.write_all(summary.as_bytes())?;
+    }
     Ok(())
 }
 
