@@ -139,6 +139,41 @@ impl RunInfo {
     }
 }
 
+/// The command that runs one control again as this run did: the same target (or org file, faults
+/// and protocol), that control's tag. Paths are quoted for a POSIX shell; no secret is in it, since
+/// the target file names the variables that hold them.
+fn reproduce(opts: &RunOptions, id: &str) -> String {
+    let quote = |s: &str| {
+        if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=@:".contains(c)) {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    let mut cmd = String::from("headless-gate run");
+    let mut flag = |name: &str, value: &str| cmd.push_str(&format!(" --{name} {}", quote(value)));
+    if let Some(t) = &opts.target {
+        flag("target", &t.display().to_string());
+    }
+    if let Some(o) = &opts.org {
+        flag("org", &o.display().to_string());
+    }
+    if let Some(f) = &opts.features {
+        flag("features", &f.display().to_string());
+    }
+    for f in &opts.faults {
+        flag("fault", f);
+    }
+    if let Some(p) = &opts.mcp_protocol {
+        flag("mcp-protocol", p);
+    }
+    flag("tags", &format!("@{id}"));
+    if opts.strict {
+        cmd.push_str(" --strict");
+    }
+    cmd
+}
+
 /// The file that described the target, as given: the target file, else the mock's org file.
 fn source_of(opts: &RunOptions) -> String {
     opts.target
@@ -475,7 +510,11 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         m.shutdown().await;
     }
     let ran = collected.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let (results, no_row) = account_for_every_control(&catalog, ran, &selected_rows, opts.tags.as_deref(), interrupted);
+    let (mut results, no_row) =
+        account_for_every_control(&catalog, ran, &selected_rows, opts.tags.as_deref(), interrupted);
+    for r in results.iter_mut().filter(|r| matches!(r.status, Outcome::Failed | Outcome::NotVerifiable)) {
+        r.reproduce = Some(reproduce(&opts, &r.id));
+    }
     let judgement = results::gate_verdict(&results, &expired, interrupted);
     let mut info = RunInfo::new(target.name.clone(), started, judgement.clone(), interrupted);
     info.source = source_of(&opts);
@@ -662,4 +701,21 @@ pub fn summary_styled(outcome: &RunOutcome, colour: bool) -> String {
     }
     s.push_str(&format!("gate: {}\n", paint(outcome.verdict.label(), colour)));
     s
+}
+
+#[cfg(test)]
+mod reproduce_tests {
+    use super::*;
+
+    #[test]
+    fn the_reproduction_command_names_the_same_target_and_quotes_paths() {
+        let mut opts = RunOptions::mock(PathBuf::from("reports"));
+        assert_eq!(reproduce(&opts, "HG-RS-03"), "headless-gate run --tags @HG-RS-03");
+        opts.target = Some(PathBuf::from("ci/acme prod's.toml"));
+        opts.strict = true;
+        assert_eq!(
+            reproduce(&opts, "HG-RS-03"),
+            "headless-gate run --target 'ci/acme prod'\\''s.toml' --tags @HG-RS-03 --strict"
+        );
+    }
 }

@@ -116,6 +116,10 @@ pub struct ControlResult {
     pub informational: Option<Outcome>,
     /// The redacted transcript of every exchange the scenario made.
     pub evidence: Vec<String>,
+    /// For a failed or not-verifiable row: the command that runs its control again (secrets stay
+    /// in the environment variables the target file names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<String>,
     /// The row's tags (feature, scenario and example tags), for selection.
     #[serde(skip)]
     pub tags: Vec<String>,
@@ -162,6 +166,7 @@ impl ControlResult {
             downgraded: None,
             informational: None,
             evidence: Vec::new(),
+            reproduce: None,
             tags: tags.to_vec(),
         }
     }

@@ -139,6 +139,13 @@ async fn summary_md_and_results_sarif_of_a_failing_run() {
     assert_eq!(results.len(), 1, "{results:?}");
     assert_eq!(results[0]["ruleId"], "HG-GRANT-01");
     assert_eq!(results[0]["level"], "error");
+    // Every format says how to run the failed control again.
+    let rerun = "headless-gate run --fault password-grant --tags @HG-GRANT-01";
+    assert_eq!(results[0]["properties"]["reproduce"], rerun);
+    assert!(md.contains(&format!("`{rerun}`")), "{md}");
+    for name in ["junit.xml", "results.json", "report.html"] {
+        assert!(std::fs::read_to_string(reports.join(name)).unwrap().contains(rerun), "{name}");
+    }
     assert_eq!(results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "mock-org/orgs/default.toml");
     let rule = &run["tool"]["driver"]["rules"][results[0]["ruleIndex"].as_u64().unwrap() as usize];
     assert_eq!(rule["id"], "HG-GRANT-01");

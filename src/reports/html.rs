@@ -113,6 +113,9 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
         if let Some(why) = &r.downgraded {
             h.push_str(&format!("<p>Downgraded by the target file: {}</p>", esc(why)));
         }
+        if let Some(cmd) = &r.reproduce {
+            h.push_str(&format!("<p>Reproduce: <code>{}</code></p>", esc(cmd)));
+        }
         h.push_str(&format!("<pre>{}</pre></details>", esc(&r.evidence.join("\n\n"))));
     }
     h.push_str("</body></html>");

@@ -18,7 +18,8 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
             let time = Duration::milliseconds(r.duration_ms as i64);
             let area = r.id.split('-').nth(1).unwrap_or("GATE");
             let classname = format!("{}.{area}", r.checklist.first().map(String::as_str).unwrap_or("C0"));
-            let evidence = r.evidence.join("\n\n");
+            let rerun = r.reproduce.as_ref().map(|c| format!("reproduce: {c}\n\n")).unwrap_or_default();
+            let evidence = format!("{rerun}{}", r.evidence.join("\n\n"));
             let why = r.message.as_deref().unwrap_or(r.status.label());
             // JUnit has pass, failure and skipped: a row that counts against the gate is a
             // failure (type: its outcome and severity), every other row that did not pass is

@@ -21,10 +21,13 @@ pub fn render(info: &RunInfo, rows: &[ControlResult]) -> String {
     let needs_look: Vec<&ControlResult> =
         rows.iter().filter(|r| matches!(r.status, Outcome::Failed | Outcome::NotVerifiable)).collect();
     if !needs_look.is_empty() {
-        s.push_str("\n## Failed or not verifiable\n\n| outcome | control | what was seen |\n|---|---|---|\n");
+        s.push_str(
+            "\n## Failed or not verifiable\n\n| outcome | control | what was seen | reproduce |\n|---|---|---|---|\n",
+        );
         for r in needs_look {
             let why = r.message.as_deref().unwrap_or_default();
-            s.push_str(&format!("| {} | {} | {} |\n", r.status.label(), cell(&r.title), cell(why)));
+            let rerun = r.reproduce.as_deref().map(|c| format!("`{}`", cell(c).replace('`', "'"))).unwrap_or_default();
+            s.push_str(&format!("| {} | {} | {} | {rerun} |\n", r.status.label(), cell(&r.title), cell(why)));
         }
     }
     for undo in &info.undo_outstanding {

@@ -76,6 +76,7 @@ pub fn render(info: &RunInfo, rows: &[ControlResult]) -> String {
                     "region": {"startLine": 1}
                 }}],
                 "partialFingerprints": {"controlRow": r.title},
+                "properties": {"reproduce": r.reproduce},
             })
         })
         .collect();
