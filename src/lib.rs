@@ -20,7 +20,7 @@ use cucumber::tag::Ext as _;
 use reports::RunInfo;
 pub use results::GateVerdict;
 use results::{ControlResult, Outcome};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use steps::GateWorld;
 use steps::target::McpEra;
@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub tags: Option<String>,
     /// Print every step as it runs (cucumber's own output) instead of a progress bar.
     pub verbose: bool,
+    /// Also write the evidence bundle (reports, redacted target file, version, catalog, manifest).
+    pub bundle: Option<PathBuf>,
     pub concurrency: usize,
     pub reports: PathBuf,
     /// Faults to switch on in the embedded mock (names from `mock_org::faults::TABLE`).
@@ -59,6 +61,7 @@ impl RunOptions {
             features: None,
             tags: None,
             verbose: false,
+            bundle: None,
             concurrency: 8,
             reports,
             faults: Vec::new(),
@@ -172,6 +175,24 @@ fn reproduce(opts: &RunOptions, id: &str) -> String {
         cmd.push_str(" --strict");
     }
     cmd
+}
+
+/// Writes `--bundle` from the reports just written: the file that described the target with every
+/// secret the run knew replaced (and, in an org file, every password and consumer secret), the
+/// catalog, the version and the manifest.
+fn write_bundle(opts: &RunOptions, secrets: &steps::evidence::Secrets) -> Result<(), GateError> {
+    let Some(path) = &opts.bundle else { return Ok(()) };
+    let failed = |source: std::io::Error| GateError::Reports { dir: path.display().to_string(), source };
+    let source = source_of(opts);
+    let text = match opts.target.as_ref().or(opts.org.as_ref()) {
+        Some(file) => std::fs::read_to_string(file).map_err(failed)?,
+        None => mock_org::Org::DEFAULT_TEXT.to_string(),
+    };
+    let in_org = regex::Regex::new(r#"(?im)^(\s*(?:password|consumerSecret)\s*=\s*)"[^"\n]*""#).expect("valid");
+    let text = in_org.replace_all(&secrets.redact(&text), r#"${1}"[REDACTED]""#).into_owned();
+    let name = Path::new(&source).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(source.clone());
+    let catalog = catalog::render_table(&catalog::shipped());
+    reports::bundle::write(path, &opts.reports, (&name, &text), &catalog).map_err(failed)
 }
 
 /// The file that described the target, as given: the target file, else the mock's org file.
@@ -371,6 +392,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                     info.source = source_of(&opts);
                     reports::write_all(&opts.reports, &info, &results)
                         .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
+                    write_bundle(&opts, &Default::default())?;
                     return Ok(RunOutcome {
                         verdict: judgement.verdict,
                         reasons: info.reasons,
@@ -536,6 +558,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     }
     reports::write_all(&opts.reports, &info, &results)
         .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
+    write_bundle(&opts, &target.secrets)?;
     if !no_row.is_empty() {
         return Err(GateError::Catalog(format!(
             "{} selected controls produced no result (first: '{}'): the reports mark them not verifiable",

@@ -41,6 +41,10 @@ enum Command {
         /// Print every step as it runs, instead of a progress bar (or progress lines off a terminal).
         #[arg(long, short)]
         verbose: bool,
+        /// Also write an evidence bundle for auditors: the reports, the target (or org) file with
+        /// secrets removed, the version, the catalog and a SHA-256 manifest, in one zip file.
+        #[arg(long, value_name = "ZIP")]
+        bundle: Option<PathBuf>,
         /// Where junit.xml, results.json and report.html are written.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
@@ -130,7 +134,19 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { target, strict, org, features, tags, concurrency, verbose, reports, faults, mcp_protocol } => {
+        Command::Run {
+            target,
+            strict,
+            org,
+            features,
+            tags,
+            concurrency,
+            verbose,
+            bundle,
+            reports,
+            faults,
+            mcp_protocol,
+        } => {
             match headless_gate::run(RunOptions {
                 target,
                 org,
@@ -138,6 +154,7 @@ async fn main() -> ExitCode {
                 features,
                 tags,
                 verbose,
+                bundle,
                 concurrency,
                 reports: reports.clone(),
                 faults,

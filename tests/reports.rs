@@ -160,3 +160,64 @@ async fn summary_md_and_results_sarif_of_a_failing_run() {
     let out = std::process::Command::new(python).args(["-c", check]).arg(&schema).arg(&sarif_path).output().unwrap();
     assert!(out.status.success(), "results.sarif is not valid SARIF 2.1.0: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `--bundle`: every report, the org file with its passwords and consumer secret removed, the
+/// version, the catalog, and a SHA-256 manifest that matches every file; no secret anywhere.
+#[tokio::test]
+async fn the_evidence_bundle_holds_the_reports_a_redacted_target_and_a_manifest_that_matches() {
+    use sha2::Digest;
+    use std::io::Read;
+    let dir = std::env::temp_dir().join(format!("hg-reports-{}-bundle", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let zip_path = dir.join("evidence.zip");
+    let opts = RunOptions {
+        tags: Some("@C3".into()),
+        bundle: Some(zip_path.clone()),
+        ..RunOptions::mock(dir.join("reports"))
+    };
+    let outcome = headless_gate::run(opts).await.expect("the run completes");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap();
+        files.insert(f.name().unwrap().to_string(), text);
+    }
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "MANIFEST.sha256",
+            "VERSION",
+            "catalog.txt",
+            "reports/junit.xml",
+            "reports/report.html",
+            "reports/results.json",
+            "reports/results.sarif",
+            "reports/summary.md",
+            "target/default.toml"
+        ]
+    );
+    let manifest = &files["MANIFEST.sha256"];
+    assert_eq!(manifest.lines().count(), files.len() - 1);
+    for line in manifest.lines() {
+        let (digest, name) = line.split_once("  ").unwrap();
+        let hex: String = sha2::Sha256::digest(files[name].as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(digest, hex, "{name}");
+    }
+    assert!(files["catalog.txt"].contains("HG-RS-01"));
+    assert!(files["VERSION"].starts_with("headless-gate "));
+    // The org file's every password and consumer secret, used by the run or not, is gone.
+    let org = mock_org::model::Org::DEFAULT_TEXT;
+    let quoted = regex::Regex::new(r#"(?m)^\s*(?:password|consumerSecret)\s*=\s*"([^"]+)""#).unwrap();
+    let mut secrets: Vec<String> = quoted.captures_iter(org).map(|c| c[1].to_string()).collect();
+    assert!(secrets.len() >= 6, "{secrets:?}");
+    secrets.extend(outcome.secrets.all());
+    for (name, text) in &files {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{name} holds a secret");
+        }
+    }
+    assert!(files["target/default.toml"].contains("consumerSecret = \"[REDACTED]\""));
+}

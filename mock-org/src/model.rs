@@ -348,10 +348,12 @@ impl Org {
         Org::parse(&file, &text)
     }
 
-    /// The fixture shipped with the mock (`mock-org/orgs/default.toml`), compiled in.
+    /// The text of the fixture shipped with the mock (`mock-org/orgs/default.toml`).
+    pub const DEFAULT_TEXT: &'static str = include_str!("../orgs/default.toml");
+
+    /// The fixture shipped with the mock, compiled in.
     pub fn default_fixture() -> Org {
-        Org::parse("mock-org/orgs/default.toml", include_str!("../orgs/default.toml"))
-            .expect("the default org fixture is valid")
+        Org::parse("mock-org/orgs/default.toml", Org::DEFAULT_TEXT).expect("the default org fixture is valid")
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Org, OrgFileError> {
