@@ -60,7 +60,7 @@ async fn the_report_renders_with_verdict_and_checklist_and_no_console_error() {
         format!("--user-data-dir={}", profile.display()),
         format!("--screenshot={}", shot.display()),
         "--window-size=1200,900".into(),
-        page,
+        page.clone(),
     ]);
     let png = std::fs::read(&shot).expect("a screenshot");
     assert!(
@@ -68,4 +68,45 @@ async fn the_report_renders_with_verdict_and_checklist_and_no_console_error() {
         "a rendered page, not a blank one ({} bytes)",
         png.len()
     );
+    // Printed to PDF: each checklist item with rows starts a page of its own.
+    let pdf_path = dir.join("report.pdf");
+    let (_, _) = chromium(&[
+        format!("--user-data-dir={}", profile.display()),
+        format!("--print-to-pdf={}", pdf_path.display()),
+        "--no-pdf-header-footer".into(),
+        page,
+    ]);
+    let pdf = std::fs::read(&pdf_path).expect("a PDF");
+    assert!(pdf.starts_with(b"%PDF"), "a PDF file");
+    let text = String::from_utf8_lossy(&pdf);
+    let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+    let sections = dom.matches("<section class=\"item\"").count();
+    assert!(sections >= 2 && pages > sections, "{pages} pages for {sections} checklist sections");
+}
+
+/// A failing run's page puts what fails the gate first, under its checklist item, with what to
+/// change to fix it and how to run it again; the filter is there to use.
+#[tokio::test]
+async fn failures_come_first_grouped_by_item_with_their_fix() {
+    let dir = std::env::temp_dir().join(format!("hg-html-failing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts =
+        RunOptions { faults: vec!["password-grant".into()], tags: Some("@C3".into()), ..RunOptions::mock(dir.clone()) };
+    let outcome = headless_gate::run(opts).await.unwrap();
+    assert_eq!(outcome.verdict, GateVerdict::Failed);
+    let page = format!("file://{}", dir.join("report.html").display());
+    let (dom, stderr) =
+        chromium(&[format!("--user-data-dir={}", dir.join("profile").display()), "--dump-dom".into(), page]);
+    for line in stderr.lines().filter(|l| l.contains("CONSOLE")) {
+        assert!(!line.contains("ERROR") && !line.contains("Uncaught"), "a console error: {line}");
+    }
+    let c3 = dom.split("id=\"item-C3\"").nth(1).expect("the C3 section");
+    let first_row = c3.split("<details").nth(1).expect("a row");
+    assert!(first_row.contains("data-outcome=\"failed\"") && first_row.contains("HG-GRANT-01"), "{first_row}");
+    assert!(
+        first_row.contains("To fix:</strong> Salesforce: Setup &gt; OAuth and OpenID Connect Settings"),
+        "{first_row}"
+    );
+    assert!(first_row.contains("headless-gate run --fault password-grant --tags @HG-GRANT-01"), "{first_row}");
+    assert!(dom.contains("id=\"f-outcome\"") && dom.contains("<option value=\"failed\">failed</option>"));
 }

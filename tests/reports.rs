@@ -65,7 +65,15 @@ async fn reports_of_a_full_run_are_complete_valid_and_hold_no_secret() {
     // HTML: self-contained, verdict and checklist first.
     let html = &files[2].1;
     assert!(html.contains("id=\"verdict\"") && html.contains("id=\"checklist\""));
-    assert!(!html.contains("<script") && !html.contains("http-equiv") && !html.contains("<link"), "no external assets");
+    assert!(
+        !html.contains("<script src") && !html.contains("http-equiv") && !html.contains("<link"),
+        "no external assets (the filter's script is inline)"
+    );
+    // Variants that differ only in a header read differently: the request headers are shown.
+    for variant in ["&gt; authorization: foo", "&gt; authorization: Basic ", "&gt; origin: https://evil.example"] {
+        assert!(html.contains(variant), "{variant} in the evidence");
+    }
+    assert!(html.contains("&lt; www-authenticate: Bearer"), "response headers in the evidence");
 }
 
 #[tokio::test]

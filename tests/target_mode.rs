@@ -320,7 +320,11 @@ async fn a_persona_whose_variable_is_not_set_sits_out() {
     .await
     .unwrap();
     assert_ne!(code, Some(2), "{stderr}");
-    assert!(stdout.contains("HG-GRANT-06"), "{stdout}");
+    // The agent's own scenarios ran.
+    let results = std::fs::read_to_string(format!("{}/results.json", reports_dir("admin-unset"))).unwrap();
+    let results: serde_json::Value = serde_json::from_str(&results).unwrap();
+    let grant06 = results["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-GRANT-06").unwrap();
+    assert_eq!(grant06["status"], "passed", "{stdout}");
     assert!(
         stdout.contains(
             "HG-REV-04 when the admin freezes the user, its tokens die at once and it cannot sign in: persona 'admin' sits out this run: the environment variable HG_TEST_ADMIN_PASSWORD is not set"

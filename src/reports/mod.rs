@@ -2,6 +2,7 @@
 //! `summary.md` for a job page or a pull request, `results.sarif` for code-scanning dashboards.
 //! Each is written to a temporary file and renamed, so a reader never sees half a report.
 
+pub mod advice;
 pub mod bundle;
 pub mod html;
 pub mod json;

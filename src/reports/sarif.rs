@@ -53,6 +53,7 @@ pub fn render(info: &RunInfo, rows: &[ControlResult]) -> String {
             "shortDescription": {"text": title},
             "fullDescription": {"text": format!("{}: {title}", r.id)},
             "defaultConfiguration": {"level": "error"},
+            "help": {"text": super::advice::fix(&r.id).unwrap_or("See the control's evidence in report.html.")},
             "properties": {
                 "tags": tags,
                 "precision": "very-high",

@@ -263,14 +263,25 @@ impl Probe {
                 });
             }
         };
-        let sent =
-            if sent_body.is_empty() { String::new() } else { format!("\n  sent: {}", self.clip_redacted(&sent_body)) };
+        // The request's own headers (`>`) and the answer's (`<`), so variants that differ only in a
+        // header (malformed authorization, a foreign Origin) read differently; redacted like all.
+        let mut sent: String = req.bearer.iter().map(|t| format!("\n  > authorization: Bearer {t}")).collect();
+        sent.extend(req.headers.iter().map(|(k, v)| format!("\n  > {}: {v}", k.to_ascii_lowercase())));
+        if !sent_body.is_empty() {
+            sent.push_str(&format!("\n  sent: {}", self.clip_redacted(&sent_body)));
+        }
         match result {
             Ok(reply) => {
                 self.learn_secrets(&reply);
-                let location = reply.header("location").map(|l| format!("\n  location: {l}")).unwrap_or_default();
+                let headers: String = reply
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "date" | "content-length" | "connection" | "vary"))
+                    .take(24)
+                    .map(|(k, v)| format!("\n  < {k}: {}", String::from_utf8_lossy(v.as_bytes())))
+                    .collect();
                 let body = self.clip_redacted(&reply.body);
-                let record = format!("{line}{sent}\n  -> {}{location}\n  body: {body}", reply.status);
+                let record = format!("{line}{sent}\n  -> {}{headers}\n  body: {body}", reply.status);
                 self.evidence.push(self.secrets.redact(&record));
                 Ok(reply)
             }
