@@ -75,6 +75,31 @@ fn launch(mut cmd: Command, script: &str, env: &[(&str, String)]) -> NodeServer 
     server
 }
 
+/// The client, its two users (any login works with the password: oidc-provider's development
+/// login, the Authlib server's form), the other user of the agent's client (HG-RS-10) and the tool
+/// that says who the caller is: the same on every interop stack.
+const CLIENT_AND_USERS: &str = r#"[app]
+client_id = "hg-agent"
+callback_url = "https://agent.example.test/oauth/callback"
+scopes = ["mcp_api"]
+other_client_id = "hg-other"
+
+[personas.agent]
+username = "agent@interop.test"
+password_env = "HG_INTEROP_PASSWORD"
+
+[personas.csr]
+username = "csr@interop.test"
+password_env = "HG_INTEROP_PASSWORD"
+
+[roles]
+second_user = "csr"
+
+[identity_tool]
+tool = "whoami"
+pointer = "/structuredContent/user"
+"#;
+
 fn target_file(issuer: &str, mcp: &str) -> String {
     format!(
         r#"name = "oidc-provider + MCP TypeScript SDK"
@@ -86,29 +111,7 @@ metadata_url = "{issuer}/.well-known/openid-configuration"
 instance_url = "{issuer}"
 mcp_servers = {{ reads = "{mcp}" }}
 
-[app]
-client_id = "hg-agent"
-callback_url = "https://agent.example.test/oauth/callback"
-scopes = ["mcp_api"]
-other_client_id = "hg-other"
-
-# oidc-provider's development login takes any login and password.
-[personas.agent]
-username = "agent@interop.test"
-password_env = "HG_INTEROP_PASSWORD"
-
-[personas.csr]
-username = "csr@interop.test"
-password_env = "HG_INTEROP_PASSWORD"
-
-# The other user of the agent's client (HG-RS-10), and the tool that says who the caller is.
-[roles]
-second_user = "csr"
-
-[identity_tool]
-tool = "whoami"
-pointer = "/structuredContent/user"
-
+{CLIENT_AND_USERS}
 [[exclude]]
 id = "HG-CODE-05"
 reason = "oidc-provider's clock cannot be moved; its 60 s code lifetime is set in tests/interop/oidc.mjs"
@@ -303,27 +306,7 @@ metadata_url = "{issuer}/.well-known/oauth-authorization-server"
 mcp_servers = {{ reads = "{reads}", other = "{other}" }}
 primary_mcp_server = "reads"
 
-[app]
-client_id = "hg-agent"
-callback_url = "https://agent.example.test/oauth/callback"
-scopes = ["mcp_api"]
-other_client_id = "hg-other"
-
-[personas.agent]
-username = "agent@interop.test"
-password_env = "HG_INTEROP_PASSWORD"
-
-[personas.csr]
-username = "csr@interop.test"
-password_env = "HG_INTEROP_PASSWORD"
-
-[roles]
-second_user = "csr"
-
-[identity_tool]
-tool = "whoami"
-pointer = "/structuredContent/user"
-"#
+{CLIENT_AND_USERS}"#
     );
     let run = Run::against(&format!("authlib-{mode}"), &target);
     // Not verifiable and not applicable alike in both modes, each for its reason (EXPECTED.md).
