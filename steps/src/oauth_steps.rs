@@ -837,6 +837,7 @@ async fn revoke(w: &mut GateWorld, token: String, client: Option<String>) -> Res
         form.push(("client_id".into(), c));
     }
     crate::login::authenticate_client(&w.target, &mut form);
+    w.judging(&form);
     Ok(w.probe.send(Request::new(Method::POST, w.target.revoke_url.clone()).form(form)).await?)
 }
 

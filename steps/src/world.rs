@@ -365,12 +365,18 @@ impl GateWorld {
     }
 
     /// POSTs to the token endpoint; the answer becomes `last`, and tokens in it are kept.
-    pub async fn token_request(&mut self, mut pairs: Vec<(String, String)>) -> Result<(), StepError> {
-        let target = self.target.clone();
+    /// A request to the authorization server is about to go out: a refusal of it is judged by
+    /// what it carries, not by an earlier request's doubts.
+    pub fn judging(&mut self, form: &[(String, String)]) {
         self.doubts.clear();
         self.client_refusal_is_the_answer = false;
+        self.secret_sent = form.iter().any(|(k, _)| k == "client_secret");
+    }
+
+    pub async fn token_request(&mut self, mut pairs: Vec<(String, String)>) -> Result<(), StepError> {
+        let target = self.target.clone();
         login::authenticate_client(&target, &mut pairs);
-        self.secret_sent = pairs.iter().any(|(k, _)| k == "client_secret");
+        self.judging(&pairs);
         let reply = login::exchange(&mut self.probe, &target, pairs)
             .await
             .map_err(|source| StepError::SignIn { persona: "(client)".into(), source })?;
