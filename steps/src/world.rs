@@ -106,12 +106,13 @@ pub struct GateWorld {
     pub mcp_sessions: HashMap<(String, String), String>,
     /// The REST and MCP requests this scenario sent, for the audit checks.
     pub sent: Vec<Sent>,
-    /// What makes a refusal of the last token request prove nothing (`refusals::Doubt`).
+    /// What makes a refusal of the last request to the authorization server prove nothing
+    /// (`refusals::Doubt`).
     pub doubts: Vec<crate::refusals::Doubt>,
-    /// The last token request refused by failing client authentication is the refusal itself
-    /// (a public client asking for a confidential client's grant).
+    /// A refusal of the last request by failing client authentication is the refusal itself (a
+    /// public client asking for a confidential client's grant).
     pub client_refusal_is_the_answer: bool,
-    /// The last token request carried a client secret.
+    /// The last request to the authorization server carried a client secret.
     pub secret_sent: bool,
     /// What the system-mode probe found.
     pub sys: Option<crate::sys_steps::ProbeReport>,
@@ -364,7 +365,6 @@ impl GateWorld {
         Ok(())
     }
 
-    /// POSTs to the token endpoint; the answer becomes `last`, and tokens in it are kept.
     /// A request to the authorization server is about to go out: a refusal of it is judged by
     /// what it carries, not by an earlier request's doubts.
     pub fn judging(&mut self, form: &[(String, String)]) {
@@ -373,6 +373,8 @@ impl GateWorld {
         self.secret_sent = form.iter().any(|(k, _)| k == "client_secret");
     }
 
+    /// POSTs to the token endpoint (with the client's secret where the target declares one); the
+    /// answer becomes `last`, and tokens in it are kept.
     pub async fn token_request(&mut self, mut pairs: Vec<(String, String)>) -> Result<(), StepError> {
         let target = self.target.clone();
         login::authenticate_client(&target, &mut pairs);
