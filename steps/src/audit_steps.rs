@@ -33,7 +33,13 @@ fn rows(r: &Reply) -> Result<Vec<Value>, StepError> {
             r.status
         )));
     }
-    Ok(r.json().and_then(|v| v["records"].as_array().cloned()).unwrap_or_default())
+    // A 200 that is no query answer is no evidence that nothing was recorded.
+    r.json().and_then(|v| v["records"].as_array().cloned()).ok_or_else(|| {
+        StepError::NotVerifiable(format!(
+            "the admin's audit query answered 200 without a records list: {}",
+            r.body.chars().take(160).collect::<String>()
+        ))
+    })
 }
 
 /// The one record of a request; none or several is a failure.
