@@ -355,3 +355,52 @@ pub async fn flood(kind: Flood, requests: usize, concurrency: usize) -> FloodRep
     let (rss_after, rss_peak) = rss_mb();
     FloodReport { wall, statuses, rss_before, rss_peak, rss_after, audit_records, count_query }
 }
+
+/// One gate run against the default mock org behind the latency proxy, as a real deployment is
+/// run: the `headless-gate` binary with a target file (`mock_target::loopback_target_file`).
+#[derive(Debug, Clone)]
+pub struct RemoteRun {
+    pub rtt: Duration,
+    pub wall: Duration,
+    /// The gate's exit code (0: the gate passed).
+    pub exit: Option<i32>,
+    /// `run.requests` of results.json.
+    pub requests: Value,
+    /// Requests the mock answered, to hold the gate's own count against.
+    pub served: u64,
+}
+
+impl RemoteRun {
+    /// The floor: the round trips no run can avoid, at this round-trip time.
+    pub fn floor(&self) -> Duration {
+        self.rtt * self.requests["floor_round_trips"].as_u64().unwrap_or(0) as u32
+    }
+}
+
+pub async fn remote_once(gate: &Path, dir: &Path, rtt: Duration, concurrency: usize) -> Result<RemoteRun, String> {
+    let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let public = format!("http://{}", front.local_addr().map_err(|e| e.to_string())?);
+    let org = Org::default_fixture();
+    let credentials = crate::mock_target::loopback_credentials(&org, "HG_BENCH");
+    let running = mock_org::start_behind(org, public.clone()).await.map_err(|e| e.to_string())?;
+    let upstream = running.url.trim_start_matches("http://").to_string();
+    let proxy = crate::latency_proxy::spawn(front, upstream, rtt);
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let file = dir.join("target.toml");
+    std::fs::write(&file, crate::mock_target::loopback_target_file(&public, "HG_BENCH")).map_err(|e| e.to_string())?;
+    let reports = dir.join("reports");
+    let mut cmd = tokio::process::Command::new(gate);
+    cmd.arg("run").arg("--target").arg(&file).arg("--reports").arg(&reports);
+    cmd.args(["--concurrency", &concurrency.to_string()]).envs(credentials).stdout(std::process::Stdio::null());
+    let started = Instant::now();
+    let status = cmd.status().await.map_err(|e| format!("{}: {e}", gate.display()))?;
+    let wall = started.elapsed();
+    proxy.abort();
+    let served = running.state.requests_served.load(Ordering::SeqCst);
+    running.shutdown().await;
+    let results: Value = std::fs::read_to_string(reports.join("results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or("the run wrote no results.json")?;
+    Ok(RemoteRun { rtt, wall, exit: status.code(), requests: results["run"]["requests"].clone(), served })
+}

@@ -5,6 +5,7 @@ pub mod app_metadata;
 pub mod bench;
 pub mod catalog;
 pub mod file_target;
+pub mod latency_proxy;
 pub mod login_cmd;
 pub mod mock_target;
 pub mod progress;
@@ -109,6 +110,8 @@ pub struct RunOutcome {
     pub requests_served: Option<u64>,
     /// Changes the run made to the org and could not undo.
     pub undo_outstanding: Vec<String>,
+    /// The requests the run sent to the target, by kind.
+    pub requests: steps::traffic::Summary,
 }
 
 /// How long an interrupted run waits for the scenarios under way to run their undo.
@@ -138,6 +141,7 @@ impl RunInfo {
             faults: Vec::new(),
             undo_outstanding: Vec::new(),
             client_deviations: Vec::new(),
+            requests: Default::default(),
         }
     }
 }
@@ -368,6 +372,8 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     steps::stop::RUN.reset();
     let today = started.get(..10).unwrap_or_default().to_string();
     let mut faults_on: Vec<String> = Vec::new();
+    let tally: Arc<Mutex<steps::traffic::Tally>> = Arc::default();
+    let tally_in_hook = tally.clone();
     let (target, mock, file) = match &opts.target {
         Some(path) => {
             if opts.org.is_some() || !opts.faults.is_empty() || opts.mcp_protocol.is_some() {
@@ -400,9 +406,12 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                         secrets: Default::default(),
                         requests_served: None,
                         undo_outstanding: Vec::new(),
+                        requests: Default::default(),
                     });
                 }
             };
+            // Discovery read the authorization server's metadata: one request.
+            tally.lock().unwrap_or_else(|p| p.into_inner()).add_before_scenarios(steps::traffic::Kind::Discovery, 1);
             (built, None, Some(f))
         }
         None => {
@@ -470,6 +479,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             let rulings = rulings_in_hook.clone();
             let secrets = secrets.clone();
             let progress = progress_in_hook.clone();
+            let tally = tally_in_hook.clone();
             Box::pin(async move {
                 let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
                 let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
@@ -477,6 +487,9 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 if let Some(w) = world {
                     cut_short = w.probe.interrupted;
                     w.run_cleanup().await;
+                    let serial = tags.iter().any(|t| t == "serial");
+                    let sent = w.probe.sent.take();
+                    tally.lock().unwrap_or_else(|p| p.into_inner()).add_scenario(&w.target, &sent, serial);
                     r.duration_ms = w.started.elapsed().as_millis();
                     r.evidence = w.probe.evidence.iter().map(|e| w.probe.secrets.redact(e)).collect();
                 }
@@ -550,6 +563,8 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     info.downgrades = rulings.downgrades.iter().map(|(id, why)| format!("{id}: {why}")).collect();
     info.strict = opts.strict;
     info.faults = faults_on;
+    info.requests =
+        steps::traffic::Summary::of(&tally.lock().unwrap_or_else(|p| p.into_inner()), opts.concurrency.max(1));
     info.undo_outstanding = steps::stop::RUN.outstanding().iter().map(|u| target.secrets.redact(u)).collect();
     if let Some(f) = file.as_ref().filter(|f| !f.app.resource_indicators) {
         let why = f.app.resource_indicators_off_because.clone().unwrap_or_default();
@@ -573,6 +588,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
         secrets: target.secrets.clone(),
         requests_served,
         undo_outstanding: info.undo_outstanding,
+        requests: info.requests,
     })
 }
 
@@ -721,6 +737,9 @@ pub fn summary_styled(outcome: &RunOutcome, colour: bool) -> String {
     }
     for undo in &outcome.undo_outstanding {
         s.push_str(&format!("  NOT UNDONE (put it back by hand): {undo}\n"));
+    }
+    if outcome.requests.total > 0 {
+        s.push_str(&format!("{}\n", outcome.requests.line()));
     }
     s.push_str(&format!("gate: {}\n", paint(outcome.verdict.label(), colour)));
     s

@@ -195,3 +195,92 @@ pub fn for_mock(
     target.resources = target.used_resources();
     target
 }
+
+/// The personas a loopback target file names (all but the frozen user, whom scenarios freeze
+/// and thaw through the admin).
+pub const LOOPBACK_PERSONAS: &[&str] = &["agent", "admin", "csr", "manager", "sales", "noapi"];
+
+/// A target file for the default mock org served at `url` (the mock itself, or a proxy in front
+/// of it): the tests' and the remote benchmark's deployment, reached only through the file.
+/// Secrets come from `{prefix}_{PERSONA}_PASSWORD` and `{prefix}_CLIENT_SECRET`.
+pub fn loopback_target_file(url: &str, prefix: &str) -> String {
+    let mut t = format!(
+        r#"name = "loopback deployment"
+flavor = "salesforce"
+canary_records = ["unshared-account", "unshared-case", "unshared-history", "opportunity"]
+
+[endpoints]
+issuer = "{url}"
+instance_url = "{url}"
+api_version = "v66.0"
+mcp_servers = {{ reads = "{url}/platform/mcp/v1/platform/sobject-reads", custom = "{url}/platform/mcp/v1/custom/service-agent" }}
+other_mcp_servers = {{ all = "{url}/platform/mcp/v1/platform/sobject-all" }}
+primary_mcp_server = "reads"
+
+[app]
+client_id = "3MVG9mockHeadlessServiceAgentKey0001"
+name = "Headless_Service_Agent"
+callback_url = "https://agent.example.test/oauth/callback"
+scopes = ["mcp_api", "refresh_token"]
+client_secret_env = "{prefix}_CLIENT_SECRET"
+other_client_id = "3MVG9mockReportingDashboardKey0002"
+
+[records]
+shared-account = {{ object = "Account", id = "001000000000001" }}
+unshared-account = {{ object = "Account", id = "001000000000002" }}
+shared-contact = {{ object = "Contact", id = "003000000000001" }}
+shared-case = {{ object = "Case", id = "500000000000001" }}
+own-case = {{ object = "Case", id = "500000000000002" }}
+unshared-case = {{ object = "Case", id = "500000000000003" }}
+peer-case = {{ object = "Case", id = "500000000000004" }}
+shared-history = {{ object = "CaseHistory", id = "017000000000001" }}
+unshared-history = {{ object = "CaseHistory", id = "017000000000002" }}
+opportunity = {{ object = "Opportunity", id = "006000000000001" }}
+
+[[canary_seed]]
+object = "Case"
+fields = {{ Subject = "CANARY-SEEDED-CASE-{{run}}" }}
+
+[[canary_seed]]
+object = "Opportunity"
+fields = {{ Name = "CANARY-SEEDED-OPPORTUNITY-{{run}}", StageName = "Prospecting" }}
+
+[[exclude]]
+id = "HG-CODE-05"
+reason = "the code lifetime cannot be waited out within the run's time budget"
+
+[[exclude]]
+id = "HG-RS-05"
+reason = "access tokens cannot be aged within the run's time budget"
+"#
+    );
+    // The rollout's declarations, as the mock ships them.
+    t.push_str(include_str!("../mock-org/orgs/default.rollout.toml"));
+    for name in LOOPBACK_PERSONAS {
+        let user = PERSONAS.iter().find(|p| p.0 == *name).map(|p| p.1).unwrap_or_default();
+        t.push_str(&format!(
+            "\n[personas.{name}]\nusername = \"{user}\"\npassword_env = \"{prefix}_{}_PASSWORD\"\n",
+            name.to_uppercase()
+        ));
+    }
+    t.push_str("\n[roles]\nrestricted = \"csr\"\nsecond_user = \"csr\"\n");
+    t
+}
+
+/// The variables `loopback_target_file` names, with their values from `org`.
+pub fn loopback_credentials(org: &mock_org::Org, prefix: &str) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = LOOPBACK_PERSONAS
+        .iter()
+        .filter_map(|name| {
+            let username = PERSONAS.iter().find(|p| p.0 == *name)?.1;
+            Some((
+                format!("{prefix}_{}_PASSWORD", name.to_uppercase()),
+                org.user_by_username(username)?.password.clone(),
+            ))
+        })
+        .collect();
+    if let Some(secret) = org.apps.first().and_then(|a| a.consumer_secret.clone()) {
+        vars.push((format!("{prefix}_CLIENT_SECRET"), secret));
+    }
+    vars
+}

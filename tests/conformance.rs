@@ -8,6 +8,8 @@
 //! the agent's bearer token (signed in through the real flow) and otherwise leaves every request
 //! alone: the mock's guard, Origin check included, sees what the suite sent.
 
+mod support;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
@@ -298,7 +300,7 @@ async fn run_suite(org: mock_org::Org, host: HostHeader, args: &[&str]) -> Suite
     let capabilities = steps::world::rpc(&answer).pointer("/result/capabilities").cloned().unwrap_or_default();
     // The proxy's port keeps concurrent runs of this process apart.
     let port = proxy.rsplit(':').next().unwrap_or_default();
-    let results = std::env::temp_dir().join(format!("hg-conformance-{}-{port}", std::process::id()));
+    let results = support::scratch(&format!("conformance-{port}"));
     let _ = std::fs::remove_dir_all(&results);
     let suite = interop_dir().join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
     let run = tokio::process::Command::new(&node)
@@ -336,7 +338,7 @@ fn result_directories_name_their_scenario() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mock_mcp_server_passes_every_conformance_scenario_that_applies_to_it() {
     // The baseline is written from the table, so the reasons live in one place.
-    let baseline = std::env::temp_dir().join(format!("hg-conformance-baseline-{}.yml", std::process::id()));
+    let baseline = support::scratch("conformance-baseline.yml");
     let listed: String = NOT_APPLICABLE.iter().map(|n| format!("  - {}  # needs {}\n", n.scenario, n.needs)).collect();
     std::fs::write(&baseline, format!("server:\n{listed}")).expect("the baseline is written");
     let run = run_suite(

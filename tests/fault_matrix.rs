@@ -3,12 +3,14 @@
 //! control; each fault must fail exactly the controls its row names. A fault that slips through,
 //! or is caught only by some other check, fails this test with the row that shows it.
 
+mod support;
+
 use mock_org::faults::{PROFILES, TABLE};
 use std::process::Command;
 
 #[test]
 fn every_fault_is_caught_by_the_controls_meant_for_it_and_by_no_other() {
-    let dir = std::env::temp_dir().join(format!("hg-fault-matrix-{}", std::process::id()));
+    let dir = support::scratch("fault-matrix");
     let _ = std::fs::remove_dir_all(&dir);
     let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
         .args(["selftest", "--reports"])

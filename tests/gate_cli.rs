@@ -1,16 +1,14 @@
 //! The gate's command line end to end: the real binary against the embedded mock org.
 
+mod support;
+
 use std::process::Command;
 
 fn gate(args: &[&str]) -> (i32, String, String) {
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     if args.first().map(String::as_str) == Some("run") {
         // Each test its own reports folder: tests run at once.
-        let dir = std::env::temp_dir().join(format!(
-            "hg-cli-reports-{}-{}",
-            std::process::id(),
-            args.join("_").replace(['/', '@', ' '], "")
-        ));
+        let dir = support::scratch(&format!("cli-reports-{}", args.join("_").replace(['/', '@', ' '], "")));
         args.extend(["--reports".to_string(), dir.display().to_string()]);
     }
     let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
@@ -26,7 +24,7 @@ fn gate(args: &[&str]) -> (i32, String, String) {
 }
 
 fn write_org(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("hg-cli-{}-{name}", std::process::id()));
+    let dir = support::scratch(&format!("cli-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("org.toml");
     std::fs::write(&path, text).unwrap();
@@ -132,7 +130,7 @@ fn a_selection_is_inconclusive_and_reports_every_control() {
     assert!(stdout.contains("gate: INCONCLUSIVE"), "{stdout}");
     assert!(stdout.contains("controls were not selected (--tags)"), "{stdout}");
     assert!(stdout.contains("C4  negative tests for restricted users                      NOT EVIDENCED"), "{stdout}");
-    let dir = std::env::temp_dir().join(format!("hg-cli-reports-{}-run_--tags_HG-META-01", std::process::id()));
+    let dir = support::scratch("cli-reports-run_--tags_HG-META-01");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["verdict"], "inconclusive");
@@ -148,7 +146,7 @@ fn a_selection_is_inconclusive_and_reports_every_control() {
 /// name is a configuration error, never a pass; a copy of shipped files adds nothing.
 #[test]
 fn a_teams_feature_folder_joins_the_catalog_or_is_a_configuration_error() {
-    let dir = std::env::temp_dir().join(format!("hg-cli-features-{}", std::process::id()));
+    let dir = support::scratch("cli-features");
     let _ = std::fs::remove_dir_all(&dir);
     let copy = Command::new("cp").args(["-r", "features"]).arg(&dir).current_dir(env!("CARGO_MANIFEST_DIR")).status();
     assert!(copy.unwrap().success());
@@ -194,7 +192,7 @@ fn a_teams_feature_folder_joins_the_catalog_or_is_a_configuration_error() {
 /// the mock org and its Apex are all inside it; a team's own feature runs with the shipped steps.
 #[test]
 fn the_installed_binary_runs_the_whole_gate_from_an_empty_directory() {
-    let base = std::env::temp_dir().join(format!("hg-installed-{}", std::process::id()));
+    let base = support::scratch("installed");
     let _ = std::fs::remove_dir_all(&base);
     let (bin, work) = (base.join("bin"), base.join("work"));
     std::fs::create_dir_all(&bin).unwrap();
@@ -307,9 +305,9 @@ fn the_console_shows_progress_then_the_checklist_and_every_step_only_when_verbos
 /// `GITHUB_STEP_SUMMARY` names, after what earlier steps wrote.
 #[test]
 fn the_summary_is_appended_to_the_ci_job_page() {
-    let page = std::env::temp_dir().join(format!("hg-step-summary-{}.md", std::process::id()));
+    let page = support::scratch("step-summary.md");
     std::fs::write(&page, "earlier step\n").unwrap();
-    let reports = std::env::temp_dir().join(format!("hg-step-summary-reports-{}", std::process::id()));
+    let reports = support::scratch("step-summary-reports");
     let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
         .args(["run", "--tags", "@HG-GRANT-01", "--reports", reports.to_str().unwrap()])
         .env("GITHUB_STEP_SUMMARY", &page)
@@ -330,7 +328,7 @@ fn the_summary_is_appended_to_the_ci_job_page() {
 #[case::closed_terminal("HUP")]
 fn an_interrupted_run_writes_partial_reports_marked_interrupted(#[case] signal: &str) {
     use std::io::{BufRead, BufReader};
-    let dir = std::env::temp_dir().join(format!("hg-cli-interrupt-{signal}-{}", std::process::id()));
+    let dir = support::scratch(&format!("cli-interrupt-{signal}"));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
         .args(["run", "--verbose", "--concurrency", "1", "--reports", dir.to_str().unwrap()])
@@ -364,7 +362,7 @@ fn an_interrupted_run_writes_partial_reports_marked_interrupted(#[case] signal: 
 
 #[test]
 fn scan_apex_names_the_system_mode_lines_writes_sarif_and_exits_by_verdict() {
-    let dir = std::env::temp_dir().join(format!("hg-cli-apex-{}", std::process::id()));
+    let dir = support::scratch("cli-apex");
     let _ = std::fs::remove_dir_all(&dir);
     let sarif = dir.join("apex.sarif");
     std::fs::create_dir_all(&dir).unwrap();
@@ -412,7 +410,7 @@ fn the_legacy_org_profile_fails_the_gate_on_the_controls_it_breaks() {
     // included), here or in the reports.
     let redir07 = stdout.lines().find(|l| l.starts_with("  FAILED HG-REDIR-07")).unwrap_or_else(|| panic!("{stdout}"));
     assert!(redir07.contains("#hg?code=[REDACTED authorization code]"), "{redir07}");
-    let dir = std::env::temp_dir().join(format!("hg-cli-reports-{}-run_--fault_legacy-org", std::process::id()));
+    let dir = support::scratch("cli-reports-run_--fault_legacy-org");
     for text in [stdout.clone()].into_iter().chain(
         ["junit.xml", "results.json", "report.html"].iter().map(|f| std::fs::read_to_string(dir.join(f)).unwrap()),
     ) {

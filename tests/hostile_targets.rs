@@ -3,6 +3,8 @@
 //! the affected controls fail with a message saying what the target did, nothing panics, nothing
 //! is followed off the named hosts, and no credential reaches a report or the console.
 
+mod support;
+
 use std::path::PathBuf;
 use std::time::Duration;
 use wiremock::matchers::{method, path, path_regex};
@@ -130,7 +132,7 @@ async fn gate(name: &str, file_text: String) -> Run {
 }
 
 async fn gate_tags(name: &str, file_text: String, tags: &str) -> Run {
-    let dir = std::env::temp_dir().join(format!("hg-hostile-{}-{name}", std::process::id()));
+    let dir = support::scratch(&format!("hostile-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("target.toml");

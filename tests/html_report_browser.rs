@@ -1,6 +1,8 @@
 //! report.html in a real headless browser (Debian's chromium, installed by .ci/run): it loads with
 //! no console error, and the verdict and the checklist table are there to see.
 
+mod support;
+
 use headless_gate::{GateVerdict, RunOptions};
 use std::process::Command;
 
@@ -32,7 +34,7 @@ fn chromium(args: &[String]) -> (String, String) {
 
 #[tokio::test]
 async fn the_report_renders_with_verdict_and_checklist_and_no_console_error() {
-    let dir = std::env::temp_dir().join(format!("hg-html-{}", std::process::id()));
+    let dir = support::scratch("html");
     let _ = std::fs::remove_dir_all(&dir);
     let opts = RunOptions { tags: Some("@C4 or @HG-META-01".into()), ..RunOptions::mock(dir.clone()) };
     let outcome = headless_gate::run(opts).await.unwrap();
@@ -88,7 +90,7 @@ async fn the_report_renders_with_verdict_and_checklist_and_no_console_error() {
 /// change to fix it and how to run it again; the filter is there to use.
 #[tokio::test]
 async fn failures_come_first_grouped_by_item_with_their_fix() {
-    let dir = std::env::temp_dir().join(format!("hg-html-failing-{}", std::process::id()));
+    let dir = support::scratch("html-failing");
     let _ = std::fs::remove_dir_all(&dir);
     let opts =
         RunOptions { faults: vec!["password-grant".into()], tags: Some("@C3".into()), ..RunOptions::mock(dir.clone()) };

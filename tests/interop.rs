@@ -11,6 +11,8 @@
 //!    Authlib's opaque tokens, once configured strictly and once left lax. The outcome of every
 //!    control in each mode was written down from their source first: `tests/interop/python/EXPECTED.md`.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -165,7 +167,7 @@ impl Run {
     /// Runs the gate with `target` on the OAuth, resource-server and transport tags; the stack's
     /// findings fail it (exit 1), and the password never shows on the console.
     fn against(label: &str, target: &str) -> Run {
-        let dir = std::env::temp_dir().join(format!("hg-interop-{label}-{}", std::process::id()));
+        let dir = support::scratch(&format!("interop-{label}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("target.toml");

@@ -3,6 +3,8 @@
 //! command's listener, and the refresh token lands in a file only its owner can read. A run then
 //! signs the persona in with that token.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -69,7 +71,7 @@ async fn login_stores_a_refresh_token_that_a_run_signs_in_with() {
     let mut fixture = mock_org::Org::default_fixture();
     fixture.apps[0].callback_urls.push(callback.clone());
     let org = mock_org::start(fixture).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("hg-login-{}", std::process::id()));
+    let dir = support::scratch("login");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("target.toml");
     std::fs::write(&file, target_file(&org.url)).unwrap();
@@ -145,7 +147,7 @@ async fn login_stores_a_refresh_token_that_a_run_signs_in_with() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_the_login_cannot_listen_on_is_refused_naming_the_key() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("hg-login-bad-{}", std::process::id()));
+    let dir = support::scratch("login-bad");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("target.toml");
     std::fs::write(&file, target_file(&org.url)).unwrap();

@@ -1,10 +1,12 @@
 //! The MCP controls in both protocol eras: sessions (2025-11-25, the default) and stateless
 //! (2026-07-28, no `initialize`, the protocol version in every request's `_meta`).
 
+mod support;
+
 use headless_gate::{GateError, GateVerdict, RunOptions, results::Outcome};
 
 fn options(dir: &str, mcp_protocol: Option<&str>) -> RunOptions {
-    let reports = std::env::temp_dir().join(format!("hg-eras-{}-{dir}", std::process::id()));
+    let reports = support::scratch(&format!("eras-{dir}"));
     RunOptions {
         // Every MCP control, plus the ones that call MCP servers from other areas.
         tags: Some("@mcp or @HG-REV-01 or @C2 or @C7".into()),

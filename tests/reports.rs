@@ -1,10 +1,12 @@
 //! The reports of a real run against the embedded mock: structure, verdicts, and redaction.
 
+mod support;
+
 use headless_gate::{GateVerdict, RunOptions};
 use std::path::PathBuf;
 
 async fn run_into(dir: &str, tags: Option<&str>) -> (headless_gate::RunOutcome, PathBuf) {
-    let reports = std::env::temp_dir().join(format!("hg-reports-{}-{dir}", std::process::id()));
+    let reports = support::scratch(&format!("reports-{dir}"));
     let _ = std::fs::remove_dir_all(&reports);
     let opts = RunOptions { tags: tags.map(str::to_string), ..RunOptions::mock(reports.clone()) };
     (headless_gate::run(opts).await.expect("the run completes"), reports)
@@ -84,9 +86,9 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
         "  { object = \"CaseHistory\", allowRead = true },\n  { object = \"Opportunity\", allowRead = true },\n]\nfieldPermissions = [\n  { field = \"Account.Industry\", readable = true },",
         1,
     );
-    let org = std::env::temp_dir().join(format!("hg-reports-org-{}.toml", std::process::id()));
+    let org = support::scratch("reports-org.toml");
     std::fs::write(&org, drifted).unwrap();
-    let reports = std::env::temp_dir().join(format!("hg-reports-{}-fail", std::process::id()));
+    let reports = support::scratch("reports-fail");
     let opts = RunOptions {
         org: Some(org),
         tags: Some("@HG-PERM-01".into()),
@@ -123,7 +125,7 @@ async fn a_failing_control_is_a_junit_failure_with_a_one_line_message() {
 /// per failed row, pointing at the file that described the target.
 #[tokio::test]
 async fn summary_md_and_results_sarif_of_a_failing_run() {
-    let reports = std::env::temp_dir().join(format!("hg-reports-{}-sarif", std::process::id()));
+    let reports = support::scratch("reports-sarif");
     let _ = std::fs::remove_dir_all(&reports);
     let opts = RunOptions {
         faults: vec!["password-grant".into()],
@@ -175,7 +177,7 @@ async fn summary_md_and_results_sarif_of_a_failing_run() {
 async fn the_evidence_bundle_holds_the_reports_a_redacted_target_and_a_manifest_that_matches() {
     use sha2::Digest;
     use std::io::Read;
-    let dir = std::env::temp_dir().join(format!("hg-reports-{}-bundle", std::process::id()));
+    let dir = support::scratch("reports-bundle");
     let _ = std::fs::remove_dir_all(&dir);
     let zip_path = dir.join("evidence.zip");
     let opts = RunOptions {

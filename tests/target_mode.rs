@@ -1,6 +1,8 @@
 //! `run --target FILE`: the same scenarios against a deployment described by a target file. Here
 //! the deployment is a mock org this test starts on loopback, reached only through the file.
 
+mod support;
+
 use std::process::Command;
 
 /// The agent app's consumer secret in the mock's org file, given to the gate as a variable.
@@ -16,70 +18,11 @@ const PERSONAS: &[(&str, &str, &str)] = &[
 ];
 
 fn target_file(url: &str) -> String {
-    let mut t = format!(
-        r#"name = "loopback deployment"
-flavor = "salesforce"
-canary_records = ["unshared-account", "unshared-case", "unshared-history", "opportunity"]
-
-[endpoints]
-issuer = "{url}"
-instance_url = "{url}"
-api_version = "v66.0"
-mcp_servers = {{ reads = "{url}/platform/mcp/v1/platform/sobject-reads", custom = "{url}/platform/mcp/v1/custom/service-agent" }}
-other_mcp_servers = {{ all = "{url}/platform/mcp/v1/platform/sobject-all" }}
-primary_mcp_server = "reads"
-
-[app]
-client_id = "3MVG9mockHeadlessServiceAgentKey0001"
-name = "Headless_Service_Agent"
-callback_url = "https://agent.example.test/oauth/callback"
-scopes = ["mcp_api", "refresh_token"]
-client_secret_env = "HG_TEST_CLIENT_SECRET"
-other_client_id = "3MVG9mockReportingDashboardKey0002"
-
-[records]
-shared-account = {{ object = "Account", id = "001000000000001" }}
-unshared-account = {{ object = "Account", id = "001000000000002" }}
-shared-contact = {{ object = "Contact", id = "003000000000001" }}
-shared-case = {{ object = "Case", id = "500000000000001" }}
-own-case = {{ object = "Case", id = "500000000000002" }}
-unshared-case = {{ object = "Case", id = "500000000000003" }}
-peer-case = {{ object = "Case", id = "500000000000004" }}
-shared-history = {{ object = "CaseHistory", id = "017000000000001" }}
-unshared-history = {{ object = "CaseHistory", id = "017000000000002" }}
-opportunity = {{ object = "Opportunity", id = "006000000000001" }}
-
-[[canary_seed]]
-object = "Case"
-fields = {{ Subject = "CANARY-SEEDED-CASE-{{run}}" }}
-
-[[canary_seed]]
-object = "Opportunity"
-fields = {{ Name = "CANARY-SEEDED-OPPORTUNITY-{{run}}", StageName = "Prospecting" }}
-
-[[exclude]]
-id = "HG-CODE-05"
-reason = "the code lifetime cannot be waited out within the run's time budget"
-
-[[exclude]]
-id = "HG-RS-05"
-reason = "access tokens cannot be aged within the run's time budget"
-"#
-    );
-    // The rollout's declarations, as the mock ships them.
-    t.push_str(include_str!("../mock-org/orgs/default.rollout.toml"));
-    for (name, user, _) in PERSONAS {
-        t.push_str(&format!(
-            "\n[personas.{name}]\nusername = \"{user}\"\npassword_env = \"HG_TEST_{}_PASSWORD\"\n",
-            name.to_uppercase()
-        ));
-    }
-    t.push_str("\n[roles]\nrestricted = \"csr\"\nsecond_user = \"csr\"\n");
-    t
+    headless_gate::mock_target::loopback_target_file(url, "HG_TEST")
 }
 
 fn write(name: &str, text: &str) -> std::path::PathBuf {
-    let p = std::env::temp_dir().join(format!("hg-target-{}-{name}.toml", std::process::id()));
+    let p = support::scratch(&format!("target-{name}.toml"));
     std::fs::write(&p, text).unwrap();
     p
 }
@@ -112,7 +55,7 @@ async fn gate(args: Vec<String>, with_passwords: bool) -> (i32, String, String) 
 }
 
 fn reports_dir(name: &str) -> String {
-    std::env::temp_dir().join(format!("hg-target-reports-{}-{name}", std::process::id())).display().to_string()
+    support::scratch(&format!("target-reports-{name}")).display().to_string()
 }
 
 /// `run --target FILE --tags TAGS` with every persona's variable, reports under `name`: the exit
@@ -185,6 +128,19 @@ reason = "the Apex is scanned in the org's own pipeline"
     assert_eq!(row("HG-LIM-01")["informational"], serde_json::Value::Null);
     assert_eq!(row("HG-SYS-03")["informational"], "not verifiable");
     assert!(!stdout.contains("stale"), "{stdout}");
+    // The gate's own count of what it sent is what the deployment answered, kind by kind
+    // adding up, and the REST and MCP share (the org's API limit) is named on the console.
+    let requests = &json["run"]["requests"];
+    let served = org.state.requests_served.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(requests["total"], served, "the mock answered {served}: {requests}");
+    let kinds = ["discovery", "login", "token", "rest", "mcp", "other"];
+    let by_kind = |k: &str| requests["by_kind"][k].as_u64().unwrap_or_else(|| panic!("{k}: {requests}"));
+    assert_eq!(kinds.iter().map(|k| by_kind(k)).sum::<u64>(), served);
+    assert_eq!(requests["rest_and_mcp"], by_kind("rest") + by_kind("mcp"));
+    assert!(kinds[..5].iter().all(|k| by_kind(k) > 0) && by_kind("other") == 0, "{requests}");
+    let floor = requests["floor_round_trips"].as_u64().unwrap();
+    assert!(floor > 0 && floor < served, "{requests}");
+    assert!(stdout.contains(&format!("{served} requests sent to the target (discovery ")), "{stdout}");
     // The deployment saw the gate's traffic: the audit log names the agent.
     assert!(org.state.audit.snapshot().iter().any(|r| r.username.as_deref() == Some("agent.service@acme.test")));
     assert_seeds_created_and_removed(&org);
@@ -408,7 +364,7 @@ async fn a_bad_target_file_names_the_key() {
 
 #[test]
 fn init_writes_a_template_that_parses_and_refuses_to_overwrite() {
-    let dir = std::env::temp_dir().join(format!("hg-init-{}", std::process::id()));
+    let dir = support::scratch("init");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("target.toml");
     let _ = std::fs::remove_file(&path);
@@ -465,7 +421,7 @@ fn write_app_metadata(dir: &std::path::Path, apps: &[(&str, &str, &str, &str)]) 
 #[tokio::test]
 async fn decl_02_reads_the_app_metadata_a_target_file_names() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("hg-decl02-{}", std::process::id()));
+    let dir = support::scratch("decl02");
     let agent = (
         "Headless_Service_Agent",
         "3MVG9mockHeadlessServiceAgentKey0001",

@@ -50,6 +50,15 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// The gate against the mock behind a latency-injecting proxy, as against a remote org: wall
+    /// time, the floor (its longest chain of dependent requests x the round trip) and the
+    /// requests by kind, per round-trip time (e.g. `--rtt 0ms,20ms,50ms,100ms`).
+    Remote {
+        #[arg(long, value_delimiter = ',', value_parser = parse_rtt, default_value = "50ms")]
+        rtt: Vec<std::time::Duration>,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Runs the suite and the fault matrix several times and reports any outcome that differs.
     Flakiness {
         #[arg(long, default_value_t = 20)]
@@ -59,15 +68,26 @@ enum Command {
     },
 }
 
+/// Every run's reports go under one folder, removed when the bench ends.
+fn scratch_root() -> PathBuf {
+    std::env::temp_dir().join(format!("hg-bench-{}", std::process::id()))
+}
+
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hg-bench-{}-{name}", std::process::id()));
+    let dir = scratch_root().join(name);
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match Cli::parse().command {
+    let code = bench(Cli::parse().command).await;
+    let _ = std::fs::remove_dir_all(scratch_root());
+    code
+}
+
+async fn bench(command: Command) -> ExitCode {
+    match command {
         Command::Suite { runs, concurrency } => {
             let mut walls = Vec::new();
             let mut requests = Vec::new();
@@ -156,6 +176,7 @@ async fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::Remote { rtt, concurrency } => remote(&rtt, concurrency).await,
         Command::Flakiness { runs, matrix_runs } => flakiness(runs, matrix_runs).await,
     }
 }
@@ -172,6 +193,73 @@ fn differing(runs: &[std::collections::BTreeMap<String, String>]) -> Vec<String>
         .collect()
 }
 
+/// `50ms`, `0.1s` or a bare number of milliseconds.
+fn parse_rtt(s: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = match s.strip_suffix("ms") {
+        Some(n) => (n, 1e-3),
+        None => s.strip_suffix('s').map_or((s, 1e-3), |n| (n, 1.0)),
+    };
+    let v: f64 = n.trim().parse().map_err(|_| format!("'{s}' is not a duration such as 50ms"))?;
+    if !(0.0..=10.0).contains(&(v * unit)) {
+        return Err(format!("'{s}': a round trip between 0 and 10 s"));
+    }
+    Ok(std::time::Duration::from_secs_f64(v * unit))
+}
+
+/// The `headless-gate` binary built beside this one.
+fn gate_binary() -> Option<PathBuf> {
+    let gate = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("headless-gate")));
+    gate.filter(|g| g.is_file())
+}
+
+async fn remote(rtts: &[std::time::Duration], concurrency: usize) -> ExitCode {
+    let Some(gate) = gate_binary() else {
+        eprintln!("error: the headless-gate binary is not beside this one (cargo build --release)");
+        return ExitCode::from(2);
+    };
+    println!(
+        "rtt      wall      floor     wall/floor  exit  requests (discovery/login/token/REST/MCP/other)  REST+MCP  mock answered"
+    );
+    let mut ok = true;
+    for (i, rtt) in rtts.iter().enumerate() {
+        match bench::remote_once(&gate, &scratch(&format!("remote-{i}")), *rtt, concurrency).await {
+            Ok(r) => {
+                let k = |kind: &str| r.requests["by_kind"][kind].as_u64().unwrap_or(0);
+                let floor = r.floor();
+                let ratio = if floor.is_zero() {
+                    "-".to_string()
+                } else {
+                    format!("{:.2}", r.wall.as_secs_f64() / floor.as_secs_f64())
+                };
+                println!(
+                    "{:<8} {:<9} {:<9} {:<11} {:<5} {} = {}/{}/{}/{}/{}/{}{:>20}  {:>8}  {}",
+                    format!("{} ms", rtt.as_millis()),
+                    format!("{:.2} s", r.wall.as_secs_f64()),
+                    format!("{:.2} s", floor.as_secs_f64()),
+                    ratio,
+                    r.exit.map_or("-".into(), |c| c.to_string()),
+                    r.requests["total"],
+                    k("discovery"),
+                    k("login"),
+                    k("token"),
+                    k("rest"),
+                    k("mcp"),
+                    k("other"),
+                    "",
+                    r.requests["rest_and_mcp"],
+                    r.served,
+                );
+                ok &= r.exit == Some(0);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
 async fn flakiness(runs: usize, matrix_runs: usize) -> ExitCode {
     let mut suites = Vec::new();
     for i in 0..runs {
@@ -185,8 +273,7 @@ async fn flakiness(runs: usize, matrix_runs: usize) -> ExitCode {
     }
     let suite_diff = differing(&suites);
     println!("suite: {runs} runs, {} scenarios, {} differ", suites.first().map_or(0, |s| s.len()), suite_diff.len());
-    let gate = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("headless-gate")));
-    let Some(gate) = gate.filter(|g| g.is_file()) else {
+    let Some(gate) = gate_binary() else {
         eprintln!("error: the headless-gate binary is not beside this one (cargo build --release)");
         return ExitCode::from(2);
     };

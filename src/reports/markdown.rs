@@ -30,6 +30,9 @@ pub fn render(info: &RunInfo, rows: &[ControlResult]) -> String {
             s.push_str(&format!("| {} | {} | {} | {rerun} |\n", r.status.label(), cell(&r.title), cell(why)));
         }
     }
+    if info.requests.total > 0 {
+        s.push_str(&format!("\n{}.\n", cell(&info.requests.line())));
+    }
     for undo in &info.undo_outstanding {
         s.push_str(&format!("\n**Not undone (put it back by hand):** {}\n", cell(undo)));
     }

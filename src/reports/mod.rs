@@ -45,6 +45,8 @@ pub struct RunInfo {
     /// Where the gate's client leaves out what the MCP authorization spec asks of clients, because
     /// the target file says so, with its reason.
     pub client_deviations: Vec<String>,
+    /// The requests the run sent to the target, by kind, and its floor in round trips.
+    pub requests: steps::traffic::Summary,
 }
 
 pub fn write_all(dir: &Path, info: &RunInfo, results: &[ControlResult]) -> std::io::Result<()> {

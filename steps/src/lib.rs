@@ -10,6 +10,7 @@ pub mod probe;
 pub mod refusals;
 pub mod stop;
 pub mod target;
+pub mod traffic;
 pub mod world;
 
 mod audit_steps;

@@ -135,6 +135,8 @@ pub struct Probe {
     pub undoing: bool,
     /// The run's interruption stopped an exchange of this scenario.
     pub interrupted: bool,
+    /// Every request that went out, the lanes' included.
+    pub sent: crate::traffic::SentLog,
 }
 
 impl std::fmt::Debug for Probe {
@@ -205,15 +207,17 @@ pub struct Lane {
     client: reqwest::Client,
     limits: Limits,
     started: std::time::Instant,
+    sent: crate::traffic::SentLog,
 }
 
 impl Lane {
     /// The answer, its body read up to `cap` bytes (what the caller needs of it).
     pub async fn send(&self, req: &Request, cap: usize) -> Result<Reply, ProbeError> {
         let timeout = admission(&self.limits, self.started, req, false)?;
-        exchange(builder(&self.client, req).0, timeout, cap, false)
-            .await?
-            .map_err(|e| ProbeError::Unreachable { url: String::new(), reason: without_url(&e) })
+        let start = std::time::Instant::now();
+        let answer = exchange(builder(&self.client, req).0, timeout, cap, false).await;
+        self.sent.push(&req.url, start);
+        answer?.map_err(|e| ProbeError::Unreachable { url: String::new(), reason: without_url(&e) })
     }
 }
 
@@ -227,6 +231,7 @@ impl Probe {
             evidence: Vec::new(),
             undoing: false,
             interrupted: false,
+            sent: Default::default(),
         }
     }
 
@@ -237,7 +242,12 @@ impl Probe {
 
     /// A lane for concurrent requests under this probe's rules and budget.
     pub fn lane(&self) -> Lane {
-        Lane { client: self.client.clone(), limits: self.limits.clone(), started: self.started }
+        Lane {
+            client: self.client.clone(),
+            limits: self.limits.clone(),
+            started: self.started,
+            sent: self.sent.clone(),
+        }
     }
 
     pub async fn send(&mut self, req: Request) -> Result<Reply, ProbeError> {
@@ -248,7 +258,12 @@ impl Probe {
         // Built once: the request that goes out, and its body as the evidence shows it.
         let (b, sent_body) = builder(&self.client, &req);
         let result = match admission(&self.limits, self.started, &req, self.undoing) {
-            Ok(timeout) => exchange(b, timeout, BODY_CAP, self.undoing).await,
+            Ok(timeout) => {
+                let start = std::time::Instant::now();
+                let answer = exchange(b, timeout, BODY_CAP, self.undoing).await;
+                self.sent.push(&req.url, start);
+                answer
+            }
             Err(e) => Err(e),
         };
         let result = match result {

@@ -4,6 +4,23 @@
 
 use mock_org::RunningOrg;
 use serde_json::Value;
+use std::path::PathBuf;
+
+thread_local! {
+    /// This test's scratch root. libtest runs every test on a thread of its own, so the root is
+    /// removed when the test ends, passed or failed, and nothing is left in the system's temp.
+    static SCRATCH: std::cell::OnceCell<tempfile::TempDir> = const { std::cell::OnceCell::new() };
+}
+
+/// `name` under this test's scratch root (not created): the same name gives the same path for
+/// the rest of the test, so a path a helper chose can be found again.
+pub fn scratch(name: &str) -> PathBuf {
+    SCRATCH.with(|root| {
+        root.get_or_init(|| tempfile::Builder::new().prefix("hg-test-").tempdir().expect("a scratch folder"))
+            .path()
+            .join(name)
+    })
+}
 
 pub const ADMIN: &str = "admin@acme.test";
 pub const AGENT: &str = "agent.service@acme.test";
