@@ -154,6 +154,10 @@ pub struct Summary {
     pub rest_and_mcp: u64,
     /// The least round trips the run needed (`Tally::floor_round_trips`) at its concurrency.
     pub floor_round_trips: u64,
+    /// Of which the `@serial` scenarios', which run alone, one after another.
+    pub floor_serial_round_trips: u64,
+    /// The longest chain of one scenario that runs beside others.
+    pub longest_scenario_round_trips: u64,
 }
 
 impl Summary {
@@ -164,6 +168,8 @@ impl Summary {
             by_kind: Kind::ALL.iter().map(|k| (*k, n(*k))).collect(),
             rest_and_mcp: n(Kind::Rest) + n(Kind::Mcp),
             floor_round_trips: t.floor_round_trips(concurrency),
+            floor_serial_round_trips: t.chains.iter().filter(|c| c.0).map(|c| c.1).sum(),
+            longest_scenario_round_trips: t.chains.iter().filter(|c| !c.0).map(|c| c.1).max().unwrap_or(0),
         }
     }
 
