@@ -738,3 +738,21 @@ async fn resource_indicators_are_sent_unless_turned_off_with_a_reason() {
     assert!(row.to_string().contains(&format!("resource={}", encoded(&org.url))), "{row}");
     assert_eq!(json["run"]["client_deviations"], serde_json::json!([]));
 }
+
+/// The remote benchmark's run, through the latency proxy: the gate reaches the mock only through
+/// the proxy, counts what the mock answered, and the floor is a part of it. (How long it took is
+/// BENCHMARKS.md's business, never a test's.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_remote_benchmark_runs_the_gate_through_the_latency_proxy() {
+    let gate = std::path::Path::new(env!("CARGO_BIN_EXE_headless-gate"));
+    let run =
+        headless_gate::bench::remote_once(gate, &support::scratch("remote"), std::time::Duration::from_millis(2), 8)
+            .await
+            .unwrap();
+    // Not verifiable by design of the loopback file: no app metadata files, no Apex, no rate.
+    assert_eq!(run.exit, Some(1), "{run:?}");
+    assert_eq!(run.requests["total"], run.served, "{run:?}");
+    let floor = run.requests["floor_round_trips"].as_u64().unwrap();
+    assert!(floor > run.requests["floor_serial_round_trips"].as_u64().unwrap() && floor < run.served, "{run:?}");
+    assert_eq!(run.floor(), std::time::Duration::from_millis(2) * floor as u32);
+}
