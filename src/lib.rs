@@ -447,7 +447,15 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             .iter()
             .filter(|x| !x.expired(&today))
             .map(|x| {
-                let reason = format!("excluded by the target file{}: {}", until(x), x.reason);
+                let reason = match &x.profile {
+                    Some(p) => format!(
+                        "excluded as a known platform deviation (exclusion profile {p}{}): {}{}",
+                        until(x),
+                        x.reason,
+                        x.source.as_deref().map(|s| format!("; reported in {s}")).unwrap_or_default()
+                    ),
+                    None => format!("excluded by the target file{}: {}", until(x), x.reason),
+                };
                 (x.id.clone(), Excluded { reason, run: x.run })
             })
             .collect(),
@@ -555,7 +563,10 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     info.source = source_of(&opts);
     info.exclusions = exclusions
         .iter()
-        .map(|x| format!("{}{}{}: {}", x.id, until(x), if x.run { "" } else { " (not run)" }, x.reason))
+        .map(|x| {
+            let from = x.profile.as_deref().map(|p| format!(" (profile {p})")).unwrap_or_default();
+            format!("{}{from}{}{}: {}", x.id, until(x), if x.run { "" } else { " (not run)" }, x.reason)
+        })
         .collect();
     info.expired = expired;
     info.not_run =

@@ -48,10 +48,32 @@ pub struct TargetFile {
     /// The Apex behind the custom tools, for the static scan (HG-SYS-03/04).
     #[serde(default)]
     pub apex: Option<ApexSource>,
+    /// Shipped exclusion files to take in (`EXCLUSION_PROFILES`), e.g. the platform's known
+    /// deviations.
+    #[serde(default)]
+    pub exclusion_profiles: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<Exclusion>,
     #[serde(default)]
     pub downgrade: Vec<Exclusion>,
+}
+
+/// The shipped exclusion profiles by name: publicly reported deviations a team may choose to
+/// accept, each with its source and an expiry (`profiles/` in the source tree).
+pub const EXCLUSION_PROFILES: &[(&str, &str)] =
+    &[("salesforce-known-deviations", include_str!("../profiles/salesforce-known-deviations.toml"))];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExclusionProfile {
+    exclude: Vec<Exclusion>,
+}
+
+/// The exclusions of the shipped profile `name`.
+pub fn exclusion_profile(name: &str) -> Option<Vec<Exclusion>> {
+    let (_, text) = EXCLUSION_PROFILES.iter().find(|(n, _)| *n == name)?;
+    let profile: ExclusionProfile = toml::from_str(text).expect("the shipped profiles parse (a unit test reads each)");
+    Some(profile.exclude.into_iter().map(|x| Exclusion { profile: Some(name.to_string()), ..x }).collect())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -296,6 +318,12 @@ pub struct Exclusion {
     /// excluded control is otherwise still run, so a stale exclusion shows.
     #[serde(default = "yes")]
     pub run: bool,
+    /// Where the deviation was reported (exclusion profiles).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// The exclusion profile it came from; `None`: the target file's own.
+    #[serde(skip)]
+    pub profile: Option<String>,
 }
 
 fn yes() -> bool {
@@ -512,6 +540,18 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
             ));
         }
     }
+    for (i, name) in t.exclusion_profiles.iter().enumerate() {
+        let Some(profile) = exclusion_profile(name) else {
+            let known: Vec<&str> = EXCLUSION_PROFILES.iter().map(|p| p.0).collect();
+            return Err(err(
+                &format!("exclusion_profiles[{i}]"),
+                format!("'{name}' is not a shipped exclusion profile (known: {})", known.join(", ")),
+            ));
+        };
+        // The file's own exclusion of an ID wins over a profile's.
+        let own: Vec<String> = t.exclude.iter().map(|x| x.id.clone()).collect();
+        t.exclude.extend(profile.into_iter().filter(|x| !own.contains(&x.id)));
+    }
     for (section, list) in [("exclude", &t.exclude), ("downgrade", &t.downgrade)] {
         for (i, x) in list.iter().enumerate() {
             let well_formed = x.id.starts_with("HG-") && x.id.split('-').count() == 3;
@@ -611,6 +651,37 @@ mod tests {
         assert_ne!(t, TEMPLATE);
         let e = parse("t.toml", &t).unwrap_err();
         assert_eq!(e.key, "limits.per_user_requests_per_minute", "{e}");
+    }
+
+    #[test]
+    fn the_shipped_exclusion_profiles_name_a_source_and_an_expiry_and_a_files_own_exclusion_wins() {
+        for (name, _) in EXCLUSION_PROFILES {
+            let profile = exclusion_profile(name).expect("parses");
+            assert!(!profile.is_empty());
+            for x in profile {
+                assert!(x.source.as_deref().is_some_and(|s| s.starts_with("https://")), "{}", x.id);
+                assert!(x.expires.as_deref().is_some_and(is_date), "{}", x.id);
+                assert_eq!(x.profile.as_deref(), Some(*name));
+            }
+        }
+        let with = |extra: &str| {
+            TEMPLATE.replacen("flavor = \"salesforce\"\n", &format!("flavor = \"salesforce\"\n{extra}\n"), 1)
+        };
+        let t = parse("t.toml", &with("exclusion_profiles = [\"salesforce-known-deviations\"]")).unwrap();
+        let ids: Vec<&str> = t.exclude.iter().map(|x| x.id.as_str()).collect();
+        assert!(ids.contains(&"HG-RS-06") && ids.contains(&"HG-META-02"), "{ids:?}");
+        // The file's own exclusion of HG-RS-06 stays, the profile's is left out.
+        let own = format!(
+            "{}\n[[exclude]]\nid = \"HG-RS-06\"\nreason = \"ours\"\n",
+            with("exclusion_profiles = [\"salesforce-known-deviations\"]")
+        );
+        let t = parse("t.toml", &own).unwrap();
+        let rs06: Vec<&Exclusion> = t.exclude.iter().filter(|x| x.id == "HG-RS-06").collect();
+        assert_eq!(rs06.len(), 1);
+        assert_eq!((rs06[0].reason.as_str(), rs06[0].profile.as_deref()), ("ours", None));
+        let e = parse("t.toml", &with("exclusion_profiles = [\"salesforce\"]")).unwrap_err();
+        assert_eq!(e.key, "exclusion_profiles[0]");
+        assert_eq!(e.problem, "'salesforce' is not a shipped exclusion profile (known: salesforce-known-deviations)");
     }
 
     #[test]

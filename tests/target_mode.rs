@@ -756,3 +756,45 @@ async fn the_remote_benchmark_runs_the_gate_through_the_latency_proxy() {
     assert!(floor > run.requests["floor_serial_round_trips"].as_u64().unwrap() && floor < run.served, "{run:?}");
     assert_eq!(run.floor(), std::time::Duration::from_millis(2) * floor as u32);
 }
+
+/// The shipped profile of known platform deviations: where the deviation occurs (the mock's MCP
+/// server accepting a token issued for another server, as the platform's hosted servers do) its
+/// row is excluded with the profile, the source and the failure kept for information; where it
+/// does not, the exclusion shows stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_deviations_are_excluded_where_they_occur_and_stale_where_they_do_not() {
+    for (fault, informational) in [(Some("mcp-audience-unchecked"), "failed"), (None, "passed")] {
+        let mut fixture = mock_org::Org::default_fixture();
+        if let Some(f) = fault {
+            fixture.enable_fault(f).unwrap();
+        }
+        let org = mock_org::start(fixture).await.unwrap();
+        let text = target_file(&org.url).replacen(
+            "flavor = \"salesforce\"\n",
+            "flavor = \"salesforce\"\nexclusion_profiles = [\"salesforce-known-deviations\"]\n",
+            1,
+        );
+        let name = format!("deviations-{informational}");
+        let file = write(&name, &text);
+        let (code, stdout, _, json) = run_tagged(&file, &name, "@HG-RS-06").await;
+        assert_eq!(code, 3, "a selection is inconclusive, never failed by an excluded row\n{stdout}");
+        let rows: Vec<&serde_json::Value> =
+            json["controls"].as_array().unwrap().iter().filter(|c| c["id"] == "HG-RS-06").collect();
+        assert!(!rows.is_empty());
+        for row in rows {
+            assert_eq!(row["status"], "excluded", "{row}");
+            assert_eq!(row["informational"], informational, "{row}");
+            let why = row["message"].as_str().unwrap();
+            assert!(
+                why.starts_with("excluded as a known platform deviation (exclusion profile salesforce-known-deviations (until 2027-05-31)): ")
+                    && why.ends_with("; reported in https://github.com/forcedotcom/mcp-hosted/issues/46 (2026-08-25, a token's aud claim quoted)"),
+                "{why}"
+            );
+        }
+        assert_eq!(stdout.contains("(stale: it passes; remove the exclusion)"), fault.is_none(), "{stdout}");
+        assert!(json["run"]["exclusions"].as_array().unwrap().iter().any(|x| {
+            x.as_str().unwrap().starts_with("HG-RS-06 (profile salesforce-known-deviations) (until 2027-05-31): ")
+        }));
+        org.shutdown().await;
+    }
+}
