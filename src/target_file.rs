@@ -624,6 +624,22 @@ mod tests {
         assert_eq!(e.key, "endpoints.instance_url", "{e}");
     }
 
+    /// The README's sandbox example: secrets, security token, the deviations profile, everything
+    /// the gate can use on a real org, and only IDs of the catalog.
+    #[test]
+    fn the_sandbox_example_validates() {
+        let t = parse("examples/sandbox.toml", include_str!("../examples/sandbox.toml")).expect("valid");
+        assert_eq!(t.app.client_secret_env.as_deref(), Some("HG_AGENT_APP_SECRET"));
+        assert!(t.personas["agent"].security_token_env.is_some());
+        assert!(t.exclude.iter().any(|x| x.profile.as_deref() == Some("salesforce-known-deviations")));
+        let mut ids = std::collections::BTreeMap::new();
+        let catalog = crate::catalog::shipped();
+        for c in &catalog {
+            *ids.entry(c.id.as_str()).or_default() |= c.severity == "SHOULD";
+        }
+        t.check_ids("examples/sandbox.toml", &ids).expect("every excluded ID is a control");
+    }
+
     #[test]
     fn a_target_file_is_a_regular_file_of_bounded_size() {
         let e = load(Path::new("/dev/zero")).unwrap_err();
