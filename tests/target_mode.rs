@@ -798,3 +798,28 @@ async fn known_deviations_are_excluded_where_they_occur_and_stale_where_they_do_
         org.shutdown().await;
     }
 }
+
+/// An admin persona without the right to freeze users makes REV-04 not verifiable, naming the
+/// right, and nothing is left frozen: the gap is the target file's, not a failure of the org.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_persona_that_may_not_freeze_users_makes_rev04_not_verifiable() {
+    let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
+    // The admin persona is the sales rep, who may read but not manage users.
+    let text = target_file(&org.url).replacen(
+        "username = \"admin@acme.test\"\npassword_env = \"HG_TEST_ADMIN_PASSWORD\"",
+        "username = \"sales.rep@acme.test\"\npassword_env = \"HG_TEST_SALES_PASSWORD\"",
+        1,
+    );
+    assert!(text.contains("[personas.admin]\nusername = \"sales.rep@acme.test\""));
+    let file = write("admin-not-admin", &text);
+    let (code, stdout, _, json) = run_tagged(&file, "admin-not-admin", "@HG-REV-04").await;
+    // Not verifiable counts against the gate: exit 1, with the reasons, never a pass or a failure.
+    assert_eq!(code, 1, "{stdout}");
+    let rows: Vec<&serde_json::Value> =
+        json["controls"].as_array().unwrap().iter().filter(|c| c["id"] == "HG-REV-04").collect();
+    let why: Vec<&str> = rows.iter().map(|r| r["message"].as_str().unwrap()).collect();
+    assert!(rows.len() == 2 && rows.iter().all(|r| r["status"] == "not verifiable"), "{why:?}");
+    assert!(why.iter().any(|w| w.ends_with("(400 INSUFFICIENT_ACCESS_OR_READONLY): it needs Manage Users")), "{why:?}");
+    assert!(why.iter().any(|w| w.starts_with("the admin cannot read agent.service@acme.test's UserLogin")), "{why:?}");
+    assert!(!frozen_or_inactive(&org, "agent.service@acme.test"));
+}

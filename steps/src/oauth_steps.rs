@@ -1042,6 +1042,15 @@ async fn admin_user_state(w: &mut GateWorld, persona: &str, field: &str, value: 
     w.queue_undo(Cleanup::AdminPatch { path: path.clone(), body: json!({ field: !value }) });
     w.rest("admin", Method::PATCH, &path, Some(json!({ field: value }))).await?;
     let r = w.last()?;
+    // The admin persona lacking the right is the target file's gap, not the org's failure:
+    // Salesforce answers 400 INSUFFICIENT_ACCESS_OR_READONLY (or 403) to an edit it may not make.
+    let code = crate::world::error_code(&r.json().unwrap_or_default()).unwrap_or_default();
+    if r.status == 403 || (r.status == 400 && code.starts_with("INSUFFICIENT_ACCESS")) {
+        return Err(StepError::NotVerifiable(format!(
+            "the admin persona may not change {path} ({} {code}): it needs Manage Users",
+            r.status
+        )));
+    }
     expect(r.status == 204, "the admin's change accepted (204)", || format!("{}", r.status))
 }
 
