@@ -153,7 +153,7 @@ impl ControlResult {
         let severity = if tags.iter().any(|t| t == "SHOULD") { "SHOULD" } else { "MUST" }.to_string();
         let specs = tags.iter().filter(|t| SPEC_PREFIXES.iter().any(|p| t.starts_with(p))).cloned().collect();
         ControlResult {
-            id,
+            id: id.clone(),
             title: title.to_string(),
             feature: feature.to_string(),
             checklist,
@@ -167,7 +167,9 @@ impl ControlResult {
             informational: None,
             evidence: Vec::new(),
             reproduce: None,
-            tags: tags.to_vec(),
+            // The row's ID is one of its tags even where an outline's example row names it, so
+            // `--tags @HG-PKCE-06` (and the reproduce command) select it.
+            tags: tags.iter().cloned().chain((!tags.contains(&id)).then(|| id.clone())).collect(),
         }
     }
 

@@ -257,6 +257,11 @@ fn the_gate_runs_against_oidc_provider_and_the_mcp_typescript_sdk() {
         "HG-TRN-03",
         // oidc-provider takes no `scope` on a code exchange: the grant is the authorization's.
         "HG-SCOPE-02",
+        // An error page for an unknown client; `iss` on code and error redirects alike; the
+        // code refused as a refresh token (its basic-auth row: not applicable, a public client).
+        "HG-CLIENT-01",
+        "HG-ISS-01",
+        "HG-PKCE-09",
     ]);
     // Exclusions are reported with their reasons; what this stack cannot run is reported by tag
     // with its outcome and reason.
@@ -314,7 +319,9 @@ primary_mcp_server = "reads"
     // Not verifiable and not applicable alike in both modes, each for its reason (EXPECTED.md).
     let set = |ids: &[&'static str]| ids.iter().copied().collect::<std::collections::BTreeSet<_>>();
     assert_eq!(run.with("not verifiable"), set(&["HG-CODE-05", "HG-REV-04", "HG-REV-05", "HG-RS-04", "HG-RS-05"]));
-    assert_eq!(run.with("not applicable"), set(&["HG-REDIR-08", "HG-REV-01", "HG-RS-04"]));
+    // HG-ISS-01: no RFC 9207 in the metadata; HG-PKCE-09's basic-auth row and twin: a public client.
+    assert_eq!(run.with("not applicable"), set(&["HG-ISS-01", "HG-PKCE-09", "HG-REDIR-08", "HG-REV-01", "HG-RS-04"]));
+    run.passes(&["HG-CLIENT-01", "HG-PKCE-09"]);
     let messages = run.controls().iter().map(|c| c["message"].as_str().unwrap_or_default()).collect::<Vec<_>>();
     for reason in [
         "the authorization code's lifetime is not known (set limits.code_lifetime_seconds",

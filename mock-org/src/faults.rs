@@ -30,6 +30,8 @@ pub enum Fault {
     TokenRedirectUnchecked,
     ErrorToUnregisteredUri,
     RefusalPageUnreadable,
+    UnknownClientRedirects,
+    IssMissingOnErrors,
     // the agent's External Client App
     AppReusedByIntegration,
     AppScopesWidened,
@@ -39,7 +41,9 @@ pub enum Fault {
     PkceVerifierUnchecked,
     PkceVerifierWithoutChallenge,
     PkceUnknownMethod,
+    PkceSkippedForBasicAuth,
     // codes and refresh tokens
+    CodeAsRefreshToken,
     CodeReusable,
     CodeReuseRace,
     CodeAnyClient,
@@ -403,6 +407,10 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-PKCE-06", "observed 200 (no error code)"),
             caught("HG-PKCE-07", "observed 200 (no error code)"),
             caught("HG-PKCE-08", "observed 200 (no error code)"),
+            caught(
+                "HG-PKCE-09 a code issued against a challenge is not redeemed without its verifier (basic-auth)",
+                "observed 200 (no error code)",
+            ),
         ],
     ),
     row(
@@ -411,6 +419,40 @@ pub const TABLE: &[FaultSpec] = &[
         "pkce",
         "a code issued without a challenge is redeemed with any verifier (PKCE downgrade)",
         &[caught("HG-PKCE-01", "observed a code")],
+    ),
+    row(
+        PkceSkippedForBasicAuth,
+        "pkce-skipped-for-basic-auth",
+        "pkce",
+        "a client that authenticates with HTTP Basic redeems a code without the verifier its challenge asked for",
+        &[caught(
+            "HG-PKCE-09 a code issued against a challenge is not redeemed without its verifier (basic-auth)",
+            "observed 200 (no error code)",
+        )],
+    ),
+    row(
+        CodeAsRefreshToken,
+        "code-as-refresh-token",
+        "codes",
+        "the refresh grant takes an unredeemed authorization code as a refresh token, no verifier asked",
+        &[caught(
+            "HG-PKCE-09 a code issued against a challenge is not redeemed without its verifier (refresh-grant)",
+            "observed 200 (no error code)",
+        )],
+    ),
+    row(
+        UnknownClientRedirects,
+        "unknown-client-redirects",
+        "callback URLs",
+        "an authorization request from an unknown client is answered with an error redirect to whatever callback it names",
+        &[caught("HG-CLIENT-01", "observed a redirect to https://evil.example")],
+    ),
+    row(
+        IssMissingOnErrors,
+        "iss-missing-on-errors",
+        "callback URLs",
+        "error redirects to the callback leave out the iss parameter the metadata advertises (RFC 9207)",
+        &[caught("HG-ISS-01 every authorization response carries the issuer (error)", "observed no iss")],
     ),
     row(
         PkceUnknownMethod,

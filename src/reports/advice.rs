@@ -8,6 +8,14 @@ const FIXES: &[(&str, &str)] = &[
         "Salesforce: Setup > External Client App Manager > the agent's app > OAuth Settings: list exactly the agent's callback URLs (no wildcard, no loopback port variance unless native). Other servers: register exact redirect URIs and compare them as strings, before any decoding.",
     ),
     (
+        "CLIENT",
+        "Authorization server: look the client_id up before anything else and show an unknown client an error page; never redirect it, not even with an error, to the redirect_uri it names (RFC 6749 §4.1.2.1). On Salesforce this is the platform's own behaviour; a proxy or custom login page in front of it must keep it.",
+    ),
+    (
+        "ISS",
+        "Authorization server: where the metadata sets authorization_response_iss_parameter_supported, add iss (the issuer, exactly) to every authorization response, error redirects included (RFC 9207 §2); otherwise do not advertise it.",
+    ),
+    (
         "PKCE",
         "Salesforce: the app's OAuth settings: Require Proof Key for Code Exchange (PKCE). Other servers: require a code_challenge from public clients at the authorization endpoint, S256 only; refuse plain and a missing method.",
     ),

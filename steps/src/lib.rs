@@ -1,6 +1,7 @@
 //! Everything the Gherkin scenarios stand on: the target description, the probe client that
 //! records redacted evidence, the OAuth login driver, and the World with its thin steps.
 
+pub mod client_trust;
 pub mod evidence;
 pub mod html_form;
 pub mod login;
@@ -14,6 +15,7 @@ pub mod traffic;
 pub mod world;
 
 mod audit_steps;
+mod client_trust_steps;
 mod decl_steps;
 mod history_steps;
 pub mod limit_steps;

@@ -10,7 +10,7 @@ use crate::target::Flavor;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
 #[param(
     name = "refusal",
-    regex = "a grant the client may not use|an unknown grant|a spent grant|a grant of another client|a verifier that does not match|a code for another callback|malformed authorization|an invalid token|a request without a bearer token|a response type the client may not use|a token of another client|an unknown token"
+    regex = "a grant the client may not use|an unknown grant|a spent grant|a grant of another client|a verifier that does not match|a code for another callback|malformed authorization|an invalid token|a request without a bearer token|a response type the client may not use|a token of another client|an unknown token|a code offered as a refresh token"
 )]
 pub enum Kind {
     /// Token endpoint: a grant type the client is not allowed (password, client credentials,
@@ -41,6 +41,8 @@ pub enum Kind {
     ForeignRevocation,
     /// Revocation endpoint: a token the server never issued.
     UnknownRevocation,
+    /// Token endpoint: an authorization code sent as the refresh token of a refresh grant.
+    CodeAsRefreshToken,
 }
 
 /// The status an error redirect is judged with: RFC 6749 §4.1.2.1 shows 302, and any redirect
@@ -64,6 +66,7 @@ impl std::str::FromStr for Kind {
             "a response type the client may not use" => Kind::ForbiddenResponseType,
             "a token of another client" => Kind::ForeignRevocation,
             "an unknown token" => Kind::UnknownRevocation,
+            "a code offered as a refresh token" => Kind::CodeAsRefreshToken,
             other => return Err(format!("no refusal kind '{other}'")),
         })
     }
@@ -158,6 +161,11 @@ pub fn shapes(flavor: Flavor, kind: Kind) -> Vec<Shape> {
             "Salesforce Help, Revoke OAuth Tokens (400 invalid_token or unsupported_token_type)",
         )],
         UnknownRevocation => vec![shape(&[200], &[None], "RFC 7009 §2.2 (200 for an invalid token)")],
+        CodeAsRefreshToken => vec![shape(
+            &[400],
+            &[Some("invalid_grant")],
+            "RFC 6749 §5.2 and §6 (invalid_grant: the refresh token is invalid)",
+        )],
     };
     if sf && kind == OtherCallback {
         out.push(shape(

@@ -48,8 +48,14 @@ fn page(error: &'static str, description: impl Into<String>) -> Refusal {
 pub fn validate(s: &MockOrg, params: &[(String, String)]) -> Result<Validated, Refusal> {
     let one = |name: &str| form::single(params, name).map_err(|e| page("invalid_request", e));
     let client_id = one("client_id")?.ok_or_else(|| page("invalid_client_id", "client identifier invalid"))?;
-    let app =
-        s.org.app_by_consumer_key(&client_id).ok_or_else(|| page("invalid_client_id", "client identifier invalid"))?;
+    let Some(app) = s.org.app_by_consumer_key(&client_id) else {
+        // Under `unknown-client-redirects` the error goes to whatever callback the request names.
+        if let (true, Some(to)) = (s.fault(Fault::UnknownClientRedirects), one("redirect_uri")?) {
+            let description = "client identifier invalid".into();
+            return Err(Refusal::Redirect { to, error: "invalid_client_id", description, state: one("state")? });
+        }
+        return Err(page("invalid_client_id", "client identifier invalid"));
+    };
     // Required even with one registered callback, so the request says where it wants the code.
     let redirect_uri = match one("redirect_uri")? {
         Some(u) => u,
@@ -163,7 +169,9 @@ fn refusal_response(s: &MockOrg, r: Refusal) -> Response {
             if let Some(st) = state.as_deref() {
                 p.push(("state", st));
             }
-            p.push(("iss", s.tokens.issuer()));
+            if !s.fault(Fault::IssMissingOnErrors) {
+                p.push(("iss", s.tokens.issuer()));
+            }
             redirect(callback_url(&to, &p))
         }
     }

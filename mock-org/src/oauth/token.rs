@@ -122,8 +122,9 @@ pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Resu
     // Under `code-reuse-race` the code is marked redeemed only after a pause (the tokens being
     // minted): a replay after the answer is refused, redemptions in flight together all pass.
     let race = grant_type == "authorization_code" && s.fault(Fault::CodeReuseRace);
+    let basic_auth = headers.contains_key(header::AUTHORIZATION);
     let result = app.and_then(|app| match grant_type.as_str() {
-        "authorization_code" => redeem_code(&s, app, &params, !race),
+        "authorization_code" => redeem_code(&s, app, &params, !race, basic_auth),
         "refresh_token" => refresh(&s, app, &params),
         "password" if s.fault(Fault::PasswordGrant) => password_grant(&s, app, &params),
         "client_credentials" if s.fault(Fault::ClientCredentials) => {
@@ -198,6 +199,7 @@ fn redeem_code(
     app: &ExternalClientApp,
     params: &[(String, String)],
     mark: bool,
+    basic_auth: bool,
 ) -> Result<Issued, OAuthError> {
     let invalid_code = || OAuthError::bad("invalid_grant", "invalid authorization code");
     let code = param(params, "code")?.ok_or_else(invalid_code)?;
@@ -227,6 +229,7 @@ fn redeem_code(
         }
         match (&grant.challenge, verifier.as_deref()) {
             _ if s.fault(Fault::PkceVerifierUnchecked) => {}
+            (Some(_), None) if basic_auth && s.fault(Fault::PkceSkippedForBasicAuth) => {}
             (Some(_), None) => return Err(OAuthError::bad("invalid_grant", "code_verifier is required")),
             (Some(c), Some(v)) if !pkce::verifier_answers(c, v) => {
                 return Err(OAuthError::bad("invalid_grant", "invalid code verifier"));
@@ -266,6 +269,15 @@ fn refresh(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) ->
     let requested: Option<Vec<String>> =
         param(params, "scope")?.map(|sc| sc.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect());
     let (auth, family) = s.oauth.with(|g| {
+        // Under `code-as-refresh-token` an unredeemed code of this client passes for one.
+        if s.fault(Fault::CodeAsRefreshToken)
+            && let Some(code) =
+                g.codes.get_mut(&presented).filter(|c| !c.redeemed && c.auth.client_id == app.consumer_key)
+        {
+            code.redeemed = true;
+            let auth = code.auth.clone();
+            return Ok((auth, g.new_family()));
+        }
         let rt = g.refresh.get(&presented).cloned().ok_or_else(expired)?;
         if rt.auth.client_id != app.consumer_key && !s.fault(Fault::RefreshAnyClient) {
             return Err(expired());
