@@ -262,6 +262,8 @@ fn the_gate_runs_against_oidc_provider_and_the_mcp_typescript_sdk() {
         "HG-CLIENT-01",
         "HG-ISS-01",
         "HG-PKCE-09",
+        // The metadata offers, and the JWT access token carries, exactly the declared `mcp_api`.
+        "HG-SCOPE-01",
     ]);
     // Exclusions are reported with their reasons; what this stack cannot run is reported by tag
     // with its outcome and reason.
@@ -319,9 +321,13 @@ primary_mcp_server = "reads"
     // Not verifiable and not applicable alike in both modes, each for its reason (EXPECTED.md).
     let set = |ids: &[&'static str]| ids.iter().copied().collect::<std::collections::BTreeSet<_>>();
     assert_eq!(run.with("not verifiable"), set(&["HG-CODE-05", "HG-REV-04", "HG-REV-05", "HG-RS-04", "HG-RS-05"]));
-    // HG-ISS-01: no RFC 9207 in the metadata; HG-PKCE-09's basic-auth row and twin: a public client.
-    assert_eq!(run.with("not applicable"), set(&["HG-ISS-01", "HG-PKCE-09", "HG-REDIR-08", "HG-REV-01", "HG-RS-04"]));
+    // HG-ISS-01: no RFC 9207 in the metadata; HG-PKCE-09's basic-auth row and twin: a public
+    // client; HG-SCOPE-01's token row: opaque tokens (and in lax mode its metadata row too: no
+    // scopes_supported to judge).
+    let not_applicable = ["HG-ISS-01", "HG-PKCE-09", "HG-REDIR-08", "HG-REV-01", "HG-RS-04", "HG-SCOPE-01"];
+    assert_eq!(run.with("not applicable"), set(&not_applicable));
     run.passes(&["HG-CLIENT-01", "HG-PKCE-09"]);
+    assert_eq!(run.with("passed").contains("HG-SCOPE-01"), mode == "strict");
     let messages = run.controls().iter().map(|c| c["message"].as_str().unwrap_or_default()).collect::<Vec<_>>();
     for reason in [
         "the authorization code's lifetime is not known (set limits.code_lifetime_seconds",

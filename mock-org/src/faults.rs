@@ -52,6 +52,7 @@ pub enum Fault {
     RefreshAnyClient,
     RefreshWidensScope,
     TokenScopeWidened,
+    TokenScopeClaimWidened,
     // revocation
     RevocationDelay,
     RefreshRevocationNoCascade,
@@ -68,6 +69,7 @@ pub enum Fault {
     McpOriginUnchecked,
     McpOriginLoopback,
     McpMetadataWrongResource,
+    McpMetadataScopesWidened,
     McpSessionIsCredential,
     McpSessionUnbound,
     McpScopeUnchecked,
@@ -642,6 +644,23 @@ pub const TABLE: &[FaultSpec] = &[
         ],
     ),
     row(
+        McpMetadataScopesWidened,
+        "mcp-metadata-scopes-widened",
+        "resource server",
+        "the protected-resource metadata offers sfap_api beside mcp_api, a scope the rollout never declared",
+        &[caught("HG-SCOPE-01 the MCP server offers no scope beyond the declared set", "observed also 'sfap_api'")],
+    ),
+    row(
+        TokenScopeClaimWidened,
+        "token-scope-claim-widened",
+        "codes",
+        "access tokens carry sfap_api in their scp claim though the token answer names only the grant",
+        &[caught(
+            "HG-SCOPE-01 the access token carries exactly the declared set",
+            "observed 'mcp_api refresh_token sfap_api'",
+        )],
+    ),
+    row(
         McpMetadataWrongResource,
         "mcp-metadata-wrong-resource",
         "resource server",
@@ -815,10 +834,11 @@ pub const TABLE: &[FaultSpec] = &[
         OpaqueAccessTokens,
         "opaque-access-tokens",
         "lifetime",
-        "access tokens are opaque handles (a session id) without expires_in, as Salesforce issues them: the forgeries have nothing to forge (not applicable) and no lifetime can be read (not verifiable)",
+        "access tokens are opaque handles (a session id) without expires_in, as Salesforce issues them: the forgeries have nothing to forge and the token names no scope of its own (not applicable), and no lifetime can be read (not verifiable)",
         &[
             caught("HG-RS-04", "the target's access tokens are opaque (not JWTs)"),
             caught("HG-RT-05", "the access token is opaque and its answer has no expires_in"),
+            caught("HG-SCOPE-01 the access token carries exactly the declared set", "the access token is opaque"),
         ],
     ),
     row(

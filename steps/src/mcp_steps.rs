@@ -312,11 +312,18 @@ async fn accepted(w: &mut GateWorld) -> Result<(), StepError> {
     expect(r.status == 200 && rpc(r).get("result").is_some(), "200 with a result", || format!("{}", r.status))
 }
 
+/// The server's protected-resource metadata, found as a client finds it after the request just
+/// made (its challenge first).
+pub(crate) async fn resource_metadata_of(w: &mut GateWorld, server: &str) -> Result<Value, StepError> {
+    let url = w.mcp_url(server)?;
+    let challenge = w.last()?.header("www-authenticate").unwrap_or_default().to_string();
+    find_resource_metadata(w, &url, &challenge).await
+}
+
 #[then(expr = "the protected resource metadata of the {word} MCP server names it, the issuer and the mcp_api scope")]
 async fn resource_metadata(w: &mut GateWorld, server: String) -> Result<(), StepError> {
     let url = w.mcp_url(&server)?;
-    let challenge = w.last()?.header("www-authenticate").unwrap_or_default().to_string();
-    let v = find_resource_metadata(w, &url, &challenge).await?;
+    let v = resource_metadata_of(w, &server).await?;
     expect(v["resource"] == json!(url), format!("resource {url}"), || format!("resource {}", v["resource"]))?;
     let issuer = w.target.issuer.clone();
     let servers: Vec<&str> =

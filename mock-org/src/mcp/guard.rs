@@ -236,7 +236,7 @@ pub async fn resource_metadata(s: Arc<MockOrg>, server: String) -> Response {
     axum::Json(json!({
         "resource": resource,
         "authorization_servers": [s.tokens.issuer()],
-        "scopes_supported": ["mcp_api"],
+        "scopes_supported": if s.fault(Fault::McpMetadataScopesWidened) { json!(["mcp_api", "sfap_api"]) } else { json!(["mcp_api"]) },
         "bearer_methods_supported": ["header"],
         "resource_name": server,
     }))

@@ -364,8 +364,13 @@ fn jwt_bearer_grant(s: &MockOrg, app: &ExternalClientApp, params: &[(String, Str
 /// both under the family, so revoking the family reaches them.
 fn issue(s: &MockOrg, app: &ExternalClientApp, auth: Authorization, family: String) -> Issued {
     let lifetime = i64::from(app.access_token_lifetime_minutes) * 60;
+    // Under `token-scope-claim-widened` the token's own `scp` says more than the answer shows.
+    let mut minted = auth.scopes.clone();
+    if s.fault(Fault::TokenScopeClaimWidened) {
+        minted.push("sfap_api".into());
+    }
     let (access, claims) =
-        s.tokens.mint(&s.clock, &auth.user_id, &auth.client_id, &auth.scopes, auth.audience.clone(), lifetime);
+        s.tokens.mint(&s.clock, &auth.user_id, &auth.client_id, &minted, auth.audience.clone(), lifetime);
     let refresh = auth.scopes.iter().any(|x| x == "refresh_token").then(|| opaque("5Aep"));
     s.oauth.with(|g| {
         if let Some(rt) = &refresh {
