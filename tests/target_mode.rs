@@ -821,5 +821,8 @@ async fn an_admin_persona_that_may_not_freeze_users_makes_rev04_not_verifiable()
     assert!(rows.len() == 2 && rows.iter().all(|r| r["status"] == "not verifiable"), "{why:?}");
     assert!(why.iter().any(|w| w.ends_with("(400 INSUFFICIENT_ACCESS_OR_READONLY): it needs Manage Users")), "{why:?}");
     assert!(why.iter().any(|w| w.starts_with("the admin cannot read agent.service@acme.test's UserLogin")), "{why:?}");
+    // The refused change never happened: nothing is owed to the org, nothing to put back by hand.
+    assert_eq!(json["run"]["undo_outstanding"], serde_json::json!([]), "{stdout}");
+    assert!(!stdout.contains("NOT UNDONE"), "{stdout}");
     assert!(!frozen_or_inactive(&org, "agent.service@acme.test"));
 }

@@ -353,6 +353,7 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-REDIR-07", "a page the driver does not understand: status 200, title 'Verify you are human'"),
             caught("HG-REDIR-08", "a page the driver does not understand: status 200, title 'Verify you are human'"),
             caught("HG-REDIR-10", "a page the driver does not understand: status 200, title 'Verify you are human'"),
+            caught("HG-CLIENT-01", "a page the driver does not understand: status 200, title 'Verify you are human'"),
         ],
     ),
     row(

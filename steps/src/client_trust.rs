@@ -3,7 +3,7 @@
 //! redeemed without its verifier, whatever token path the client takes (HG-PKCE-09), and where
 //! the metadata advertises RFC 9207, every authorization response names its issuer (HG-ISS-01).
 
-use crate::login::Outcome;
+use crate::login::Ending;
 use crate::probe::Request;
 use crate::target::Flavor;
 use crate::world::{GateWorld, StepError, expect};
@@ -32,18 +32,19 @@ pub async fn authorize_unknown_client(w: &mut GateWorld) -> Result<(), StepError
 }
 
 /// RFC 6749 §4.1.2.1: an invalid client id gets the error shown to the user, never a redirect to
-/// the callback it names (nor anywhere else off the server's origin, consent or not).
+/// the callback it names (nor anywhere else off the server's origin). Only a page the driver
+/// reads as the server's own refusal passes; a page it could not get past proves nothing.
 pub fn unknown_client_turned_away(w: &GateWorld) -> Result<(), StepError> {
-    match w.last_authorize.as_ref().ok_or(StepError::NothingSent)? {
-        Outcome::Redirected(to) => Err(StepError::Expectation {
+    let outcome = w.last_authorize.as_ref().ok_or(StepError::NothingSent)?;
+    match outcome.ending() {
+        Ending::ErrorPage { .. } => Ok(()),
+        Ending::Unrecognised(what) => Err(StepError::NotVerifiable(format!(
+            "the unknown client's request ended on {what}, not an error the gate can read"
+        ))),
+        Ending::Granted(to) | Ending::ErrorRedirect { to, .. } => Err(StepError::Expectation {
             expected: "an error shown by the server, no redirect off its origin".into(),
             observed: format!("a redirect to {}://{}", to.scheme(), to.host_str().unwrap_or_default()),
         }),
-        Outcome::Page(r) if r.status >= 500 => Err(StepError::NotVerifiable(format!(
-            "the server failed ({}) instead of deciding on the unknown client",
-            r.status
-        ))),
-        Outcome::Page(_) => Ok(()),
     }
 }
 

@@ -1043,13 +1043,19 @@ async fn admin_user_state(w: &mut GateWorld, persona: &str, field: &str, value: 
     w.rest("admin", Method::PATCH, &path, Some(json!({ field: value }))).await?;
     let r = w.last()?;
     // The admin persona lacking the right is the target file's gap, not the org's failure:
-    // Salesforce answers 400 INSUFFICIENT_ACCESS_OR_READONLY (or 403) to an edit it may not make.
+    // Salesforce answers 400 (or 403) INSUFFICIENT_ACCESS_OR_READONLY to an edit it may not make.
+    // The change did not happen, so its undo is withdrawn rather than reported as owed.
+    let status = r.status;
     let code = crate::world::error_code(&r.json().unwrap_or_default()).unwrap_or_default();
-    if r.status == 403 || (r.status == 400 && code.starts_with("INSUFFICIENT_ACCESS")) {
+    if matches!(status, 400 | 403) && code.starts_with("INSUFFICIENT_ACCESS") {
+        w.withdraw_last_undo();
         return Err(StepError::NotVerifiable(format!(
-            "the admin persona may not change {path} ({} {code}): it needs Manage Users",
-            r.status
+            "the admin persona may not change {path} ({status} {code}): it needs Manage Users"
         )));
+    }
+    if status == 403 {
+        w.withdraw_last_undo();
+        return Err(StepError::NotVerifiable(format!("the admin's change of {path} was refused ({status} {code})")));
     }
     expect(r.status == 204, "the admin's change accepted (204)", || format!("{}", r.status))
 }

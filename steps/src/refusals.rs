@@ -161,11 +161,14 @@ pub fn shapes(flavor: Flavor, kind: Kind) -> Vec<Shape> {
             "Salesforce Help, Revoke OAuth Tokens (400 invalid_token or unsupported_token_type)",
         )],
         UnknownRevocation => vec![shape(&[200], &[None], "RFC 7009 §2.2 (200 for an invalid token)")],
-        CodeAsRefreshToken => vec![shape(
-            &[400],
-            &[Some("invalid_grant")],
-            "RFC 6749 §5.2 and §6 (invalid_grant: the refresh token is invalid)",
-        )],
+        CodeAsRefreshToken => vec![
+            shape(
+                &[400],
+                &[Some("invalid_grant")],
+                "RFC 6749 §5.2 and §6 (invalid_grant: the refresh token is invalid)",
+            ),
+            CLIENT_AUTH_FAILED,
+        ],
     };
     if sf && kind == OtherCallback {
         out.push(shape(

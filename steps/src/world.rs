@@ -432,6 +432,13 @@ impl GateWorld {
         self.cleanup.push((owed, c));
     }
 
+    /// Withdraws the newest undo: the change it would put back was refused, so nothing is owed.
+    pub fn withdraw_last_undo(&mut self) {
+        if let Some((Some(id), _)) = self.cleanup.pop() {
+            crate::stop::RUN.done(id);
+        }
+    }
+
     /// Undoes what the scenario changed in the org, newest first. Runs after every scenario,
     /// passed, failed or interrupted (the probe lets an undo out after the run's interruption);
     /// a failure here is reported in the evidence and stays in the ledger, not hidden.
