@@ -111,7 +111,7 @@ pub async fn redeem_through(w: &mut GateWorld, path: TokenPath, with_verifier: b
             let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(&client), enc(&secret)));
             w.probe.secrets.add(&basic, "client secret");
-            form.extend(w.target.resources.iter().map(|r| ("resource".to_string(), r.clone())));
+            crate::login::indicate_resources(&w.target, &mut form);
             w.judging(&form);
             w.secret_sent = true;
             let mut req = Request::new(Method::POST, w.target.token_url.as_str()).form(form);

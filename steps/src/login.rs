@@ -248,13 +248,18 @@ fn is_username(name: &str) -> bool {
 /// MCP authorization: clients send `resource` on token requests too) unless the request names
 /// its own.
 pub async fn exchange(probe: &mut Probe, t: &Target, mut pairs: Vec<(String, String)>) -> Result<Reply, LoginError> {
+    indicate_resources(t, &mut pairs);
+    authenticate_client(t, &mut pairs);
+    Ok(probe.send(Request::new(Method::POST, t.token_url.as_str()).form(pairs)).await?)
+}
+
+/// Adds the target's resource indicators to a code or refresh grant that names none.
+pub fn indicate_resources(t: &Target, pairs: &mut Vec<(String, String)>) {
     let grant = pairs.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str());
     let indicated = matches!(grant, Some("authorization_code") | Some("refresh_token"));
     if indicated && !pairs.iter().any(|(k, _)| k == "resource") {
         pairs.extend(t.resources.iter().map(|r| ("resource".to_string(), r.clone())));
     }
-    authenticate_client(t, &mut pairs);
-    Ok(probe.send(Request::new(Method::POST, t.token_url.as_str()).form(pairs)).await?)
 }
 
 /// Adds the secret of the client a request names, where the target declares one (RFC 6749
