@@ -303,6 +303,12 @@ fn scan_apex(path: &std::path::Path, sarif: Option<&std::path::Path>, tool_class
             format!(" (reached from {})", f.reached_from.join(", "))
         };
         println!("{}:{}:{}: {} {}{reached}", f.file, f.line, f.column, f.rule, f.message);
+        if !f.paths.is_empty() {
+            println!("    path: {}", f.path_text());
+        }
+    }
+    for c in &scan.cleared {
+        println!("{}:{}: cleared: {} ({})", c.file, c.line, c.what, c.by);
     }
     println!(
         "{} files, {} classes, {} entry points, {} findings",

@@ -1,25 +1,45 @@
-//! Static scan of the Apex behind custom MCP tools (HG-SYS-03): finds code that runs in system
-//! mode before it ships, and names the line. Parsed with the tree-sitter Apex grammar
-//! (`tree-sitter-sfapex`), never with regexes.
+//! Static scan of the Apex behind custom MCP tools (HG-SYS-03): finds code a tool reaches that
+//! runs with more access than the signed-in user, names the line and the path from the tool's
+//! entry method to it. Parsed with the tree-sitter Apex grammar (`tree-sitter-sfapex`), never
+//! with regexes.
 //!
-//! Entry points are methods exposed to clients (`@InvocableMethod`, `@AuraEnabled`, `@Http*` in a
-//! `@RestResource` class) and every method of a class the caller maps to a tool. Calls are
-//! followed from entry points into other classes of the same tree, transitively, so a helper's
-//! system-mode query is charged to the entry point that reaches it. Nothing "excuses" a query: a
-//! describe or permission check elsewhere does not make a system-mode query safe (PMD's
-//! ApexCRUDViolation lets one check in a class suppress the rest).
+//! - Entry points: methods exposed to clients (`@InvocableMethod`, `@AuraEnabled`, `@Http*` in a
+//!   `@RestResource` class), and every method of a class the caller maps to a tool.
+//! - What runs: [`reach`] lists every way one piece of code reaches another (calls through
+//!   variables, fields, properties, interfaces and overrides; constructors and initializers;
+//!   batch, queueable, schedulable and finalizer jobs) and the sharing rules applied on the way.
+//! - What each operation asks for: [`access`] reads modes and access levels from the syntax tree,
+//!   and credits `Security.stripInaccessible` and describe checks only where they cover every
+//!   object and field used. [`surface`] is the table of `Database`, `Search` and `System` methods.
+//! - The rules: [`rules`]. Nothing "excuses" an operation that is not itself covered: a check in
+//!   another method does not (PMD's ApexCRUDViolation lets one check in a class clear the rest).
 
-mod model;
-mod rules;
+pub mod access;
+pub mod corpus;
+pub mod model;
+pub mod parse;
+pub mod reach;
+pub mod rules;
 pub mod sarif;
+pub mod surface;
 
 pub use model::{ApexClass, SourceFile};
 pub use rules::{RULES, Rule};
 
+use model::{At, Credit};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// One finding: rule, where, what to change, and which entry point reaches it.
+/// One place on the way from an entry point to a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub what: String,
+}
+
+/// One finding: rule, where, what to change, which entry points reach it and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub rule: &'static str,
@@ -31,6 +51,31 @@ pub struct Finding {
     pub message: String,
     /// `Class.method` entry points whose calls reach this code.
     pub reached_from: Vec<String>,
+    /// For each entry point in `reached_from`, the shortest path from it to the finding's line.
+    pub paths: Vec<Vec<Step>>,
+}
+
+impl Finding {
+    /// The first path as one line: `Tool.run → Repo.find (Tool.cls:12) → … → Repo.cls:30`.
+    pub fn path_text(&self) -> String {
+        let Some(path) = self.paths.first() else { return String::new() };
+        let short = |f: &str| f.rsplit('/').next().unwrap_or(f).to_string();
+        let mut parts: Vec<String> = Vec::new();
+        for s in path {
+            let at = format!("{}:{}", short(&s.file), s.line);
+            parts.push(format!("{} ({at})", s.what));
+        }
+        parts.join(" → ")
+    }
+}
+
+/// An operation a check was credited for: where, what, and which check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cleared {
+    pub file: String,
+    pub line: usize,
+    pub what: String,
+    pub by: String,
 }
 
 /// The scan of one source tree.
@@ -40,10 +85,13 @@ pub struct Scan {
     pub classes: Vec<String>,
     pub entry_points: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Reached operations whose object and field access the code checks itself.
+    pub cleared: Vec<Cleared>,
 }
 
 impl Scan {
-    /// Findings charged to one class's entry points (a tool backed by that class).
+    /// Findings charged to one class's entry points (a tool backed by that class), and every file
+    /// that was not analysed.
     pub fn findings_for_class(&self, class: &str) -> Vec<&Finding> {
         let prefix = format!("{}.", class.to_ascii_lowercase());
         self.findings
@@ -104,7 +152,7 @@ pub fn scan(files: &[SourceFile], tool_classes: &[String]) -> Scan {
     let mut classes: Vec<ApexClass> = Vec::new();
     let mut findings = Vec::new();
     for f in files {
-        match model::parse(f) {
+        match parse::parse(f) {
             Ok(mut c) => classes.append(&mut c),
             Err(u) => findings.push(Finding {
                 rule: u.rule,
@@ -122,71 +170,76 @@ pub fn scan(files: &[SourceFile], tool_classes: &[String]) -> Scan {
                     }
                 },
                 reached_from: Vec::new(),
+                paths: Vec::new(),
             }),
         }
     }
-    let by_name: BTreeMap<String, usize> =
-        classes.iter().enumerate().map(|(i, c)| (c.name.to_ascii_lowercase(), i)).collect();
+    let graph = reach::Graph::new(&classes);
     let tools: BTreeSet<String> = tool_classes.iter().map(|c| c.to_ascii_lowercase()).collect();
-    // Entry points, then what each reaches (class index, method index).
     let mut entries: Vec<(usize, usize)> = Vec::new();
     for (ci, c) in classes.iter().enumerate() {
         for (mi, m) in c.methods.iter().enumerate() {
-            if m.exposed(c) || tools.contains(&c.outer_name().to_ascii_lowercase()) {
+            if m.callable() && (m.exposed(c) || tools.contains(&c.outer_name().to_ascii_lowercase())) {
                 entries.push((ci, mi));
             }
         }
     }
-    let mut reached: BTreeMap<(usize, usize), BTreeSet<String>> = BTreeMap::new();
-    for &(ci, mi) in &entries {
-        let label = format!("{}.{}", classes[ci].name, classes[ci].methods[mi].name);
-        let mut queue = VecDeque::from([(ci, mi)]);
-        let mut seen = BTreeSet::new();
-        while let Some((c, m)) = queue.pop_front() {
-            if !seen.insert((c, m)) {
-                continue;
-            }
-            reached.entry((c, m)).or_default().insert(label.clone());
-            // A property's accessors run whenever code of its class does (queries in getters count).
-            for (am, a) in classes[c].methods.iter().enumerate() {
-                if a.accessor {
-                    queue.push_back((c, am));
+    // (rule, file, line, column) -> finding; one path per entry point, the first (shortest) found.
+    let mut found: BTreeMap<(String, usize, usize, &'static str), Finding> = BTreeMap::new();
+    let mut cleared: BTreeMap<(String, usize, usize), Cleared> = BTreeMap::new();
+    for &entry in &entries {
+        let label = format!("{}.{}", classes[entry.0].name, classes[entry.0].methods[entry.1].name);
+        let walk = reach::walk(&graph, entry);
+        for &state in &walk.order {
+            let (ci, mi, ctx) = state;
+            let c = &classes[ci];
+            let m = &c.methods[mi];
+            let mut hits = Vec::new();
+            for op in &m.ops {
+                hits.extend(rules::op_hits(&classes, ci, m, op, ctx).into_iter().map(|h| (h, op.at, op.what.clone())));
+                if let Credit::Full(by) = &op.credit {
+                    cleared.entry((c.file.clone(), op.at.line, op.at.column)).or_insert_with(|| Cleared {
+                        file: c.file.clone(),
+                        line: op.at.line,
+                        what: format!("{} in {}.{}", op.what, c.name, m.name),
+                        by: by.clone(),
+                    });
                 }
             }
-            for call in &classes[c].methods[m].calls {
-                // `Helper.run()`, or `Inner.run()` for an inner class of the caller's outer class.
-                let target = match &call.class {
-                    Some(k) => by_name.get(&k.to_ascii_lowercase()).copied().or_else(|| {
-                        let qualified = format!("{}.{k}", classes[c].outer_name()).to_ascii_lowercase();
-                        by_name.get(&qualified).copied()
-                    }),
-                    None => Some(c),
+            for u in &graph.unresolved[ci][mi] {
+                let r = rules::rule(rules::UNRESOLVED_CALL);
+                let h = rules::Hit {
+                    rule: rules::UNRESOLVED_CALL,
+                    class: ci,
+                    method: Some(m.name.clone()),
+                    at: u.at,
+                    message: format!("{} in {}.{}: {}; {}", u.what, c.name, m.name, r.title, r.fix),
                 };
-                if let Some(tc) = target {
-                    for (tm, method) in classes[tc].methods.iter().enumerate() {
-                        if method.name.eq_ignore_ascii_case(&call.method) {
-                            queue.push_back((tc, tm));
-                        }
-                    }
+                hits.push((h, u.at, "unresolved call".to_string()));
+            }
+            for (h, op_at, what) in hits {
+                let file = classes[h.class].file.clone();
+                let key = (file.clone(), h.at.line, h.at.column, h.rule);
+                let f = found.entry(key).or_insert_with(|| Finding {
+                    rule: h.rule,
+                    file,
+                    line: h.at.line,
+                    column: h.at.column,
+                    class: classes[h.class].name.clone(),
+                    method: h.method.clone(),
+                    message: h.message.clone(),
+                    reached_from: Vec::new(),
+                    paths: Vec::new(),
+                });
+                if !f.reached_from.contains(&label) {
+                    f.reached_from.push(label.clone());
+                    f.paths.push(path(&graph, &walk, state, op_at, &what));
                 }
             }
         }
     }
-    let mut reached_classes: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
-    for ((c, _), labels) in &reached {
-        reached_classes.entry(*c).or_default().extend(labels.iter().cloned());
-    }
-    for (ci, labels) in &reached_classes {
-        let c = &classes[*ci];
-        let labels: Vec<String> = labels.iter().cloned().collect();
-        findings.extend(rules::class_findings(c, entries.iter().any(|(e, _)| e == ci), &labels));
-    }
-    for ((ci, mi), labels) in &reached {
-        let c = &classes[*ci];
-        findings.extend(rules::method_findings(c, &c.methods[*mi], &labels.iter().cloned().collect::<Vec<_>>()));
-    }
+    findings.extend(found.into_values());
     findings.sort_by(|a, b| (&a.file, a.line, a.column, a.rule).cmp(&(&b.file, b.line, b.column, b.rule)));
-    findings.dedup();
     Scan {
         files: files.len(),
         classes: classes.iter().map(|c| c.name.clone()).collect(),
@@ -195,5 +248,31 @@ pub fn scan(files: &[SourceFile], tool_classes: &[String]) -> Scan {
             .map(|(c, m)| format!("{}.{}", classes[*c].name, classes[*c].methods[*m].name))
             .collect(),
         findings,
+        cleared: cleared.into_values().collect(),
     }
+}
+
+/// The steps from the walk's entry point to `state`, then to the line `end` in it.
+fn path(g: &reach::Graph, walk: &reach::Walk, state: reach::State, end: At, what: &str) -> Vec<Step> {
+    let file = |c: usize| g.classes[c].file.clone();
+    let mut edges = Vec::new();
+    let mut cur = state;
+    while let Some(&(prev, i)) = walk.parent.get(&cur) {
+        edges.push((prev, i));
+        cur = prev;
+    }
+    let (ec, em, _) = cur;
+    let entry = &g.classes[ec].methods[em];
+    let mut steps = vec![Step {
+        file: file(ec),
+        line: entry.at.line,
+        column: entry.at.column,
+        what: format!("entry point {}.{}", g.classes[ec].name, entry.name),
+    }];
+    for (prev, i) in edges.into_iter().rev() {
+        let e = &g.edges[prev.0][prev.1][i];
+        steps.push(Step { file: file(prev.0), line: e.at.line, column: e.at.column, what: e.note.clone() });
+    }
+    steps.push(Step { file: file(state.0), line: end.line, column: end.column, what: what.to_string() });
+    steps
 }

@@ -1,8 +1,8 @@
 //! The rules, each with an ID, what it catches, and what to change. One place: the scanner, the
 //! SARIF writer and the docs read this table.
 
-use crate::Finding;
-use crate::model::{ApexClass, Method, Mode, Operation, Sharing};
+use crate::model::{ApexClass, At, Credit, Family, Method, Mode, Operation};
+use crate::reach::Ctx;
 
 pub struct Rule {
     pub id: &'static str,
@@ -14,7 +14,6 @@ pub const PARSE_ERROR: &str = "APEX-PARSE";
 pub const TOO_DEEP: &str = "APEX-TOO-DEEP";
 pub const WITHOUT_SHARING: &str = "APEX-WITHOUT-SHARING";
 pub const SHARING_NOT_DECLARED: &str = "APEX-SHARING-NOT-DECLARED";
-pub const INHERITED_SHARING_ENTRY: &str = "APEX-INHERITED-SHARING-ENTRY";
 pub const QUERY_SYSTEM_MODE: &str = "APEX-QUERY-SYSTEM-MODE";
 pub const QUERY_NO_USER_MODE: &str = "APEX-QUERY-NO-USER-MODE";
 pub const QUERY_SECURITY_ENFORCED: &str = "APEX-QUERY-SECURITY-ENFORCED";
@@ -22,6 +21,8 @@ pub const DATABASE_SYSTEM_MODE: &str = "APEX-DATABASE-SYSTEM-MODE";
 pub const DATABASE_NO_ACCESS_LEVEL: &str = "APEX-DATABASE-NO-ACCESS-LEVEL";
 pub const DML_AS_SYSTEM: &str = "APEX-DML-AS-SYSTEM";
 pub const DML_NO_AS_USER: &str = "APEX-DML-NO-AS-USER";
+pub const ACCESS_LEVEL_UNKNOWN: &str = "APEX-ACCESS-LEVEL-UNKNOWN";
+pub const UNRESOLVED_CALL: &str = "APEX-UNRESOLVED-CALL";
 
 pub const RULES: &[Rule] = &[
     Rule { id: PARSE_ERROR, title: "The file does not parse", fix: "fix the syntax; an unparsed file is not cleared" },
@@ -32,18 +33,13 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: WITHOUT_SHARING,
-        title: "`without sharing` on a class reached from an entry point",
-        fix: "declare the class `with sharing` (or `inherited sharing` for a helper only ever called from user-mode code)",
+        title: "`without sharing` class whose code (or code it calls) reads or writes records outside user mode",
+        fix: "declare the class `with sharing` (or `inherited sharing`), or run its queries and DML in user mode",
     },
     Rule {
         id: SHARING_NOT_DECLARED,
-        title: "Entry-point class without a sharing keyword before API 67.0 (runs without sharing)",
+        title: "Entry point with no sharing keyword before API 67.0 (runs without sharing unless @AuraEnabled) that reads or writes records outside user mode",
         fix: "declare the class `with sharing`, or raise its apiVersion to 67.0 or later",
-    },
-    Rule {
-        id: INHERITED_SHARING_ENTRY,
-        title: "`inherited sharing` on an entry-point class (an entry point inherits nothing: it runs without sharing)",
-        fix: "declare the entry-point class `with sharing`",
     },
     Rule {
         id: QUERY_SYSTEM_MODE,
@@ -76,80 +72,85 @@ pub const RULES: &[Rule] = &[
         title: "DML statement without `as user` before API 67.0 (ignores CRUD and field-level security)",
         fix: "write the DML `as user` (e.g. `update as user records;`)",
     },
+    Rule {
+        id: ACCESS_LEVEL_UNKNOWN,
+        title: "Record access whose mode is not known statically (an access level from a parameter, a call or a field; a `Database`/`Search` method the scanner does not know)",
+        fix: "pass `AccessLevel.USER_MODE` (or a local or final field assigned only that) where the operation is",
+    },
+    Rule {
+        id: UNRESOLVED_CALL,
+        title: "A call the scan cannot follow (the class is chosen at run time): the code it runs is not cleared",
+        fix: "name the class statically, or map the classes it can be to tools so they are scanned as entry points",
+    },
 ];
 
 pub fn rule(id: &str) -> &'static Rule {
     RULES.iter().find(|r| r.id == id).expect("every rule id has a row")
 }
 
-fn finding(
-    rule_id: &'static str,
-    c: &ApexClass,
-    method: Option<&str>,
-    line: usize,
-    column: usize,
-    what: &str,
-    reached: &[String],
-) -> Finding {
+/// One violation before it is charged to entry points: rule, where, and what.
+pub struct Hit {
+    pub rule: &'static str,
+    pub class: usize,
+    pub method: Option<String>,
+    pub at: At,
+    pub message: String,
+}
+
+fn hit(rule_id: &'static str, class: usize, method: Option<&str>, at: At, what: &str) -> Hit {
     let r = rule(rule_id);
-    Finding {
+    Hit {
         rule: rule_id,
-        file: c.file.clone(),
-        line,
-        column,
-        class: c.name.clone(),
+        class,
         method: method.map(str::to_string),
+        at,
         message: format!("{what}: {}; {}", r.title, r.fix),
-        reached_from: reached.to_vec(),
     }
 }
 
-/// Sharing findings for a class some entry point reaches.
-pub fn class_findings(c: &ApexClass, entry_class: bool, reached: &[String]) -> Vec<Finding> {
-    let f = |id, what: &str| finding(id, c, None, c.at.line, c.at.column, what, reached);
-    match c.sharing {
-        Sharing::Without => vec![f(WITHOUT_SHARING, &format!("class {}", c.name))],
-        Sharing::Inherited if entry_class => vec![f(INHERITED_SHARING_ENTRY, &format!("class {}", c.name))],
-        Sharing::Omitted if entry_class && !c.user_mode_by_default() => {
-            vec![f(SHARING_NOT_DECLARED, &format!("class {} (apiVersion {})", c.name, version(c)))]
-        }
-        _ => Vec::new(),
+/// The mode an operation runs in: its own, or its class's API-version default.
+pub fn effective(c: &ApexClass, op: &Operation) -> Mode {
+    match &op.mode {
+        Mode::Unstated if c.user_mode_by_default() => Mode::User,
+        m => m.clone(),
     }
 }
 
-fn version(c: &ApexClass) -> String {
-    c.api_version.map(|v| format!("{}.{}", v / 10, v % 10)).unwrap_or_else(|| "unknown: no -meta.xml".into())
-}
-
-/// Query, `Database` and DML findings in one reached method.
-pub fn method_findings(c: &ApexClass, m: &Method, reached: &[String]) -> Vec<Finding> {
-    let default_user = c.user_mode_by_default();
-    let mut out = Vec::new();
-    let mut add = |id, op: &Operation| {
-        let what = format!("{} in {}.{}", op.what, c.name, m.name);
-        out.push(finding(id, c, Some(&m.name), op.at.line, op.at.column, &what, reached));
+/// What one operation, run in one sharing context, violates. Credit for checks that enforce
+/// object and field access clears the mode rules, never the sharing ones.
+pub fn op_hits(classes: &[ApexClass], ci: usize, m: &Method, op: &Operation, ctx: Ctx) -> Vec<Hit> {
+    let c = &classes[ci];
+    let mode = effective(c, op);
+    let what = format!("{} in {}.{}", op.what, c.name, m.name);
+    let partial = match &op.credit {
+        Credit::Partial(p) => format!(" ({p})"),
+        _ => String::new(),
     };
-    for q in &m.queries {
-        match q.mode {
-            Mode::System => add(QUERY_SYSTEM_MODE, q),
-            Mode::SecurityEnforced => add(QUERY_SECURITY_ENFORCED, q),
-            Mode::Unstated if !default_user => add(QUERY_NO_USER_MODE, q),
-            _ => {}
-        }
+    let credited = matches!(op.credit, Credit::Full(_));
+    let mut out = Vec::new();
+    let mut add = |id, extra: &str| out.push(hit(id, ci, Some(&m.name), op.at, &format!("{what}{extra}")));
+    let (system, unstated) = match op.family {
+        Family::Query => (QUERY_SYSTEM_MODE, QUERY_NO_USER_MODE),
+        Family::Database => (DATABASE_SYSTEM_MODE, DATABASE_NO_ACCESS_LEVEL),
+        Family::Dml => (DML_AS_SYSTEM, DML_NO_AS_USER),
+    };
+    match &mode {
+        Mode::System if !credited => add(system, &partial),
+        Mode::SecurityEnforced => add(QUERY_SECURITY_ENFORCED, ""),
+        Mode::Unstated if !credited => add(unstated, &format!(" (apiVersion {}){partial}", c.version())),
+        Mode::Unknown(why) => add(ACCESS_LEVEL_UNKNOWN, &format!(" ({why})")),
+        _ => {}
     }
-    for d in &m.database {
-        match d.mode {
-            Mode::System => add(DATABASE_SYSTEM_MODE, d),
-            Mode::Unstated if !default_user => add(DATABASE_NO_ACCESS_LEVEL, d),
-            _ => {}
-        }
-    }
-    for d in &m.dml {
-        match d.mode {
-            Mode::System => add(DML_AS_SYSTEM, d),
-            Mode::Unstated if !default_user => add(DML_NO_AS_USER, d),
-            _ => {}
-        }
+    if let Ctx::Without { origin, omitted } = ctx
+        && mode != Mode::User
+    {
+        let o = &classes[origin];
+        let (id, why) = if omitted {
+            (SHARING_NOT_DECLARED, format!("class {} (apiVersion {}, no sharing keyword)", o.name, o.version()))
+        } else {
+            (WITHOUT_SHARING, format!("class {}", o.name))
+        };
+        out.push(hit(id, origin, None, o.at, &format!("{why}: {what} runs without sharing")));
     }
     out
 }

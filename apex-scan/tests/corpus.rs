@@ -34,15 +34,25 @@ const INVOCABLE: &str = "@InvocableMethod public static List<String> run(List<Id
     "66.0",
     &[]
 )]
-#[case::without_sharing(
+#[case::without_sharing_with_a_system_mode_default(
+    "public without sharing class Subject { @AuraEnabled public static Integer n() { return [SELECT COUNT() FROM Case]; } }",
+    "66.0",
+    &["APEX-QUERY-NO-USER-MODE", "APEX-WITHOUT-SHARING"]
+)]
+#[case::without_sharing_with_user_mode_queries_is_clean(
     "public without sharing class Subject { @AuraEnabled public static Integer n() { return [SELECT COUNT() FROM Case WITH USER_MODE]; } }",
     "66.0",
-    &["APEX-WITHOUT-SHARING"]
+    &[]
 )]
-#[case::omitted_keyword_before_67(
-    "public class Subject { @AuraEnabled public static Integer n() { return [SELECT COUNT() FROM Case WITH USER_MODE]; } }",
+#[case::omitted_keyword_before_67_on_an_invocable_entry(
+    "public class Subject { @InvocableMethod public static List<Integer> n() { return new List<Integer>{ [SELECT COUNT() FROM Case WITH SECURITY_ENFORCED] }; } }",
     "66.0",
-    &["APEX-SHARING-NOT-DECLARED"]
+    &["APEX-QUERY-SECURITY-ENFORCED", "APEX-SHARING-NOT-DECLARED"]
+)]
+#[case::omitted_keyword_before_67_on_an_aura_entry_is_with_sharing(
+    "public class Subject { @AuraEnabled public static Integer n() { return [SELECT COUNT() FROM Case WITH SECURITY_ENFORCED]; } }",
+    "66.0",
+    &["APEX-QUERY-SECURITY-ENFORCED"]
 )]
 #[case::omitted_keyword_from_67_is_with_sharing_and_user_mode(
     "public class Subject { @AuraEnabled public static Integer n() { update new Case(); return [SELECT COUNT() FROM Case]; } }",
@@ -54,10 +64,10 @@ const INVOCABLE: &str = "@InvocableMethod public static List<String> run(List<Id
     "67.0",
     &["APEX-QUERY-SYSTEM-MODE"]
 )]
-#[case::inherited_sharing_on_an_entry_point(
-    "public inherited sharing class Subject { @AuraEnabled public static Integer n() { return [SELECT COUNT() FROM Case WITH USER_MODE]; } }",
+#[case::inherited_sharing_on_an_entry_point_runs_with_sharing(
+    "public inherited sharing class Subject { @InvocableMethod public static List<Integer> n() { return new List<Integer>{ [SELECT COUNT() FROM Case WITH SECURITY_ENFORCED] }; } }",
     "66.0",
-    &["APEX-INHERITED-SHARING-ENTRY"]
+    &["APEX-QUERY-SECURITY-ENFORCED"]
 )]
 #[case::query_without_user_mode(
     "public with sharing class Subject { @AuraEnabled public static Integer n() { return [SELECT COUNT() FROM Case]; } }",
@@ -109,15 +119,20 @@ const INVOCABLE: &str = "@InvocableMethod public static List<String> run(List<Id
     "66.0",
     &["APEX-QUERY-NO-USER-MODE"]
 )]
-#[case::query_in_a_property_getter(
-    "public with sharing class Subject { public Integer total { get { return [SELECT COUNT() FROM Case]; } } @AuraEnabled public static Integer n() { return 1; } }",
+#[case::query_in_a_property_getter_read_by_the_entry(
+    "public with sharing class Subject { public Integer total { get { return [SELECT COUNT() FROM Case]; } } @AuraEnabled public static Integer n() { return new Subject().total; } }",
     "66.0",
     &["APEX-QUERY-NO-USER-MODE"]
 )]
-#[case::inner_class_does_not_inherit_with_sharing(
-    "public with sharing class Subject { public without sharing class Leak { public Integer n() { return [SELECT COUNT() FROM Case WITH USER_MODE]; } } @AuraEnabled public static Integer n() { return new Leak().n(); } }",
+#[case::query_in_a_property_getter_nobody_reads(
+    "public with sharing class Subject { public Integer total { get { return [SELECT COUNT() FROM Case]; } } @AuraEnabled public static Integer n() { return 1; } }",
     "66.0",
-    &["APEX-WITHOUT-SHARING"]
+    &[]
+)]
+#[case::inner_class_does_not_inherit_with_sharing(
+    "public with sharing class Subject { public without sharing class Leak { public Integer n() { return [SELECT COUNT() FROM Case WITH SYSTEM_MODE]; } } @AuraEnabled public static Integer n() { return new Leak().n(); } }",
+    "66.0",
+    &["APEX-QUERY-SYSTEM-MODE", "APEX-WITHOUT-SHARING"]
 )]
 #[case::rest_resource_handler_is_an_entry_point(
     "@RestResource(urlMapping='/cases/*') global with sharing class Subject { @HttpGet global static Integer n() { return [SELECT COUNT() FROM Case]; } }",
@@ -158,10 +173,17 @@ fn a_helper_reached_from_an_entry_point_is_charged_to_it() {
 
 #[test]
 fn a_class_mapped_to_a_tool_is_an_entry_point_without_annotations() {
-    let c = file("Mapped", "public without sharing class Mapped { public static Integer n() { return 1; } }", "66.0");
+    let c = file(
+        "Mapped",
+        "public without sharing class Mapped { public static Integer n() { return [SELECT COUNT() FROM Case WITH SYSTEM_MODE]; } }",
+        "66.0",
+    );
     assert!(scan(std::slice::from_ref(&c), &[]).findings.is_empty());
     let s = scan(&[c], &["Mapped".into()]);
-    assert_eq!(s.findings.iter().map(|f| f.rule).collect::<Vec<_>>(), ["APEX-WITHOUT-SHARING"]);
+    assert_eq!(
+        s.findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
+        ["APEX-WITHOUT-SHARING", "APEX-QUERY-SYSTEM-MODE"]
+    );
 }
 
 #[test]
@@ -202,7 +224,7 @@ fn sarif_output_is_2_1_0_with_rules_and_locations() {
     let s = scan(
         &[file(
             "Subject",
-            "public without sharing class Subject { @AuraEnabled public static Integer n() { return 1; } }",
+            "public without sharing class Subject { @AuraEnabled public static Integer n() { return [SELECT COUNT() FROM Case]; } }",
             "66.0",
         )],
         &[],
@@ -268,4 +290,28 @@ fn code_too_deep_to_analyse_is_a_finding_not_a_crash(#[case] body: String) {
 fn deep_but_analysable_nesting_is_still_scanned() {
     let body = nested_ifs(100, "List<Case> cs = [SELECT Id FROM Case WITH SYSTEM_MODE];");
     assert_eq!(rules_of(&body, "66.0"), ["APEX-QUERY-SYSTEM-MODE"]);
+}
+
+/// Every case of the directory corpus (one per way code is reached or an access level is read,
+/// each with a flagged and a clean twin) gets exactly its expected rules, and every finding
+/// carries a path from the tool's entry method.
+#[test]
+fn the_corpus_of_twins_is_classified_right_with_paths() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let cases = apex_scan::corpus::load(&root).expect("the corpus reads");
+    assert!(cases.len() >= 50, "{} cases", cases.len());
+    let mut wrong = Vec::new();
+    for case in &cases {
+        let got = apex_scan::corpus::scan_rules(case).expect("a corpus case reads");
+        if got != case.rules || got.is_empty() == case.leak {
+            wrong.push(format!("{}: expected {:?}, got {got:?}", case.name, case.rules));
+        }
+        let files = apex_scan::read_tree(&case.dir).unwrap();
+        for f in apex_scan::scan(&files, &[]).findings {
+            let path = f.paths.first().unwrap_or_else(|| panic!("{}: {f:?} has no path", case.name));
+            assert!(path[0].what.starts_with("entry point Tool."), "{}: {path:?}", case.name);
+            assert_eq!((path.last().unwrap().line, f.paths.len()), (path.last().unwrap().line, f.reached_from.len()));
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {} cases wrong:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
 }

@@ -414,7 +414,10 @@ async fn scan_apex(w: &mut GateWorld, persona: String) -> Result<(), StepError> 
     }
     let classes: Vec<String> = listed.iter().map(|(_, c)| c.clone()).collect();
     let scan = apex_scan::scan(&files, &classes);
-    let line = |f: &apex_scan::Finding| format!("{}:{}:{}: {} {}", f.file, f.line, f.column, f.rule, f.message);
+    let line = |f: &apex_scan::Finding| {
+        let path = if f.paths.is_empty() { String::new() } else { format!(" [path: {}]", f.path_text()) };
+        format!("{}:{}:{}: {} {}{path}", f.file, f.line, f.column, f.rule, f.message)
+    };
     let verdicts = ApexVerdicts {
         tools: listed
             .into_iter()
