@@ -404,3 +404,111 @@ pub async fn remote_once(gate: &Path, dir: &Path, rtt: Duration, concurrency: us
         .ok_or("the run wrote no results.json")?;
     Ok(RemoteRun { rtt, wall, exit: status.code(), requests: results["run"]["requests"].clone(), served })
 }
+
+/// Writes a synthetic SFDX tree of `classes` classes shaped like a service layer, in groups of
+/// ten: a tool (an invocable entry point) that builds a service with a selector injected through
+/// its constructor and enqueues a job; the service (a field of interface type, DML); a selector
+/// implementing the one `ISelector` interface every selector implements (so each interface call
+/// fans out to every selector); the queueable job; a domain class with a queried property and a
+/// static initializer; and five utility classes calling one another. Each class has filler
+/// methods so the tree is about 40 lines a class.
+pub fn write_apex_tree(root: &Path, classes: usize) -> std::io::Result<()> {
+    let dir = root.join("force-app/main/default/classes");
+    std::fs::create_dir_all(&dir)?;
+    let meta = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ApexClass xmlns=\"http://soap.sforce.com/2006/04/metadata\">\n    <apiVersion>66.0</apiVersion>\n    <status>Active</status>\n</ApexClass>\n";
+    let filler = |n: usize| -> String {
+        (0..6)
+            .map(|k| {
+                format!(
+                    "    public static String label{k}(Integer x) {{\n        String s = 'item' + x;\n        for (Integer j = 0; j < x; j++) {{\n            s += String.valueOf(j * {n});\n        }}\n        return s.left(20);\n    }}\n"
+                )
+            })
+            .collect()
+    };
+    let write = |name: String, body: String| -> std::io::Result<()> {
+        std::fs::write(dir.join(format!("{name}.cls")), body)?;
+        std::fs::write(dir.join(format!("{name}.cls-meta.xml")), meta)
+    };
+    write("ISelector".into(), "public interface ISelector {\n    List<Case> byIds(Set<Id> ids);\n}\n".into())?;
+    for i in 0..classes.saturating_sub(1) {
+        let g = i / 10;
+        let (name, body) = match i % 10 {
+            0 => (
+                format!("Tool{g}"),
+                format!(
+                    "public with sharing class Tool{g} {{\n    @InvocableMethod(label='Tool {g}')\n    public static List<String> run(List<Id> ids) {{\n        Service{g} svc = new Service{g}(new Selector{g}());\n        System.enqueueJob(new Job{g}(ids));\n        List<String> out = svc.names(new Set<Id>(ids));\n        out.add(Util{g}a.label0(ids.size()));\n        return out;\n    }}\n{}}}\n",
+                    filler(i)
+                ),
+            ),
+            1 => (
+                format!("Service{g}"),
+                format!(
+                    "public with sharing class Service{g} {{\n    private ISelector selector;\n    public Service{g}(ISelector selector) {{\n        this.selector = selector;\n    }}\n    public List<String> names(Set<Id> ids) {{\n        List<String> out = new List<String>();\n        List<Case> cs = selector.byIds(ids);\n        for (Case c : cs) {{\n            out.add(c.Subject + Domain{g}.openCount);\n        }}\n        update as user cs;\n        return out;\n    }}\n{}}}\n",
+                    filler(i)
+                ),
+            ),
+            2 => (
+                format!("Selector{g}"),
+                format!(
+                    "public {} class Selector{g} implements ISelector {{\n    public List<Case> byIds(Set<Id> ids) {{\n        return [SELECT Id, Subject, Status FROM Case WHERE Id IN :ids{}];\n    }}\n{}}}\n",
+                    if g % 7 == 0 { "without sharing" } else { "with sharing" },
+                    if g % 5 == 0 { "" } else { " WITH USER_MODE" },
+                    filler(i)
+                ),
+            ),
+            3 => (
+                format!("Job{g}"),
+                format!(
+                    "public with sharing class Job{g} implements Queueable {{\n    private List<Id> ids;\n    public Job{g}(List<Id> ids) {{\n        this.ids = ids;\n    }}\n    public void execute(QueueableContext ctx) {{\n        List<Case> cs = Database.query('SELECT Id FROM Case WHERE Id IN :ids', AccessLevel.USER_MODE);\n        Util{g}b.touch(cs.size());\n    }}\n{}}}\n",
+                    filler(i)
+                ),
+            ),
+            4 => (
+                format!("Domain{g}"),
+                format!(
+                    "public with sharing class Domain{g} {{\n    private static final Map<String, String> LABELS = new Map<String, String>{{ 'a' => 'b' }};\n    public static Integer openCount {{\n        get {{\n            return [SELECT COUNT() FROM Case WHERE IsClosed = false WITH USER_MODE];\n        }}\n    }}\n{}}}\n",
+                    filler(i)
+                ),
+            ),
+            k => {
+                let me = ["a", "b", "c", "d", "e"][k - 5];
+                let next = ["b", "c", "d", "e", "a"][k - 5];
+                (
+                    format!("Util{g}{me}"),
+                    format!(
+                        "public with sharing class Util{g}{me} {{\n    public static void touch(Integer n) {{\n        if (n > 0) {{\n            Util{g}{next}.touch(n - 1);\n        }}\n    }}\n{}}}\n",
+                        filler(i)
+                    ),
+                )
+            }
+        };
+        write(name, body)?;
+    }
+    Ok(())
+}
+
+/// One timed scan of a tree: reading, then parsing and analysing, and what it found.
+pub struct ApexRun {
+    pub read: Duration,
+    pub scan: Duration,
+    pub files: usize,
+    pub lines: usize,
+    pub entry_points: usize,
+    pub findings: usize,
+}
+
+pub fn apex_scan_once(root: &Path) -> std::io::Result<ApexRun> {
+    let started = Instant::now();
+    let files = apex_scan::read_tree(root)?;
+    let read = started.elapsed();
+    let started = Instant::now();
+    let scan = apex_scan::scan(&files, &[]);
+    Ok(ApexRun {
+        read,
+        scan: started.elapsed(),
+        files: files.len(),
+        lines: files.iter().map(|f| f.text.lines().count()).sum(),
+        entry_points: scan.entry_points.len(),
+        findings: scan.findings.len(),
+    })
+}

@@ -394,6 +394,64 @@ fn scan_apex_names_the_system_mode_lines_writes_sarif_and_exits_by_verdict() {
     assert!(stderr.contains("cannot read no/such/tree"), "{stderr}");
 }
 
+/// Each finding carries its path from the tool's entry method, on the console and as a SARIF code
+/// flow; an operation a check clears is a `pass` result naming the check; both files validate
+/// against the SARIF 2.1.0 schema (as `summary_md_and_results_sarif_of_a_failing_run` checks).
+#[test]
+fn scan_apex_shows_each_findings_path_and_what_a_check_cleared_in_valid_sarif() {
+    let dir = support::scratch("cli-apex-paths");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let corpus = "apex-scan/tests/corpus";
+    let leak = dir.join("leak.sarif");
+    let (code, stdout, _) =
+        gate(&["scan-apex", &format!("{corpus}/call_through_an_interface_leak"), "--sarif", leak.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains(
+            "    path: entry point Tool.run (Tool.cls:1) → calls CaseFinder.find (Tool.cls:1) → SOQL (CaseFinder.cls:1)"
+        ),
+        "{stdout}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&leak).unwrap()).unwrap();
+    let result = &doc["runs"][0]["results"][0];
+    let steps = result["codeFlows"][0]["threadFlows"][0]["locations"].as_array().unwrap();
+    let said: Vec<&str> = steps.iter().map(|s| s["location"]["message"]["text"].as_str().unwrap()).collect();
+    assert_eq!(said, ["entry point Tool.run", "calls CaseFinder.find", "SOQL"]);
+    assert!(
+        steps[2]["location"]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("CaseFinder.cls")
+    );
+    let clean = dir.join("clean.sarif");
+    let (code, stdout, _) = gate(&[
+        "scan-apex",
+        &format!("{corpus}/strip_inaccessible_covers_the_query_clean"),
+        "--sarif",
+        clean.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("cleared: SOQL in Tool.run (Security.stripInaccessible(AccessType.READABLE)"), "{stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&clean).unwrap()).unwrap();
+    assert_eq!(doc["runs"][0]["results"][0]["kind"], "pass");
+    let interop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    let schema = interop.join("node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
+    let python = interop.join("python/.venv/bin/python");
+    assert!(schema.is_file() && python.is_file(), "run tests/interop/install (.ci/run does)");
+    let check =
+        "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))";
+    for sarif in [&leak, &clean] {
+        let out = std::process::Command::new(&python).args(["-c", check]).arg(&schema).arg(sarif).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{} is not valid SARIF 2.1.0: {}",
+            sarif.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn an_unknown_fault_is_a_usage_error_naming_the_known_ones() {
     let (code, _, stderr) = gate(&["run", "--fault", "open-sesame"]);
