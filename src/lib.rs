@@ -2,6 +2,7 @@
 //! the rollout may go.
 
 pub mod app_metadata;
+pub mod baseline;
 pub mod bench;
 pub mod catalog;
 pub mod file_target;
@@ -500,6 +501,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                     tally.lock().unwrap_or_else(|p| p.into_inner()).add_scenario(&w.target, &sent, serial);
                     r.duration_ms = w.started.elapsed().as_millis();
                     r.evidence = w.probe.evidence.iter().map(|e| w.probe.secrets.redact(e)).collect();
+                    r.decisions = std::mem::take(&mut w.decisions);
                 }
                 // Failure texts may quote what a target sent: redacted like the evidence.
                 let failure = failure_text(ev).map(|t| secrets.redact(&t));

@@ -120,6 +120,10 @@ pub struct ControlResult {
     /// in the environment variables the target file names).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reproduce: Option<String>,
+    /// The allow/deny decisions the row observed (persona × surface × what), for the drift
+    /// baseline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<steps::decisions::Decision>,
     /// The row's tags (feature, scenario and example tags), for selection.
     #[serde(skip)]
     pub tags: Vec<String>,
@@ -167,6 +171,7 @@ impl ControlResult {
             informational: None,
             evidence: Vec::new(),
             reproduce: None,
+            decisions: Vec::new(),
             // The row's ID is one of its tags even where an outline's example row names it, so
             // `--tags @HG-PKCE-06` (and the reproduce command) select it.
             tags: tags.iter().cloned().chain((!tags.contains(&id)).then(|| id.clone())).collect(),

@@ -1,6 +1,7 @@
 //! The scanner and PMD side by side on the corpus: `apex-scan/pmd/side-by-side` runs PMD's
 //! ApexCRUDViolation, ApexSharingViolations and ApexSOQLInjection over `apex-scan/tests/corpus`
-//! and passes its JSON report here; without one, only the scanner's column is printed.
+//! (or `--corpus DIR`, a tree of cases in the same layout) and passes its JSON report here;
+//! without one, only the scanner's column is printed.
 //!
 //! A case is flagged by a tool when the tool reports anything in it; it is right when flagged
 //! exactly when the case is a leak.
@@ -8,7 +9,15 @@
 use std::collections::BTreeMap;
 
 fn main() -> std::process::ExitCode {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let root = match args.iter().position(|a| a == "--corpus") {
+        Some(i) if i + 1 < args.len() => {
+            let dir = std::path::PathBuf::from(args.remove(i + 1));
+            args.remove(i);
+            dir
+        }
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"),
+    };
     let cases = match apex_scan::corpus::load(&root) {
         Ok(c) => c,
         Err(e) => {
@@ -16,7 +25,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let pmd = match std::env::args().nth(1).map(|p| pmd_flags(std::path::Path::new(&p))).transpose() {
+    let pmd = match args.first().map(|p| pmd_flags(std::path::Path::new(p))).transpose() {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");

@@ -351,6 +351,12 @@ fn string_parts(n: Node, scope: &Scope, src: &str, depth: usize, out: &mut Vec<S
                 }
             }
         }
+        // `new List<Object>{ ..., CLAUSE }` as `String.format`'s arguments: the values in it.
+        "object_creation_expression" | "array_creation_expression" | "array_initializer" | "ternary_expression" => {
+            for c in named(n) {
+                string_parts(c, scope, src, depth + 1, out);
+            }
+        }
         _ => {}
     }
 }
@@ -360,7 +366,7 @@ const READ: &str = "accesstype.readable";
 /// The credit an operation gets from the checks around it.
 pub fn credit(op: &Operation, node: Node, root: Node, scope: &Scope, src: &str) -> Credit {
     match op.family {
-        Family::Query if op.what == "SOQL" => soql_credit(node, root, src),
+        Family::Query if op.what == "SOQL" => soql_credit(node, root, scope, src),
         Family::Database if op.what.ends_with(".query") || op.what.contains("Query") => {
             match stripped_as(node, root, src, READ) {
                 true => Credit::Partial(
@@ -382,26 +388,66 @@ fn stripped_as(node: Node, root: Node, src: &str, access: &str) -> bool {
         "assignment_expression" => p.child_by_field_name("left").map(|x| text(x, src).to_ascii_lowercase()),
         _ => None,
     });
-    strip_calls(root, src).into_iter().any(|(kind, records)| {
+    strip_calls(root, src).into_iter().any(|(call, kind, records)| {
+        let raw = (records.kind() == "identifier").then(|| text(records, src).to_ascii_lowercase());
         kind == access
-            && (records.id() == node.id()
-                || (records.kind() == "identifier"
-                    && assigned_to.as_deref() == Some(text(records, src).to_ascii_lowercase().as_str())))
+            && (records.id() == node.id() || (raw.is_some() && assigned_to == raw))
+            && result_used(call, root, src)
+            && raw.is_none_or(|r| !read_after(&r, call, root, src))
     })
 }
 
-/// Every `Security.stripInaccessible(AccessType.X, records)` below `root`: (`accesstype.x`, records).
-fn strip_calls<'a>(root: Node<'a>, src: &str) -> Vec<(String, Node<'a>)> {
+/// Whether the stripped records are what the code goes on with: `getRecords()` is called on the
+/// decision, directly or through the local it is assigned to.
+fn result_used(call: Node, root: Node, src: &str) -> bool {
+    let parent = call.parent();
+    let called_on = |p: Node| {
+        p.kind() == "method_invocation"
+            && p.child_by_field_name("name").is_some_and(|x| text(x, src).eq_ignore_ascii_case("getRecords"))
+    };
+    if parent.is_some_and(called_on) {
+        return true;
+    }
+    let decision = parent.and_then(|p| match p.kind() {
+        "variable_declarator" => p.child_by_field_name("name"),
+        "assignment_expression" => p.child_by_field_name("left"),
+        _ => None,
+    });
+    let Some(d) = decision.map(|d| text(d, src).to_ascii_lowercase()) else { return false };
+    below(root)
+        .into_iter()
+        .any(|n| called_on(n) && n.child_by_field_name("object").is_some_and(|o| text(o, src).eq_ignore_ascii_case(&d)))
+}
+
+/// Whether a local is read after a node (other than being assigned again): the unstripped
+/// records used after all.
+fn read_after(name: &str, after: Node, root: Node, src: &str) -> bool {
+    below(root).into_iter().any(|n| {
+        n.kind() == "identifier"
+            && n.start_byte() >= after.end_byte()
+            && text(n, src).eq_ignore_ascii_case(name)
+            && !n.parent().is_some_and(|p| {
+                p.kind() == "assignment_expression" && p.child_by_field_name("left").is_some_and(|l| l.id() == n.id())
+            })
+    })
+}
+
+/// Every node below `root`, in no particular order.
+fn below(root: Node) -> Vec<Node> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
-        if let Some(found) = strip_call(n, src) {
-            out.push(found);
-        }
+        out.push(n);
         let mut cursor = n.walk();
         stack.extend(n.named_children(&mut cursor));
     }
     out
+}
+
+/// Every `Security.stripInaccessible(AccessType.X, records)` below `root`: (the call,
+/// `accesstype.x`, records).
+fn strip_calls<'a>(root: Node<'a>, src: &str) -> Vec<(Node<'a>, String, Node<'a>)> {
+    below(root).into_iter().filter_map(|n| strip_call(n, src).map(|(k, r)| (n, k, r))).collect()
 }
 
 fn strip_call<'a>(n: Node<'a>, src: &str) -> Option<(String, Node<'a>)> {
@@ -448,7 +494,7 @@ fn soql_parts(q: Node, src: &str) -> Option<(String, BTreeSet<String>, BTreeSet<
     Some((text(object, src).to_ascii_lowercase(), select, filter))
 }
 
-fn soql_credit(q: Node, root: Node, src: &str) -> Credit {
+fn soql_credit(q: Node, root: Node, scope: &Scope, src: &str) -> Credit {
     let Some((object, select, filter)) = soql_parts(q, src) else { return Credit::None };
     if stripped_as(q, root, src, READ) {
         let unchecked: Vec<&String> = filter.iter().filter(|f| !select.contains(*f) && *f != "id").collect();
@@ -463,7 +509,7 @@ fn soql_credit(q: Node, root: Node, src: &str) -> Credit {
             ))
         };
     }
-    let checks = guards(q, root, src);
+    let checks = guards(q, root, src, scope);
     if checks.is_empty() {
         return Credit::None;
     }
@@ -514,7 +560,7 @@ fn dml_credit(op: &Operation, node: Node, root: Node, scope: &Scope, src: &str) 
         ));
     }
     let object = target_object(target, scope, src);
-    let checks = guards(node, root, src);
+    let checks = guards(node, root, src, scope);
     let needed = match verb.as_str() {
         "delete" => "isdeletable",
         "undelete" => "isundeletable",
@@ -579,7 +625,7 @@ fn target_object(n: Node, scope: &Scope, src: &str) -> Option<String> {
 }
 
 /// Describe checks guarding `node`: (`isaccessible`, object, field) triples.
-fn guards(node: Node, root: Node, src: &str) -> BTreeSet<(String, String, Option<String>)> {
+fn guards(node: Node, root: Node, src: &str, scope: &Scope) -> BTreeSet<(String, String, Option<String>)> {
     let mut out = BTreeSet::new();
     let mut child = node;
     let mut cur = node.parent();
@@ -596,13 +642,7 @@ fn guards(node: Node, root: Node, src: &str) -> BTreeSet<(String, String, Option
                 if s.end_byte() > child.start_byte() {
                     break;
                 }
-                let exits = s.child_by_field_name("consequence").is_some_and(exits);
-                if s.kind() == "if_statement"
-                    && exits
-                    && let Some(cond) = s.child_by_field_name("condition")
-                {
-                    out.extend(checks_in(cond, src, false));
-                }
+                out.extend(exit_guards(s, src, scope));
             }
         }
         if p.id() == root.id() {
@@ -613,6 +653,52 @@ fn guards(node: Node, root: Node, src: &str) -> BTreeSet<(String, String, Option
     }
     out
 }
+
+/// Checks an earlier statement enforces by leaving: `if (!check) { throw ...; }`, or such an `if`
+/// in a loop over a constant list of fields (`for (SObjectField f : FIELDS) { if
+/// (!f.getDescribe().isAccessible()) throw ...; }`), which checks each field of the list.
+fn exit_guards(s: Node, src: &str, scope: &Scope) -> Vec<(String, String, Option<String>)> {
+    match s.kind() {
+        "if_statement" => {
+            let leaves = s.child_by_field_name("consequence").is_some_and(exits);
+            match (leaves, s.child_by_field_name("condition")) {
+                (true, Some(cond)) => checks_in(cond, src, false),
+                _ => Vec::new(),
+            }
+        }
+        "enhanced_for_statement" => {
+            let (Some(var), Some(list), Some(body)) =
+                (s.child_by_field_name("name"), s.child_by_field_name("value"), s.child_by_field_name("body"))
+            else {
+                return Vec::new();
+            };
+            let var = text(var, src).to_ascii_lowercase();
+            let fields: Vec<(String, String)> = scope
+                .values(text(list, src))
+                .iter()
+                .flat_map(|(_, v)| below(*v))
+                .filter(|n| n.kind() == "field_access")
+                .filter_map(|n| dotted(n, src))
+                .filter_map(|d| d.split_once('.').map(|(o, f)| (o.to_string(), f.to_string())))
+                .collect();
+            let mut out = Vec::new();
+            for inner in named(body).into_iter().filter(|x| x.kind() == "if_statement") {
+                for (check, object, field) in exit_guards(inner, src, scope) {
+                    if object == LOOP_FIELD && field.as_deref() == Some(var.as_str()) {
+                        out.extend(fields.iter().map(|(o, f)| (check.clone(), o.clone(), Some(f.clone()))));
+                    } else {
+                        out.push((check, object, field));
+                    }
+                }
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The object `describe_target` gives `f.getDescribe()` for a loop variable `f` (an SObjectField).
+const LOOP_FIELD: &str = "<loop field>";
 
 /// A branch that always leaves: it holds a `throw` or a `return`.
 fn exits(n: Node) -> bool {
@@ -697,6 +783,7 @@ fn describe_target(d: &str) -> Option<(String, Option<String>)> {
             Some((obj.to_string(), None))
         }
         [obj, f, "getdescribe()"] => Some((obj.to_string(), Some(f.to_string()))),
+        [var, "getdescribe()"] => Some((LOOP_FIELD.to_string(), Some(var.to_string()))),
         _ => None,
     }
 }

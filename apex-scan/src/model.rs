@@ -77,6 +77,8 @@ pub struct CallSite {
     pub receiver: Option<Expr>,
     pub method: String,
     pub args: usize,
+    /// The declared type of each argument where syntax tells it (a local, a parameter, `new T()`).
+    pub arg_types: Vec<Option<String>>,
 }
 
 /// A read or write of a name that may be a property (its accessor runs) or a class (its static
@@ -135,10 +137,13 @@ pub struct Method {
     pub at: At,
     pub annotations: Vec<String>,
     pub params: usize,
+    pub param_types: Vec<String>,
     pub return_type: Option<String>,
     pub calls: Vec<CallSite>,
     pub refs: Vec<Ref>,
     pub ops: Vec<Operation>,
+    /// Classes this code makes instances of without `new`: `Type.forName('T')`, `T.class`.
+    pub instantiates: Vec<String>,
 }
 
 impl Method {
@@ -149,10 +154,12 @@ impl Method {
             at,
             annotations: Vec::new(),
             params: 0,
+            param_types: Vec::new(),
             return_type: None,
             calls: Vec::new(),
             refs: Vec::new(),
             ops: Vec::new(),
+            instantiates: Vec::new(),
         }
     }
 

@@ -239,8 +239,18 @@ fn class(n: Node, outer: Option<&str>, f: &SourceFile, version: Option<u32>, out
                 method.return_type =
                     m.child_by_field_name("type").filter(|t| t.kind() != "void_type").map(|t| text(t, src).to_string());
                 let params = m.child_by_field_name("parameters");
-                method.params =
-                    params.map(|p| named(p).iter().filter(|x| x.kind() == "formal_parameter").count()).unwrap_or(0);
+                method.param_types = params
+                    .map(|p| {
+                        named(p)
+                            .into_iter()
+                            .filter(|x| x.kind() == "formal_parameter")
+                            .map(|x| {
+                                x.child_by_field_name("type").map(|t| text(t, src).to_string()).unwrap_or_default()
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                method.params = method.param_types.len();
                 // An interface or abstract method has no body: nothing of its own runs.
                 if let Some(b) = m.child_by_field_name("body") {
                     let scope = Scope::of_method(params, b, &c.fields, &finals, src);
@@ -357,14 +367,15 @@ fn visit<'a>(n: Node<'a>, scope: &Scope, src: &str, m: &mut Method, op_nodes: &m
         "object_creation_expression" => {
             if let Some(t) = n.child_by_field_name("type") {
                 let ty = text(t, src).to_string();
-                let args = n.child_by_field_name("arguments").map(|a| named(a).len()).unwrap_or(0);
+                let arg_types = arg_types(n, scope, src);
                 let short = base_type(&ty).rsplit('.').next().unwrap_or_default().to_string();
                 m.calls.push(CallSite {
                     at: at(n),
                     kind: CallKind::New,
                     receiver: Some(Expr::Typed(ty)),
                     method: short,
-                    args,
+                    args: arg_types.len(),
+                    arg_types,
                 });
             }
         }
@@ -374,7 +385,13 @@ fn visit<'a>(n: Node<'a>, scope: &Scope, src: &str, m: &mut Method, op_nodes: &m
                 (p.kind() == "field_access" || p.kind() == "method_invocation")
                     && p.child_by_field_name("object").is_some_and(|o| o.id() == n.id())
             });
-            if !inner_link {
+            let field = n.child_by_field_name("field").map(|f| text(f, src));
+            if field.is_some_and(|f| f.eq_ignore_ascii_case("class")) {
+                // `T.class`: an instance of T can be made from it (`JSON.deserialize`, `newInstance`).
+                if let Some(o) = n.child_by_field_name("object") {
+                    m.instantiates.push(text(o, src).to_string());
+                }
+            } else if !inner_link {
                 m.refs.push(Ref { at: at(n), target: expr(n, scope, src), write: is_assigned(n) });
             }
         }
@@ -442,7 +459,14 @@ fn invocation<'a>(n: Node<'a>, scope: &Scope, src: &str, m: &mut Method, op_node
                     let receiver = args.get(arg).map(|a| expr(*a, scope, src));
                     let started = format!("{}.{}", entry.class, entry.method);
                     let kind = CallKind::Async(entry.method, runs);
-                    m.calls.push(CallSite { at: at(n), kind, receiver, method: started, args: 0 });
+                    m.calls.push(CallSite {
+                        at: at(n),
+                        kind,
+                        receiver,
+                        method: started,
+                        args: 0,
+                        arg_types: Vec::new(),
+                    });
                     return;
                 }
                 Use::Other => return,
@@ -460,15 +484,50 @@ fn invocation<'a>(n: Node<'a>, scope: &Scope, src: &str, m: &mut Method, op_node
     let is_type_for_name = name.eq_ignore_ascii_case("forName")
         && object.and_then(|o| access::dotted(o, src)).is_some_and(|d| d == "type" || d == "system.type");
     if is_type_for_name {
-        let literal = args.last().is_some_and(|a| a.kind() == "string_literal");
-        if !literal {
-            let method = "Type.forName".to_string();
-            m.calls.push(CallSite { at: at(n), kind: CallKind::Dynamic, receiver: None, method, args: args.len() });
+        match args.last().filter(|a| a.kind() == "string_literal") {
+            // `Type.forName('T')`: T is named; `newInstance()` on it runs T's constructors.
+            Some(lit) => {
+                let name = text(*lit, src).trim_matches('\'').to_string();
+                m.instantiates.push(name.clone());
+                let receiver = Some(Expr::Typed(name.clone()));
+                m.calls.push(CallSite {
+                    at: at(n),
+                    kind: CallKind::New,
+                    receiver,
+                    method: name,
+                    args: 0,
+                    arg_types: Vec::new(),
+                });
+            }
+            None => {
+                let method = "Type.forName".to_string();
+                let (kind, arg_types) = (CallKind::Dynamic, Vec::new());
+                m.calls.push(CallSite { at: at(n), kind, receiver: None, method, args: args.len(), arg_types });
+            }
         }
         return;
     }
     let receiver = object.map(|o| expr(o, scope, src));
-    m.calls.push(CallSite { at: at(n), kind: CallKind::Call, receiver, method: name, args: args.len() });
+    let arg_types = arg_types(n, scope, src);
+    m.calls.push(CallSite {
+        at: at(n),
+        kind: CallKind::Call,
+        receiver,
+        method: name,
+        args: arg_types.len(),
+        arg_types,
+    });
+}
+
+/// The declared type of each argument of a call or `new`, where syntax tells it.
+fn arg_types(n: Node, scope: &Scope, src: &str) -> Vec<Option<String>> {
+    let args = n.child_by_field_name("arguments").map(named).unwrap_or_default();
+    args.into_iter()
+        .map(|a| match expr(a, scope, src) {
+            Expr::Typed(t) => Some(t),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What an expression is, as far as syntax and declarations tell (bounded by `MAX_DEPTH`).
@@ -486,7 +545,7 @@ pub fn expr(n: Node, scope: &Scope, src: &str) -> Expr {
         "object_creation_expression" | "cast_expression" => {
             n.child_by_field_name("type").map(|t| Expr::Typed(text(t, src).to_string())).unwrap_or(Expr::Unknown)
         }
-        "array_creation_expression" | "string_literal" => Expr::Unknown,
+        "string_literal" => Expr::Typed("String".into()),
         "parenthesized_expression" => named(n).first().map(|x| expr(*x, scope, src)).unwrap_or(Expr::Unknown),
         "method_invocation" => {
             let name = n.child_by_field_name("name").map(|x| text(x, src)).unwrap_or_default().to_string();

@@ -64,6 +64,9 @@ pub struct Graph<'a> {
     by_name: HashMap<String, usize>,
     by_method: HashMap<String, Vec<(usize, usize)>>,
     subtypes: Vec<Vec<usize>>,
+    /// Classes the tree makes instances of (`new`, `Type.forName('T')`, `T.class`); `None` when a
+    /// class is chosen at run time somewhere, so any class may be.
+    instantiated: Option<BTreeSet<usize>>,
     pub edges: Vec<Vec<Vec<Edge>>>,
     pub unresolved: Vec<Vec<Vec<Unresolved>>>,
 }
@@ -92,6 +95,7 @@ impl<'a> Graph<'a> {
             by_name,
             by_method,
             subtypes: vec![Vec::new(); classes.len()],
+            instantiated: None,
             edges: Vec::new(),
             unresolved: Vec::new(),
         };
@@ -104,6 +108,7 @@ impl<'a> Graph<'a> {
                 }
             }
         }
+        g.instantiated = g.instances();
         let (edges, unresolved): (Vec<_>, Vec<_>) = (0..classes.len())
             .map(|ci| {
                 let per: Vec<(Vec<Edge>, Vec<Unresolved>)> =
@@ -114,6 +119,23 @@ impl<'a> Graph<'a> {
         g.edges = edges;
         g.unresolved = unresolved;
         g
+    }
+
+    fn instances(&self) -> Option<BTreeSet<usize>> {
+        let mut out = BTreeSet::new();
+        for (ci, c) in self.classes.iter().enumerate() {
+            for m in &c.methods {
+                for call in &m.calls {
+                    match (&call.kind, &call.receiver) {
+                        (CallKind::Dynamic, _) => return None,
+                        (CallKind::New, Some(Expr::Typed(t))) => out.extend(self.class_named(t, ci)),
+                        _ => {}
+                    }
+                }
+                out.extend(m.instantiates.iter().filter_map(|t| self.class_named(t, ci)));
+            }
+        }
+        Some(out)
     }
 
     /// A type name seen from class `from`: an inner class of its outer class first, then the name.
@@ -169,26 +191,68 @@ impl<'a> Graph<'a> {
         self.classes[c].methods.iter().enumerate().filter(|(_, m)| pred(m)).map(|(i, _)| (c, i)).collect()
     }
 
-    /// Methods named `name` with `args` arguments (any arity when none has it) in one class.
-    fn named_in(&self, c: usize, name: &str, args: usize) -> Vec<(usize, usize)> {
+    /// Methods named `name` taking these arguments in one class: by number, then by the declared
+    /// types known at the call (an overload whose parameter type differs is left out); any arity
+    /// when none has this one.
+    fn named_in(&self, c: usize, name: &str, args: &[Option<String>]) -> Vec<(usize, usize)> {
         let by_name = self.methods_where(c, |m| m.kind == MethodKind::Method && m.name.eq_ignore_ascii_case(name));
-        let exact: Vec<_> =
-            by_name.iter().copied().filter(|(ci, mi)| self.classes[*ci].methods[*mi].params == args).collect();
-        if exact.is_empty() { by_name } else { exact }
+        let method = |(ci, mi): &(usize, usize)| &self.classes[*ci].methods[*mi];
+        let exact: Vec<_> = by_name.iter().copied().filter(|x| method(x).params == args.len()).collect();
+        if exact.is_empty() {
+            return by_name;
+        }
+        let typed: Vec<_> = exact
+            .iter()
+            .copied()
+            .filter(|x| {
+                method(x).param_types.iter().zip(args).all(|(p, a)| a.as_ref().is_none_or(|a| self.fits(a, p, c)))
+            })
+            .collect();
+        if typed.is_empty() { exact } else { typed }
     }
 
-    /// The method a call on type `c` runs: the nearest definition, and (`virtual_`) every
-    /// override in every subtype.
-    fn dispatch(&self, c: usize, name: &str, args: usize, virtual_: bool) -> Vec<(usize, usize)> {
-        let mut out: Vec<(usize, usize)> = self
-            .ancestors(c)
+    /// Whether an argument of declared type `arg` can be passed as `param`.
+    fn fits(&self, arg: &str, param: &str, from: usize) -> bool {
+        let (a, p) = (base_type(arg).to_ascii_lowercase(), base_type(param).to_ascii_lowercase());
+        if a == p || matches!(p.as_str(), "object" | "sobject") {
+            return true;
+        }
+        match (self.class_named(arg, from), self.class_named(param, from)) {
+            (Some(x), Some(y)) => self.ancestors(x).contains(&y),
+            // Platform types: equal names only (`Id` is no `Set<Id>`); an SObject type fits SObject.
+            _ => false,
+        }
+    }
+
+    /// The definition a call on an instance of class `c` runs: the nearest in `c` or its
+    /// superclasses (an interface's declaration never runs).
+    fn nearest(&self, c: usize, name: &str, args: &[Option<String>]) -> Vec<(usize, usize)> {
+        self.ancestors(c)
             .into_iter()
+            .filter(|a| !self.classes[*a].interface)
             .map(|a| self.named_in(a, name, args))
             .find(|v| !v.is_empty())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// The method a call on type `c` runs. Not `virtual_` (static, `super.`): the nearest
+    /// definition. Virtual: for every class the object can be (c and its subtypes the tree makes
+    /// instances of), the definition nearest to it; where none is known to be made, the nearest
+    /// definition and every override in a subtype.
+    fn dispatch(&self, c: usize, name: &str, args: &[Option<String>], virtual_: bool) -> Vec<(usize, usize)> {
+        let mut out = self.nearest(c, name, args);
         if virtual_ {
-            for s in self.all_subtypes(c) {
-                out.extend(self.named_in(s, name, args));
+            let subtypes = self.all_subtypes(c);
+            let runtime: Vec<usize> = std::iter::once(c)
+                .chain(subtypes.iter().copied())
+                .filter(|x| self.instantiated.as_ref().is_some_and(|made| made.contains(x)))
+                .collect();
+            if runtime.is_empty() {
+                for s in subtypes {
+                    out.extend(self.named_in(s, name, args));
+                }
+            } else {
+                out = runtime.into_iter().flat_map(|r| self.nearest(r, name, args)).collect();
             }
         }
         out.sort();
@@ -205,23 +269,18 @@ impl<'a> Graph<'a> {
         self.methods_where(c, |m| m.kind == MethodKind::StaticInit)
     }
 
-    /// The code `new T(args)` runs: T's static and instance initializers and constructors, and
+    /// The code `new T(...)` runs: T's static and instance initializers and constructors, and
     /// its ancestors' (their constructors run through `super(...)` or implicitly).
-    fn construction(&self, c: usize, args: usize) -> Vec<(usize, usize)> {
+    fn construction(&self, c: usize) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        for (i, a) in self.ancestors(c).into_iter().enumerate() {
+        for a in self.ancestors(c) {
             if self.classes[a].interface {
                 continue;
             }
             out.extend(self.static_init(a));
             out.extend(self.methods_where(a, |m| m.kind == MethodKind::InstanceInit));
-            let ctors = self.methods_where(a, |m| m.kind == MethodKind::Constructor);
-            let exact: Vec<_> = ctors
-                .iter()
-                .copied()
-                .filter(|(ci, mi)| i > 0 || self.classes[*ci].methods[*mi].params == args)
-                .collect();
-            out.extend(if exact.is_empty() { ctors } else { exact });
+            // Every constructor: one may call another through `this(...)` or `super(...)`.
+            out.extend(self.methods_where(a, |m| m.kind == MethodKind::Constructor));
         }
         out
     }
@@ -287,7 +346,24 @@ impl<'a> Graph<'a> {
                 _ => Ty::Library,
             },
             Expr::Call(recv, name, args) => {
-                let targets = self.call_targets(recv.as_deref(), name, *args, ctx, at, side);
+                // A platform collection hands back its elements: `map.get(k)`, `list.get(i)`,
+                // `map.values()` are typed by the collection's declared element type.
+                if let Some(r) = recv.as_deref() {
+                    let side_len = side.len();
+                    if let Ty::Named(t, from) = self.type_of(r, ctx, at, side)
+                        && self.class_named(&t, from).is_none()
+                        && let Some(el) = element_type(&t)
+                    {
+                        match name.to_ascii_lowercase().as_str() {
+                            "get" | "remove" => return Ty::Named(el, from),
+                            "values" => return Ty::Named(format!("List<{el}>"), from),
+                            _ => {}
+                        }
+                    }
+                    // Resolved again below: keep its side effects once.
+                    side.truncate(side_len);
+                }
+                let targets = self.call_targets(recv.as_deref(), name, &vec![None; *args], ctx, at, side);
                 match targets {
                     Some(t) if !t.is_empty() => {
                         let (c, m) = t[0];
@@ -318,7 +394,7 @@ impl<'a> Graph<'a> {
         &self,
         recv: Option<&Expr>,
         name: &str,
-        args: usize,
+        args: &[Option<String>],
         ctx: usize,
         at: At,
         side: &mut Vec<Edge>,
@@ -356,7 +432,14 @@ impl<'a> Graph<'a> {
         for call in &m.calls {
             match &call.kind {
                 CallKind::Call => {
-                    match self.call_targets(call.receiver.as_ref(), &call.method, call.args, ci, call.at, &mut out) {
+                    match self.call_targets(
+                        call.receiver.as_ref(),
+                        &call.method,
+                        &call.arg_types,
+                        ci,
+                        call.at,
+                        &mut out,
+                    ) {
                         Some(t) => self.add(&mut out, t, call.at, |l| format!("calls {l}")),
                         None => {
                             let all: Vec<(usize, usize)> =
@@ -371,7 +454,7 @@ impl<'a> Graph<'a> {
                 CallKind::New => {
                     let Some(Expr::Typed(t)) = &call.receiver else { continue };
                     if let Some(c) = self.class_named(t, ci) {
-                        self.add(&mut out, self.construction(c, call.args), call.at, |l| {
+                        self.add(&mut out, self.construction(c), call.at, |l| {
                             format!("new {} runs {l}", self.classes[c].name)
                         });
                     }
@@ -384,7 +467,7 @@ impl<'a> Graph<'a> {
                     match self.class_of(&ty) {
                         Some(c) => {
                             for r in *runs {
-                                for t in self.dispatch(c, r, 1, true) {
+                                for t in self.dispatch(c, r, &[None], true) {
                                     out.push(Edge {
                                         to: t,
                                         at: call.at,

@@ -2,6 +2,7 @@
 //! records redacted evidence, the OAuth login driver, and the World with its thin steps.
 
 pub mod client_trust;
+pub mod decisions;
 pub mod evidence;
 pub mod html_form;
 pub mod login;

@@ -44,6 +44,12 @@ async fn call_tool(
     w.mcp_request(&persona, &server, "tools/call", json!({"name": tool, "arguments": args})).await
 }
 
+/// The decision on the last tool call: allowed when it returned a result that is not an error.
+fn decide_call(w: &mut GateWorld) {
+    let allowed = tool_result(w).is_ok_and(|r| crate::decisions::tool_allowed(&r));
+    w.decide(allowed, None);
+}
+
 fn tool_result(w: &GateWorld) -> Result<Value, StepError> {
     let r = w.last()?;
     let v = rpc(r);
@@ -56,6 +62,7 @@ fn tool_result(w: &GateWorld) -> Result<Value, StepError> {
 #[then(expr = "the tool result is an error with {word}")]
 async fn tool_error(w: &mut GateWorld, code: String) -> Result<(), StepError> {
     let marker = w.target.canary_marker.clone();
+    decide_call(w);
     let result = tool_result(w)?;
     let got = tool_error_code(&result).unwrap_or_else(|| "(none)".into());
     expect(result["isError"] == json!(true) && got == code, format!("isError with {code}"), || {
@@ -74,6 +81,7 @@ async fn tool_error_field(w: &mut GateWorld, field: String) -> Result<(), StepEr
 
 #[then("the tool result succeeds")]
 async fn tool_ok(w: &mut GateWorld) -> Result<(), StepError> {
+    decide_call(w);
     let result = tool_result(w)?;
     expect(result["isError"] != json!(true), "a successful tool result", || {
         result["content"][0]["text"].as_str().unwrap_or_default().chars().take(160).collect()
@@ -86,6 +94,7 @@ async fn tool_no_field(w: &mut GateWorld, field: String) -> Result<(), StepError
     let s = &result["structuredContent"];
     let present =
         s.get(&field).is_some() || s["records"].as_array().is_some_and(|a| a.iter().any(|r| r.get(&field).is_some()));
+    w.decide(present, Some(&format!("field {field}")));
     expect(!present, format!("no field {field}"), || format!("{field} is in the result"))
 }
 
@@ -93,18 +102,21 @@ async fn tool_no_field(w: &mut GateWorld, field: String) -> Result<(), StepError
 async fn tool_not_listing(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
     let id = w.record(&alias)?.id;
     let result = tool_result(w)?;
+    w.decide(result.to_string().contains(&id), Some(&format!("record @{alias}")));
     expect(!result.to_string().contains(&id), format!("record {alias} absent"), || "it is in the result".into())
 }
 
 #[then(expr = "the tool list offers {word}")]
 async fn offers(w: &mut GateWorld, tool: String) -> Result<(), StepError> {
     let names = tool_names(w)?;
+    w.decide(names.contains(&tool), Some(&format!("tool {tool}")));
     expect(names.contains(&tool), format!("{tool} listed"), || format!("{names:?}"))
 }
 
 #[then(expr = "the tool list does not offer {word}")]
 async fn not_offers(w: &mut GateWorld, tool: String) -> Result<(), StepError> {
     let names = tool_names(w)?;
+    w.decide(names.contains(&tool), Some(&format!("tool {tool}")));
     expect(!names.contains(&tool), format!("{tool} not listed"), || format!("{names:?}"))
 }
 

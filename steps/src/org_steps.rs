@@ -111,6 +111,8 @@ fn parse_json(s: &str) -> Result<Value, StepError> {
 #[then(expr = "the call is denied with {int} {word}")]
 async fn denied(w: &mut GateWorld, status: u16, code: String) -> Result<(), StepError> {
     let marker = w.target.canary_marker.clone();
+    let allowed = crate::decisions::rest_allowed(w.last()?.status);
+    w.decide(allowed, None);
     let r = w.last()?;
     let body = r.json().unwrap_or(Value::Null);
     let got_code = error_code(&body).unwrap_or_else(|| "(none)".into());
@@ -123,6 +125,8 @@ async fn denied(w: &mut GateWorld, status: u16, code: String) -> Result<(), Step
 
 #[then(expr = "the call succeeds with {int}")]
 async fn succeeds(w: &mut GateWorld, status: u16) -> Result<(), StepError> {
+    let allowed = crate::decisions::rest_allowed(w.last()?.status);
+    w.decide(allowed, None);
     let r = w.last()?;
     expect(r.status == status, format!("{status}"), || {
         format!("{} {}", r.status, r.json().as_ref().and_then(error_code).unwrap_or_default())
@@ -144,6 +148,7 @@ async fn no_canary(w: &mut GateWorld) -> Result<(), StepError> {
 async fn lists(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
     let id = w.record(&alias)?.id;
     let ids = record_ids(w.last()?);
+    w.decide(ids.iter().any(|i| i.starts_with(&id)), Some(&format!("record @{alias}")));
     expect(ids.iter().any(|i| i.starts_with(&id)), format!("record {alias} listed"), || {
         format!("{} records, not it", ids.len())
     })
@@ -152,6 +157,8 @@ async fn lists(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
 #[then(expr = "the answer does not list the {string} record")]
 async fn not_lists(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
     let id = w.record(&alias)?.id;
+    let listed = record_ids(w.last()?).iter().any(|i| i.starts_with(&id));
+    w.decide(listed, Some(&format!("record @{alias}")));
     let r = w.last()?;
     expect(r.status == 200, "a successful query", || format!("{}", r.status))?;
     let ids = record_ids(r);
@@ -167,30 +174,36 @@ fn record_ids(r: &crate::probe::Reply) -> Vec<String> {
     from_records.unwrap_or_else(|| v.get("Id").and_then(Value::as_str).map(|s| vec![s.to_string()]).unwrap_or_default())
 }
 
-#[then(expr = "the answer has no {word} field")]
-async fn no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
-    let r = w.last()?;
-    expect(r.status == 200, "a successful read", || format!("{}", r.status))?;
-    let v = r.json().unwrap_or(Value::Null);
+/// Whether an answer carries the field: in a record, in a list of records, or in a describe.
+fn field_present(v: &Value, field: &str) -> bool {
     let described = v
         .get("fields")
         .and_then(Value::as_array)
-        .is_some_and(|fs| fs.iter().any(|f| f.get("name").and_then(Value::as_str) == Some(&field)));
-    let present = v.get(&field).is_some()
+        .is_some_and(|fs| fs.iter().any(|f| f.get("name").and_then(Value::as_str) == Some(field)));
+    v.get(field).is_some()
         || described
-        || v.get("records").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x.get(&field).is_some()));
+        || v.get("records").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x.get(field).is_some()))
+}
+
+#[then(expr = "the answer has no {word} field")]
+async fn no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
+    let present = field_present(&w.last()?.json().unwrap_or(Value::Null), &field);
+    w.decide(present, Some(&format!("field {field}")));
+    let r = w.last()?;
+    expect(r.status == 200, "a successful read", || format!("{}", r.status))?;
     expect(!present, format!("no field {field}"), || format!("{field} is in the answer"))
 }
 
 #[then(expr = "the answer has a {word} field")]
 async fn has_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
-    let r = w.last()?;
-    let v = r.json().unwrap_or(Value::Null);
-    let described = v
-        .get("fields")
-        .and_then(Value::as_array)
-        .is_some_and(|fs| fs.iter().any(|f| f.get("name").and_then(Value::as_str) == Some(&field)));
-    expect(v.get(&field).is_some() || described, format!("field {field}"), || format!("{} without it", r.status))
+    let v = w.last()?.json().unwrap_or(Value::Null);
+    let present = v.get(&field).is_some()
+        || v.get("fields")
+            .and_then(Value::as_array)
+            .is_some_and(|fs| fs.iter().any(|f| f.get("name").and_then(Value::as_str) == Some(&field)));
+    w.decide(present, Some(&format!("field {field}")));
+    let status = w.last()?.status;
+    expect(present, format!("field {field}"), || format!("{status} without it"))
 }
 
 #[then(expr = "the error names the field {word}")]

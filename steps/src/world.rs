@@ -122,6 +122,10 @@ pub struct GateWorld {
     pub seeded: Vec<(String, String)>,
     /// The concurrent redemptions of one code (HG-CODE-03).
     pub code_race: Option<CodeRace>,
+    /// The last request sent as a persona other than the admin, as decisions name it.
+    pub asked: Option<crate::decisions::Asked>,
+    /// Every allow/deny decision the scenario observed (for the drift baseline).
+    pub decisions: Vec<crate::decisions::Decision>,
     pub revocation_race: Option<RevocationRace>,
 }
 
@@ -248,6 +252,8 @@ impl GateWorld {
             listed: None,
             seeded: Vec::new(),
             code_race: None,
+            asked: None,
+            decisions: Vec::new(),
             revocation_race: None,
         }
     }
@@ -399,6 +405,8 @@ impl GateWorld {
     ) -> Result<(), StepError> {
         let token = self.token(persona).await?;
         let id = request_id();
+        self.asked =
+            (persona != "admin").then(|| crate::decisions::rest(persona, method.as_str(), path, &self.target.records));
         let mut req = Request::new(method, self.target.rest(path)).bearer(&token);
         req.headers.push(("X-Request-Id".into(), id.clone()));
         if let Some(b) = body {
@@ -601,6 +609,8 @@ impl GateWorld {
         let session = self.mcp_open(persona, server).await?;
         let url = self.mcp_url(server)?;
         let token = self.token(persona).await?;
+        self.asked =
+            (persona != "admin").then(|| crate::decisions::mcp(persona, server, method, &params, &self.target.records));
         let body = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": method, "params": params});
         self.mcp_send(&url, Some(&token), Some(&session), body, &[]).await
     }
@@ -676,6 +686,16 @@ impl GateWorld {
             expected: format!("a tools/list of at most {MAX_TOOL_PAGES} pages"),
             observed: "a nextCursor on every page".into(),
         })
+    }
+
+    /// Records what the target decided about the last persona request, or one part of its answer.
+    pub fn decide(&mut self, allowed: bool, about: Option<&str>) {
+        if let Some(a) = &self.asked {
+            let d = a.decided(allowed, about);
+            if !self.decisions.contains(&d) {
+                self.decisions.push(d);
+            }
+        }
     }
 
     pub fn last(&self) -> Result<&Reply, StepError> {
