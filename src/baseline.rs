@@ -172,9 +172,14 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// The drift as Markdown for a pull-request comment.
+/// The drift as Markdown for a pull-request comment (`drift.md`).
 pub fn markdown(d: &Drift, baseline: &Path) -> String {
-    let mut md = format!("## headless-gate: drift since `{}`\n\n", baseline.display());
+    format!("## headless-gate: drift since `{}`\n\n{}", baseline.display(), table(d))
+}
+
+/// The changes as a Markdown table, then what the baseline does not hold.
+pub fn table(d: &Drift) -> String {
+    let mut md = String::new();
     if d.opened.is_empty() && d.closed.is_empty() && d.broken.is_empty() && d.fixed.is_empty() {
         md.push_str("No decision and no row changed since the baseline.\n");
     } else {

@@ -50,6 +50,9 @@ pub struct RunOptions {
     /// The MCP protocol the embedded mock is spoken to in (`McpEra::CHOICES`); default 2025-11-25.
     /// A target file states its own (`endpoints.mcp_protocol`).
     pub mcp_protocol: Option<String>,
+    /// A drift baseline (`headless-gate baseline write`): a deny that became an allow since it
+    /// fails the gate, and `drift.md` names every change.
+    pub baseline: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -68,6 +71,7 @@ impl RunOptions {
             reports,
             faults: Vec::new(),
             mcp_protocol: None,
+            baseline: None,
         }
     }
 }
@@ -98,6 +102,8 @@ pub enum GateError {
     Fault(String),
     #[error("cannot write the reports to {dir}: {source}")]
     Reports { dir: String, source: std::io::Error },
+    #[error("--baseline: {0}")]
+    Baseline(String),
 }
 
 pub struct RunOutcome {
@@ -143,6 +149,7 @@ impl RunInfo {
             undo_outstanding: Vec::new(),
             client_deviations: Vec::new(),
             requests: Default::default(),
+            drift: None,
         }
     }
 }
@@ -339,6 +346,8 @@ fn until(x: &target_file::Exclusion) -> String {
 /// writes the reports (also when interrupted) with every catalog control and its outcome, and
 /// gives the verdict.
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
+    // Read before anything runs: a baseline that cannot be read is a usage error, not a late surprise.
+    let baseline = opts.baseline.as_deref().map(baseline::Baseline::read).transpose().map_err(GateError::Baseline)?;
     // The shipped feature files (and a team's own) written out for cucumber; removed at the end.
     let files = run_files::RunFiles::new(opts.features.as_deref()).map_err(GateError::Features)?;
     let catalog = catalog::for_run(&files.features()).map_err(GateError::Catalog)?;
@@ -560,8 +569,18 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     for r in results.iter_mut().filter(|r| matches!(r.status, Outcome::Failed | Outcome::NotVerifiable)) {
         r.reproduce = Some(reproduce(&opts, &r.id));
     }
-    let judgement = results::gate_verdict(&results, &expired, interrupted);
+    let mut judgement = results::gate_verdict(&results, &expired, interrupted);
+    let drift =
+        baseline.as_ref().map(|b| baseline::compare(b, &baseline::Baseline::of(&target.name, &now(), &results)));
+    if let Some(d) = &drift {
+        judgement.reasons.push(d.reason());
+        // A deny that became an allow is a failure whatever else the run could conclude.
+        if d.fails_gate() && !matches!(judgement.verdict, results::GateVerdict::Interrupted) {
+            judgement.verdict = results::GateVerdict::Failed;
+        }
+    }
     let mut info = RunInfo::new(target.name.clone(), started, judgement.clone(), interrupted);
+    info.drift = drift.clone();
     info.source = source_of(&opts);
     info.exclusions = exclusions
         .iter()
@@ -586,6 +605,10 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     }
     reports::write_all(&opts.reports, &info, &results)
         .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
+    if let (Some(d), Some(path)) = (&drift, &opts.baseline) {
+        reports::atomic_write(&opts.reports.join("drift.md"), baseline::markdown(d, path).as_bytes())
+            .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
+    }
     write_bundle(&opts, &target.secrets)?;
     if !no_row.is_empty() {
         return Err(GateError::Catalog(format!(

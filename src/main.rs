@@ -17,6 +17,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum BaselineAction {
+    /// Write the baseline from a run's results.json (run the gate first).
+    Write {
+        /// The baseline file to write (commit it).
+        file: PathBuf,
+        /// The run's results.json.
+        #[arg(long, default_value = "reports/results.json")]
+        from: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the controls (against the embedded mock org).
     Run {
@@ -55,6 +67,17 @@ enum Command {
         /// 2026-07-28 (stateless). A target file states its own.
         #[arg(long, value_name = "VERSION", conflicts_with = "target")]
         mcp_protocol: Option<String>,
+        /// A drift baseline (`headless-gate baseline write`): fail on any deny that became an
+        /// allow since, and name every fixed and broken row in drift.md.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+    },
+
+    /// The authorization drift baseline: every row's outcome and every allow/deny decision of a
+    /// run, for `run --baseline` to compare later runs with.
+    Baseline {
+        #[command(subcommand)]
+        action: BaselineAction,
     },
 
     /// Prove the gate can fail: run it against the mock once per fault and print the matrix of
@@ -146,6 +169,7 @@ async fn main() -> ExitCode {
             reports,
             faults,
             mcp_protocol,
+            baseline,
         } => {
             match headless_gate::run(RunOptions {
                 target,
@@ -159,6 +183,7 @@ async fn main() -> ExitCode {
                 reports: reports.clone(),
                 faults,
                 mcp_protocol,
+                baseline,
             })
             .await
             {
@@ -176,6 +201,7 @@ async fn main() -> ExitCode {
         Command::Selftest { features, reports, parallel, only, list } => {
             selftest(features, reports, parallel, only, list).await
         }
+        Command::Baseline { action: BaselineAction::Write { file, from } } => write_baseline(&file, &from),
         Command::ScanApex { path, sarif, tool_classes } => scan_apex(&path, sarif.as_deref(), &tool_classes),
         Command::Login { target, persona, callback, out, timeout } => {
             let opts = headless_gate::login_cmd::LoginOptions {
@@ -325,4 +351,38 @@ fn scan_apex(path: &std::path::Path, sarif: Option<&std::path::Path>, tool_class
         }
     }
     if scan.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn write_baseline(file: &std::path::Path, from: &std::path::Path) -> ExitCode {
+    let text = match std::fs::read_to_string(from) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "error: cannot read {}: {e} (run the gate first, or name its results.json with --from)",
+                from.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let b = match headless_gate::baseline::Baseline::from_results_json(&text) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {}: {e}", from.display());
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = headless_gate::reports::atomic_write(file, b.to_json().as_bytes()) {
+        eprintln!("error: cannot write {}: {e}", file.display());
+        return ExitCode::from(2);
+    }
+    let allowed = b.decisions.iter().filter(|d| d.allowed).count();
+    println!(
+        "baseline: {} rows and {} decisions ({allowed} allow, {} deny) from {} written to {}",
+        b.rows.len(),
+        b.decisions.len(),
+        b.decisions.len() - allowed,
+        from.display(),
+        file.display()
+    );
+    ExitCode::SUCCESS
 }

@@ -452,6 +452,29 @@ fn scan_apex_shows_each_findings_path_and_what_a_check_cleared_in_valid_sarif() 
     }
 }
 
+/// `baseline write` turns a run's results.json into the baseline file and says what it holds;
+/// no results.json is a usage error that says to run the gate first.
+#[test]
+fn baseline_write_records_a_runs_rows_and_decisions_or_says_what_is_missing() {
+    let dir = support::scratch("cli-baseline");
+    let _ = std::fs::remove_dir_all(&dir);
+    let reports = dir.join("reports");
+    let (code, stdout, stderr) = gate(&["run", "--tags", "@HG-PERM-01", "--reports", reports.to_str().unwrap()]);
+    assert!(code == 0 || code == 3, "{stdout}{stderr}");
+    let file = dir.join("baseline.json");
+    let results = reports.join("results.json");
+    let (code, stdout, stderr) =
+        gate(&["baseline", "write", file.to_str().unwrap(), "--from", results.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("baseline: "), "{stdout}");
+    let b = headless_gate::baseline::Baseline::read(&file).unwrap();
+    assert!(b.rows.iter().all(|r| r.id == "HG-PERM-01"), "{:?}", b.rows);
+    assert!(!b.decisions.is_empty() && b.decisions.iter().all(|d| d.persona != "admin"), "{:?}", b.decisions);
+    let (code, _, stderr) = gate(&["baseline", "write", file.to_str().unwrap(), "--from", "no/such/results.json"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read no/such/results.json") && stderr.contains("run the gate first"), "{stderr}");
+}
+
 #[test]
 fn an_unknown_fault_is_a_usage_error_naming_the_known_ones() {
     let (code, _, stderr) = gate(&["run", "--fault", "open-sesame"]);

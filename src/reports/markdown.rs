@@ -33,6 +33,9 @@ pub fn render(info: &RunInfo, rows: &[ControlResult]) -> String {
     if info.requests.total > 0 {
         s.push_str(&format!("\n{}.\n", cell(&info.requests.line())));
     }
+    if let Some(d) = &info.drift {
+        s.push_str(&format!("\n## Drift since the baseline\n\n{}", crate::baseline::table(d)));
+    }
     for undo in &info.undo_outstanding {
         s.push_str(&format!("\n**Not undone (put it back by hand):** {}\n", cell(undo)));
     }

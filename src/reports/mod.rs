@@ -47,6 +47,9 @@ pub struct RunInfo {
     pub client_deviations: Vec<String>,
     /// The requests the run sent to the target, by kind, and its floor in round trips.
     pub requests: steps::traffic::Summary,
+    /// What changed since the drift baseline the run was given, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::baseline::Drift>,
 }
 
 pub fn write_all(dir: &Path, info: &RunInfo, results: &[ControlResult]) -> std::io::Result<()> {
