@@ -264,6 +264,8 @@ fn the_gate_runs_against_oidc_provider_and_the_mcp_typescript_sdk() {
         "HG-PKCE-09",
         // The metadata offers, and the JWT access token carries, exactly the declared `mcp_api`.
         "HG-SCOPE-01",
+        // requireBearerAuth answers 401 before the method is read; no header stands in for a token.
+        "HG-DOOR-03",
     ]);
     // Exclusions are reported with their reasons; what this stack cannot run is reported by tag
     // with its outcome and reason.
@@ -326,7 +328,7 @@ primary_mcp_server = "reads"
     // scopes_supported to judge).
     let not_applicable = ["HG-ISS-01", "HG-PKCE-09", "HG-REDIR-08", "HG-REV-01", "HG-RS-04", "HG-SCOPE-01"];
     assert_eq!(run.with("not applicable"), set(&not_applicable));
-    run.passes(&["HG-CLIENT-01", "HG-PKCE-09"]);
+    run.passes(&["HG-CLIENT-01", "HG-PKCE-09", "HG-DOOR-03"]);
     assert_eq!(run.with("passed").contains("HG-SCOPE-01"), mode == "strict");
     let messages = run.controls().iter().map(|c| c["message"].as_str().unwrap_or_default()).collect::<Vec<_>>();
     for reason in [

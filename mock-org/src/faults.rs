@@ -74,6 +74,7 @@ pub enum Fault {
     McpSessionUnbound,
     McpScopeUnchecked,
     McpMalformedAuthAnonymous,
+    McpTrustsIdentityHeader,
     McpAnyProtocolVersion,
     McpSessionOptional,
     // permissions
@@ -698,6 +699,22 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-RS-03 malformed authorization is refused (basic)", "observed 200 (no error code)"),
             caught("HG-RS-03 malformed authorization is refused (empty)", "observed 200 (no error code)"),
             caught("HG-RS-03 malformed authorization is refused (foo)", "observed 200 (no error code)"),
+        ],
+    ),
+    row(
+        McpTrustsIdentityHeader,
+        "mcp-trusts-identity-header",
+        "resource server",
+        "a request without a token is served as the user an X-Forwarded-User header names, as behind a proxy trusted blindly",
+        &[
+            caught(
+                "HG-DOOR-03 tools/call without a token is refused on a fresh connection (X-Forwarded-User)",
+                "observed 400",
+            ),
+            caught(
+                "HG-DOOR-03 prompts/get without a token is refused on a fresh connection (X-Forwarded-User)",
+                "observed 400",
+            ),
         ],
     ),
     row(

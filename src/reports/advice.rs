@@ -12,6 +12,10 @@ const FIXES: &[(&str, &str)] = &[
         "Authorization server: look the client_id up before anything else and show an unknown client an error page; never redirect it, not even with an error, to the redirect_uri it names (RFC 6749 §4.1.2.1). On Salesforce this is the platform's own behaviour; a proxy or custom login page in front of it must keep it.",
     ),
     (
+        "DOOR",
+        "MCP server: authenticate every request before the JSON-RPC method is read (tools/call, resources/read, prompts/get, completions alike), with the bearer token only; never take the caller's identity from a header such as X-Forwarded-User or X-Agent-Role, and drop such headers at the edge if a proxy sets them.",
+    ),
+    (
         "ISS",
         "Authorization server: where the metadata sets authorization_response_iss_parameter_supported, add iss (the issuer, exactly) to every authorization response, error redirects included (RFC 9207 §2); otherwise do not advertise it.",
     ),

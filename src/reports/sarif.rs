@@ -14,6 +14,7 @@ const WEAKNESSES: &[(&str, &[&str])] = &[
     ("PKCE", &["CWE-287", "OWASP-API2:2023"]),
     ("CLIENT", &["CWE-601", "OWASP-API2:2023"]),
     ("ISS", &["CWE-346", "OWASP-API2:2023"]),
+    ("DOOR", &["CWE-287", "CWE-290", "OWASP-API2:2023"]),
     ("CODE", &["CWE-294", "OWASP-API2:2023"]),
     ("GRANT", &["CWE-287", "OWASP-API2:2023"]),
     ("META", &["CWE-1188", "OWASP-API8:2023"]),

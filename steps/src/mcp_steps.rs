@@ -287,6 +287,40 @@ async fn call_with_authorization(w: &mut GateWorld, server: String, variant: Str
     Ok(())
 }
 
+/// A data-returning MCP method sent without a token, straight away (no `initialize` first), with
+/// an identity header a proxy might set (`none`: no header). `@persona` stands for that persona's
+/// username; the tool called is the target's identity tool.
+#[when(
+    expr = "a client sends {word} to the {word} MCP server without a token, with the header {string} set to {string}"
+)]
+async fn send_without_token(
+    w: &mut GateWorld,
+    method: String,
+    server: String,
+    header: String,
+    value: String,
+) -> Result<(), StepError> {
+    let url = w.mcp_url(&server)?;
+    let tool = identity_tool(w).map(|(t, _)| t).unwrap_or_else(|_| "getUserInfo".into());
+    let params = match method.as_str() {
+        "tools/call" => json!({"name": tool, "arguments": {}}),
+        "resources/read" => json!({"uri": "salesforce://sobjects/Case"}),
+        "prompts/get" => json!({"name": "summarize", "arguments": {}}),
+        other => json!({"method": other}),
+    };
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let mut req = mcp_http(&url, body, w.target.mcp_era, None);
+    if header != "none" {
+        let value = match value.strip_prefix('@') {
+            Some(persona) => w.persona(persona)?.username,
+            None => value,
+        };
+        req.headers.push((header, value));
+    }
+    w.last = Some(w.probe.send(req).await?);
+    Ok(())
+}
+
 /// RFC 6750 §3: a 401 carries a Bearer challenge. MCP 2025-11-25 lets a server name its metadata
 /// in the challenge or serve it at the well-known URI: either is found.
 #[then(
@@ -394,6 +428,12 @@ async fn find_resource_metadata(w: &mut GateWorld, url: &str, challenge: &str) -
 }
 
 // ---------------------------------------------------------------- sessions and transport
+
+#[when(expr = "{word} calls the identity tool on the {word} MCP server")]
+async fn call_identity_tool(w: &mut GateWorld, persona: String, server: String) -> Result<(), StepError> {
+    let (tool, _) = identity_tool(w)?;
+    w.mcp_request(&persona, &server, "tools/call", json!({"name": tool, "arguments": {}})).await
+}
 
 #[when(expr = "the {word}'s session on the {word} MCP server is used {word}")]
 async fn session_used(w: &mut GateWorld, persona: String, server: String, how: String) -> Result<(), StepError> {

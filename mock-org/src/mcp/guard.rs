@@ -72,6 +72,10 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     if s.fault(Fault::McpAnyProtocolVersion) {
         normalize_protocol_version(req.headers_mut());
     }
+    let token = match token {
+        None if s.fault(Fault::McpTrustsIdentityHeader) => identity_header_token(s, &mut req),
+        t => t,
+    };
     let Some(token) = token else {
         // Tokens in the query string are not accepted (RFC 9700 2.5): they count as no token.
         return refuse(
@@ -195,6 +199,19 @@ fn presented_token(
         return pairs.into_iter().find(|(k, _)| k == "access_token").map(|(_, v)| v);
     }
     header
+}
+
+/// Under `mcp-trusts-identity-header`: the user an `X-Forwarded-User` header names gets a token
+/// minted on the spot, handed on as if it had come in the header.
+fn identity_header_token(s: &MockOrg, req: &mut Request) -> Option<String> {
+    let username = req.headers().get("x-forwarded-user")?.to_str().ok()?.to_string();
+    let user = s.org.user_by_username(&username)?;
+    let app = s.org.apps.first()?;
+    let scopes: Vec<String> = app.scopes.clone();
+    let lifetime = i64::from(app.access_token_lifetime_minutes) * 60;
+    let (token, _) = s.tokens.mint(&s.clock, &user.id, &app.consumer_key, &scopes, s.default_audience(), lifetime);
+    req.headers_mut().insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).ok()?);
+    Some(token)
 }
 
 /// Under `mcp-session-optional`: a request other than `initialize` that names no session is put
