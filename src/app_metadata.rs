@@ -1,10 +1,13 @@
-//! The org's External Client Apps from SFDX metadata (`sf project retrieve start`), for HG-DECL-02:
-//! callbacks and consumer keys from `*.ecaGlblOauth-meta.xml`, scopes from `*.ecaOauth-meta.xml`,
-//! joined by `externalClientApplication`.
+//! The org's External Client Apps from SFDX metadata (`sf project retrieve start`), for HG-DECL-02
+//! and HG-ECA-*: callbacks, consumer keys, PKCE, rotation and the developer's client-credentials
+//! toggle from `*.ecaGlblOauth-meta.xml`; scopes from `*.ecaOauth-meta.xml`; the admin's policies
+//! (client credentials, refresh tokens, permitted users, IP relaxation) from
+//! `*.ecaOauthPlcy-meta.xml`; joined by `externalClientApplication`, never by file name (an app
+//! made in Setup and one deployed as metadata name their files differently).
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use steps::target::AppMetadata;
+use steps::target::{AppMetadata, Posture};
 
 /// Metadata scope names as OAuth scope strings (the form the target file declares).
 fn oauth_scope(name: &str) -> String {
@@ -15,7 +18,8 @@ fn oauth_scope(name: &str) -> String {
         "Full" => "full",
         "OpenID" => "openid",
         "Basic" => "id",
-        "McpApi" | "Mcp" => "mcp_api",
+        "McpApi" | "Mcp" | "MCP" => "mcp_api",
+        "SFApiPlatform" => "sfap_api",
         other => other,
     }
     .to_string()
@@ -63,6 +67,13 @@ pub fn read(dir: &Path) -> Result<Vec<AppMetadata>, String> {
         let list = e.get("commaSeparatedOauthScopes").cloned().unwrap_or_default();
         scopes.insert(app, list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(oauth_scope).collect());
     }
+    let mut policies: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut policy_files = Vec::new();
+    files(dir, ".ecaOauthPlcy-meta.xml", &mut policy_files).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for f in &policy_files {
+        let e = elements(f)?;
+        policies.insert(e.get("externalClientApplication").cloned().unwrap_or_default(), e);
+    }
     let mut apps = Vec::new();
     for f in &global {
         let e = elements(f)?;
@@ -78,10 +89,41 @@ pub fn read(dir: &Path) -> Result<Vec<AppMetadata>, String> {
                 .map(|c| c.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default(),
             scopes: scopes.get(&name).cloned().unwrap_or_default(),
+            posture: posture(&e, policies.get(&name)),
             name,
         });
     }
     Ok(apps)
+}
+
+/// The app's security settings from its global OAuth settings and its OAuth policy file.
+fn posture(global: &BTreeMap<String, String>, policy: Option<&BTreeMap<String, String>>) -> Posture {
+    let flag = |e: &BTreeMap<String, String>, k: &str| e.get(k).map(|v| v.eq_ignore_ascii_case("true"));
+    let from_policy = |k: &str| policy.and_then(|p| p.get(k)).filter(|v| !v.is_empty()).cloned();
+    let client_credentials = match (
+        flag(global, "isClientCredentialsFlowEnabled"),
+        policy.and_then(|p| flag(p, "isClientCredentialsFlowEnabled")),
+    ) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
+    };
+    let refresh_policy = from_policy("refreshTokenPolicyType").map(|t| {
+        match (from_policy("refreshTokenValidityPeriod"), from_policy("refreshTokenValidityUnit")) {
+            (Some(n), Some(u)) => format!("{t} {n} {u}"),
+            _ => t,
+        }
+    });
+    Posture {
+        client_credentials,
+        pkce_required: flag(global, "isPkceRequired"),
+        rotation: flag(global, "isRefreshTokenRotationEnabled"),
+        refresh_policy,
+        permitted_users: from_policy("permittedUsersPolicyType"),
+        permission_sets: from_policy("commaSeparatedPermissionSet")
+            .map(|l| l.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default(),
+        ip_policy: from_policy("ipRelaxationPolicyType"),
+    }
 }
 
 #[cfg(test)]
@@ -124,11 +166,74 @@ https://staging.agent.example.com/cb</callbackUrl>
                     "https://staging.agent.example.com/cb".into()
                 ],
                 scopes: vec!["mcp_api".into(), "refresh_token".into()],
+                posture: Posture::default(),
             }]
         );
         std::fs::write(s.join("Broken.ecaOauth-meta.xml"), "<not-closed>").unwrap();
         assert!(read(&dir).unwrap_err().contains("Broken.ecaOauth-meta.xml: not XML"));
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(read(&dir).is_err());
+    }
+
+    /// An app made in Setup, as `sf project retrieve start` writes it (files named `_glbloauth`,
+    /// `_oauth`, `_oauthPlcy`; elements alphabetical; scopes as metadata tokens): its posture.
+    #[test]
+    fn the_posture_comes_from_the_global_settings_and_the_oauth_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |folder: &str, file: &str, body: &str| {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+            let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}\n");
+            std::fs::write(dir.path().join(folder).join(file), xml).unwrap();
+        };
+        write(
+            "extlClntAppGlobalOauthSets",
+            "Agent_Access_glbloauth.ecaGlblOauth-meta.xml",
+            r#"<ExtlClntAppGlobalOauthSettings xmlns="http://soap.sforce.com/2006/04/metadata">
+    <callbackUrl>https://agent.example.com/oauth/callback</callbackUrl>
+    <consumerKey>3MVG9EXAMPLE</consumerKey>
+    <externalClientApplication>Agent_Access</externalClientApplication>
+    <isClientCredentialsFlowEnabled>false</isClientCredentialsFlowEnabled>
+    <isPkceRequired>true</isPkceRequired>
+    <isRefreshTokenRotationEnabled>true</isRefreshTokenRotationEnabled>
+    <label>Agent_Access_glbloauth</label>
+</ExtlClntAppGlobalOauthSettings>"#,
+        );
+        write(
+            "extlClntAppOauthSettings",
+            "Agent_Access_oauth.ecaOauth-meta.xml",
+            r#"<ExtlClntAppOauthSettings xmlns="http://soap.sforce.com/2006/04/metadata">
+    <commaSeparatedOauthScopes>MCP, RefreshToken, SFApiPlatform</commaSeparatedOauthScopes>
+    <externalClientApplication>Agent_Access</externalClientApplication>
+</ExtlClntAppOauthSettings>"#,
+        );
+        write(
+            "extlClntAppOauthPolicies",
+            "Agent_Access_oauthPlcy.ecaOauthPlcy-meta.xml",
+            r#"<ExtlClntAppOauthConfigurablePolicies xmlns="http://soap.sforce.com/2006/04/metadata">
+    <commaSeparatedPermissionSet>Agent_Access_Users, Support_Agents</commaSeparatedPermissionSet>
+    <externalClientApplication>Agent_Access</externalClientApplication>
+    <ipRelaxationPolicyType>Enforce_relaxrefresh</ipRelaxationPolicyType>
+    <isClientCredentialsFlowEnabled>true</isClientCredentialsFlowEnabled>
+    <permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>
+    <refreshTokenPolicyType>SpecificLifetime</refreshTokenPolicyType>
+    <refreshTokenValidityPeriod>30</refreshTokenValidityPeriod>
+    <refreshTokenValidityUnit>Days</refreshTokenValidityUnit>
+</ExtlClntAppOauthConfigurablePolicies>"#,
+        );
+        let app = read(dir.path()).unwrap().remove(0);
+        assert_eq!(app.scopes, ["mcp_api", "refresh_token", "sfap_api"]);
+        assert_eq!(
+            app.posture,
+            Posture {
+                // The admin's policy turned it on though the developer's setting is off.
+                client_credentials: Some(true),
+                pkce_required: Some(true),
+                rotation: Some(true),
+                refresh_policy: Some("SpecificLifetime 30 Days".into()),
+                permitted_users: Some("AdminApprovedPreAuthorized".into()),
+                permission_sets: vec!["Agent_Access_Users".into(), "Support_Agents".into()],
+                ip_policy: Some("Enforce_relaxrefresh".into()),
+            }
+        );
     }
 }

@@ -134,6 +134,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
             }
             None => None,
         },
+        app_ip_policy: t.app.ip_policy.clone().unwrap_or_else(|| "Enforce".into()),
         other_client_id: t.app.other_client_id.clone(),
         client_secret: agent_secret,
         other_client_secret: other_secret,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use steps::evidence::Secrets;
 use steps::probe::{Limits, authority};
-use steps::target::{AppMetadata, CanarySeed, Flavor, McpEra, Persona, RecordRef, Target};
+use steps::target::{AppMetadata, CanarySeed, Flavor, McpEra, Persona, Posture, RecordRef, Target};
 
 /// Scenario persona name -> username in the default org file.
 pub const PERSONAS: &[(&str, &str)] = &[
@@ -135,9 +135,26 @@ pub fn for_mock(
                     consumer_key: a.consumer_key.clone(),
                     callback_urls: a.callback_urls.clone(),
                     scopes: a.scopes.clone(),
+                    posture: Posture {
+                        client_credentials: Some(a.is_client_credentials_flow_enabled),
+                        pkce_required: Some(a.is_pkce_required),
+                        rotation: Some(a.is_refresh_token_rotation_enabled),
+                        // The org file's `Immediately` is the metadata's `Zero`.
+                        refresh_policy: Some(match a.refresh_token_policy_type.as_str() {
+                            "Immediately" => "Zero".into(),
+                            other => other.into(),
+                        }),
+                        permitted_users: Some(
+                            if a.admin_pre_authorized { "AdminApprovedPreAuthorized" } else { "AllSelfAuthorized" }
+                                .into(),
+                        ),
+                        permission_sets: a.permission_sets.clone(),
+                        ip_policy: Some(a.ip_relaxation_policy_type.clone()),
+                    },
                 })
                 .collect(),
         ),
+        app_ip_policy: "Enforce".into(),
         other_client_id: org.apps.get(1).map(|a| a.consumer_key.clone()),
         client_secret: app.consumer_secret.clone(),
         other_client_secret: org.apps.get(1).and_then(|a| a.consumer_secret.clone()),

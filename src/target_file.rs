@@ -144,10 +144,15 @@ pub struct App {
     /// Further callbacks of this same client (e.g. its staging host), for HG-DECL-02.
     #[serde(default)]
     pub other_callback_urls: Vec<String>,
-    /// An SFDX source tree with the org's External Client App metadata (`*.ecaGlblOauth-meta.xml`
-    /// and `*.ecaOauth-meta.xml`, from `sf project retrieve start`), relative to this file.
+    /// An SFDX source tree with the org's External Client App metadata (`*.ecaGlblOauth-meta.xml`,
+    /// `*.ecaOauth-meta.xml` and `*.ecaOauthPlcy-meta.xml`, from `sf project retrieve start`),
+    /// relative to this file.
     #[serde(default)]
     pub metadata: Option<String>,
+    /// The IP relaxation the rollout declares for the agent's app (HG-ECA-07): `Enforce` (the
+    /// default), `Enforce_RelaxRefresh`, `Bypass_2factor` or `Bypass`.
+    #[serde(default)]
+    pub ip_policy: Option<String>,
     /// Whether the client sends RFC 8707 `resource` indicators (the MCP authorization spec asks
     /// it to). `false` for an authorization server that rejects them, with the reason in
     /// `resource_indicators_off_because`, which the reports show.

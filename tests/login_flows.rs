@@ -89,6 +89,7 @@ fn target(base: &str) -> Target {
         redirect_uri: CALLBACK.into(),
         agent_callbacks: vec![CALLBACK.into()],
         app_metadata: None,
+        app_ip_policy: "Enforce".into(),
         other_client_id: None,
         client_secret: None,
         other_client_secret: None,

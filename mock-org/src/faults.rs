@@ -85,6 +85,9 @@ pub enum Fault {
     SystemModeApexTool,
     ApiEnabledIgnored,
     NotPreAuthorizedAllowed,
+    RefreshTokenInfinite,
+    AppSelfAuthorized,
+    AppIpRelaxed,
     // least privilege and lifetime
     PermissionSetDrift,
     AgentViewAllData,
@@ -194,6 +197,7 @@ pub const TABLE: &[FaultSpec] = &[
         &[
             caught("HG-GRANT-02", "observed 200 (no error code)"),
             caught("HG-META-03", "observed [\"client_credentials\"]"),
+            caught("HG-ECA-01", "observed true"),
         ],
     ),
     row(
@@ -385,6 +389,7 @@ pub const TABLE: &[FaultSpec] = &[
                 "HG-GRANT-07 scopes beyond the app's are refused or left out (web)",
                 "observed granted 'mcp_api refresh_token web'",
             ),
+            caught("HG-ECA-05", "observed api, web"),
         ],
     ),
     row(
@@ -392,7 +397,7 @@ pub const TABLE: &[FaultSpec] = &[
         "pkce-optional",
         "pkce",
         "an authorization request without a code challenge is served",
-        &[caught("HG-PKCE-01", "observed a code")],
+        &[caught("HG-PKCE-01", "observed a code"), caught("HG-ECA-02", "observed false")],
     ),
     row(
         PkcePlain,
@@ -502,7 +507,10 @@ pub const TABLE: &[FaultSpec] = &[
         "refresh-not-rotated",
         "refresh",
         "a refresh token stays valid after use, so a replay goes unnoticed",
-        &[caught("HG-RT-02", "expected 400 with invalid_grant, observed 200 (no error code)")],
+        &[
+            caught("HG-RT-02", "expected 400 with invalid_grant, observed 200 (no error code)"),
+            caught("HG-ECA-03", "observed false"),
+        ],
     ),
     row(
         RefreshAnyClient,
@@ -818,6 +826,27 @@ pub const TABLE: &[FaultSpec] = &[
         &[caught("HG-PERM-07", "expected no code, observed a code was issued")],
     ),
     row(
+        RefreshTokenInfinite,
+        "refresh-token-infinite",
+        "app",
+        "the agent's app keeps refresh tokens valid until revoked (its metadata's refreshTokenPolicyType is Infinite)",
+        &[caught("HG-ECA-04", "observed Infinite")],
+    ),
+    row(
+        AppSelfAuthorized,
+        "app-self-authorized",
+        "app",
+        "the agent's app lets every user authorize it (AllSelfAuthorized) instead of admin-approved users of its permission set",
+        &[caught("HG-ECA-06", "observed AllSelfAuthorized"), caught("HG-PERM-07", "observed a code was issued")],
+    ),
+    row(
+        AppIpRelaxed,
+        "app-ip-relaxed",
+        "app",
+        "the agent's app relaxes IP restrictions (Bypass) where the rollout declares them enforced",
+        &[caught("HG-ECA-07", "observed Bypass")],
+    ),
+    row(
         PermissionSetDrift,
         "permission-set-drift",
         "least privilege",
@@ -1092,6 +1121,17 @@ fn custom_tool_mut<'a>(org: &'a mut Org, tool: &str) -> Result<&'a mut CustomToo
 
 fn configure(org: &mut Org, f: Fault) -> Result<(), String> {
     match f {
+        // Faults of the agent's app change what its metadata says as well as how it behaves.
+        PkceOptional | RefreshNotRotated | RefreshTokenInfinite | AppSelfAuthorized | AppIpRelaxed => {
+            let app = org.apps.first_mut().ok_or("the org declares no External Client App")?;
+            match f {
+                PkceOptional => app.is_pkce_required = false,
+                RefreshNotRotated => app.is_refresh_token_rotation_enabled = false,
+                RefreshTokenInfinite => app.refresh_token_policy_type = "Infinite".into(),
+                AppSelfAuthorized => app.admin_pre_authorized = false,
+                _ => app.ip_relaxation_policy_type = "Bypass".into(),
+            }
+        }
         PermissionSetDrift => {
             let ps = agent_permission_set(org)?;
             ps.fields

@@ -278,6 +278,8 @@ pub struct ExternalClientApp {
     pub profiles: Vec<String>,
     pub permission_sets: Vec<String>,
     pub refresh_token_policy_type: String,
+    pub is_refresh_token_rotation_enabled: bool,
+    pub ip_relaxation_policy_type: String,
     pub access_token_lifetime_minutes: u32,
 }
 

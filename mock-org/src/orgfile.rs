@@ -101,6 +101,10 @@ pub struct FieldDef {
     pub picklist_values: Vec<String>,
 }
 
+fn enforce() -> String {
+    "Enforce".into()
+}
+
 fn yes() -> bool {
     true
 }
@@ -246,6 +250,12 @@ pub struct ExternalClientAppDef {
     pub permission_sets: Vec<String>,
     /// Infinite, SpecificLifetime or Immediately (refresh tokens).
     pub refresh_token_policy_type: String,
+    /// Refresh Token Rotation (on by default here, as the rollout asks).
+    #[serde(default = "yes")]
+    pub is_refresh_token_rotation_enabled: bool,
+    /// The app's IP relaxation: Enforce, Bypass, Bypass_2factor or Enforce_RelaxRefresh.
+    #[serde(default = "enforce")]
+    pub ip_relaxation_policy_type: String,
     #[serde(default)]
     pub access_token_lifetime_minutes: Option<u32>,
 }

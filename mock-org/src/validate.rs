@@ -525,6 +525,13 @@ impl Validator<'_> {
                     );
                 }
             }
+            const IP: &[&str] = &["Enforce", "Bypass", "Bypass_2factor", "Enforce_RelaxRefresh"];
+            if !IP.iter().any(|p| p.eq_ignore_ascii_case(&a.ip_relaxation_policy_type)) {
+                return Err(self.err(
+                    format!("{key}.ipRelaxationPolicyType"),
+                    format!("'{}' is not one of {}", a.ip_relaxation_policy_type, IP.join(", ")),
+                ));
+            }
             if !["Infinite", "SpecificLifetime", "Immediately"].contains(&a.refresh_token_policy_type.as_str()) {
                 return Err(self.err(
                     format!("{key}.refreshTokenPolicyType"),
@@ -549,6 +556,8 @@ impl Validator<'_> {
                 profiles: a.profiles.clone(),
                 permission_sets: a.permission_sets.clone(),
                 refresh_token_policy_type: a.refresh_token_policy_type.clone(),
+                is_refresh_token_rotation_enabled: a.is_refresh_token_rotation_enabled,
+                ip_relaxation_policy_type: a.ip_relaxation_policy_type.clone(),
                 access_token_lifetime_minutes: a.access_token_lifetime_minutes.unwrap_or(60),
             });
         }

@@ -16,6 +16,10 @@ const FIXES: &[(&str, &str)] = &[
         "MCP server: authenticate every request before the JSON-RPC method is read (tools/call, resources/read, prompts/get, completions alike), with the bearer token only; never take the caller's identity from a header such as X-Forwarded-User or X-Agent-Role, and drop such headers at the edge if a proxy sets them.",
     ),
     (
+        "ECA",
+        "Salesforce: Setup > External Client App Manager > the agent's app. OAuth Settings: Require PKCE, Enable Refresh Token Rotation, Client Credentials Flow off, only the declared scopes (never Full, Api, Web, SFApiPlatform unless declared). Policies: Permitted Users = Admin approved users are pre-authorized, with the agent's permission set; Refresh Token Policy = expire after a lifetime or after inactivity; IP Relaxation as declared (Enforce IP restrictions by default). Retrieve the metadata again after the change.",
+    ),
+    (
         "ISS",
         "Authorization server: where the metadata sets authorization_response_iss_parameter_supported, add iss (the issuer, exactly) to every authorization response, error redirects included (RFC 9207 §2); otherwise do not advertise it.",
     ),

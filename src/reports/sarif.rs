@@ -15,6 +15,7 @@ const WEAKNESSES: &[(&str, &[&str])] = &[
     ("CLIENT", &["CWE-601", "OWASP-API2:2023"]),
     ("ISS", &["CWE-346", "OWASP-API2:2023"]),
     ("DOOR", &["CWE-287", "CWE-290", "OWASP-API2:2023"]),
+    ("ECA", &["CWE-1188", "CWE-613", "OWASP-API8:2023"]),
     ("CODE", &["CWE-294", "OWASP-API2:2023"]),
     ("GRANT", &["CWE-287", "OWASP-API2:2023"]),
     ("META", &["CWE-1188", "OWASP-API8:2023"]),

@@ -348,3 +348,35 @@ async fn action_list_visible(w: &mut GateWorld, persona: String) -> Result<(), S
         format!("not visible: {}", missing.join(", "))
     })
 }
+
+/// HG-ECA-*: one setting of the agent's app, as its metadata states it, against the rollout's rule.
+#[then(expr = "the agent's app has {eca_setting} as the rollout requires")]
+async fn eca_setting(w: &mut GateWorld, setting: crate::eca::Setting) -> Result<(), StepError> {
+    let app = eca_app(w)?;
+    let verdict = crate::eca::judge(setting, &app, &w.target).map_err(StepError::NotVerifiable)?;
+    match verdict {
+        Ok(seen) => {
+            w.probe.evidence.push(format!("{}: {setting:?} = {seen}", app.name));
+            Ok(())
+        }
+        Err((expected, observed)) => Err(StepError::Expectation { expected, observed }),
+    }
+}
+
+/// The positive twin: the metadata is the agent's app's and states the setting, so the check
+/// above judged something that exists.
+#[then(expr = "the org's metadata states {eca_setting} of the agent's app")]
+async fn eca_stated(w: &mut GateWorld, setting: crate::eca::Setting) -> Result<(), StepError> {
+    let app = eca_app(w)?;
+    let seen = crate::eca::stated(setting, &app);
+    w.probe.evidence.push(format!("{} ({}): {setting:?} = {seen:?}", app.name, app.consumer_key));
+    expect(seen.is_some(), format!("{setting:?} stated in {}'s metadata", app.name), || "no such setting".into())
+}
+
+/// The agent's app from the org's metadata; External Client Apps are Salesforce's.
+fn eca_app(w: &GateWorld) -> Result<AppMetadata, StepError> {
+    if w.target.flavor != crate::target::Flavor::Salesforce {
+        return Err(StepError::NotApplicable("External Client Apps are a Salesforce org's".into()));
+    }
+    agent_app(w).map(|(_, app)| app)
+}

@@ -3,6 +3,7 @@
 
 pub mod client_trust;
 pub mod decisions;
+pub mod eca;
 pub mod evidence;
 pub mod html_form;
 pub mod login;

@@ -62,13 +62,32 @@ pub struct CanarySeed {
     pub fields: BTreeMap<String, String>,
 }
 
-/// An External Client App as the org's metadata states it (HG-DECL-02).
+/// An External Client App as the org's metadata states it (HG-DECL-02, HG-ECA-*).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppMetadata {
     pub name: String,
     pub consumer_key: String,
     pub callback_urls: Vec<String>,
     pub scopes: Vec<String>,
+    pub posture: Posture,
+}
+
+/// The app's security settings as its metadata states them (`ExtlClntAppGlobalOauthSettings` and
+/// `ExtlClntAppOauthConfigurablePolicies`); each `None` where the retrieved files hold no such
+/// setting (a file not retrieved: the org may not let the Metadata API read the global settings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Posture {
+    /// `isClientCredentialsFlowEnabled`, true where either file says so.
+    pub client_credentials: Option<bool>,
+    pub pkce_required: Option<bool>,
+    pub rotation: Option<bool>,
+    /// `refreshTokenPolicyType` with its period (`SpecificLifetime 30 Days`).
+    pub refresh_policy: Option<String>,
+    /// `permittedUsersPolicyType`.
+    pub permitted_users: Option<String>,
+    pub permission_sets: Vec<String>,
+    /// `ipRelaxationPolicyType`.
+    pub ip_policy: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +152,9 @@ pub struct Target {
     pub agent_callbacks: Vec<String>,
     /// The org's External Client Apps from its metadata; `None`: HG-DECL-02 is not verifiable.
     pub app_metadata: Option<Vec<AppMetadata>>,
+    /// The IP relaxation the rollout declares for the agent's app (HG-ECA-07; `Enforce` unless
+    /// the target file says otherwise).
+    pub app_ip_policy: String,
     /// Another registered client, for the checks that codes and tokens are bound to their client.
     pub other_client_id: Option<String>,
     /// The agent's client secret and the other client's, where the target declares them; sent
