@@ -121,6 +121,8 @@ pub struct Drift {
     pub new_decisions: Vec<String>,
     /// Baseline decisions this run did not observe (a row not selected, not reached, or renamed).
     pub unobserved: usize,
+    /// The baseline was written against another target: (then, now).
+    pub target_changed: Option<(String, String)>,
 }
 
 impl Drift {
@@ -142,6 +144,9 @@ impl Drift {
 
 pub fn compare(base: &Baseline, now: &Baseline) -> Drift {
     let mut d = Drift::default();
+    if base.target != now.target {
+        d.target_changed = Some((base.target.clone(), now.target.clone()));
+    }
     let then: BTreeMap<String, bool> = base.decisions.iter().map(|x| (x.key(), x.allowed)).collect();
     let mut seen = 0;
     for x in &now.decisions {
@@ -180,6 +185,13 @@ pub fn markdown(d: &Drift, baseline: &Path) -> String {
 /// The changes as a Markdown table, then what the baseline does not hold.
 pub fn table(d: &Drift) -> String {
     let mut md = String::new();
+    if let Some((then, now)) = &d.target_changed {
+        md.push_str(&format!(
+            "**The baseline was written against {}; this run is against {}.**\n\n",
+            cell(then),
+            cell(now)
+        ));
+    }
     if d.opened.is_empty() && d.closed.is_empty() && d.broken.is_empty() && d.fixed.is_empty() {
         md.push_str("No decision and no row changed since the baseline.\n");
     } else {

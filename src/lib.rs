@@ -510,7 +510,15 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                     tally.lock().unwrap_or_else(|p| p.into_inner()).add_scenario(&w.target, &sent, serial);
                     r.duration_ms = w.started.elapsed().as_millis();
                     r.evidence = w.probe.evidence.iter().map(|e| w.probe.secrets.redact(e)).collect();
-                    r.decisions = std::mem::take(&mut w.decisions);
+                    // Redacted like the evidence: a decision names a request, and a request may
+                    // carry what a target sent back.
+                    r.decisions = std::mem::take(&mut w.decisions)
+                        .into_iter()
+                        .map(|mut d| {
+                            d.what = w.probe.secrets.redact(&d.what);
+                            d
+                        })
+                        .collect();
                 }
                 // Failure texts may quote what a target sent: redacted like the evidence.
                 let failure = failure_text(ev).map(|t| secrets.redact(&t));

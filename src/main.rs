@@ -364,6 +364,20 @@ fn write_baseline(file: &std::path::Path, from: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let verdict = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["verdict"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    if verdict == "interrupted" {
+        eprintln!(
+            "error: {} is of an interrupted run, whose decisions are partial: run the gate to the end first",
+            from.display()
+        );
+        return ExitCode::from(2);
+    }
+    if verdict == "failed" {
+        eprintln!("warning: the run in {} failed: what it allowed becomes the baseline", from.display());
+    }
     let b = match headless_gate::baseline::Baseline::from_results_json(&text) {
         Ok(b) => b,
         Err(e) => {

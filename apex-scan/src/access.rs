@@ -71,6 +71,7 @@ impl<'a> Scope<'a> {
                 }
             }
         }
+        // Depth-first in source order: values are assigned in the order they are written.
         let mut stack = vec![body];
         while let Some(n) = stack.pop() {
             if n.id() != body.id() && matches!(n.kind(), "class_declaration" | "interface_declaration") {
@@ -112,7 +113,8 @@ impl<'a> Scope<'a> {
                 _ => {}
             }
             let mut cursor = n.walk();
-            stack.extend(n.named_children(&mut cursor));
+            let below: Vec<Node> = n.named_children(&mut cursor).collect();
+            stack.extend(below.into_iter().rev());
         }
         s
     }
@@ -326,7 +328,20 @@ fn unquote(lit: &str) -> String {
     out
 }
 
+/// The literals a string expression is built from. Each variable is expanded once (a builder
+/// like `q = q + '...'` names itself), so the work is linear in the code.
 fn string_parts(n: Node, scope: &Scope, src: &str, depth: usize, out: &mut Vec<String>) {
+    string_parts_once(n, scope, src, depth, &mut BTreeSet::new(), out);
+}
+
+fn string_parts_once(
+    n: Node,
+    scope: &Scope,
+    src: &str,
+    depth: usize,
+    expanded: &mut BTreeSet<String>,
+    out: &mut Vec<String>,
+) {
     if depth > MAX_FOLLOW * 4 {
         return;
     }
@@ -334,12 +349,12 @@ fn string_parts(n: Node, scope: &Scope, src: &str, depth: usize, out: &mut Vec<S
         "string_literal" => out.push(unquote(text(n, src))),
         "binary_expression" | "parenthesized_expression" => {
             for c in named(n) {
-                string_parts(c, scope, src, depth + 1, out);
+                string_parts_once(c, scope, src, depth + 1, expanded, out);
             }
         }
-        "identifier" => {
+        "identifier" if expanded.insert(text(n, src).to_ascii_lowercase()) => {
             for (_, v) in scope.values(text(n, src)) {
-                string_parts(v, scope, src, depth + 1, out);
+                string_parts_once(v, scope, src, depth + 1, expanded, out);
             }
         }
         "method_invocation" => {
@@ -347,14 +362,14 @@ fn string_parts(n: Node, scope: &Scope, src: &str, depth: usize, out: &mut Vec<S
             let is_string = n.child_by_field_name("object").and_then(|o| dotted(o, src)).is_some_and(|d| d == "string");
             if is_string {
                 for a in n.child_by_field_name("arguments").map(named).unwrap_or_default() {
-                    string_parts(a, scope, src, depth + 1, out);
+                    string_parts_once(a, scope, src, depth + 1, expanded, out);
                 }
             }
         }
         // `new List<Object>{ ..., CLAUSE }` as `String.format`'s arguments: the values in it.
         "object_creation_expression" | "array_creation_expression" | "array_initializer" | "ternary_expression" => {
             for c in named(n) {
-                string_parts(c, scope, src, depth + 1, out);
+                string_parts_once(c, scope, src, depth + 1, expanded, out);
             }
         }
         _ => {}
@@ -512,6 +527,9 @@ fn soql_credit(q: Node, root: Node, scope: &Scope, src: &str) -> Credit {
     let checks = guards(q, root, src, scope);
     if checks.is_empty() {
         return Credit::None;
+    }
+    if below(q).iter().any(|n| n.kind() == "subquery") {
+        return Credit::Partial("the describe checks do not reach the objects of its subqueries".into());
     }
     let object_ok = checks.contains(&("isaccessible".into(), object.clone(), None));
     let used: BTreeSet<&String> = select.iter().chain(filter.iter()).filter(|f| *f != "id").collect();
@@ -700,17 +718,14 @@ fn exit_guards(s: Node, src: &str, scope: &Scope) -> Vec<(String, String, Option
 /// The object `describe_target` gives `f.getDescribe()` for a loop variable `f` (an SObjectField).
 const LOOP_FIELD: &str = "<loop field>";
 
-/// A branch that always leaves: it holds a `throw` or a `return`.
+/// A branch that always leaves: it is a `throw` or a `return`, or a block whose last statement is
+/// (a `throw` under a further condition does not count).
 fn exits(n: Node) -> bool {
-    let mut stack = vec![n];
-    while let Some(x) = stack.pop() {
-        if matches!(x.kind(), "throw_statement" | "return_statement") {
-            return true;
-        }
-        let mut cursor = x.walk();
-        stack.extend(x.named_children(&mut cursor));
+    match n.kind() {
+        "throw_statement" | "return_statement" => true,
+        "block" => named(n).last().is_some_and(|l| exits(*l)),
+        _ => false,
     }
-    false
 }
 
 const CHECKS: &[&str] = &["isaccessible", "iscreateable", "isupdateable", "isdeletable", "isundeletable"];

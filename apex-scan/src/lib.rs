@@ -104,7 +104,8 @@ impl Scan {
     }
 }
 
-/// Reads every `**/classes/*.cls` under `root` with its `-meta.xml`.
+/// Reads every `.cls` under a `classes` folder below `root` (subfolders of it too, as SFDX allows)
+/// with its `-meta.xml`.
 pub fn read_tree(root: &std::path::Path) -> std::io::Result<Vec<SourceFile>> {
     let mut out = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
@@ -117,7 +118,7 @@ pub fn read_tree(root: &std::path::Path) -> std::io::Result<Vec<SourceFile>> {
             if e.file_type()?.is_dir() {
                 dirs.push(p);
             } else if p.extension().is_some_and(|x| x == "cls")
-                && p.parent().and_then(|d| d.file_name()).is_some_and(|n| n == "classes")
+                && p.parent().is_some_and(|d| d.iter().any(|c| c == "classes"))
             {
                 let meta_path = p.with_extension("cls-meta.xml");
                 let meta = meta_path.exists().then(|| read_source(&meta_path)).transpose()?;

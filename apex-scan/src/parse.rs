@@ -78,7 +78,7 @@ fn api_version(meta: Option<&str>) -> Option<u32> {
     let start = m.find("<apiVersion>")? + "<apiVersion>".len();
     let end = start + m[start..].find("</apiVersion>")?;
     let (major, minor) = m[start..end].trim().split_once('.')?;
-    Some(major.parse::<u32>().ok()? * 10 + minor.parse::<u32>().ok()?.min(9))
+    major.parse::<u32>().ok()?.checked_mul(10)?.checked_add(minor.parse::<u32>().ok()?.min(9))
 }
 
 /// The first node found below `limit` levels, walking with a cursor (no recursion).

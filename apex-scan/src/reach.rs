@@ -524,12 +524,22 @@ impl<'a> Graph<'a> {
     }
 
     /// From API 67.0 a class with no keyword that extends one takes the parent's keyword.
+    /// Walked up the chain once per class: a cycle (`A extends B`, `B extends A`; not valid Apex,
+    /// but input) ends the walk instead of the stack.
     fn parent_keyword(&self, c: usize) -> Option<Ctx> {
-        let parent = self.classes[c].supertypes.iter().find_map(|s| self.class_named(s, c))?;
-        match self.classes[parent].sharing {
-            Sharing::Without => Some(Ctx::Without { origin: parent, omitted: false }),
-            Sharing::Omitted if parent != c => self.parent_keyword(parent),
-            _ => Some(Ctx::With),
+        let mut seen = vec![c];
+        let mut cur = c;
+        loop {
+            let parent = self.classes[cur].supertypes.iter().find_map(|s| self.class_named(s, cur))?;
+            if seen.contains(&parent) {
+                return None;
+            }
+            seen.push(parent);
+            match self.classes[parent].sharing {
+                Sharing::Without => return Some(Ctx::Without { origin: parent, omitted: false }),
+                Sharing::Omitted => cur = parent,
+                _ => return Some(Ctx::With),
+            }
         }
     }
 

@@ -65,13 +65,26 @@ fn aliased(text: &str, records: &BTreeMap<String, RecordRef>) -> String {
 }
 
 /// A REST request as decisions name it; a query is named by its SOQL, decoded.
-pub fn rest(persona: &str, method: &str, path: &str, records: &BTreeMap<String, RecordRef>) -> Asked {
+pub fn rest(
+    persona: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    records: &BTreeMap<String, RecordRef>,
+) -> Asked {
+    // A write is named by the fields it writes too: a field refused and one allowed are two
+    // decisions, never merged into one.
+    let fields = body.and_then(Value::as_object).map(|o| {
+        let mut keys: Vec<&String> = o.keys().collect();
+        keys.sort();
+        format!(" {{{}}}", keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))
+    });
     let what = match path.strip_prefix("/query?") {
         Some(q) => {
             let soql = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "q").map(|(_, v)| v.into_owned());
             format!("{method} /query {}", soql.unwrap_or_default())
         }
-        None => format!("{method} {path}"),
+        None => format!("{method} {path}{}", fields.unwrap_or_default()),
     };
     Asked { persona: persona.into(), surface: "REST".into(), what: aliased(&what, records) }
 }
@@ -85,14 +98,24 @@ pub fn mcp(persona: &str, server: &str, method: &str, params: &Value, records: &
     Asked { persona: persona.into(), surface: format!("MCP {server}"), what: aliased(&what, records) }
 }
 
-/// A REST answer that let the caller through: a 2xx.
-pub fn rest_allowed(status: u16) -> bool {
-    (200..300).contains(&status)
+/// The decision a REST answer is: a 2xx lets the caller through; 400, 401, 403 and 404 refuse it;
+/// anything else (a 5xx, a 429) is no decision about access and is not recorded.
+pub fn rest_decision(status: u16) -> Option<bool> {
+    match status {
+        200..=299 => Some(true),
+        400 | 401 | 403 | 404 => Some(false),
+        _ => None,
+    }
 }
 
-/// A tool result that is not an error.
-pub fn tool_allowed(result: &Value) -> bool {
-    result.get("isError") != Some(&Value::Bool(true))
+/// The decision an MCP answer is: a tool result lets the caller through unless it is an error;
+/// a 401 or 403 refuses; a JSON-RPC error or a server failure is no decision.
+pub fn mcp_decision(status: u16, result: Option<&Value>) -> Option<bool> {
+    match (result, status) {
+        (Some(r), _) => Some(r.get("isError") != Some(&Value::Bool(true))),
+        (None, 401 | 403) => Some(false),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -117,9 +140,15 @@ mod tests {
             d.key(),
             "restricted | MCP sobject-reads | tools/call getCase {\"caseId\":\"@restricted_case\"}: field Subject"
         );
-        let r = rest("agent", "GET", "/sobjects/Case/500000000000003", &records);
+        let r = rest("agent", "GET", "/sobjects/Case/500000000000003", None, &records);
         assert_eq!(r.decided(true, None).what, "GET /sobjects/Case/@restricted_case");
-        let q = rest("agent", "GET", "/query?q=SELECT+Id%2C+Subject+FROM+Case", &records);
+        let q = rest("agent", "GET", "/query?q=SELECT+Id%2C+Subject+FROM+Case", None, &records);
         assert_eq!(q.what, "GET /query SELECT Id, Subject FROM Case");
+        let body = serde_json::json!({"Phone": "1", "PaymentMethod__c": "x"});
+        let w = rest("agent", "PATCH", "/sobjects/Account/500000000000003", Some(&body), &records);
+        assert_eq!(w.what, "PATCH /sobjects/Account/@restricted_case {PaymentMethod__c, Phone}");
+        assert_eq!((rest_decision(503), rest_decision(404), rest_decision(201)), (None, Some(false), Some(true)));
+        assert_eq!(mcp_decision(200, None), None);
+        assert_eq!(mcp_decision(200, Some(&serde_json::json!({"isError": true}))), Some(false));
     }
 }

@@ -46,7 +46,8 @@ async fn call_tool(
 
 /// The decision on the last tool call: allowed when it returned a result that is not an error.
 fn decide_call(w: &mut GateWorld) {
-    let allowed = tool_result(w).is_ok_and(|r| crate::decisions::tool_allowed(&r));
+    let Ok(r) = w.last() else { return };
+    let allowed = crate::decisions::mcp_decision(r.status, rpc(r).get("result"));
     w.decide(allowed, None);
 }
 
@@ -94,7 +95,7 @@ async fn tool_no_field(w: &mut GateWorld, field: String) -> Result<(), StepError
     let s = &result["structuredContent"];
     let present =
         s.get(&field).is_some() || s["records"].as_array().is_some_and(|a| a.iter().any(|r| r.get(&field).is_some()));
-    w.decide(present, Some(&format!("field {field}")));
+    w.decide(Some(present), Some(&format!("field {field}")));
     expect(!present, format!("no field {field}"), || format!("{field} is in the result"))
 }
 
@@ -102,21 +103,21 @@ async fn tool_no_field(w: &mut GateWorld, field: String) -> Result<(), StepError
 async fn tool_not_listing(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
     let id = w.record(&alias)?.id;
     let result = tool_result(w)?;
-    w.decide(result.to_string().contains(&id), Some(&format!("record @{alias}")));
+    w.decide(Some(result.to_string().contains(&id)), Some(&format!("record @{alias}")));
     expect(!result.to_string().contains(&id), format!("record {alias} absent"), || "it is in the result".into())
 }
 
 #[then(expr = "the tool list offers {word}")]
 async fn offers(w: &mut GateWorld, tool: String) -> Result<(), StepError> {
     let names = tool_names(w)?;
-    w.decide(names.contains(&tool), Some(&format!("tool {tool}")));
+    w.decide(Some(names.contains(&tool)), Some(&format!("tool {tool}")));
     expect(names.contains(&tool), format!("{tool} listed"), || format!("{names:?}"))
 }
 
 #[then(expr = "the tool list does not offer {word}")]
 async fn not_offers(w: &mut GateWorld, tool: String) -> Result<(), StepError> {
     let names = tool_names(w)?;
-    w.decide(names.contains(&tool), Some(&format!("tool {tool}")));
+    w.decide(Some(names.contains(&tool)), Some(&format!("tool {tool}")));
     expect(!names.contains(&tool), format!("{tool} not listed"), || format!("{names:?}"))
 }
 

@@ -111,7 +111,7 @@ fn parse_json(s: &str) -> Result<Value, StepError> {
 #[then(expr = "the call is denied with {int} {word}")]
 async fn denied(w: &mut GateWorld, status: u16, code: String) -> Result<(), StepError> {
     let marker = w.target.canary_marker.clone();
-    let allowed = crate::decisions::rest_allowed(w.last()?.status);
+    let allowed = crate::decisions::rest_decision(w.last()?.status);
     w.decide(allowed, None);
     let r = w.last()?;
     let body = r.json().unwrap_or(Value::Null);
@@ -125,7 +125,7 @@ async fn denied(w: &mut GateWorld, status: u16, code: String) -> Result<(), Step
 
 #[then(expr = "the call succeeds with {int}")]
 async fn succeeds(w: &mut GateWorld, status: u16) -> Result<(), StepError> {
-    let allowed = crate::decisions::rest_allowed(w.last()?.status);
+    let allowed = crate::decisions::rest_decision(w.last()?.status);
     w.decide(allowed, None);
     let r = w.last()?;
     expect(r.status == status, format!("{status}"), || {
@@ -148,7 +148,7 @@ async fn no_canary(w: &mut GateWorld) -> Result<(), StepError> {
 async fn lists(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
     let id = w.record(&alias)?.id;
     let ids = record_ids(w.last()?);
-    w.decide(ids.iter().any(|i| i.starts_with(&id)), Some(&format!("record @{alias}")));
+    w.decide(Some(ids.iter().any(|i| i.starts_with(&id))), Some(&format!("record @{alias}")));
     expect(ids.iter().any(|i| i.starts_with(&id)), format!("record {alias} listed"), || {
         format!("{} records, not it", ids.len())
     })
@@ -158,7 +158,7 @@ async fn lists(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
 async fn not_lists(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
     let id = w.record(&alias)?.id;
     let listed = record_ids(w.last()?).iter().any(|i| i.starts_with(&id));
-    w.decide(listed, Some(&format!("record @{alias}")));
+    w.decide(Some(listed), Some(&format!("record @{alias}")));
     let r = w.last()?;
     expect(r.status == 200, "a successful query", || format!("{}", r.status))?;
     let ids = record_ids(r);
@@ -188,7 +188,7 @@ fn field_present(v: &Value, field: &str) -> bool {
 #[then(expr = "the answer has no {word} field")]
 async fn no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
     let present = field_present(&w.last()?.json().unwrap_or(Value::Null), &field);
-    w.decide(present, Some(&format!("field {field}")));
+    w.decide(Some(present), Some(&format!("field {field}")));
     let r = w.last()?;
     expect(r.status == 200, "a successful read", || format!("{}", r.status))?;
     expect(!present, format!("no field {field}"), || format!("{field} is in the answer"))
@@ -201,7 +201,7 @@ async fn has_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
         || v.get("fields")
             .and_then(Value::as_array)
             .is_some_and(|fs| fs.iter().any(|f| f.get("name").and_then(Value::as_str) == Some(&field)));
-    w.decide(present, Some(&format!("field {field}")));
+    w.decide(Some(present), Some(&format!("field {field}")));
     let status = w.last()?.status;
     expect(present, format!("field {field}"), || format!("{status} without it"))
 }

@@ -392,6 +392,8 @@ async fn canaries_exist(w: &mut GateWorld) -> Result<(), StepError> {
 pub struct ApexVerdicts {
     pub tools: Vec<(String, String, Vec<String>)>,
     pub parse_errors: Vec<String>,
+    /// Tools whose class is not in the source tree: not scanned, so not cleared.
+    pub missing: Vec<String>,
 }
 
 #[when(expr = "the Apex behind the tools {word} can list is scanned")]
@@ -427,6 +429,11 @@ async fn scan_apex(w: &mut GateWorld, persona: String) -> Result<(), StepError> 
             })
             .collect(),
         parse_errors: scan.findings.iter().filter(|f| f.rule == "APEX-PARSE").map(line).collect(),
+        missing: classes
+            .iter()
+            .filter(|c| !scan.classes.iter().any(|k| k.eq_ignore_ascii_case(c)))
+            .map(|c| format!("{c} (not in {})", root.display()))
+            .collect(),
     };
     w.probe.evidence.push(format!(
         "Apex scan of {}: {} files, {} classes; tools scanned: {}",
@@ -457,13 +464,26 @@ async fn scan_clean(w: &mut GateWorld) -> Result<(), StepError> {
     for (tool, class, found) in &v.tools {
         problems.extend(found.iter().map(|f| format!("{tool} ({class}): {f}")));
     }
-    expect(problems.is_empty(), "no system-mode finding in the Apex behind the tools", || problems.join("; "))
+    expect(problems.is_empty(), "no system-mode finding in the Apex behind the tools", || problems.join("; "))?;
+    if !v.missing.is_empty() {
+        return Err(StepError::NotVerifiable(format!(
+            "the class behind a tool is not in the Apex source, so it was not scanned: {}",
+            v.missing.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 #[then("for every Apex-backed tool the scan and the probe agree")]
 async fn verdicts_agree(w: &mut GateWorld) -> Result<(), StepError> {
     let v = w.apex.clone().ok_or(StepError::NothingSent)?;
     let probe = w.sys.clone().ok_or(StepError::NothingSent)?;
+    if !v.missing.is_empty() {
+        return Err(StepError::NotVerifiable(format!(
+            "the class behind a tool is not in the Apex source, so its scan verdict is unknown: {}",
+            v.missing.join(", ")
+        )));
+    }
     let mut disagreements = Vec::new();
     for (tool, class, found) in &v.tools {
         let statically = !found.is_empty();

@@ -405,8 +405,8 @@ impl GateWorld {
     ) -> Result<(), StepError> {
         let token = self.token(persona).await?;
         let id = request_id();
-        self.asked =
-            (persona != "admin").then(|| crate::decisions::rest(persona, method.as_str(), path, &self.target.records));
+        self.asked = (persona != "admin")
+            .then(|| crate::decisions::rest(persona, method.as_str(), path, body.as_ref(), &self.target.records));
         let mut req = Request::new(method, self.target.rest(path)).bearer(&token);
         req.headers.push(("X-Request-Id".into(), id.clone()));
         if let Some(b) = body {
@@ -688,9 +688,10 @@ impl GateWorld {
         })
     }
 
-    /// Records what the target decided about the last persona request, or one part of its answer.
-    pub fn decide(&mut self, allowed: bool, about: Option<&str>) {
-        if let Some(a) = &self.asked {
+    /// Records what the target decided about the last persona request, or one part of its answer
+    /// (`None`: the answer was no decision, e.g. a server failure).
+    pub fn decide(&mut self, allowed: Option<bool>, about: Option<&str>) {
+        if let (Some(a), Some(allowed)) = (&self.asked, allowed) {
             let d = a.decided(allowed, about);
             if !self.decisions.contains(&d) {
                 self.decisions.push(d);
