@@ -140,6 +140,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         other_client_secret: other_secret,
         max_access_token_minutes: t.limits.max_access_token_minutes,
         code_lifetime: t.limits.code_lifetime_seconds.map(std::time::Duration::from_secs),
+        revocation_windows_ms: t.limits.revocation_windows_ms.clone(),
         per_user_requests_per_minute: t.limits.per_user_requests_per_minute,
         clock: None,
         scopes: t.app.scopes.clone(),

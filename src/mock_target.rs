@@ -160,6 +160,7 @@ pub fn for_mock(
         other_client_secret: org.apps.get(1).and_then(|a| a.consumer_secret.clone()),
         max_access_token_minutes: 60,
         code_lifetime: None,
+        revocation_windows_ms: Default::default(),
         // The mock declares the rate its org file enforces (a fault can switch enforcement off).
         per_user_requests_per_minute: org.per_user_requests_per_minute,
         clock: Some({

@@ -275,6 +275,10 @@ pub struct Limits {
     /// out where it fits the scenario's budget.
     #[serde(default)]
     pub code_lifetime_seconds: Option<u64>,
+    /// Per revocation path (HG-REV-07...), how long a revoked token may still be accepted, in
+    /// milliseconds; a path not named allows none.
+    #[serde(default)]
+    pub revocation_windows_ms: std::collections::BTreeMap<String, u64>,
 }
 
 impl Default for Limits {
@@ -285,6 +289,7 @@ impl Default for Limits {
             request_timeout_seconds: default_request_timeout(),
             scenario_seconds: default_scenario_seconds(),
             code_lifetime_seconds: None,
+            revocation_windows_ms: Default::default(),
         }
     }
 }

@@ -95,6 +95,7 @@ fn target(base: &str) -> Target {
         other_client_secret: None,
         max_access_token_minutes: 60,
         code_lifetime: None,
+        revocation_windows_ms: Default::default(),
         per_user_requests_per_minute: None,
         clock: None,
         scopes: vec!["mcp_api".into()],

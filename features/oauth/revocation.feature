@@ -71,3 +71,20 @@ Feature: Revocation takes effect immediately
   Scenario: HG-REV-06 revoking an unknown token answers as the flavor says
     When an unknown token is revoked
     Then the revocation answers as for an unknown token
+
+  # The revocation matrix (C8): each path's action, then the token sampled on the MCP server and
+  # on REST; the window it was still accepted in is measured and held to the target's limit for
+  # the path (limits.revocation_windows_ms; none declared: zero).
+  @HG-REV-07 @MUST @serial
+  Scenario: HG-REV-07 a deactivated user's access token is refused on the MCP server and on REST within the window, and its refresh token is dead
+    Given agent has signed in through the agent's app and holds its tokens
+    When the admin deactivates agent
+    Then the latest access token is refused on the MCP server and on REST within the user_deactivated window
+    When the refresh token is used
+    Then the token request is refused as a spent grant
+
+  @HG-REV-07 @MUST @positive
+  Scenario: HG-REV-07 twin: before anything happens, the same token is accepted on the MCP server and on REST
+    Given agent has signed in through the agent's app and holds its tokens
+    Then the latest access token works at the resource server
+    And the latest access token works on the MCP server

@@ -86,6 +86,7 @@ pub enum Fault {
     ApiEnabledIgnored,
     NotPreAuthorizedAllowed,
     RefreshTokenInfinite,
+    DeactivatedTokensLiveOnMcp,
     AppSelfAuthorized,
     AppIpRelaxed,
     // least privilege and lifetime
@@ -824,6 +825,13 @@ pub const TABLE: &[FaultSpec] = &[
         "permissions",
         "users not pre-authorized for an admin-approved app get codes",
         &[caught("HG-PERM-07", "expected no code, observed a code was issued")],
+    ),
+    row(
+        DeactivatedTokensLiveOnMcp,
+        "deactivated-tokens-live-on-mcp",
+        "revocation",
+        "the MCP servers check only whether a user is frozen, so a deactivated user's tokens still work there (REST refuses them)",
+        &[caught("HG-REV-07", "MCP: still accepted after 12 samples")],
     ),
     row(
         RefreshTokenInfinite,

@@ -136,6 +136,16 @@ impl MockOrg {
 
     /// Whether a token of this user may still be used: an active, unfrozen user (a frozen one too
     /// under the `frozen-tokens-live` fault).
+    /// The MCP servers' check of a token's user: the org's, or under
+    /// `deactivated-tokens-live-on-mcp` only whether the user is frozen (deactivation then kills
+    /// the refresh tokens but not the access tokens, and only REST re-checks the user).
+    pub fn mcp_token_user_ok(&self, user_id: &str) -> bool {
+        if !self.fault(Fault::DeactivatedTokensLiveOnMcp) {
+            return self.token_user_ok(user_id);
+        }
+        self.store_read().user_state(&self.org, user_id).is_some_and(|(_, frozen)| !frozen)
+    }
+
     pub fn token_user_ok(&self, user_id: &str) -> bool {
         let frozen_tokens_live = self.fault(Fault::FrozenTokensLive);
         self.store_read()
@@ -170,6 +180,14 @@ impl MockOrg {
     pub fn apply(&self, effects: Vec<data::Effect>) {
         for e in effects {
             match e {
+                // The refresh tokens die; the access tokens live on where nothing re-checks the user.
+                data::Effect::RevokeUserTokens(user_id) if self.fault(Fault::DeactivatedTokensLiveOnMcp) => {
+                    self.oauth.with(|g| {
+                        for f in g.families_of(&user_id, None) {
+                            g.revoke_family(&f);
+                        }
+                    });
+                }
                 data::Effect::RevokeUserTokens(user_id) => self.revoke_user_grants(&user_id, None),
                 data::Effect::FreezeUser(_) if self.fault(Fault::FrozenTokensLive) => {}
                 data::Effect::FreezeUser(user_id) => self.revoke_user_grants(&user_id, None),

@@ -11,6 +11,7 @@ pub mod pkce;
 pub mod platform;
 pub mod probe;
 pub mod refusals;
+pub mod revocation;
 pub mod scopes;
 pub mod stop;
 pub mod target;

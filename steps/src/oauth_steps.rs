@@ -689,6 +689,32 @@ async fn access_dead_mcp(w: &mut GateWorld, which: String) -> Result<(), StepErr
     expect(r.status == 401, "401 from the MCP server", || format!("{}", r.status))
 }
 
+/// HG-REV-07...: the latest access token sampled on the MCP server and on REST after a
+/// revocation path's action, against the target's declared window for the path (none: zero).
+#[then(expr = "the latest access token is refused on the MCP server and on REST within the {word} window")]
+async fn refused_within_window(w: &mut GateWorld, path: String) -> Result<(), StepError> {
+    use crate::revocation::{SAMPLES, Window, since};
+    let t = grant(w, "latest")?.access_token;
+    let limit = w.target.revocation_windows_ms.get(&path).copied().unwrap_or(0);
+    let start = std::time::Instant::now();
+    let mut mcp = Window { surface: "MCP".into(), ..Window::default() };
+    let mut rest = Window { surface: "REST".into(), ..Window::default() };
+    for _ in 0..SAMPLES {
+        let r = mcp_with(w, &t).await?;
+        mcp.add(&r, since(start));
+        if let Some(req) = resource_request(w) {
+            let r = w.probe.send(req.bearer(&t)).await?;
+            rest.add(&r, since(start));
+        }
+    }
+    let surfaces: Vec<&Window> = if resource_request(w).is_some() { vec![&mcp, &rest] } else { vec![&mcp] };
+    for s in &surfaces {
+        w.probe.evidence.push(format!("{path} (limit {limit} ms): {}", s.describe()));
+    }
+    let outside: Vec<String> = surfaces.iter().filter(|s| !s.within(limit)).map(|s| s.describe()).collect();
+    expect(outside.is_empty(), format!("refused within {limit} ms on every surface"), || outside.join("; "))
+}
+
 #[then(expr = "introspection says the {word} access token is {word}")]
 async fn introspection(w: &mut GateWorld, which: String, state: String) -> Result<(), StepError> {
     let want = json!(state == "active");

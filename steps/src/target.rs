@@ -165,6 +165,9 @@ pub struct Target {
     pub max_access_token_minutes: i64,
     /// How long authorization codes live, where the target file says (HG-CODE-05 waits it out).
     pub code_lifetime: Option<std::time::Duration>,
+    /// Per revocation path, how long a revoked token may still be accepted (HG-REV-07...); a
+    /// path not named allows none.
+    pub revocation_windows_ms: BTreeMap<String, u64>,
     /// The per-user request rate the target declares (HG-LIM-01); `None`: the control is not
     /// verifiable (its burst spends the org's API limits, so it needs the rate declared).
     pub per_user_requests_per_minute: Option<u32>,

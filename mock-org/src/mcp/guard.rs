@@ -101,7 +101,7 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
         Err(TokenRejection::Expired) => return invalid("the token expired"),
         Err(_) => return invalid("the token is not valid"),
     };
-    if !s.token_user_ok(&claims.sub) {
+    if !s.mcp_token_user_ok(&claims.sub) {
         return invalid("the user cannot sign in");
     }
     if !claims.has_scope("mcp_api") && !s.fault(Fault::McpScopeUnchecked) {
