@@ -435,20 +435,8 @@ fn scan_apex_shows_each_findings_path_and_what_a_check_cleared_in_valid_sarif() 
     assert!(stdout.contains("cleared: SOQL in Tool.run (Security.stripInaccessible(AccessType.READABLE)"), "{stdout}");
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&clean).unwrap()).unwrap();
     assert_eq!(doc["runs"][0]["results"][0]["kind"], "pass");
-    let interop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
-    let schema = interop.join("node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
-    let python = interop.join("python/.venv/bin/python");
-    assert!(schema.is_file() && python.is_file(), "run tests/interop/install (.ci/run does)");
-    let check =
-        "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))";
     for sarif in [&leak, &clean] {
-        let out = std::process::Command::new(&python).args(["-c", check]).arg(&schema).arg(sarif).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{} is not valid SARIF 2.1.0: {}",
-            sarif.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::assert_valid_sarif(sarif);
     }
 }
 

@@ -161,14 +161,7 @@ async fn summary_md_and_results_sarif_of_a_failing_run() {
     assert_eq!(rule["id"], "HG-GRANT-01");
     assert!(rule["properties"]["tags"].as_array().unwrap().contains(&serde_json::json!("CWE-287")));
 
-    let interop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
-    let schema = interop.join("node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
-    let python = interop.join("python/.venv/bin/python");
-    assert!(schema.is_file() && python.is_file(), "run tests/interop/install (.ci/run does)");
-    let check =
-        "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))";
-    let out = std::process::Command::new(python).args(["-c", check]).arg(&schema).arg(&sarif_path).output().unwrap();
-    assert!(out.status.success(), "results.sarif is not valid SARIF 2.1.0: {}", String::from_utf8_lossy(&out.stderr));
+    support::assert_valid_sarif(&sarif_path);
 }
 
 /// `--bundle`: every report, the org file with its passwords and consumer secret removed, the

@@ -87,6 +87,34 @@ id = "HG-DECL-02"
 reason = "the app's metadata is reviewed by hand in the change request"
 
 [[exclude]]
+id = "HG-ECA-01"
+reason = "the app's metadata is reviewed by hand in the change request"
+
+[[exclude]]
+id = "HG-ECA-02"
+reason = "the app's metadata is reviewed by hand in the change request"
+
+[[exclude]]
+id = "HG-ECA-03"
+reason = "the app's metadata is reviewed by hand in the change request"
+
+[[exclude]]
+id = "HG-ECA-04"
+reason = "the app's metadata is reviewed by hand in the change request"
+
+[[exclude]]
+id = "HG-ECA-05"
+reason = "the app's metadata is reviewed by hand in the change request"
+
+[[exclude]]
+id = "HG-ECA-06"
+reason = "the app's metadata is reviewed by hand in the change request"
+
+[[exclude]]
+id = "HG-ECA-07"
+reason = "the app's metadata is reviewed by hand in the change request"
+
+[[exclude]]
 id = "HG-SYS-03"
 reason = "the Apex is scanned in the org's own pipeline"
 expires = "2999-12-31"

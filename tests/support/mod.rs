@@ -131,3 +131,21 @@ pub fn assert_denied(status: u16, body: &Value, want_status: u16, want_code: &st
     assert!(arr[0]["message"].as_str().is_some_and(|m| !m.is_empty()), "a message: {body}");
     assert!(!body.to_string().contains("CANARY-"), "a denial leaks no data: {body}");
 }
+
+/// Asserts a SARIF file is valid against the SARIF 2.1.0 schema (the OASIS schema as
+/// @microsoft/jest-sarif ships it, checked with Python's jsonschema from the interop venv).
+pub fn assert_valid_sarif(sarif: &std::path::Path) {
+    let interop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    let schema = interop.join("node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
+    let python = interop.join("python/.venv/bin/python");
+    assert!(schema.is_file() && python.is_file(), "run tests/interop/install (.ci/run does)");
+    let check =
+        "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))";
+    let out = std::process::Command::new(python).args(["-c", check]).arg(&schema).arg(sarif).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{} is not valid SARIF 2.1.0: {}",
+        sarif.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
