@@ -302,7 +302,9 @@ async fn send_without_token(
     value: String,
 ) -> Result<(), StepError> {
     let url = w.mcp_url(&server)?;
-    let tool = identity_tool(w).map(|(t, _)| t).unwrap_or_else(|_| "getUserInfo".into());
+    // The target's identity tool where it names one; the name matters only to a server that lets
+    // the request through, and then any answer but the refusal fails the row.
+    let tool = identity_tool(w).map(|(t, _)| t).unwrap_or_else(|_| "hg-door-probe".into());
     let params = match method.as_str() {
         "tools/call" => json!({"name": tool, "arguments": {}}),
         "resources/read" => json!({"uri": "salesforce://sobjects/Case"}),
