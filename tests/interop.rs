@@ -153,6 +153,8 @@ const FINDINGS: &[(&str, &str)] = &[
     ("HG-RT-02", "expected 401, observed 200"),
     // Under concurrent use too: the revocation is refused, so no stale window can be measured.
     ("HG-REV-03", "expected the revocation accepted (200), observed 400"),
+    // A replayed refresh token's family: refused at the token endpoint, alive at the SDK.
+    ("HG-REV-10", "MCP: still accepted after 12 samples"),
 ];
 
 /// The controls this stack cannot be checked on, and why (the reports carry the reasons).
@@ -359,7 +361,9 @@ const AUTHLIB_FINDINGS: &[(&str, &str)] = &[
 #[test]
 fn the_gate_runs_against_authlib_and_the_mcp_python_sdk_configured_strictly() {
     let run = authlib_stack("strict");
-    run.fails_exactly(&[AUTHLIB_FINDINGS, &[("HG-RT-02", "expected 401, observed 200")]].concat());
+    let strict: &[(&str, &str)] =
+        &[("HG-RT-02", "expected 401, observed 200"), ("HG-REV-10", "MCP: still accepted after 12 samples")];
+    run.fails_exactly(&[AUTHLIB_FINDINGS, strict].concat());
     // The strict settings hold: audience, scope and Origin are checked.
     run.passes(&[
         "HG-META-02",
@@ -388,6 +392,7 @@ fn the_gate_catches_every_weakness_of_authlib_and_the_mcp_python_sdk_left_lax() 
     let run = authlib_stack("lax");
     let lax: &[(&str, &str)] = &[
         ("HG-RT-02", "expected 400 with invalid_grant, observed 200"),
+        ("HG-REV-10", "expected 400 with invalid_grant, observed 200"),
         ("HG-META-02", r#"observed ["plain", "S256"]"#),
         ("HG-META-03", r#"observed ["implicit", "password"]"#),
         ("HG-GRANT-01", "observed 200"),

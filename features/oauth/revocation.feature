@@ -88,3 +88,21 @@ Feature: Revocation takes effect immediately
     Given agent has signed in through the agent's app and holds its tokens
     Then the latest access token works at the resource server
     And the latest access token works on the MCP server
+
+  @HG-REV-10 @MUST
+  Scenario: HG-REV-10 replaying a rotated-out refresh token kills the family on the MCP server and on REST within the window
+    Given agent has signed in through the agent's app and holds its tokens
+    When the refresh token is used
+    Then tokens are issued
+    When the rotated-out refresh token is used again
+    Then the token request is refused as a spent grant
+    And the latest access token is refused on the MCP server and on REST within the rotation_reuse window
+    And the newest refresh token is dead too
+
+  @HG-REV-10 @MUST @positive
+  Scenario: HG-REV-10 twin: the refreshed access token is accepted on the MCP server and on REST before any replay
+    Given agent has signed in through the agent's app and holds its tokens
+    When the refresh token is used
+    Then tokens are issued
+    And the latest access token works at the resource server
+    And the latest access token works on the MCP server

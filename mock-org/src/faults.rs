@@ -510,6 +510,7 @@ pub const TABLE: &[FaultSpec] = &[
         "a refresh token stays valid after use, so a replay goes unnoticed",
         &[
             caught("HG-RT-02", "expected 400 with invalid_grant, observed 200 (no error code)"),
+            caught("HG-REV-10", "expected 400 with invalid_grant, observed 200"),
             caught("HG-ECA-03", "observed false"),
         ],
     ),
@@ -554,6 +555,7 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-REV-05", "expected 401 INVALID_SESSION_ID, observed 200"),
             caught("HG-RS-09 a session whose token was revoked", "observed 200 (no error code)"),
             caught("HG-RT-02", "expected 401 INVALID_SESSION_ID, observed 200"),
+            caught("HG-REV-10", "MCP: still accepted after 12 samples"),
         ],
     ),
     row(
@@ -574,6 +576,7 @@ pub const TABLE: &[FaultSpec] = &[
                 "expected 401 from the MCP server, observed 200",
             ),
             caught("HG-RS-09 a session whose token was revoked", "observed 200 (no error code)"),
+            caught("HG-REV-10", "MCP: still accepted after 12 samples"),
         ],
     ),
     row(
