@@ -76,8 +76,8 @@ pub struct CallSite {
     pub kind: CallKind,
     pub receiver: Option<Expr>,
     pub method: String,
-    pub args: usize,
-    /// The declared type of each argument where syntax tells it (a local, a parameter, `new T()`).
+    /// One entry per argument: its declared type where syntax tells it (a local, a parameter,
+    /// `new T()`).
     pub arg_types: Vec<Option<String>>,
 }
 

@@ -374,7 +374,6 @@ fn visit<'a>(n: Node<'a>, scope: &Scope, src: &str, m: &mut Method, op_nodes: &m
                     kind: CallKind::New,
                     receiver: Some(Expr::Typed(ty)),
                     method: short,
-                    args: arg_types.len(),
                     arg_types,
                 });
             }
@@ -459,14 +458,7 @@ fn invocation<'a>(n: Node<'a>, scope: &Scope, src: &str, m: &mut Method, op_node
                     let receiver = args.get(arg).map(|a| expr(*a, scope, src));
                     let started = format!("{}.{}", entry.class, entry.method);
                     let kind = CallKind::Async(entry.method, runs);
-                    m.calls.push(CallSite {
-                        at: at(n),
-                        kind,
-                        receiver,
-                        method: started,
-                        args: 0,
-                        arg_types: Vec::new(),
-                    });
+                    m.calls.push(CallSite { at: at(n), kind, receiver, method: started, arg_types: Vec::new() });
                     return;
                 }
                 Use::Other => return,
@@ -495,28 +487,20 @@ fn invocation<'a>(n: Node<'a>, scope: &Scope, src: &str, m: &mut Method, op_node
                     kind: CallKind::New,
                     receiver,
                     method: name,
-                    args: 0,
                     arg_types: Vec::new(),
                 });
             }
             None => {
                 let method = "Type.forName".to_string();
                 let (kind, arg_types) = (CallKind::Dynamic, Vec::new());
-                m.calls.push(CallSite { at: at(n), kind, receiver: None, method, args: args.len(), arg_types });
+                m.calls.push(CallSite { at: at(n), kind, receiver: None, method, arg_types });
             }
         }
         return;
     }
     let receiver = object.map(|o| expr(o, scope, src));
     let arg_types = arg_types(n, scope, src);
-    m.calls.push(CallSite {
-        at: at(n),
-        kind: CallKind::Call,
-        receiver,
-        method: name,
-        args: arg_types.len(),
-        arg_types,
-    });
+    m.calls.push(CallSite { at: at(n), kind: CallKind::Call, receiver, method: name, arg_types });
 }
 
 /// The declared type of each argument of a call or `new`, where syntax tells it.

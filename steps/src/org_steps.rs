@@ -174,14 +174,17 @@ fn record_ids(r: &crate::probe::Reply) -> Vec<String> {
     from_records.unwrap_or_else(|| v.get("Id").and_then(Value::as_str).map(|s| vec![s.to_string()]).unwrap_or_default())
 }
 
+/// Whether a describe lists the field.
+fn described(v: &Value, field: &str) -> bool {
+    v.get("fields")
+        .and_then(Value::as_array)
+        .is_some_and(|fs| fs.iter().any(|f| f.get("name").and_then(Value::as_str) == Some(field)))
+}
+
 /// Whether an answer carries the field: in a record, in a list of records, or in a describe.
 fn field_present(v: &Value, field: &str) -> bool {
-    let described = v
-        .get("fields")
-        .and_then(Value::as_array)
-        .is_some_and(|fs| fs.iter().any(|f| f.get("name").and_then(Value::as_str) == Some(field)));
     v.get(field).is_some()
-        || described
+        || described(v, field)
         || v.get("records").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x.get(field).is_some()))
 }
 
@@ -197,10 +200,7 @@ async fn no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
 #[then(expr = "the answer has a {word} field")]
 async fn has_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
     let v = w.last()?.json().unwrap_or(Value::Null);
-    let present = v.get(&field).is_some()
-        || v.get("fields")
-            .and_then(Value::as_array)
-            .is_some_and(|fs| fs.iter().any(|f| f.get("name").and_then(Value::as_str) == Some(&field)));
+    let present = v.get(&field).is_some() || described(&v, &field);
     w.decide(Some(present), Some(&format!("field {field}")));
     let status = w.last()?.status;
     expect(present, format!("field {field}"), || format!("{status} without it"))
