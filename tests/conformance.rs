@@ -1,8 +1,9 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`, run by the Node 22 of
 //! `tests/interop`'s lockfile: the suite needs 22, Debian ships 20) against the mock org's MCP
 //! server `reads`, the one the agent's rollout uses. Every scenario that applies to an arbitrary
-//! server must pass; the scenarios that need the suite's own fixture (its test tools, resources,
-//! prompts, logging and completions, which a Salesforce MCP server does not have) are the suite's
+//! server must pass, the record doors' resource, prompt and completion listings included; the
+//! scenarios that need the suite's own fixture (its test tools, `test://` resources, test prompts
+//! and logging, which a Salesforce MCP server does not have) are the suite's
 //! expected-failures baseline, each with the reason and the answer that shows the reason is the
 //! true one. The suite has no option for credentials, so it talks to a loopback proxy that adds
 //! the agent's bearer token (signed in through the real flow) and otherwise leaves every request
@@ -23,8 +24,18 @@ use std::time::Duration;
 use steps::target::McpEra;
 
 /// The scenarios that apply to any MCP server over Streamable HTTP: each must pass every check.
-const APPLICABLE: &[&str] =
-    &["server-initialize", "ping", "tools-list", "server-sse-multiple-streams", "dns-rebinding-protection"];
+/// The server's record doors (`resources`, `prompts`, `completions`) make the listings and the
+/// completion scenario apply too.
+const APPLICABLE: &[&str] = &[
+    "server-initialize",
+    "ping",
+    "tools-list",
+    "server-sse-multiple-streams",
+    "dns-rebinding-protection",
+    "resources-list",
+    "prompts-list",
+    "completion-complete",
+];
 
 /// A scenario that needs the suite's own fixture: what it needs, the one check that fails for
 /// lack of it, and the mock's answer (found in the scenario's checks) that shows it failed for
@@ -41,17 +52,12 @@ const fn na(scenario: &'static str, needs: &'static str, check: &'static str, ev
 }
 
 const LOGGING: &str = "the logging capability (a Salesforce MCP server declares tools only)";
-const RESOURCES: &str = "the resources capability and the suite's test:// resources";
-const PROMPTS: &str = "the prompts capability and the suite's test prompts";
+const RESOURCES: &str = "the suite's test:// resources (the mock's are Salesforce records)";
+const SUBSCRIBE: &str = "resource subscriptions (records are read, not watched)";
+const PROMPTS: &str = "the suite's test prompts (the mock's prompt is summarizeRecord)";
 
 const NOT_APPLICABLE: &[NotApplicable] = &[
     na("logging-set-level", LOGGING, "logging-set-level", "MCP error -32601: logging/setLevel"),
-    na(
-        "completion-complete",
-        "the completions capability and the suite's test prompt",
-        "completion-complete",
-        "MCP error -32601: completion/complete",
-    ),
     na(
         "tools-call-simple-text",
         "the suite's tool test_simple_text",
@@ -133,17 +139,40 @@ const NOT_APPLICABLE: &[NotApplicable] = &[
         "server-sse-disconnect-resume",
         "Unknown tool: test_reconnection",
     ),
-    na("resources-list", RESOURCES, "resources-list", "MCP error -32601: resources/list"),
-    na("resources-read-text", RESOURCES, "resources-read-text", "MCP error -32601: resources/read"),
-    na("resources-read-binary", RESOURCES, "resources-read-binary", "MCP error -32601: resources/read"),
-    na("resources-templates-read", RESOURCES, "resources-templates-read", "MCP error -32601: resources/read"),
-    na("resources-subscribe", RESOURCES, "resources-subscribe", "MCP error -32601: resources/subscribe"),
-    na("resources-unsubscribe", RESOURCES, "resources-unsubscribe", "MCP error -32601: resources/subscribe"),
-    na("prompts-list", PROMPTS, "prompts-list", "MCP error -32601: prompts/list"),
-    na("prompts-get-simple", PROMPTS, "prompts-get-simple", "MCP error -32601: prompts/get"),
-    na("prompts-get-with-args", PROMPTS, "prompts-get-with-args", "MCP error -32601: prompts/get"),
-    na("prompts-get-embedded-resource", PROMPTS, "prompts-get-embedded-resource", "MCP error -32601: prompts/get"),
-    na("prompts-get-with-image", PROMPTS, "prompts-get-with-image", "MCP error -32601: prompts/get"),
+    na("resources-read-text", RESOURCES, "resources-read-text", "MCP error -32002: no resource test://static-text"),
+    na(
+        "resources-read-binary",
+        RESOURCES,
+        "resources-read-binary",
+        "MCP error -32002: no resource test://static-binary",
+    ),
+    na(
+        "resources-templates-read",
+        RESOURCES,
+        "resources-templates-read",
+        "MCP error -32002: no resource test://template/123/data",
+    ),
+    na("resources-subscribe", SUBSCRIBE, "resources-subscribe", "MCP error -32601: resources/subscribe"),
+    na("resources-unsubscribe", SUBSCRIBE, "resources-unsubscribe", "MCP error -32601: resources/subscribe"),
+    na("prompts-get-simple", PROMPTS, "prompts-get-simple", "MCP error -32602: no prompt test_simple_prompt"),
+    na(
+        "prompts-get-with-args",
+        PROMPTS,
+        "prompts-get-with-args",
+        "MCP error -32602: no prompt test_prompt_with_arguments",
+    ),
+    na(
+        "prompts-get-embedded-resource",
+        PROMPTS,
+        "prompts-get-embedded-resource",
+        "MCP error -32602: no prompt test_prompt_with_embedded_resource",
+    ),
+    na(
+        "prompts-get-with-image",
+        PROMPTS,
+        "prompts-get-with-image",
+        "MCP error -32602: no prompt test_prompt_with_image",
+    ),
 ];
 
 fn interop_dir() -> PathBuf {
@@ -349,10 +378,11 @@ async fn the_mock_mcp_server_passes_every_conformance_scenario_that_applies_to_i
     .await;
     let _ = std::fs::remove_file(&baseline);
 
-    // The reasons are true: the server declares tools and nothing else, so -32601 is the answer
-    // the specification asks for on the others.
+    // The reasons are true: the server declares tools and its record doors, no subscriptions and
+    // no logging, so -32601 is the answer the specification asks for on those.
     let declared: Vec<&str> = run.capabilities.as_object().expect("capabilities").keys().map(String::as_str).collect();
-    assert_eq!(declared, ["tools"], "{}", run.capabilities);
+    assert_eq!(declared, ["completions", "prompts", "resources", "tools"], "{}", run.capabilities);
+    assert_eq!(run.capabilities["resources"].get("subscribe"), None, "{}", run.capabilities);
     let ran: Vec<&str> = run.checks.keys().map(String::as_str).collect();
     let mut known: Vec<&str> = APPLICABLE.iter().copied().chain(NOT_APPLICABLE.iter().map(|n| n.scenario)).collect();
     known.sort();

@@ -219,6 +219,46 @@ async fn custom_tools_need_their_apex_class_and_are_audited() {
     assert_eq!(calls[1].denial_code.as_deref(), Some("NOT_FOUND"));
 }
 
+/// Resources, prompts and completions are doors to the same records as tools: each read goes
+/// through the pipeline as the caller, is audited, and a bad URI or argument is a JSON-RPC error.
+#[tokio::test]
+async fn record_doors_apply_the_same_rules_as_tools() {
+    let org = TestOrg::start().await;
+    let mut mcp = Mcp::new(&org, READS, Some(org.token(AGENT)));
+    mcp.initialize().await;
+    let read = |uri: String| json!({"jsonrpc": "2.0", "id": 4, "method": "resources/read", "params": {"uri": uri}});
+    let mine = mcp.post(read(format!("salesforce://sobject/Case/{CASE_CSR}")), &[]).await;
+    let text = mine.body["result"]["contents"][0]["text"].as_str().expect("a record resource").to_string();
+    assert!(text.contains("Printer on fire") && !text.contains("CANARY-"), "{text}");
+    for uri in [
+        format!("salesforce://sobject/Case/{CASE_SALES}"),
+        "salesforce://sobject/Opportunity/006000000000001".to_string(),
+        "salesforce://sobject/Case/500' OR Id != '".to_string(),
+        "file:///etc/passwd".to_string(),
+    ] {
+        let r = mcp.post(read(uri.clone()), &[]).await;
+        assert_eq!(r.body["error"]["code"], -32002, "{uri}: {}", r.body);
+        assert!(!r.body.to_string().contains("CANARY-"), "{uri}");
+    }
+    let prompt = |id: &str| json!({"jsonrpc": "2.0", "id": 5, "method": "prompts/get", "params": {"name": "summarizeRecord", "arguments": {"objectName": "Case", "recordId": id}}});
+    let r = mcp.post(prompt(CASE_SALES), &[]).await;
+    assert_eq!(r.body["error"]["code"], -32602, "{}", r.body);
+    let r = mcp.post(prompt(CASE_CSR), &[]).await;
+    assert!(r.body["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains("Printer on fire"));
+    let complete = json!({"jsonrpc": "2.0", "id": 6, "method": "completion/complete", "params": {"ref": {"type": "ref/prompt", "name": "summarizeRecord"}, "argument": {"name": "recordId", "value": "500"}, "context": {"arguments": {"objectName": "Case"}}}});
+    let values = mcp.post(complete, &[]).await.body["result"]["completion"]["values"].clone();
+    assert!(values.as_array().unwrap().contains(&json!(id18(CASE_CSR))), "{values}");
+    assert!(!values.as_array().unwrap().contains(&json!(id18(CASE_SALES))), "{values}");
+    let audited = org.running.state.audit.snapshot();
+    let door_reads = audited.iter().filter(|r| ["resources/read", "prompts/get"].contains(&r.method.as_str()));
+    assert_eq!(door_reads.count(), 5, "one audit record per read that reached the pipeline");
+    // A server without the doors says so.
+    let mut custom = Mcp::new(&org, CUSTOM, Some(org.token(AGENT)));
+    custom.initialize().await;
+    let r = custom.post(read(format!("salesforce://sobject/Case/{CASE_CSR}")), &[]).await;
+    assert_eq!(r.body["error"]["code"], -32601, "{}", r.body);
+}
+
 /// A client's `X-Request-Id` is recorded as on REST: a sane one as it came, a 60 KB one replaced
 /// with one of the org's own (the audit log never stores what a client makes it store).
 #[tokio::test]

@@ -75,6 +75,9 @@ pub enum Fault {
     McpScopeUnchecked,
     McpMalformedAuthAnonymous,
     McpTrustsIdentityHeader,
+    McpResourceWithoutPipeline,
+    McpPromptWithoutPipeline,
+    McpCompletionLeaks,
     McpAnyProtocolVersion,
     McpSessionOptional,
     // permissions
@@ -730,6 +733,46 @@ pub const TABLE: &[FaultSpec] = &[
         ],
     ),
     row(
+        McpResourceWithoutPipeline,
+        "mcp-resource-without-pipeline",
+        "permissions",
+        "the record resource template is served in system mode: no object permission, field-level security or sharing",
+        &[
+            caught(
+                "HG-DOOR-01 a record not shared with the agent is not read as a resource",
+                "observed resource read answered with 3 of its 3 proven value(s)",
+            ),
+            caught(
+                "HG-DOOR-01 an object without Read permission is not read as a resource",
+                "observed resource read answered with 2 of its 2 proven value(s)",
+            ),
+            caught(
+                "HG-DOOR-01 a field hidden by field-level security is not read as a resource",
+                "observed resource read answered with 1 of its 1 proven value(s)",
+            ),
+        ],
+    ),
+    row(
+        McpPromptWithoutPipeline,
+        "mcp-prompt-without-pipeline",
+        "permissions",
+        "the record prompt embeds the record read in system mode",
+        &[caught(
+            "HG-DOOR-02 a prompt naming a record not shared with the agent embeds none of it",
+            "observed prompt answered with 3 of its 3 proven value(s)",
+        )],
+    ),
+    row(
+        McpCompletionLeaks,
+        "mcp-completion-leaks",
+        "permissions",
+        "record-id completions are drawn from every record, not the ones the user may read",
+        &[caught(
+            "HG-DOOR-02 completions never suggest a record not shared with the agent",
+            "observed completion answered with 1 of its 1 proven value(s)",
+        )],
+    ),
+    row(
         McpAnyProtocolVersion,
         "mcp-any-protocol-version",
         "transport",
@@ -871,6 +914,22 @@ pub const TABLE: &[FaultSpec] = &[
         "the agent's permission set holds View All Data (every object and record readable; the clean Apex then leaks too; nothing the agent reads is denied, so HG-AUD-02 has no denial to find in the log)",
         &[
             caught("HG-AUD-02", "0 denied"),
+            caught(
+                "HG-DOOR-01 a record not shared with the agent is not read as a resource",
+                "observed resource read answered with 3 of its 3 proven value(s)",
+            ),
+            caught(
+                "HG-DOOR-01 an object without Read permission is not read as a resource",
+                "observed resource read answered with 1 of its 2 proven value(s)",
+            ),
+            caught(
+                "HG-DOOR-02 a prompt naming a record not shared with the agent embeds none of it",
+                "observed prompt answered with 3 of its 3 proven value(s)",
+            ),
+            caught(
+                "HG-DOOR-02 completions never suggest a record not shared with the agent",
+                "observed completion answered with 1 of its 1 proven value(s)",
+            ),
             caught("HG-LP-01", "\"Opportunity\"]"),
             caught("HG-LP-03", "observed ViewAllData"),
             caught("HG-PERM-01 the agent cannot read", "expected 404 NOT_FOUND, observed 200"),

@@ -304,6 +304,8 @@ pub struct McpServer {
     pub name: String,
     pub standard_tools: Vec<String>,
     pub custom_tools: Vec<CustomTool>,
+    /// Offers the record resource template, the record prompt and record-id completions.
+    pub record_doors: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -269,6 +269,9 @@ pub struct McpServerDef {
     pub standard_tools: Vec<String>,
     #[serde(default)]
     pub custom_tools: Vec<CustomToolDef>,
+    /// Also offers records through MCP resources, a prompt and completions (`mcp::doors`).
+    #[serde(default)]
+    pub record_doors: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -613,6 +613,7 @@ impl Validator<'_> {
                 name: s.name.clone(),
                 standard_tools: s.standard_tools.clone(),
                 custom_tools: custom,
+                record_doors: s.record_doors,
             });
         }
         Ok(out)

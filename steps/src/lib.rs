@@ -3,6 +3,7 @@
 
 pub mod client_trust;
 pub mod decisions;
+pub mod doors;
 pub mod eca;
 pub mod evidence;
 pub mod html_form;
@@ -21,6 +22,7 @@ pub mod world;
 mod audit_steps;
 mod client_trust_steps;
 mod decl_steps;
+mod door_steps;
 mod history_steps;
 pub mod limit_steps;
 pub(crate) mod mcp_steps;

@@ -127,6 +127,8 @@ pub struct GateWorld {
     /// Every allow/deny decision the scenario observed (for the drift baseline).
     pub decisions: Vec<crate::decisions::Decision>,
     pub revocation_race: Option<RevocationRace>,
+    /// What the admin's read through an MCP door showed (HG-DOOR-01/02).
+    pub door_proof: Option<crate::doors::DoorProof>,
 }
 
 /// What the concurrent redemptions of one code got.
@@ -255,6 +257,7 @@ impl GateWorld {
             asked: None,
             decisions: Vec::new(),
             revocation_race: None,
+            door_proof: None,
         }
     }
 
@@ -721,7 +724,7 @@ pub fn opening_request(era: McpEra) -> Value {
 /// The HTTP POST of one JSON-RPC message in an era. Sessions: the session id and protocol version
 /// headers once a session is open. Stateless: every request carries its protocol version and
 /// client capabilities in `_meta`, with the matching `MCP-Protocol-Version`, `Mcp-Method` and
-/// (for a tool call) `Mcp-Name` headers.
+/// (for a tool call, a prompt or a resource read) `Mcp-Name` headers.
 pub fn mcp_http(url: &str, mut body: Value, era: McpEra, session: Option<&str>) -> Request {
     let mut headers: Vec<(String, String)> = vec![("Accept".into(), "application/json, text/event-stream".into())];
     match era {
@@ -736,8 +739,8 @@ pub fn mcp_http(url: &str, mut body: Value, era: McpEra, session: Option<&str>) 
             if let Some(m) = body.get("method").and_then(Value::as_str) {
                 headers.push(("Mcp-Method".into(), m.into()));
             }
-            if let Some(n) = body.pointer("/params/name").and_then(Value::as_str) {
-                headers.push(("Mcp-Name".into(), n.into()));
+            if let Some(n) = mcp_name(&body) {
+                headers.push(("Mcp-Name".into(), n));
             }
             if body.get("id").is_some() {
                 let meta = serde_json::json!({
@@ -755,6 +758,25 @@ pub fn mcp_http(url: &str, mut body: Value, era: McpEra, session: Option<&str>) 
     let mut req = Request::new(Method::POST, url).json(body);
     req.headers.extend(headers);
     req
+}
+
+/// SEP-2243's `Mcp-Name`: the tool's or prompt's `name`, or the resource's `uri`, Base64-wrapped
+/// (`=?base64?...?=`) where it could not travel as a bare header value.
+fn mcp_name(body: &Value) -> Option<String> {
+    let key = match body.get("method").and_then(Value::as_str)? {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => "uri",
+        _ => return None,
+    };
+    let value = body.get("params")?.get(key)?.as_str()?;
+    let bare = value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.trim() == value && !value.starts_with("=?");
+    Some(match bare {
+        true => value.to_string(),
+        false => {
+            use base64::Engine;
+            format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(value))
+        }
+    })
 }
 
 /// A JSON-RPC answer from a JSON body or from the `data:` events of an SSE stream.

@@ -2,6 +2,7 @@
 //! `/platform/mcp/v1/<server>`. In front of each: the resource-server guard (`guard`). Behind it:
 //! tools that run through the one enforcement pipeline and write one audit record per call.
 
+pub mod doors;
 pub mod guard;
 pub mod tools;
 
@@ -11,8 +12,11 @@ use crate::error::SfError;
 use crate::pipeline::{Outcome, Surface, bearer};
 use axum::Router;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities, ServerConfig,
+    Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -46,6 +50,40 @@ impl OrgServer {
     fn url(&self) -> String {
         format!("{}{PATH_PREFIX}{}", self.state.base_url(), self.server().name)
     }
+
+    /// What the audit record says of a request on this server.
+    fn meta(&self, ctx: &RequestContext<RoleServer>, method: &str, tool: Option<String>) -> RequestMeta {
+        // The same rule as REST: an unbounded or odd client id is replaced with one of ours.
+        let request_id = match parts(ctx) {
+            Some(p) => crate::rest::request_id(&self.state, &p.headers),
+            None => self.state.next_request_id(),
+        };
+        RequestMeta {
+            request_id,
+            api_family: ApiFamily::Mcp,
+            method: method.into(),
+            resource: format!("{PATH_PREFIX}{}", self.server().name),
+            tool,
+        }
+    }
+
+    /// What this server accepts: a token for its own URL with the `mcp_api` scope.
+    fn surface(&self) -> Surface {
+        Surface {
+            checks: self.state.mcp_checks(),
+            audience: self.url(),
+            scopes: &["mcp_api"],
+            scope_error: || SfError::new(403, "insufficient_scope", "the token lacks the mcp_api scope"),
+        }
+    }
+
+    fn without_doors<T>(&self, method: &str) -> Result<T, McpError> {
+        Err(McpError::new(
+            rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+            format!("{method}: this server offers no resources, prompts or completions"),
+            None,
+        ))
+    }
 }
 
 fn parts(ctx: &RequestContext<RoleServer>) -> Option<&axum::http::request::Parts> {
@@ -58,7 +96,16 @@ fn token(ctx: &RequestContext<RoleServer>) -> Option<String> {
 
 impl ServerHandler for OrgServer {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        let capabilities = match self.server().record_doors {
+            true => ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .enable_completions()
+                .build(),
+            false => ServerCapabilities::builder().enable_tools().build(),
+        };
+        let mut info = ServerConfig::new(capabilities);
         info.server_info =
             Implementation::new(format!("{} ({})", self.server().name, self.state.org.name), env!("CARGO_PKG_VERSION"));
         info
@@ -102,25 +149,9 @@ impl ServerHandler for OrgServer {
         let args = request.arguments.clone().unwrap_or_default();
         let call = tools::parse(self.server(), &name, &args).map_err(|m| McpError::invalid_params(m, None))?;
         let token = token(&ctx);
-        // The same rule as REST: an unbounded or odd client id is replaced with one of ours.
-        let request_id = match parts(&ctx) {
-            Some(p) => crate::rest::request_id(&self.state, &p.headers),
-            None => self.state.next_request_id(),
-        };
-        let meta = RequestMeta {
-            request_id,
-            api_family: ApiFamily::Mcp,
-            method: "tools/call".into(),
-            resource: format!("{PATH_PREFIX}{}", self.server().name),
-            tool: Some(name.clone()),
-        };
+        let meta = self.meta(&ctx, "tools/call", Some(name.clone()));
         let mode = if call.system_mode() { ExecutionMode::System } else { ExecutionMode::User };
-        let surface = Surface {
-            checks: self.state.mcp_checks(),
-            audience: self.url(),
-            scopes: &["mcp_api"],
-            scope_error: || SfError::new(403, "insufficient_scope", "the token lacks the mcp_api scope"),
-        };
+        let surface = self.surface();
         let server = self.server().clone();
         let state = self.state.clone();
         let result = self.state.enforce(meta, mode, token.as_deref(), &surface, |caller, trace| {
@@ -143,6 +174,83 @@ impl ServerHandler for OrgServer {
             }
         };
         Ok(result.into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        if !self.server().record_doors {
+            return self.without_doors("resources/list");
+        }
+        // Records are reached through the template only: no record is listed to anyone.
+        Ok(ListResourcesResult::with_all_items(Vec::new()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        if !self.server().record_doors {
+            return self.without_doors("resources/templates/list");
+        }
+        Ok(ListResourceTemplatesResult::with_all_items(doors::templates()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        if !self.server().record_doors {
+            return self.without_doors("resources/read");
+        }
+        Ok(ReadResourceResult::new(vec![self.read_record(&request.uri, &ctx)?]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        if !self.server().record_doors {
+            return self.without_doors("prompts/list");
+        }
+        Ok(ListPromptsResult::with_all_items(doors::prompts()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        if !self.server().record_doors {
+            return self.without_doors("prompts/get");
+        }
+        let args = request.arguments.unwrap_or_default();
+        Ok(GetPromptResult::new(self.record_prompt(&request.name, &args, &ctx)?).into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        if !self.server().record_doors {
+            return self.without_doors("completion/complete");
+        }
+        let ours = match &request.r#ref {
+            Reference::Prompt(p) => p.name == doors::RECORD_PROMPT,
+            Reference::Resource(r) => r.uri == doors::RECORD_TEMPLATE,
+            _ => false,
+        };
+        if !ours || request.argument.name != "recordId" {
+            return Ok(CompleteResult::default());
+        }
+        let object = request.context.as_ref().and_then(|c| c.arguments.as_ref()).and_then(|a| a.get("objectName"));
+        Ok(CompleteResult::new(self.complete_record_ids(object.map(String::as_str), &request.argument.value, &ctx)))
     }
 }
 
