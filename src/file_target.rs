@@ -173,6 +173,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
             .collect(),
         declarations: t.declarations.as_ref().map(|d| d.to_steps()),
         canary_marker: "CANARY-".into(),
+        catalog_pin: None,
         secrets,
         limits: Limits {
             request_timeout: std::time::Duration::from_secs(t.limits.request_timeout_seconds),

@@ -384,7 +384,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
     let mut faults_on: Vec<String> = Vec::new();
     let tally: Arc<Mutex<steps::traffic::Tally>> = Arc::default();
     let tally_in_hook = tally.clone();
-    let (target, mock, file) = match &opts.target {
+    let (mut target, mock, file) = match &opts.target {
         Some(path) => {
             if opts.org.is_some() || !opts.faults.is_empty() || opts.mcp_protocol.is_some() {
                 return Err(GateError::MockOptionWithTarget);
@@ -433,6 +433,8 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 Some(p) => mock_org::Org::load(p)?,
                 None => mock_org::Org::default_fixture(),
             };
+            // The catalog the fault-free org offers is the mock's pin (HG-PIN-01).
+            let clean = org.clone();
             for f in &opts.faults {
                 org.enable_fault(f).map_err(GateError::Fault)?;
             }
@@ -441,9 +443,15 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             let running = mock_org::start(org).await.map_err(GateError::Start)?;
             let mut target = mock_target::for_mock(&running, declarations, Default::default(), era);
             target.apex_root = Some(files.apex().map_err(GateError::Features)?);
+            target.catalog_pin = Some(mock_target::catalog_pin(&clean, &target));
             (target, Some(running), None)
         }
     };
+    // A baseline that holds a catalog pins it, over the mock's own.
+    let pinned = baseline.as_ref().map(|b| steps::catalog_pin::from_decisions(&b.decisions)).filter(|p| !p.is_empty());
+    if let Some(pin) = pinned {
+        target.catalog_pin = Some(pin);
+    }
     let target = steps::target::install(target);
     let exclusions: Vec<&target_file::Exclusion> = file.iter().flat_map(|f| f.exclude.iter()).collect();
     let expired: Vec<String> = exclusions

@@ -207,6 +207,7 @@ pub fn for_mock(
             })
             .collect(),
         canary_marker: "CANARY-".into(),
+        catalog_pin: None,
         secrets,
         limits: Limits { trusted: authority(&running.url).into_iter().collect(), ..Limits::default() },
     };
@@ -301,4 +302,29 @@ pub fn loopback_credentials(org: &mock_org::Org, prefix: &str) -> Vec<(String, S
         vars.push((format!("{prefix}_CLIENT_SECRET"), secret));
     }
     vars
+}
+
+/// The catalog the fault-free org offers the agent and the restricted persona on each of the
+/// agent's MCP servers: the embedded mock's pin for HG-PIN-01, built by the code that serves
+/// `tools/list` and fingerprinted as the gate fingerprints what it lists.
+pub fn catalog_pin(clean: &mock_org::Org, target: &Target) -> steps::catalog_pin::CatalogPin {
+    let mut pin = steps::catalog_pin::CatalogPin::new();
+    for persona in ["agent", "restricted"] {
+        let Some(user) = target.persona_for(persona).and_then(|p| clean.user_by_username(&p.username)) else {
+            continue;
+        };
+        for (alias, url) in &target.mcp_servers {
+            let Some(server) =
+                clean.mcp_servers.iter().find(|s| url.ends_with(&format!("/platform/mcp/v1/{}", s.name)))
+            else {
+                continue;
+            };
+            let tools: Vec<serde_json::Value> = mock_org::mcp::tools::offered(clean, server, user)
+                .into_iter()
+                .filter_map(|t| serde_json::to_value(t).ok())
+                .collect();
+            pin.entry(persona.to_string()).or_default().insert(alias.clone(), steps::catalog_pin::catalog(&tools));
+        }
+    }
+    pin
 }

@@ -74,3 +74,50 @@ async fn an_unreadable_baseline_is_a_usage_error_before_anything_runs() {
     assert!(err.starts_with(&format!("--baseline: {} is not a baseline file", file.display())), "{err}");
     assert!(!dir.join("reports/results.json").exists(), "nothing ran");
 }
+
+/// The catalog pin travels in the baseline (HG-PIN-01): a baseline written while the org offers
+/// an extra tool pins it, so the same catalog passes against it on purpose, and the fault-free
+/// catalog then fails with the pinned tool named as removed.
+#[tokio::test]
+async fn the_baseline_pins_the_tool_catalog_until_it_is_written_again() {
+    let dir = support::scratch("baseline-pin");
+    let _ = std::fs::remove_dir_all(&dir);
+    let pin_tags = Some("@HG-PIN-01".to_string());
+    let with_extra = |reports: std::path::PathBuf, baseline: Option<std::path::PathBuf>| RunOptions {
+        tags: pin_tags.clone(),
+        faults: vec!["tool-outside-allowlist".into()],
+        baseline,
+        ..RunOptions::mock(reports)
+    };
+    // Against the mock's own fault-free pin, the extra tool is drift.
+    let first = headless_gate::run(with_extra(dir.join("first"), None)).await.expect("the run completes");
+    let rows = |r: &headless_gate::RunOutcome| {
+        r.results
+            .iter()
+            .filter(|c| c.id == "HG-PIN-01")
+            .map(|c| (c.title.clone(), c.message.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        rows(&first).iter().any(|(_, m)| m.as_deref().unwrap_or_default().contains("custom: getCaseDetails added"))
+    );
+    // Written down on purpose, the extra tool is the pin.
+    let base = Baseline::from_results_json(&std::fs::read_to_string(dir.join("first/results.json")).unwrap()).unwrap();
+    assert!(base.decisions.iter().any(|d| d.what.starts_with("catalog tool getCaseDetails ")), "{:?}", base.decisions);
+    let file = dir.join("baseline.json");
+    std::fs::write(&file, base.to_json()).unwrap();
+    let pinned =
+        headless_gate::run(with_extra(dir.join("pinned"), Some(file.clone()))).await.expect("the run completes");
+    assert!(pinned.results.iter().filter(|c| c.id == "HG-PIN-01").all(|c| !c.fails_gate()), "{:?}", rows(&pinned));
+    // The fault-free catalog against that baseline: the pinned tool is gone.
+    let opts = RunOptions { tags: pin_tags.clone(), baseline: Some(file), ..RunOptions::mock(dir.join("clean")) };
+    let clean = headless_gate::run(opts).await.expect("the run completes");
+    assert!(
+        rows(&clean)
+            .iter()
+            .filter(|(title, _)| !title.contains("twin"))
+            .all(|(_, m)| m.as_deref().unwrap_or_default().contains("custom: getCaseDetails removed")),
+        "{:?}",
+        rows(&clean)
+    );
+}

@@ -162,6 +162,9 @@ const NOT_VERIFIABLE: &[&str] = &[
     // The record doors: no admin persona to read a record through a door first (nor records).
     "HG-DOOR-01",
     "HG-DOOR-02",
+    // No catalog pin (no --baseline), and no restricted persona or declarations.
+    "HG-PIN-01",
+    "HG-PIN-02",
     // The admin-subject forgery swaps `sub` for the admin's user id: this stack has no admin
     // persona, so there is no real admin subject to forge (never a made-up one).
     "HG-RS-04",
@@ -185,7 +188,7 @@ impl Run {
         let reports = dir.join("reports");
         let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
             .args(["run", "--target", file.to_str().unwrap(), "--reports", reports.to_str().unwrap()])
-            .args(["--tags", "@oauth or @mcp-auth or @mcp-transport or @HG-DOOR-01 or @HG-DOOR-02"])
+            .args(["--tags", "@oauth or @mcp-auth or @mcp-transport or @HG-DOOR-01 or @HG-DOOR-02 or @HG-PIN-01 or @HG-PIN-02 or @HG-PIN-03"])
             .env("HG_INTEROP_PASSWORD", PASSWORD)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
@@ -228,7 +231,13 @@ impl Run {
     fn passes(&self, ids: &[&str]) {
         let passed = self.with("passed");
         for id in ids {
-            assert!(passed.contains(id), "{id} passes against this stack");
+            let rows: Vec<String> = self
+                .controls()
+                .iter()
+                .filter(|c| c["id"] == *id)
+                .map(|c| format!("{}: {} {}", c["title"], c["status"], c["message"]))
+                .collect();
+            assert!(passed.contains(id), "{id} passes against this stack: {rows:#?}");
         }
     }
 }
@@ -276,6 +285,10 @@ fn the_gate_runs_against_oidc_provider_and_the_mcp_typescript_sdk() {
         "HG-SCOPE-01",
         // requireBearerAuth answers 401 before the method is read; no header stands in for a token.
         "HG-DOOR-03",
+        // A transport per session: clients with colliding JSON-RPC ids each get their own answer.
+        "HG-ISO-02",
+        // The tools registered once: nothing changes within a session.
+        "HG-PIN-03",
     ]);
     // Exclusions are reported with their reasons; what this stack cannot run is reported by tag
     // with its outcome and reason.
@@ -334,18 +347,30 @@ primary_mcp_server = "reads"
     let set = |ids: &[&'static str]| ids.iter().copied().collect::<std::collections::BTreeSet<_>>();
     assert_eq!(
         run.with("not verifiable"),
-        set(&["HG-CODE-05", "HG-DOOR-01", "HG-DOOR-02", "HG-REV-04", "HG-REV-05", "HG-REV-07", "HG-RS-04", "HG-RS-05"])
+        set(&[
+            "HG-CODE-05",
+            "HG-DOOR-01",
+            "HG-DOOR-02",
+            "HG-PIN-01",
+            "HG-PIN-02",
+            "HG-REV-04",
+            "HG-REV-05",
+            "HG-REV-07",
+            "HG-RS-04",
+            "HG-RS-05"
+        ])
     );
     // HG-ISS-01: no RFC 9207 in the metadata; HG-PKCE-09's basic-auth row and twin: a public
     // client; HG-SCOPE-01's token row: opaque tokens (and in lax mode its metadata row too: no
     // scopes_supported to judge).
     let not_applicable = ["HG-ISS-01", "HG-PKCE-09", "HG-REDIR-08", "HG-REV-01", "HG-RS-04", "HG-SCOPE-01"];
     assert_eq!(run.with("not applicable"), set(&not_applicable));
-    run.passes(&["HG-CLIENT-01", "HG-PKCE-09", "HG-DOOR-03"]);
+    run.passes(&["HG-CLIENT-01", "HG-PKCE-09", "HG-DOOR-03", "HG-ISO-02", "HG-PIN-03"]);
     assert_eq!(run.with("passed").contains("HG-SCOPE-01"), mode == "strict");
     let messages = run.controls().iter().map(|c| c["message"].as_str().unwrap_or_default()).collect::<Vec<_>>();
     for reason in [
         "no admin persona to show that the Case record 'unshared-case' exists",
+        "no catalog pin for 'agent'",
         "the authorization code's lifetime is not known (set limits.code_lifetime_seconds",
         "the access token lives 900 s",
         "the target's access tokens are opaque",

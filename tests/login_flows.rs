@@ -115,6 +115,7 @@ fn target(base: &str) -> Target {
         canary_seeds: Vec::new(),
         declarations: None,
         canary_marker: "CANARY-".into(),
+        catalog_pin: None,
         secrets: Secrets::default(),
         limits: Limits::default(),
     }

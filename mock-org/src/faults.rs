@@ -78,6 +78,9 @@ pub enum Fault {
     McpResourceWithoutPipeline,
     McpPromptWithoutPipeline,
     McpCompletionLeaks,
+    McpAnswersByRpcId,
+    ToolsByUserPermissions,
+    ToolRugPull,
     McpAnyProtocolVersion,
     McpSessionOptional,
     // permissions
@@ -733,6 +736,39 @@ pub const TABLE: &[FaultSpec] = &[
         ],
     ),
     row(
+        ToolsByUserPermissions,
+        "tools-by-user-permissions",
+        "catalog and audit",
+        "a read server lists its write tools too to a user who may edit some object (the restricted persona), though the agent never sees them",
+        &[
+            caught(
+                "HG-PIN-01 the restricted persona is offered exactly the pinned tools",
+                "reads: createSobjectRecord added",
+            ),
+            caught("HG-PIN-02", "observed createSobjectRecord (writes)"),
+        ],
+    ),
+    row(
+        ToolRugPull,
+        "tool-rug-pull",
+        "catalog and audit",
+        "after a session's first tool call the identity tool's description gains an instruction, announced with notifications/tools/list_changed (a rug pull)",
+        &[caught(
+            "HG-PIN-03 no tool definition changes within a session",
+            "observed mid-session: primary: getUserInfo changed",
+        )],
+    ),
+    row(
+        McpAnswersByRpcId,
+        "mcp-answers-by-rpc-id",
+        "resource server",
+        "a gateway multiplexes callers onto the MCP server and matches answers by JSON-RPC id alone: clients whose requests share an id at once get each other's answers",
+        &[caught(
+            "HG-ISO-02 clients whose JSON-RPC ids collide never get each other's answers",
+            "calls crossed: client",
+        )],
+    ),
+    row(
         McpResourceWithoutPipeline,
         "mcp-resource-without-pipeline",
         "permissions",
@@ -839,6 +875,12 @@ pub const TABLE: &[FaultSpec] = &[
                 "expected isError with INVALID_FIELD_FOR_INSERT_UPDATE, observed isError=false",
             ),
             caught("HG-SYS-02", "updateSobjectRecord changed Case"),
+            caught("HG-PIN-01 the agent is offered exactly the pinned tools", "reads: updateSobjectRecord added"),
+            caught(
+                "HG-PIN-01 the restricted persona is offered exactly the pinned tools",
+                "reads: updateSobjectRecord added",
+            ),
+            caught("HG-PIN-02", "observed updateSobjectRecord (writes)"),
         ],
     ),
     row(
@@ -970,42 +1012,85 @@ pub const TABLE: &[FaultSpec] = &[
         "tool-outside-allowlist",
         "catalog",
         "the custom server exposes getCaseDetails, which the rollout does not allow",
-        &[caught("HG-CAT-01", "not on the allowlist: getCaseDetails")],
+        &[
+            caught("HG-CAT-01", "not on the allowlist: getCaseDetails"),
+            caught("HG-PIN-01 the agent is offered exactly the pinned tools", "custom: getCaseDetails added"),
+            caught(
+                "HG-PIN-01 the restricted persona is offered exactly the pinned tools",
+                "custom: getCaseDetails added",
+            ),
+            caught("HG-PIN-02", "observed getCaseDetails (not on the allowlist)"),
+        ],
     ),
     row(
         BulkExportTool,
         "bulk-export-tool",
         "catalog",
         "a bulk export tool is added to the agent's custom server: off the allowlist (CAT-01) and broad without the rollout naming it (CAT-03)",
-        &[caught("HG-CAT-01", "not on the allowlist: exportCases"), caught("HG-CAT-03", "undeclared: exportCases")],
+        &[
+            caught("HG-CAT-01", "not on the allowlist: exportCases"),
+            caught("HG-CAT-03", "undeclared: exportCases"),
+            caught("HG-PIN-01 the agent is offered exactly the pinned tools", "custom: exportCases added"),
+            caught("HG-PIN-01 the restricted persona is offered exactly the pinned tools", "custom: exportCases added"),
+            caught("HG-PIN-02", "observed exportCases (broad)"),
+        ],
     ),
     row(
         CredentialInToolDescription,
         "credential-in-tool-description",
         "catalog",
         "a tool description carries an API key",
-        &[caught("HG-CAT-04", "getCaseHealthSummary carries an inline secret")],
+        &[
+            caught("HG-CAT-04", "getCaseHealthSummary carries an inline secret"),
+            caught("HG-PIN-01 the agent is offered exactly the pinned tools", "custom: getCaseHealthSummary changed"),
+            caught(
+                "HG-PIN-01 the restricted persona is offered exactly the pinned tools",
+                "custom: getCaseHealthSummary changed",
+            ),
+        ],
     ),
     row(
         CredentialInSchemaDefault,
         "credential-in-schema-default",
         "catalog",
         "a tool's input schema gives its argument a live API key as the default",
-        &[caught("HG-CAT-04", "getCaseHealthSummary carries an API key (sk-...)")],
+        &[
+            caught("HG-CAT-04", "getCaseHealthSummary carries an API key (sk-...)"),
+            caught("HG-PIN-01 the agent is offered exactly the pinned tools", "custom: getCaseHealthSummary changed"),
+            caught(
+                "HG-PIN-01 the restricted persona is offered exactly the pinned tools",
+                "custom: getCaseHealthSummary changed",
+            ),
+        ],
     ),
     row(
         CredentialInAnnotation,
         "credential-in-annotation",
         "catalog",
         "a tool's annotation title carries an AWS access key",
-        &[caught("HG-CAT-04", "getCaseHealthSummary carries an AWS access key")],
+        &[
+            caught("HG-CAT-04", "getCaseHealthSummary carries an AWS access key"),
+            caught("HG-PIN-01 the agent is offered exactly the pinned tools", "custom: getCaseHealthSummary changed"),
+            caught(
+                "HG-PIN-01 the restricted persona is offered exactly the pinned tools",
+                "custom: getCaseHealthSummary changed",
+            ),
+        ],
     ),
     row(
         ToolsListPaged,
         "tools-list-paged",
         "catalog",
         "tools/list answers one tool a page, and getCaseDetails (not on the allowlist) is on the custom server's second page",
-        &[caught("HG-CAT-01", "not on the allowlist: getCaseDetails")],
+        &[
+            caught("HG-CAT-01", "not on the allowlist: getCaseDetails"),
+            caught("HG-PIN-01 the agent is offered exactly the pinned tools", "custom: getCaseDetails added"),
+            caught(
+                "HG-PIN-01 the restricted persona is offered exactly the pinned tools",
+                "custom: getCaseDetails added",
+            ),
+            caught("HG-PIN-02", "observed getCaseDetails (not on the allowlist)"),
+        ],
     ),
     row(
         UnusualIdArgument,
@@ -1016,6 +1101,12 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-CAT-01", "not on the allowlist: getCaseBrief"),
             caught("HG-SYS-01", "getCaseBrief with {\"ticket\":\"500000000000003\"} leaked case.Subject"),
             caught("HG-SYS-03", "getCaseBrief (CaseHealthActionUnsafe)"),
+            caught("HG-PIN-01 the agent is offered exactly the pinned tools", "custom: getCaseBrief added"),
+            caught(
+                "HG-PIN-01 the restricted persona is offered exactly the pinned tools",
+                "custom: getCaseBrief added",
+            ),
+            caught("HG-PIN-02", "observed getCaseBrief (not on the allowlist)"),
         ],
     ),
     row(
@@ -1027,6 +1118,9 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-CAT-01", "not on the allowlist: closeCase"),
             caught("HG-CAT-02", "closeCase has side effects in a read-only rollout"),
             caught("HG-DECL-03", "not read-only: closeCase"),
+            caught("HG-PIN-01 the agent is offered exactly the pinned tools", "custom: closeCase added"),
+            caught("HG-PIN-01 the restricted persona is offered exactly the pinned tools", "custom: closeCase added"),
+            caught("HG-PIN-02", "observed closeCase (writes)"),
         ],
     ),
     row(

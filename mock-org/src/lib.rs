@@ -53,6 +53,8 @@ pub struct MockOrg {
     pub oauth: oauth::grants::Grants,
     /// MCP session id -> who opened it.
     pub mcp_sessions: std::sync::Mutex<std::collections::HashMap<String, McpSession>>,
+    /// The requests pending at the gateway the `mcp-answers-by-rpc-id` fault puts in front.
+    pub mcp_pending: mcp::multiplexer::Pending,
     store: RwLock<store::Store>,
     /// Per-user times (org clock, ms) of the requests admitted in the last minute.
     rate: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
@@ -80,6 +82,7 @@ impl MockOrg {
             audit: audit::AuditLog::default(),
             oauth: oauth::grants::Grants::default(),
             mcp_sessions: Default::default(),
+            mcp_pending: Default::default(),
             store: RwLock::new(store),
             rate: Default::default(),
             base_url,

@@ -13,7 +13,15 @@ const FIXES: &[(&str, &str)] = &[
     ),
     (
         "DOOR",
-        "MCP server: authenticate every request before the JSON-RPC method is read (tools/call, resources/read, prompts/get, completions alike), with the bearer token only; never take the caller's identity from a header such as X-Forwarded-User or X-Agent-Role, and drop such headers at the edge if a proxy sets them.",
+        "MCP server: authenticate every request before the JSON-RPC method is read (tools/call, resources/read, prompts/get, completions alike), with the bearer token only; never take the caller's identity from a header such as X-Forwarded-User or X-Agent-Role, and drop such headers at the edge if a proxy sets them. Serve resources, prompts and completions through the same user-mode access checks as tools (object, field and record access of the signed-in user), never from a cache or a system-mode query.",
+    ),
+    (
+        "ISO",
+        "MCP server and any gateway in front: match every answer to the connection (and session) that asked, never by JSON-RPC id alone: independent clients all start their ids at 1. Bind each session to the user who opened it.",
+    ),
+    (
+        "PIN",
+        "MCP servers: change a tool's name, description, schema, annotations or _meta only in a release the team reviews, then write the baseline again (headless-gate baseline write) and commit it; show a restricted user no write, admin or broad tool; never change a tool's definition within a session (no list_changed rug pull).",
     ),
     (
         "ECA",

@@ -181,10 +181,7 @@ async fn broad(w: &mut GateWorld) -> Result<(), StepError> {
     let broad: Vec<String> = listed(w)?
         .iter()
         .map(tool_name)
-        .filter(|n| {
-            let l = n.to_ascii_lowercase();
-            ["query", "soql", "sosl", "search", "export", "bulk", "apex", "execute"].iter().any(|k| l.contains(k))
-        })
+        .filter(|n| crate::world::is_broad(n))
         .filter(|n| !d.broad_tools.contains(n))
         .collect();
     expect(broad.is_empty(), "no undeclared broad tool", || format!("undeclared: {}", broad.join(", ")))

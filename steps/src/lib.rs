@@ -1,12 +1,14 @@
 //! Everything the Gherkin scenarios stand on: the target description, the probe client that
 //! records redacted evidence, the OAuth login driver, and the World with its thin steps.
 
+pub mod catalog_pin;
 pub mod client_trust;
 pub mod decisions;
 pub mod doors;
 pub mod eca;
 pub mod evidence;
 pub mod html_form;
+pub mod isolation;
 pub mod login;
 pub mod pkce;
 pub mod platform;
@@ -24,10 +26,12 @@ mod client_trust_steps;
 mod decl_steps;
 mod door_steps;
 mod history_steps;
+mod isolation_steps;
 pub mod limit_steps;
 pub(crate) mod mcp_steps;
 mod oauth_steps;
 mod org_steps;
+mod pin_steps;
 mod scope_steps;
 pub mod sys_steps;
 

@@ -304,7 +304,7 @@ async fn send_without_token(
     let url = w.mcp_url(&server)?;
     // The target's identity tool where it names one; the name matters only to a server that lets
     // the request through, and then any answer but the refusal fails the row.
-    let tool = identity_tool(w).map(|(t, _)| t).unwrap_or_else(|_| "hg-door-probe".into());
+    let tool = w.identity_tool().map(|(t, _)| t).unwrap_or_else(|_| "hg-door-probe".into());
     let params = match method.as_str() {
         "tools/call" => json!({"name": tool, "arguments": {}}),
         "resources/read" => json!({"uri": "salesforce://sobjects/Case"}),
@@ -434,7 +434,7 @@ async fn find_resource_metadata(w: &mut GateWorld, url: &str, challenge: &str) -
 
 #[when(expr = "{word} calls the identity tool on the {word} MCP server")]
 async fn call_identity_tool(w: &mut GateWorld, persona: String, server: String) -> Result<(), StepError> {
-    let (tool, _) = identity_tool(w)?;
+    let (tool, _) = w.identity_tool()?;
     w.mcp_request(&persona, &server, "tools/call", json!({"name": tool, "arguments": {}})).await
 }
 
@@ -455,19 +455,9 @@ async fn session_used(w: &mut GateWorld, persona: String, server: String, how: S
             }
         },
     };
-    let (tool, _) = identity_tool(w)?;
+    let (tool, _) = w.identity_tool()?;
     let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
     w.mcp_send(&url, token.as_deref(), Some(&session), body, &[]).await
-}
-
-/// The tool that tells who the caller is, and where in its result the username is.
-fn identity_tool(w: &GateWorld) -> Result<(String, String), StepError> {
-    w.target.identity_tool.clone().ok_or_else(|| {
-        StepError::NotVerifiable(
-            "the target names no tool that tells who the caller is (set identity_tool.tool and identity_tool.pointer)"
-                .into(),
-        )
-    })
 }
 
 #[then(expr = "the answer is refused or in {word}'s own context")]
@@ -477,9 +467,9 @@ async fn refused_or_own(w: &mut GateWorld, persona: String) -> Result<(), StepEr
     if (400..500).contains(&r.status) {
         return Ok(());
     }
-    let (_, pointer) = identity_tool(w)?;
+    let (_, pointer) = w.identity_tool()?;
     let result = rpc(r)["result"].clone();
-    let who = result.pointer(&pointer).and_then(Value::as_str).unwrap_or_default().to_string();
+    let who = crate::world::identity_in(&result, &pointer).unwrap_or_default();
     expect(who.eq_ignore_ascii_case(&username), format!("refused, or answered as {username}"), || {
         format!("answered as {who:?}")
     })

@@ -209,6 +209,9 @@ pub struct Target {
     pub declarations: Option<Declarations>,
     /// Values starting with this are seeded sensitive data: seeing one where it must not be is a leak.
     pub canary_marker: String,
+    /// The tool catalog pinned per persona and server (HG-PIN-01): from `run --baseline`, or the
+    /// embedded mock's own fault-free catalog.
+    pub catalog_pin: Option<crate::catalog_pin::CatalogPin>,
     pub secrets: Secrets,
     /// Time bounds and the hosts that may see a bearer token.
     pub limits: crate::probe::Limits,

@@ -6,7 +6,7 @@ use crate::probe::{Probe, ProbeError, Reply, Request};
 use crate::target::{self, McpEra, Persona, RecordRef, Target};
 use reqwest::Method;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Why a step stopped. Its text is what cucumber prints and the reports keep, so it is redacted
@@ -129,6 +129,12 @@ pub struct GateWorld {
     pub revocation_race: Option<RevocationRace>,
     /// What the admin's read through an MCP door showed (HG-DOOR-01/02).
     pub door_proof: Option<crate::doors::DoorProof>,
+    /// What clients with colliding JSON-RPC ids got (HG-ISO-02).
+    pub crosstalk: Option<crate::isolation::Crosstalk>,
+    /// The persona's catalog per server, as HG-PIN-01 observed it.
+    pub catalog: Option<(String, BTreeMap<String, crate::catalog_pin::ServerCatalog>)>,
+    /// One server's catalog listed twice in a session, and whether list_changed came between.
+    pub relisted: Option<crate::catalog_pin::Relisting>,
 }
 
 /// What the concurrent redemptions of one code got.
@@ -146,7 +152,7 @@ pub struct RevocationRace {
     pub after_ok: usize,
     pub stale_ms: u128,
     /// Every other answer but 401, by status (0: none came).
-    pub after_other: std::collections::BTreeMap<u16, usize>,
+    pub after_other: BTreeMap<u16, usize>,
 }
 
 /// A request this scenario sent, as the audit checks look for it.
@@ -175,6 +181,12 @@ pub fn tool_name(tool: &Value) -> String {
 /// so an unannotated tool may write.
 pub fn is_read_only(tool: &Value) -> bool {
     tool["annotations"]["readOnlyHint"] == Value::Bool(true)
+}
+
+/// A broad tool reaches data beyond one record: free-form queries, search, exports, code.
+pub fn is_broad(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    ["query", "soql", "sosl", "search", "export", "bulk", "apex", "execute"].iter().any(|k| l.contains(k))
 }
 
 /// A fresh request id, for the `X-Request-Id` header.
@@ -258,6 +270,9 @@ impl GateWorld {
             decisions: Vec::new(),
             revocation_race: None,
             door_proof: None,
+            crosstalk: None,
+            catalog: None,
+            relisted: None,
         }
     }
 
@@ -562,6 +577,7 @@ impl GateWorld {
     ) -> Result<(), StepError> {
         let id = request_id();
         let method = body.get("method").and_then(Value::as_str).unwrap_or("?").to_string();
+        let body = with_unique_rpc_id(body);
         let mut req = mcp_http(url, body, self.target.mcp_era, session);
         req.headers.push(("X-Request-Id".into(), id.clone()));
         for (k, v) in headers {
@@ -702,6 +718,16 @@ impl GateWorld {
         }
     }
 
+    /// The tool that tells who the caller is, and where in its result the username is.
+    pub fn identity_tool(&self) -> Result<(String, String), StepError> {
+        self.target.identity_tool.clone().ok_or_else(|| {
+            StepError::NotVerifiable(
+                "the target names no tool that tells who the caller is (set identity_tool.tool and identity_tool.pointer)"
+                    .into(),
+            )
+        })
+    }
+
     pub fn last(&self) -> Result<&Reply, StepError> {
         self.last.as_ref().ok_or(StepError::NothingSent)
     }
@@ -758,6 +784,31 @@ pub fn mcp_http(url: &str, mut body: Value, era: McpEra, session: Option<&str>) 
     let mut req = Request::new(Method::POST, url).json(body);
     req.headers.extend(headers);
     req
+}
+
+/// The username a tool result names at `pointer`. A pointer into `structuredContent` is also
+/// followed into the JSON of a text block: a tool without an output schema answers in text only,
+/// and one with it SHOULD repeat the structure there (MCP 2025-06-18, tools, structured content).
+pub fn identity_in(result: &Value, pointer: &str) -> Option<String> {
+    if let Some(who) = result.pointer(pointer).and_then(Value::as_str) {
+        return Some(who.to_string());
+    }
+    let inner = pointer.strip_prefix("/structuredContent")?;
+    result["content"].as_array()?.iter().find_map(|block| {
+        let text: Value = serde_json::from_str(block["text"].as_str()?).ok()?;
+        text.pointer(inner).and_then(Value::as_str).map(str::to_string)
+    })
+}
+
+/// The gate numbers its JSON-RPC requests across the whole run, so no two it sends carry one id
+/// (JSON-RPC 2.0 §4 asks a client for ids unique among its own requests): the only colliding
+/// ids a server sees are HG-ISO-02's, sent on purpose.
+pub fn with_unique_rpc_id(mut body: Value) -> Value {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    if body.get("id").is_some() {
+        body["id"] = Value::from(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    }
+    body
 }
 
 /// SEP-2243's `Mcp-Name`: the tool's or prompt's `name`, or the resource's `uri`, Base64-wrapped

@@ -138,7 +138,10 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
         req = with_callers_session(s, req, &claims.sub, &resource).await;
     }
     let closing = req.method() == axum::http::Method::DELETE;
-    let response: Response<Body> = next.run(req).await;
+    let response: Response<Body> = match s.fault(Fault::McpAnswersByRpcId) && req.method() == axum::http::Method::POST {
+        true => s.mcp_pending.serve(&resource, req, next, s.org.max_request_bytes).await,
+        false => next.run(req).await,
+    };
     let opened = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).filter(|_| session.is_none());
     let mut sessions = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner());
     let held = held.and_then(|place| sessions.remove(&place));

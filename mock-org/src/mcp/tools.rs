@@ -116,6 +116,34 @@ pub fn definitions(server: &McpServer) -> Vec<ToolDef> {
     server.standard_tools.iter().filter_map(|n| standard(n)).chain(server.custom_tools.iter().map(custom)).collect()
 }
 
+/// The tools a user is offered on a server, as `tools/list` lists them (the rug-pull fault,
+/// which changes them within a session, aside).
+pub fn offered(org: &crate::model::Org, server: &McpServer, user: &crate::model::User) -> Vec<rmcp::model::Tool> {
+    let access = Access::for_user(org, user);
+    let mut defs: Vec<ToolDef> =
+        definitions(server).into_iter().filter(|d| visible_to(&access, server, &d.name)).collect();
+    // Under `tools-by-user-permissions`: an SObject read server also lists the write tools to a user who
+    // may edit some object, as a server that derives its catalog from the caller's rights would.
+    let edits = org.objects.iter().any(|o| access.object(o).edit);
+    let sobject_reads = !server.standard_tools.is_empty() && defs.iter().all(|d| d.read_only);
+    if org.faults.on(Fault::ToolsByUserPermissions) && edits && sobject_reads {
+        defs.extend(
+            ["createSobjectRecord", "updateSobjectRecord", "deleteSobjectRecord"].into_iter().filter_map(standard),
+        );
+    }
+    defs.into_iter().map(ToolDef::into_tool).collect()
+}
+
+impl ToolDef {
+    pub fn into_tool(self) -> rmcp::model::Tool {
+        let mut annotations =
+            rmcp::model::ToolAnnotations::new().read_only(self.read_only).destructive(self.destructive);
+        annotations.title = self.title;
+        rmcp::model::Tool::new(self.name, self.description, std::sync::Arc::new(self.input_schema))
+            .with_annotations(annotations)
+    }
+}
+
 /// Whether the user may see the tool: custom tools need access to their Apex class.
 pub fn visible_to(access: &Access, server: &McpServer, name: &str) -> bool {
     match server.custom_tools.iter().find(|t| t.name == name) {
