@@ -124,6 +124,7 @@ pub fn for_mock(
         api_version: format!("v{}.0", org.max_api_version / 10),
         client_id: app.consumer_key.clone(),
         app_name: app.name.clone(),
+        app_usage_id: Some(mock_org::connect::app_id(0)),
         redirect_uri: app.callback_urls[0].clone(),
         agent_callbacks: vec![app.callback_urls[0].clone()],
         // The org itself is the mock's metadata.
@@ -239,6 +240,7 @@ primary_mcp_server = "reads"
 [app]
 client_id = "3MVG9mockHeadlessServiceAgentKey0001"
 name = "Headless_Service_Agent"
+external_client_app_id = "{app_id}"
 callback_url = "https://agent.example.test/oauth/callback"
 scopes = ["mcp_api", "refresh_token"]
 client_secret_env = "{prefix}_CLIENT_SECRET"
@@ -271,7 +273,8 @@ reason = "the code lifetime cannot be waited out within the run's time budget"
 [[exclude]]
 id = "HG-RS-05"
 reason = "access tokens cannot be aged within the run's time budget"
-"#
+"#,
+        app_id = mock_org::connect::app_id(0),
     );
     // The rollout's declarations, as the mock ships them.
     t.push_str(include_str!("../mock-org/orgs/default.rollout.toml"));

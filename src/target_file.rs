@@ -153,6 +153,10 @@ pub struct App {
     /// default), `Enforce_RelaxRefresh`, `Bypass_2factor` or `Bypass`.
     #[serde(default)]
     pub ip_policy: Option<String>,
+    /// The External Client App's identifier for the Connect API's OAuth usage resources
+    /// (HG-REV-09), as `GET /services/data/vXX.X/apps/oauth/usage` lists it.
+    #[serde(default)]
+    pub external_client_app_id: Option<String>,
     /// Whether the client sends RFC 8707 `resource` indicators (the MCP authorization spec asks
     /// it to). `false` for an authorization server that rejects them, with the reason in
     /// `resource_indicators_off_because`, which the reports show.

@@ -86,6 +86,7 @@ fn target(base: &str) -> Target {
         api_version: "v66.0".into(),
         client_id: "hg-agent".into(),
         app_name: String::new(),
+        app_usage_id: None,
         redirect_uri: CALLBACK.into(),
         agent_callbacks: vec![CALLBACK.into()],
         app_metadata: None,

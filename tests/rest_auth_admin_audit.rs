@@ -228,3 +228,33 @@ async fn concurrent_calls_lose_no_audit_record() {
         org.running.state.audit.snapshot().iter().map(|r| r.id.clone()).collect();
     assert_eq!(ids.len(), org.running.state.audit.len(), "audit ids are unique");
 }
+
+/// The Connect API's OAuth usage resources: the admin revokes one user's tokens for the app (the
+/// user's other sessions and other users live on), or the app's for everyone; anyone else is
+/// refused; an unknown app or user is not found.
+#[tokio::test]
+async fn the_connect_api_revokes_an_apps_tokens_per_user_and_per_app() {
+    let org = TestOrg::start().await;
+    let app = mock_org::connect::app_id(0);
+    let (agent, csr) = (org.token(AGENT), org.token(CSR));
+    let agent_id = org.running.state.org.user_by_username(AGENT).unwrap().id.clone();
+    let (s, b) = org.send(Method::DELETE, CSR, &format!("/apps/oauth/usage/{app}/{agent_id}/tokens"), None).await;
+    assert_denied(s, &b, 403, "INSUFFICIENT_ACCESS");
+    let (s, b) =
+        org.send(Method::DELETE, ADMIN, &format!("/apps/oauth/usage/0xI000000000099/{agent_id}/tokens"), None).await;
+    assert_denied(s, &b, 404, "NOT_FOUND");
+    let (s, b) =
+        org.send(Method::DELETE, ADMIN, &format!("/apps/oauth/usage/{app}/005000000000999/tokens"), None).await;
+    assert_denied(s, &b, 404, "NOT_FOUND");
+    let (s, _) = org.send(Method::DELETE, ADMIN, &format!("/apps/oauth/usage/{app}/{agent_id}/tokens"), None).await;
+    assert_eq!(s, 204);
+    let (s, b) = org.call(Method::GET, Some(&agent), &case_path(), None).await;
+    assert_denied(s, &b, 401, "INVALID_SESSION_ID");
+    assert_eq!(org.call(Method::GET, Some(&csr), &case_path(), None).await.0, 200, "another user lives on");
+    let (s, _) = org.send(Method::DELETE, ADMIN, &format!("/apps/oauth/usage/{app}/tokens"), None).await;
+    assert_eq!(s, 204);
+    let (s, b) = org.call(Method::GET, Some(&csr), &case_path(), None).await;
+    assert_denied(s, &b, 401, "INVALID_SESSION_ID");
+    let (s, b) = org.get(ADMIN, "/apps/oauth/usage").await;
+    assert_eq!((s, b["apps"][0]["id"].as_str()), (200, Some(app.as_str())), "{b}");
+}

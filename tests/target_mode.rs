@@ -122,6 +122,10 @@ expires = "2999-12-31"
 [[exclude]]
 id = "HG-SYS-04"
 reason = "the Apex is scanned in the org's own pipeline"
+
+[[exclude]]
+id = "HG-PIN-01"
+reason = "the catalog is pinned by the team's baseline, which CI passes with --baseline"
 "#;
     let file = write("ok", &format!("{}{excluded}", target_file(&org.url)));
     let reports = reports_dir("ok");
@@ -153,13 +157,17 @@ reason = "the Apex is scanned in the org's own pipeline"
     let eca = (1..=7).flat_map(|i| [format!("HG-ECA-0{i}"), format!("HG-ECA-0{i}")]);
     let mut expected: Vec<String> =
         ["HG-CODE-05", "HG-DECL-02", "HG-DECL-02"].iter().map(|s| s.to_string()).chain(eca).collect();
-    expected.extend(["HG-LIM-01", "HG-RS-05", "HG-SYS-03", "HG-SYS-04"].map(String::from));
+    expected.extend(
+        ["HG-LIM-01", "HG-PIN-01", "HG-PIN-01", "HG-PIN-01", "HG-RS-05", "HG-SYS-03", "HG-SYS-04"].map(String::from),
+    );
     assert_eq!(ids, expected);
     // Excluded controls still run for information, unless the exclusion says not to: without a
     // movable clock CODE-05 is not verifiable here, so its exclusion is not stale.
     let row = |id: &str| controls.iter().find(|c| c["id"] == id).unwrap();
     assert_eq!(row("HG-CODE-05")["informational"], "not verifiable");
     assert_eq!(row("HG-LIM-01")["informational"], serde_json::Value::Null);
+    // A target file pins no catalog by itself: without --baseline HG-PIN-01 cannot be checked.
+    assert_eq!(row("HG-PIN-01")["informational"], "not verifiable");
     assert_eq!(row("HG-SYS-03")["informational"], "not verifiable");
     assert!(!stdout.contains("stale"), "{stdout}");
     // The gate's own count of what it sent is what the deployment answered, kind by kind

@@ -17,9 +17,9 @@ Feature: The tool catalog is pinned and does not change under the agent
     Then every tool is as pinned, and none was added or removed
 
   @HG-PIN-01 @C2 @MUST @positive
-  Scenario: HG-PIN-01 twin: the agent's catalog has tools to pin
+  Scenario: HG-PIN-01 twin: the agent is offered a pinned tool exactly as pinned
     When agent's tool catalog is taken on every MCP server
-    Then the listed tools are fingerprinted
+    Then at least one tool is offered exactly as pinned
 
   @HG-PIN-02 @C2 @MUST
   Scenario: HG-PIN-02 the restricted persona is offered no privileged tool beyond the declaration

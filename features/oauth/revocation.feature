@@ -89,6 +89,32 @@ Feature: Revocation takes effect immediately
     Then the latest access token works at the resource server
     And the latest access token works on the MCP server
 
+  # The Connect API's OAuth usage resources revoke an External Client App's tokens for one user
+  # or for every user (API 59.0+); the window is held to limits.revocation_windows_ms.
+  @HG-REV-09 @MUST @serial
+  Scenario: HG-REV-09 the Connect API's revocation of a user's tokens for the app kills them on the MCP server and on REST within the window
+    Given agent has signed in through the agent's app and holds its tokens
+    And csr has signed in through the agent's app
+    When the admin revokes agent's tokens for the agent's app through the Connect API
+    Then the latest access token is refused on the MCP server and on REST within the connect_user window
+    When the refresh token is used
+    Then the token request is refused as a spent grant
+    And csr's own token still works on the REST API
+
+  @HG-REV-09 @MUST @serial
+  Scenario: HG-REV-09 the Connect API's revocation of every token of the app kills them on the MCP server and on REST within the window
+    Given agent has signed in through the agent's app and holds its tokens
+    When the admin revokes every token of the agent's app through the Connect API
+    Then the latest access token is refused on the MCP server and on REST within the connect_app window
+    When the refresh token is used
+    Then the token request is refused as a spent grant
+
+  @HG-REV-09 @MUST @positive
+  Scenario: HG-REV-09 twin: before any revocation, the agent's token is accepted on the MCP server and on REST
+    Given agent has signed in through the agent's app and holds its tokens
+    Then the latest access token works at the resource server
+    And the latest access token works on the MCP server
+
   @HG-REV-10 @MUST
   Scenario: HG-REV-10 replaying a rotated-out refresh token kills the family on the MCP server and on REST within the window
     Given agent has signed in through the agent's app and holds its tokens

@@ -59,6 +59,7 @@ pub enum Fault {
     McpNoRevocationCheck,
     FrozenTokensLive,
     KillSwitchIgnored,
+    ConnectRevokeRefreshOnly,
     RevokeAnyClient,
     // the MCP resource server
     McpAudienceUnchecked,
@@ -561,6 +562,8 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-REV-05", "expected 401 INVALID_SESSION_ID, observed 200"),
             caught("HG-RS-09 a session whose token was revoked", "observed 200 (no error code)"),
             caught("HG-RT-02", "expected 401 INVALID_SESSION_ID, observed 200"),
+            caught("HG-REV-09 the Connect API's revocation of a user's tokens", "MCP: still accepted after 12 samples"),
+            caught("HG-REV-09 the Connect API's revocation of every token", "MCP: still accepted after 12 samples"),
             caught("HG-REV-10", "MCP: still accepted after 12 samples"),
         ],
     ),
@@ -582,6 +585,8 @@ pub const TABLE: &[FaultSpec] = &[
                 "expected 401 from the MCP server, observed 200",
             ),
             caught("HG-RS-09 a session whose token was revoked", "observed 200 (no error code)"),
+            caught("HG-REV-09 the Connect API's revocation of a user's tokens", "MCP: still accepted after 12 samples"),
+            caught("HG-REV-09 the Connect API's revocation of every token", "MCP: still accepted after 12 samples"),
             caught("HG-REV-10", "MCP: still accepted after 12 samples"),
         ],
     ),
@@ -591,6 +596,16 @@ pub const TABLE: &[FaultSpec] = &[
         "revocation",
         "a frozen user's tokens keep working",
         &[caught("HG-REV-04 when the admin freezes the user", "expected 401 INVALID_SESSION_ID, observed 200")],
+    ),
+    row(
+        ConnectRevokeRefreshOnly,
+        "connect-revoke-refresh-only",
+        "revocation",
+        "the Connect API's revocation of an app's tokens (per user or per app) deletes the refresh tokens only; the access tokens live until they expire",
+        &[
+            caught("HG-REV-09 the Connect API's revocation of a user's tokens", "MCP: still accepted after 12 samples"),
+            caught("HG-REV-09 the Connect API's revocation of every token", "MCP: still accepted after 12 samples"),
+        ],
     ),
     row(
         KillSwitchIgnored,

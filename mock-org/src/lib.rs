@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod clock;
+pub mod connect;
 pub mod data;
 pub mod error;
 pub mod faults;

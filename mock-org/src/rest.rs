@@ -30,6 +30,14 @@ impl Reply {
     fn ok(body: Value) -> Self {
         Reply { status: 200, body: Some(body) }
     }
+
+    pub(crate) fn json(status: u16, body: Value) -> Self {
+        Reply { status, body: Some(body) }
+    }
+
+    pub(crate) fn empty(status: u16) -> Self {
+        Reply { status, body: None }
+    }
 }
 
 impl Outcome for Reply {
@@ -80,7 +88,7 @@ pub(crate) fn request_id(s: &MockOrg, headers: &HeaderMap) -> String {
 }
 
 /// Runs one REST call through the pipeline in user mode; `op` gets the data layer as the caller.
-fn call(
+pub(crate) fn call(
     s: &MockOrg,
     headers: &HeaderMap,
     method: &Method,

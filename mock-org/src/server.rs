@@ -14,6 +14,7 @@ pub fn app(state: Arc<MockOrg>) -> Router {
     let limit = state.org.max_request_bytes;
     let counted = state.clone();
     crate::rest::routes()
+        .merge(crate::connect::routes())
         .merge(crate::oauth::routes())
         .fallback(crate::rest::fallback)
         .method_not_allowed_fallback(crate::rest::method_not_allowed)

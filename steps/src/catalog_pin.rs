@@ -167,14 +167,34 @@ impl GateWorld {
         Ok(())
     }
 
-    /// HG-PIN-01: the catalog observed is the pinned one, server by server.
-    pub fn catalog_is_pinned(&self) -> Result<(), StepError> {
+    /// The observed catalog and the persona's pin.
+    fn observed_and_pinned(
+        &self,
+    ) -> Result<(&String, &BTreeMap<String, ServerCatalog>, &BTreeMap<String, ServerCatalog>), StepError> {
         let (persona, seen) = self.catalog.as_ref().ok_or(StepError::NothingSent)?;
         let pinned = self.target.catalog_pin.as_ref().and_then(|p| p.get(persona)).ok_or_else(|| {
             StepError::NotVerifiable(format!(
                 "no catalog pin for '{persona}': run with --baseline FILE, written by `headless-gate baseline write` from a run you trust"
             ))
         })?;
+        Ok((persona, seen, pinned))
+    }
+
+    /// The twin: the comparison can match, at least one tool being offered exactly as pinned.
+    pub fn some_tool_as_pinned(&self) -> Result<(), StepError> {
+        let (persona, seen, pinned) = self.observed_and_pinned()?;
+        let matching = seen
+            .iter()
+            .flat_map(|(server, c)| {
+                c.iter().filter(move |(t, fp)| pinned.get(server).and_then(|p| p.get(*t)) == Some(*fp))
+            })
+            .count();
+        expect(matching > 0, format!("a tool of {persona}'s offered as pinned"), || "none matches its pin".into())
+    }
+
+    /// HG-PIN-01: the catalog observed is the pinned one, server by server.
+    pub fn catalog_is_pinned(&self) -> Result<(), StepError> {
+        let (persona, seen, pinned) = self.observed_and_pinned()?;
         let empty = ServerCatalog::new();
         let mut drift = Vec::new();
         for (server, now) in seen {

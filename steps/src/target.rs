@@ -147,6 +147,8 @@ pub struct Target {
     pub client_id: String,
     /// The agent's External Client App by its metadata name (the kill switch finds it by name).
     pub app_name: String,
+    /// The app's identifier in the Connect API's OAuth usage resources (HG-REV-09).
+    pub app_usage_id: Option<String>,
     pub redirect_uri: String,
     /// Every callback the agent's client uses: `redirect_uri` and any others the target declares.
     pub agent_callbacks: Vec<String>,

@@ -236,12 +236,21 @@ pub(super) async fn admin_user_state(
     expect(r.status == 204, "the admin's change accepted (204)", || format!("{}", r.status))
 }
 
-#[when(expr = "the admin revokes the agent app's access for {word}")]
-async fn admin_kill_switch(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
-    let username = w.persona(&persona)?.username;
+/// The persona's user id, as the admin finds it.
+async fn user_id_of(w: &mut GateWorld, persona: &str) -> Result<String, StepError> {
+    let username = w.persona(persona)?.username;
     let soql = format!("SELECT Id FROM User WHERE Username = {}", crate::world::soql_string(&username));
     w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
-    let user_id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string)).unwrap_or_default();
+    let id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string));
+    id.ok_or_else(|| StepError::Expectation {
+        expected: format!("the admin finds {persona}'s user"),
+        observed: "none".into(),
+    })
+}
+
+#[when(expr = "the admin revokes the agent app's access for {word}")]
+async fn admin_kill_switch(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let user_id = user_id_of(w, &persona).await?;
     let soql = format!("SELECT Id FROM OauthToken WHERE UserId = '{user_id}' AND AppName = '{}'", w.target.app_name);
     w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
     let ids: Vec<String> = w
@@ -276,4 +285,32 @@ async fn holds_tokens(w: &mut GateWorld, persona: String) -> Result<(), StepErro
 #[then("the revocation leaves the token working")]
 async fn still_works(w: &mut GateWorld) -> Result<(), StepError> {
     access_works(w, "latest".into()).await
+}
+
+/// The Connect API's OAuth usage resource for the agent's app (External Client Apps only).
+fn usage_path(w: &GateWorld) -> Result<String, StepError> {
+    let app = w.target.app_usage_id.clone().ok_or_else(|| {
+        StepError::NotVerifiable(
+            "the target names no app.external_client_app_id (GET /services/data/vXX.X/apps/oauth/usage lists it)"
+                .into(),
+        )
+    })?;
+    Ok(format!("/apps/oauth/usage/{app}"))
+}
+
+#[when(expr = "the admin revokes {word}'s tokens for the agent's app through the Connect API")]
+async fn connect_revoke_user(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let path = usage_path(w)?;
+    let user_id = user_id_of(w, &persona).await?;
+    w.rest("admin", Method::DELETE, &format!("{path}/{user_id}/tokens"), None).await?;
+    let r = w.last()?;
+    expect(r.status == 204, "the Connect API's revocation accepted (204)", || r.status.to_string())
+}
+
+#[when("the admin revokes every token of the agent's app through the Connect API")]
+async fn connect_revoke_app(w: &mut GateWorld) -> Result<(), StepError> {
+    let path = usage_path(w)?;
+    w.rest("admin", Method::DELETE, &format!("{path}/tokens"), None).await?;
+    let r = w.last()?;
+    expect(r.status == 204, "the Connect API's revocation accepted (204)", || r.status.to_string())
 }
