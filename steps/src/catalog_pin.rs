@@ -18,8 +18,10 @@ const CATALOG_PREFIX: &str = "catalog tool ";
 
 /// Tool name -> fingerprint, for one persona on one server.
 pub type ServerCatalog = BTreeMap<String, String>;
-/// Persona (as scenarios name it) -> server (as the target names it) -> its catalog.
-pub type CatalogPin = BTreeMap<String, BTreeMap<String, ServerCatalog>>;
+/// Server (as the target names it) -> one persona's catalog there.
+pub type PersonaCatalog = BTreeMap<String, ServerCatalog>;
+/// Persona (as scenarios name it) -> its catalog on each server.
+pub type CatalogPin = BTreeMap<String, PersonaCatalog>;
 
 /// JSON with every object's keys in order, so equal definitions hash alike whatever order a
 /// server writes them in.
@@ -168,9 +170,7 @@ impl GateWorld {
     }
 
     /// The observed catalog and the persona's pin.
-    fn observed_and_pinned(
-        &self,
-    ) -> Result<(&String, &BTreeMap<String, ServerCatalog>, &BTreeMap<String, ServerCatalog>), StepError> {
+    fn observed_and_pinned(&self) -> Result<(&String, &PersonaCatalog, &PersonaCatalog), StepError> {
         let (persona, seen) = self.catalog.as_ref().ok_or(StepError::NothingSent)?;
         let pinned = self.target.catalog_pin.as_ref().and_then(|p| p.get(persona)).ok_or_else(|| {
             StepError::NotVerifiable(format!(

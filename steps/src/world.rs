@@ -132,7 +132,7 @@ pub struct GateWorld {
     /// What clients with colliding JSON-RPC ids got (HG-ISO-02).
     pub crosstalk: Option<crate::isolation::Crosstalk>,
     /// The persona's catalog per server, as HG-PIN-01 observed it.
-    pub catalog: Option<(String, BTreeMap<String, crate::catalog_pin::ServerCatalog>)>,
+    pub catalog: Option<(String, crate::catalog_pin::PersonaCatalog)>,
     /// One server's catalog listed twice in a session, and whether list_changed came between.
     pub relisted: Option<crate::catalog_pin::Relisting>,
 }
