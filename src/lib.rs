@@ -510,7 +510,10 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 let tags: Vec<String> = feature.tags.iter().chain(scenario.tags.iter()).cloned().collect();
                 let mut r = ControlResult::from_tags(&scenario.name, &feature.name, &tags);
                 let mut cut_short = false;
+                let mut curl = None;
                 if let Some(w) = world {
+                    // Before the undo: its requests are not what the row judged.
+                    curl = w.probe.last_request.as_ref().map(|q| steps::reproduce::curl(q, &w.probe.secrets));
                     cut_short = w.probe.interrupted;
                     w.run_cleanup().await;
                     let serial = tags.iter().any(|t| t == "serial");
@@ -535,6 +538,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                 if cut_short && r.status != Outcome::Passed {
                     (r.status, r.message) = (Outcome::NotVerifiable, Some(INTERRUPTED.into()));
                 }
+                r.curl = curl.filter(|_| r.status == Outcome::Failed);
                 rulings.settle(&mut r, true);
                 progress.row_done(r.status);
                 sink.lock().unwrap_or_else(|p| p.into_inner()).push(r);

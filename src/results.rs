@@ -120,6 +120,10 @@ pub struct ControlResult {
     /// in the environment variables the target file names).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reproduce: Option<String>,
+    /// For a failed row: the scenario's last request as a curl command, each secret an
+    /// environment variable named by its kind (`steps::reproduce`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curl: Option<String>,
     /// The allow/deny decisions the row observed (persona × surface × what), for the drift
     /// baseline.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -171,6 +175,7 @@ impl ControlResult {
             informational: None,
             evidence: Vec::new(),
             reproduce: None,
+            curl: None,
             decisions: Vec::new(),
             // The row's ID is one of its tags even where an outline's example row names it, so
             // `--tags @HG-PKCE-06` (and the reproduce command) select it.

@@ -156,6 +156,21 @@ async fn summary_md_and_results_sarif_of_a_failing_run() {
     for name in ["junit.xml", "results.json", "report.html"] {
         assert!(std::fs::read_to_string(reports.join(name)).unwrap().contains(rerun), "{name}");
     }
+    // And the failing request by hand: its secrets are variables, never values.
+    let curl = results[0]["properties"]["curl"].as_str().expect("a curl reproduction");
+    assert!(
+        curl.starts_with("# set first (the run's values are never written): HG_PASSWORD HG_CLIENT_SECRET\n"),
+        "{curl}"
+    );
+    assert!(curl.contains("--data-urlencode \"grant_type=password\"") && curl.contains("\"password=${HG_PASSWORD}\""));
+    let org = include_str!("../mock-org/orgs/default.toml");
+    for secret in ["mock-agent-Passw0rd!", "mock-consumer-secret-7c1d0e2b9a44f8b6"] {
+        assert!(org.contains(secret), "the fixture's secret {secret} (update this list with the fixture)");
+        for name in ["junit.xml", "results.json", "report.html", "results.sarif"] {
+            assert!(!std::fs::read_to_string(reports.join(name)).unwrap().contains(secret), "{name}");
+        }
+    }
+    assert!(std::fs::read_to_string(reports.join("junit.xml")).unwrap().contains("the last request, by hand:"));
     assert_eq!(results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "mock-org/orgs/default.toml");
     let rule = &run["tool"]["driver"]["rules"][results[0]["ruleIndex"].as_u64().unwrap() as usize];
     assert_eq!(rule["id"], "HG-GRANT-01");

@@ -52,6 +52,9 @@ fn row(r: &ControlResult) -> String {
     if let Some(cmd) = &r.reproduce {
         h.push_str(&format!("<p>Reproduce: <code>{}</code></p>", esc(cmd)));
     }
+    if let Some(curl) = &r.curl {
+        h.push_str(&format!("<p>The last request, by hand:</p><pre class=\"curl\">{}</pre>", esc(curl)));
+    }
     h.push_str(&format!("<pre>{}</pre></details>", esc(&r.evidence.join("\n\n"))));
     h
 }

@@ -19,6 +19,8 @@ pub fn render(info: &RunInfo, results: &[ControlResult]) -> Vec<u8> {
             let area = r.id.split('-').nth(1).unwrap_or("GATE");
             let classname = format!("{}.{area}", r.checklist.first().map(String::as_str).unwrap_or("C0"));
             let rerun = r.reproduce.as_ref().map(|c| format!("reproduce: {c}\n\n")).unwrap_or_default();
+            let rerun =
+                rerun + &r.curl.as_ref().map(|c| format!("the last request, by hand:\n{c}\n\n")).unwrap_or_default();
             let evidence = format!("{rerun}{}", r.evidence.join("\n\n"));
             let why = r.message.as_deref().unwrap_or(r.status.label());
             // JUnit has pass, failure and skipped: a row that counts against the gate is a

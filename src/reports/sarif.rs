@@ -83,7 +83,7 @@ pub fn render(info: &RunInfo, rows: &[ControlResult]) -> String {
                     "region": {"startLine": 1}
                 }}],
                 "partialFingerprints": {"controlRow": r.title},
-                "properties": {"reproduce": r.reproduce},
+                "properties": {"reproduce": r.reproduce, "curl": r.curl},
             })
         })
         .collect();

@@ -14,6 +14,7 @@ pub mod pkce;
 pub mod platform;
 pub mod probe;
 pub mod refusals;
+pub mod reproduce;
 pub mod revocation;
 pub mod scopes;
 pub mod stop;

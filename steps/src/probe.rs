@@ -137,6 +137,9 @@ pub struct Probe {
     pub interrupted: bool,
     /// Every request that went out, the lanes' included.
     pub sent: crate::traffic::SentLog,
+    /// The scenario's last request (its undo aside), for a failed row's curl reproduction. In
+    /// memory only: it is written out through `reproduce::curl`, which redacts every secret.
+    pub last_request: Option<Request>,
 }
 
 impl std::fmt::Debug for Probe {
@@ -232,6 +235,7 @@ impl Probe {
             undoing: false,
             interrupted: false,
             sent: Default::default(),
+            last_request: None,
         }
     }
 
@@ -255,6 +259,9 @@ impl Probe {
             self.learn_userinfo(&u);
         }
         let line = format!("{} {}{}", req.method, req.url, if req.bearer.is_some() { " (bearer token)" } else { "" });
+        if !self.undoing {
+            self.last_request = Some(req.clone());
+        }
         // Built once: the request that goes out, and its body as the evidence shows it.
         let (b, sent_body) = builder(&self.client, &req);
         let result = match admission(&self.limits, self.started, &req, self.undoing) {
