@@ -90,7 +90,8 @@ Feature: Revocation takes effect immediately
     And the latest access token works on the MCP server
 
   # The Connect API's OAuth usage resources revoke an External Client App's tokens for one user
-  # or for every user (API 59.0+); the window is held to limits.revocation_windows_ms.
+  # or for every user (API 59.0+); the window is held to limits.revocation_windows_ms. The per-app
+  # row revokes every user's tokens for the app, stored refresh tokens of personas included.
   @HG-REV-09 @MUST @serial
   Scenario: HG-REV-09 the Connect API's revocation of a user's tokens for the app kills them on the MCP server and on REST within the window
     Given agent has signed in through the agent's app and holds its tokens
@@ -109,9 +110,11 @@ Feature: Revocation takes effect immediately
     When the refresh token is used
     Then the token request is refused as a spent grant
 
-  @HG-REV-09 @MUST @positive
-  Scenario: HG-REV-09 twin: before any revocation, the agent's token is accepted on the MCP server and on REST
-    Given agent has signed in through the agent's app and holds its tokens
+  @HG-REV-09 @MUST @positive @serial
+  Scenario: HG-REV-09 twin: the Connect API's revocation of another user's tokens leaves the agent's working on the MCP server and on REST
+    Given csr has signed in through the agent's app
+    And agent has signed in through the agent's app and holds its tokens
+    When the admin revokes csr's tokens for the agent's app through the Connect API
     Then the latest access token works at the resource server
     And the latest access token works on the MCP server
 

@@ -51,15 +51,7 @@ async fn revoke_app(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    call(&s, &headers, &method, &uri, &version, |d, _| {
-        admin_only(d)?;
-        let consumer_key = consumer_key(&s, &app)?;
-        let users: Vec<String> = s.org.users.iter().map(|u| u.id.clone()).collect();
-        for user in users {
-            revoke(&s, &user, &consumer_key);
-        }
-        Ok(Reply::empty(204))
-    })
+    revoking(&s, (&headers, &method, &uri, &version), &app, None)
 }
 
 async fn revoke_user(
@@ -69,12 +61,29 @@ async fn revoke_user(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    call(&s, &headers, &method, &uri, &version, |d, _| {
+    revoking(&s, (&headers, &method, &uri, &version), &app, Some(&user))
+}
+
+/// Revokes the app's tokens of one user (15 or 18 characters), or of every user: 204.
+fn revoking(
+    s: &MockOrg,
+    (headers, method, uri, version): (&HeaderMap, &Method, &Uri, &str),
+    app: &str,
+    user: Option<&str>,
+) -> Response {
+    call(s, headers, method, uri, version, |d, _| {
         admin_only(d)?;
-        let consumer_key = consumer_key(&s, &app)?;
-        let user = s.org.users.iter().find(|u| u.id == user || u.id.get(..15) == Some(user.as_str()));
-        let user = user.ok_or_else(SfError::not_found)?.id.clone();
-        revoke(&s, &user, &consumer_key);
+        let consumer_key = consumer_key(s, app)?;
+        let users: Vec<String> = match user {
+            None => s.org.users.iter().map(|u| u.id.clone()).collect(),
+            Some(id) => {
+                let u = s.org.users.iter().find(|u| u.id == id || u.id.get(..15) == Some(id));
+                vec![u.ok_or_else(SfError::not_found)?.id.clone()]
+            }
+        };
+        for user in users {
+            revoke(s, &user, &consumer_key);
+        }
         Ok(Reply::empty(204))
     })
 }

@@ -44,9 +44,16 @@ pub fn fingerprint(tool: &Value) -> String {
     Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The catalog of one listing: each tool's name and fingerprint.
+/// The catalog of one listing: each tool's name and fingerprint. A name listed again is kept
+/// apart (`name#2`), so a shadowing duplicate cannot hide behind the pinned tool.
 pub fn catalog(tools: &[Value]) -> ServerCatalog {
-    tools.iter().map(|t| (crate::world::tool_name(t), fingerprint(t))).collect()
+    let mut c = ServerCatalog::new();
+    for t in tools {
+        let name = crate::world::tool_name(t);
+        let key = (1..).map(|n| if n == 1 { name.clone() } else { format!("{name}#{n}") }).find(|k| !c.contains_key(k));
+        c.insert(key.unwrap_or(name), fingerprint(t));
+    }
+    c
 }
 
 /// A pinned tool as a decision of the drift baseline.
@@ -224,6 +231,14 @@ mod tests {
         d["annotations"] = json!({"readOnlyHint": false});
         assert_ne!(fingerprint(&b), fingerprint(&d));
         assert_eq!(fingerprint(&a).len(), 16);
+    }
+
+    #[test]
+    fn a_name_listed_twice_is_two_entries() {
+        let t = json!({"name": "getRecord", "description": "a"});
+        let shadow = json!({"name": "getRecord", "description": "b"});
+        let c = catalog(&[t, shadow]);
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["getRecord", "getRecord#2"]);
     }
 
     #[test]

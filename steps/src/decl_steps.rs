@@ -8,7 +8,7 @@ use cucumber::{then, when};
 use reqwest::Method;
 use serde_json::Value;
 
-fn declarations(w: &GateWorld) -> Result<Declarations, StepError> {
+pub(crate) fn declarations(w: &GateWorld) -> Result<Declarations, StepError> {
     w.target.declarations.clone().ok_or_else(|| {
         StepError::NotVerifiable("the target declares no rollout ([declarations] in the target file)".into())
     })
@@ -113,7 +113,7 @@ async fn list_all(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
 
 /// The tools listed earlier in the scenario; none at all leaves nothing to judge, so the catalog
 /// checks are not verifiable rather than vacuously passed.
-fn listed(w: &GateWorld) -> Result<Vec<Value>, StepError> {
+pub(crate) fn listed(w: &GateWorld) -> Result<Vec<Value>, StepError> {
     let tools = w.listed.clone().ok_or(StepError::NothingSent)?;
     match tools.is_empty() {
         true => Err(StepError::NotVerifiable("the persona lists no tool on any of the target's MCP servers".into())),

@@ -46,10 +46,15 @@ pub struct DoorProof {
     /// What the decision is about: the record, or one field of it.
     pub about: String,
     pub values: Vec<String>,
+    /// The door the admin went through: the restricted persona is sent through the same one,
+    /// whether or not its own listings show it.
+    pub door: Door,
+    pub found: Found,
 }
 
 /// A door as one server offers it.
-enum Found {
+#[derive(Debug, Clone)]
+pub enum Found {
     /// A URI template with `{recordId}` (and maybe `{objectName}`).
     Template(String),
     /// A prompt, or a completion reference to it, with a `recordId` argument.
@@ -83,6 +88,20 @@ fn distinct(v: &str) -> bool {
     v.chars().count() >= DISTINCT_LEN && !id_like && !timestamp
 }
 
+/// The field's value in the admin's read, where it tells the record apart: distinct, and held by
+/// no other field (a readable field with the same value would be no leak).
+fn field_value(rest: &Value, object: &str, field: &str, alias: &str) -> Result<String, StepError> {
+    let as_text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let value = as_text(&rest[field]);
+    let shared = rest.as_object().is_some_and(|o| o.iter().any(|(k, v)| k != field && as_text(v) == value));
+    if !distinct(&value) || shared {
+        return Err(StepError::NotVerifiable(format!(
+            "the admin's value in {object}.{field} of '{alias}' is too short or common, or another field holds it, to tell a leak apart"
+        )));
+    }
+    Ok(value)
+}
+
 /// The text a door's answer carries: resource contents, prompt messages, completion values.
 fn carried(result: &Value) -> String {
     let mut texts = Vec::new();
@@ -97,16 +116,27 @@ impl GateWorld {
             Door::Resource => ("resources/templates/list", "resourceTemplates"),
             Door::Prompt | Door::Completion => ("prompts/list", "prompts"),
         };
-        self.mcp_request(persona, server, method, json!({})).await?;
-        let r = self.last()?;
-        let listed = rpc(r)["result"][key].as_array().cloned();
-        let Some(listed) = listed.filter(|_| r.status == 200) else {
-            return Err(StepError::NotVerifiable(format!(
-                "the {server} MCP server answers {method} with {} and no list: it offers no {} door",
-                r.status,
-                door.name()
-            )));
-        };
+        const MAX_PAGES: usize = 20;
+        let mut listed = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let params = cursor.as_ref().map(|c| json!({"cursor": c})).unwrap_or_else(|| json!({}));
+            self.mcp_request(persona, server, method, params).await?;
+            let r = self.last()?;
+            let v = rpc(r);
+            let Some(page) = v["result"][key].as_array().cloned().filter(|_| r.status == 200) else {
+                return Err(StepError::NotVerifiable(format!(
+                    "the {server} MCP server answers {method} with {} and no list: it offers no {} door",
+                    r.status,
+                    door.name()
+                )));
+            };
+            listed.extend(page);
+            cursor = v["result"]["nextCursor"].as_str().filter(|c| !c.is_empty()).map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
         let found = listed.iter().find_map(|d| match door {
             Door::Resource => {
                 d["uriTemplate"].as_str().filter(|t| t.contains("{recordId}")).map(|t| Found::Template(t.to_string()))
@@ -140,10 +170,14 @@ impl GateWorld {
         door: Door,
         server: &str,
         alias: &str,
-    ) -> Result<(), StepError> {
+    ) -> Result<Found, StepError> {
         let record = self.record(alias)?;
-        let found = self.find_door(persona, server, door).await?;
-        let (method, params) = match (door, found) {
+        // The door is the admin's, where the admin went through one first.
+        let found = match self.door_proof.as_ref().filter(|p| p.door == door) {
+            Some(p) => p.found.clone(),
+            None => self.find_door(persona, server, door).await?,
+        };
+        let (method, params) = match (door, found.clone()) {
             (Door::Resource, Found::Template(t)) => {
                 ("resources/read", json!({"uri": expand(&t, &record.object, &record.id)}))
             }
@@ -164,7 +198,8 @@ impl GateWorld {
             }
             (_, Found::Template(_)) => unreachable!("find_door answers a template for the resource door only"),
         };
-        self.mcp_request(persona, server, method, params).await
+        self.mcp_request(persona, server, method, params).await?;
+        Ok(found)
     }
 
     /// The admin's read through the door shows the record and which values a leak would carry:
@@ -181,11 +216,12 @@ impl GateWorld {
         self.prove_exists(object, alias, field).await?;
         let rest = self.last()?.json().unwrap_or(Value::Null);
         let id = self.record(alias)?.id;
-        self.through_door("admin", door, server, alias).await?;
+        self.door_proof = None;
+        let found = self.through_door("admin", door, server, alias).await?;
         let answer = carried(&rpc(self.last()?)["result"]);
         let candidates = match (door, field) {
             (Door::Completion, _) => vec![id.clone()],
-            (_, Some(f)) => vec![rest[f].as_str().map(str::to_string).unwrap_or_else(|| rest[f].to_string())],
+            (_, Some(f)) => vec![field_value(&rest, object, f, alias)?],
             (_, None) => {
                 let mut all = Vec::new();
                 leaf_strings(&rest, &mut all);
@@ -209,24 +245,27 @@ impl GateWorld {
             Some(f) => format!("field {f} of @{alias}"),
             None => format!("record @{alias}"),
         };
-        self.door_proof = Some(DoorProof { about, values });
+        self.door_proof = Some(DoorProof { about, values, door, found });
         Ok(())
+    }
+
+    /// The admin's proof, and the last answer's status and JSON-RPC message.
+    fn proof_and_answer(&self) -> Result<(DoorProof, u16, Value), StepError> {
+        let proof = self.door_proof.clone().ok_or_else(|| {
+            StepError::NotVerifiable("no read through the door by the admin showed the record first".into())
+        })?;
+        let r = self.last()?;
+        Ok((proof, r.status, rpc(r)))
     }
 
     /// The last answer through a door: refused (a JSON-RPC error, a 401/403) or carrying none
     /// of the proven values; never a canary.
     pub fn door_kept_shut(&mut self, door: Door) -> Result<(), StepError> {
-        let proof = self.door_proof.clone().ok_or_else(|| {
-            StepError::NotVerifiable("no read through the door by the admin showed the record first".into())
-        })?;
-        let (status, v) = {
-            let r = self.last()?;
-            (r.status, rpc(r))
-        };
+        let (proof, status, v) = self.proof_and_answer()?;
         let marker = self.target.canary_marker.clone();
         let no_canary =
             || expect(!v.to_string().contains(&marker), "no seeded sensitive value", || "a canary value".into());
-        if let Some(e) = v.get("error").filter(|_| status == 200) {
+        if let Some(e) = v.get("error").filter(|_| matches!(status, 200 | 400 | 404)) {
             self.decide(Some(false), None);
             let code = e["code"].to_string();
             self.probe.evidence.push(format!("{} refused with JSON-RPC error {code}", door.name()));
@@ -242,7 +281,10 @@ impl GateWorld {
         }
         let result = v.get("result").filter(|_| status == 200).ok_or_else(|| StepError::Expectation {
             expected: format!("a {} answer or a refusal", door.name()),
-            observed: format!("{status} {}", v.to_string().chars().take(160).collect::<String>()),
+            observed: format!(
+                "{status} {}",
+                self.probe.secrets.redact(&v.to_string()).chars().take(160).collect::<String>()
+            ),
         })?;
         let text = carried(result);
         let leaked = proof.values.iter().filter(|x| text.contains(x.as_str())).count();
@@ -255,18 +297,12 @@ impl GateWorld {
 
     /// The twin: the last answer through the door carries the record the admin's read showed.
     pub fn door_opened(&mut self, door: Door) -> Result<(), StepError> {
-        let proof = self.door_proof.clone().ok_or_else(|| {
-            StepError::NotVerifiable("no read through the door by the admin showed the record first".into())
-        })?;
-        let (status, v) = {
-            let r = self.last()?;
-            (r.status, rpc(r))
-        };
+        let (proof, status, v) = self.proof_and_answer()?;
         let text = v.get("result").filter(|_| status == 200).map(carried).unwrap_or_default();
         let shown = proof.values.iter().any(|x| text.contains(x.as_str()));
         self.decide(Some(shown), Some(&format!("{} through the {}", proof.about, door.name())));
         expect(shown, format!("the {} carries the {}", door.name(), proof.about), || {
-            format!("{status} {}", v.to_string().chars().take(160).collect::<String>())
+            format!("{status} {}", self.probe.secrets.redact(&v.to_string()).chars().take(160).collect::<String>())
         })
     }
 }

@@ -67,6 +67,7 @@ impl GateWorld {
             users.push((username, self.token(persona).await?));
         }
         let lane = self.probe.lane();
+        let secrets = self.probe.secrets.clone();
         let mut all = Vec::new();
         for i in 0..clients.max(2) {
             let (username, token) = users[i % 2].clone();
@@ -76,7 +77,12 @@ impl GateWorld {
         let era = self.target.mcp_era;
         let request = |c: &Client| {
             let session = Some(c.session.as_str()).filter(|s| !s.is_empty());
-            mcp_http(&url, call_body(&tool), era, session).bearer(&c.token)
+            let mut req = mcp_http(&url, call_body(&tool), era, session).bearer(&c.token);
+            // `mcp_http` numbers requests uniquely; these collide on purpose.
+            if let Some(crate::probe::Body::Json(b)) = req.body.as_mut() {
+                b["id"] = json!(COLLIDING_ID);
+            }
+            req
         };
         let mut seen = Crosstalk::default();
         for _ in 0..if together { ROUNDS } else { 1 } {
@@ -102,11 +108,10 @@ impl GateWorld {
                     Some(w) if w.eq_ignore_ascii_case(own) => {}
                     Some(w) => seen.crossed.push(format!("client {i} of {own} answered as {w}")),
                     None => seen.unanswered.push(match answer {
-                        Ok(r) => format!(
-                            "client {i}: {} {}",
-                            r.status,
-                            r.body.replace(['\r', '\n'], " ").chars().take(300).collect::<String>()
-                        ),
+                        Ok(r) => {
+                            let body = secrets.redact(&r.body.replace(['\r', '\n'], " "));
+                            format!("client {i}: {} {}", r.status, body.chars().take(300).collect::<String>())
+                        }
                         Err(e) => format!("client {i}: {e}"),
                     }),
                 }

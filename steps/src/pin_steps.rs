@@ -1,5 +1,6 @@
 //! Steps for catalog pinning (HG-PIN-01..03); the logic is `catalog_pin`.
 
+use crate::decl_steps::{declarations, listed};
 use crate::world::{GateWorld, StepError, expect, tool_name};
 use cucumber::{then, when};
 
@@ -20,24 +21,14 @@ async fn one_as_pinned(w: &mut GateWorld) -> Result<(), StepError> {
 
 #[then("no privileged tool is offered beyond the declaration")]
 async fn nothing_privileged(w: &mut GateWorld) -> Result<(), StepError> {
-    let d = w
-        .target
-        .declarations
-        .clone()
-        .ok_or_else(|| StepError::NotVerifiable("the target declares no tool allowlist ([declarations])".into()))?;
-    let listed = w.listed.clone().ok_or(StepError::NothingSent)?;
+    let (d, listed) = (declarations(w)?, listed(w)?);
     let beyond: Vec<String> = listed.iter().filter_map(|t| crate::catalog_pin::privileged_beyond(t, &d)).collect();
     expect(beyond.is_empty(), "no write, broad or undeclared tool", || beyond.join(", "))
 }
 
 #[then("at least one allowlisted tool is listed")]
 async fn one_allowlisted(w: &mut GateWorld) -> Result<(), StepError> {
-    let d = w
-        .target
-        .declarations
-        .clone()
-        .ok_or_else(|| StepError::NotVerifiable("the target declares no tool allowlist ([declarations])".into()))?;
-    let listed = w.listed.clone().ok_or(StepError::NothingSent)?;
+    let (d, listed) = (declarations(w)?, listed(w)?);
     let n = listed.iter().map(tool_name).filter(|n| d.tool_allowlist.contains(n)).count();
     expect(n > 0, "at least one allowlisted tool listed", || "none".into())
 }

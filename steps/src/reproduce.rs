@@ -9,6 +9,26 @@ use crate::probe::{Body, Request};
 
 const MARK: &str = "[REDACTED ";
 
+/// Headers whose value is a secret by its name, whatever the run registered (the session id is
+/// no secret, but the scenario's own: a reproduction opens its own session).
+const HEADER_SECRETS: &[(&str, &str)] =
+    &[("authorization", "authorization"), ("cookie", "cookie"), ("mcp-session-id", "mcp session id")];
+/// Form fields whose value is a secret by its name.
+const FORM_SECRETS: &[(&str, &str)] = &[
+    ("password", "password"),
+    ("client_secret", "client secret"),
+    ("code", "authorization code"),
+    ("code_verifier", "code verifier"),
+    ("refresh_token", "refresh token"),
+    ("token", "token"),
+    ("client_assertion", "client assertion"),
+    ("assertion", "assertion"),
+];
+
+fn by_name(name: &str, table: &[(&str, &'static str)]) -> Option<&'static str> {
+    table.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, kind)| *kind)
+}
+
 /// `access token` -> `HG_ACCESS_TOKEN`.
 fn variable(kind: &str) -> String {
     let name: String =
@@ -52,19 +72,16 @@ fn escape_into(text: &str, out: &mut String) {
 pub fn curl(req: &Request, secrets: &Secrets) -> String {
     let mut needs = Vec::new();
     let mut args = vec![format!("curl -sS -i -X {}", req.method), word(&req.url, secrets, &mut needs)];
-    if let Some(t) = &req.bearer {
-        args.push(format!("-H {}", word(&format!("Authorization: Bearer {t}"), secrets, &mut needs)));
+    // A bearer token is a credential whether or not the run registered it (a forged one too).
+    if req.bearer.is_some() {
+        args.push(format!("-H {}", word("Authorization: Bearer [REDACTED access token]", secrets, &mut needs)));
     }
     for (k, v) in &req.headers {
-        // A session id is the scenario's own: a reproduction opens its own session.
-        let v = match k.eq_ignore_ascii_case("mcp-session-id") {
-            true => {
-                needs.push("HG_MCP_SESSION_ID".into());
-                "${HG_MCP_SESSION_ID}".to_string()
-            }
-            false => word(v, secrets, &mut needs).trim_matches('"').to_string(),
+        let v = match by_name(k, HEADER_SECRETS) {
+            Some(kind) => format!("[REDACTED {kind}]"),
+            None => v.clone(),
         };
-        args.push(format!("-H \"{k}: {v}\""));
+        args.push(format!("-H {}", word(&format!("{k}: {v}"), secrets, &mut needs)));
     }
     match &req.body {
         Some(Body::Json(v)) => {
@@ -73,6 +90,10 @@ pub fn curl(req: &Request, secrets: &Secrets) -> String {
         }
         Some(Body::Form(pairs)) => {
             for (k, v) in pairs {
+                let v = match by_name(k, FORM_SECRETS) {
+                    Some(kind) => format!("[REDACTED {kind}]"),
+                    None => v.clone(),
+                };
                 args.push(format!("--data-urlencode {}", word(&format!("{k}={v}"), secrets, &mut needs)));
             }
         }
@@ -109,6 +130,14 @@ mod tests {
         assert!(c.contains("--data-urlencode \"code_verifier=${HG_CODE_VERIFIER}\""), "{c}");
         assert!(c.contains("\"http://127.0.0.1:1/token?x=\\\"\\$HOME\\\"\""), "{c}");
         assert!(c.contains("\"a=\\`id\\`\""), "{c}");
+    }
+
+    #[test]
+    fn a_header_a_target_chose_cannot_end_the_quoting() {
+        let mut req = Request::new(Method::POST, "http://127.0.0.1:1/mcp");
+        req.headers.push(("Mcp-Name".into(), "x\"; touch /tmp/pwned; echo \"".into()));
+        let c = curl(&req, &Secrets::default());
+        assert!(c.contains("-H \"Mcp-Name: x\\\"; touch /tmp/pwned; echo \\\"\""), "{c}");
     }
 
     #[test]

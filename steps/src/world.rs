@@ -577,7 +577,6 @@ impl GateWorld {
     ) -> Result<(), StepError> {
         let id = request_id();
         let method = body.get("method").and_then(Value::as_str).unwrap_or("?").to_string();
-        let body = with_unique_rpc_id(body);
         let mut req = mcp_http(url, body, self.target.mcp_era, session);
         req.headers.push(("X-Request-Id".into(), id.clone()));
         for (k, v) in headers {
@@ -751,7 +750,8 @@ pub fn opening_request(era: McpEra) -> Value {
 /// headers once a session is open. Stateless: every request carries its protocol version and
 /// client capabilities in `_meta`, with the matching `MCP-Protocol-Version`, `Mcp-Method` and
 /// (for a tool call, a prompt or a resource read) `Mcp-Name` headers.
-pub fn mcp_http(url: &str, mut body: Value, era: McpEra, session: Option<&str>) -> Request {
+pub fn mcp_http(url: &str, body: Value, era: McpEra, session: Option<&str>) -> Request {
+    let mut body = with_unique_rpc_id(body);
     let mut headers: Vec<(String, String)> = vec![("Accept".into(), "application/json, text/event-stream".into())];
     match era {
         McpEra::Sessions => {
@@ -804,9 +804,11 @@ pub fn identity_in(result: &Value, pointer: &str) -> Option<String> {
 /// (JSON-RPC 2.0 §4 asks a client for ids unique among its own requests): the only colliding
 /// ids a server sees are HG-ISO-02's, sent on purpose.
 pub fn with_unique_rpc_id(mut body: Value) -> Value {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    // From a random base well above the small ids clients start from (HG-ISO-02 sends 1).
+    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
+    let next = NEXT.get_or_init(|| std::sync::atomic::AtomicU64::new(1_000_000 + u64::from(rand::random::<u32>())));
     if body.get("id").is_some() {
-        body["id"] = Value::from(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        body["id"] = Value::from(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     }
     body
 }

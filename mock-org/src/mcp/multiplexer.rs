@@ -14,7 +14,8 @@ use std::sync::Mutex;
 use tokio::sync::watch;
 
 /// How long the gateway gathers requests before it forwards them.
-const WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
+/// Long enough that clients sending together on a loaded machine land in one window.
+const WINDOW: std::time::Duration = std::time::Duration::from_millis(50);
 
 type Answer = Option<(StatusCode, HeaderMap, Bytes)>;
 
@@ -27,7 +28,9 @@ impl Pending {
     /// forwarded after the window and its answer handed to every caller who joined it.
     pub async fn serve(&self, server: &str, req: Request, next: Next, limit: usize) -> Response {
         let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, limit).await.unwrap_or_default();
+        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        };
         let id =
             serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v.get("id").map(|i| i.to_string()));
         let req = Request::from_parts(parts, Body::from(bytes));
