@@ -116,27 +116,15 @@ impl GateWorld {
             Door::Resource => ("resources/templates/list", "resourceTemplates"),
             Door::Prompt | Door::Completion => ("prompts/list", "prompts"),
         };
-        const MAX_PAGES: usize = 20;
-        let mut listed = Vec::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let params = cursor.as_ref().map(|c| json!({"cursor": c})).unwrap_or_else(|| json!({}));
-            self.mcp_request(persona, server, method, params).await?;
-            let r = self.last()?;
-            let v = rpc(r);
-            let Some(page) = v["result"][key].as_array().cloned().filter(|_| r.status == 200) else {
+        let listed = match self.list_all(persona, server, method, key).await {
+            Err(StepError::Expectation { observed, .. }) => {
                 return Err(StepError::NotVerifiable(format!(
-                    "the {server} MCP server answers {method} with {} and no list: it offers no {} door",
-                    r.status,
+                    "the {server} MCP server answers {method} with {observed} and no list: it offers no {} door",
                     door.name()
                 )));
-            };
-            listed.extend(page);
-            cursor = v["result"]["nextCursor"].as_str().filter(|c| !c.is_empty()).map(str::to_string);
-            if cursor.is_none() {
-                break;
             }
-        }
+            other => other?,
+        };
         let found = listed.iter().find_map(|d| match door {
             Door::Resource => {
                 d["uriTemplate"].as_str().filter(|t| t.contains("{recordId}")).map(|t| Found::Template(t.to_string()))

@@ -119,8 +119,7 @@ impl GateWorld {
         }
         for c in &all {
             if !c.session.is_empty() {
-                let end = Request::new(reqwest::Method::DELETE, url.clone()).bearer(&c.token);
-                let mut end = end;
+                let mut end = Request::new(reqwest::Method::DELETE, url.clone()).bearer(&c.token);
                 end.headers.push(("Mcp-Session-Id".into(), c.session.clone()));
                 end.headers.push(("MCP-Protocol-Version".into(), era.version().into()));
                 let _ = lane.send(&end, ANSWER_CAP).await;

@@ -672,36 +672,47 @@ impl GateWorld {
         Ok(())
     }
 
-    /// Every tool the persona can list on the server: follows `nextCursor` page by page (at most
-    /// `MAX_TOOL_PAGES`), and fails on any answer that is not a `tools/list` result, so an empty,
-    /// refused or broken list never reads as "no tools".
+    /// Every tool the persona can list on the server (`list_all` of `tools/list`).
     pub async fn list_tools(&mut self, persona: &str, server: &str) -> Result<Vec<Value>, StepError> {
-        const MAX_TOOL_PAGES: usize = 50;
-        let mut tools = Vec::new();
+        self.list_all(persona, server, "tools/list", "tools").await
+    }
+
+    /// Every item a list method returns (`tools`, `resourceTemplates`, `prompts`): follows
+    /// `nextCursor` page by page (at most `MAX_PAGES`), and fails on any answer that is not a
+    /// result with that list, so an empty, refused or broken list never reads as "none".
+    pub async fn list_all(
+        &mut self,
+        persona: &str,
+        server: &str,
+        method: &str,
+        key: &str,
+    ) -> Result<Vec<Value>, StepError> {
+        const MAX_PAGES: usize = 50;
+        let mut items = Vec::new();
         let mut cursor: Option<String> = None;
-        for _ in 0..MAX_TOOL_PAGES {
+        for _ in 0..MAX_PAGES {
             let params = match &cursor {
                 Some(c) => serde_json::json!({"cursor": c}),
                 None => serde_json::json!({}),
             };
-            self.mcp_request(persona, server, "tools/list", params).await?;
+            self.mcp_request(persona, server, method, params).await?;
             let r = self.last()?;
             let v = rpc(r);
-            let page = v["result"]["tools"].as_array().cloned().filter(|_| r.status == 200);
+            let page = v["result"][key].as_array().cloned().filter(|_| r.status == 200);
             let Some(page) = page else {
                 return Err(StepError::Expectation {
-                    expected: format!("a tools/list result from the {server} MCP server"),
+                    expected: format!("a {method} result from the {server} MCP server"),
                     observed: format!("{} {}", r.status, v.get("error").cloned().unwrap_or(Value::Null)),
                 });
             };
-            tools.extend(page);
+            items.extend(page);
             cursor = v["result"]["nextCursor"].as_str().filter(|c| !c.is_empty()).map(str::to_string);
             if cursor.is_none() {
-                return Ok(tools);
+                return Ok(items);
             }
         }
         Err(StepError::Expectation {
-            expected: format!("a tools/list of at most {MAX_TOOL_PAGES} pages"),
+            expected: format!("a {method} of at most {MAX_PAGES} pages"),
             observed: "a nextCursor on every page".into(),
         })
     }

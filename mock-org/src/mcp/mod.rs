@@ -92,12 +92,17 @@ impl OrgServer {
         }
     }
 
-    fn without_doors<T>(&self, method: &str) -> Result<T, McpError> {
-        Err(McpError::new(
-            rmcp::model::ErrorCode::METHOD_NOT_FOUND,
-            format!("{method}: this server offers no resources, prompts or completions"),
-            None,
-        ))
+    /// Resources, prompts and completions answer only on a server with record doors; elsewhere
+    /// the method does not exist (-32601), as the specification asks of an undeclared capability.
+    fn doors_open(&self, method: &str) -> Result<(), McpError> {
+        match self.server().record_doors {
+            true => Ok(()),
+            false => Err(McpError::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                format!("{method}: this server offers no resources, prompts or completions"),
+                None,
+            )),
+        }
     }
 }
 
@@ -201,9 +206,7 @@ impl ServerHandler for OrgServer {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        if !self.server().record_doors {
-            return self.without_doors("resources/list");
-        }
+        self.doors_open("resources/list")?;
         // Records are reached through the template only: no record is listed to anyone.
         Ok(ListResourcesResult::with_all_items(Vec::new()))
     }
@@ -213,9 +216,7 @@ impl ServerHandler for OrgServer {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        if !self.server().record_doors {
-            return self.without_doors("resources/templates/list");
-        }
+        self.doors_open("resources/templates/list")?;
         Ok(ListResourceTemplatesResult::with_all_items(doors::templates()))
     }
 
@@ -224,9 +225,7 @@ impl ServerHandler for OrgServer {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if !self.server().record_doors {
-            return self.without_doors("resources/read");
-        }
+        self.doors_open("resources/read")?;
         Ok(ReadResourceResult::new(vec![self.read_record(&request.uri, &ctx)?]).into())
     }
 
@@ -235,9 +234,7 @@ impl ServerHandler for OrgServer {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        if !self.server().record_doors {
-            return self.without_doors("prompts/list");
-        }
+        self.doors_open("prompts/list")?;
         Ok(ListPromptsResult::with_all_items(doors::prompts()))
     }
 
@@ -246,9 +243,7 @@ impl ServerHandler for OrgServer {
         request: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        if !self.server().record_doors {
-            return self.without_doors("prompts/get");
-        }
+        self.doors_open("prompts/get")?;
         let args = request.arguments.unwrap_or_default();
         Ok(GetPromptResult::new(self.record_prompt(&request.name, &args, &ctx)?).into())
     }
@@ -258,9 +253,7 @@ impl ServerHandler for OrgServer {
         request: CompleteRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
-        if !self.server().record_doors {
-            return self.without_doors("completion/complete");
-        }
+        self.doors_open("completion/complete")?;
         let ours = match &request.r#ref {
             Reference::Prompt(p) => p.name == doors::RECORD_PROMPT,
             Reference::Resource(r) => r.uri == doors::RECORD_TEMPLATE,
