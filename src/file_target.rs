@@ -123,6 +123,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         client_id: t.app.client_id.clone(),
         app_name: t.app.name.clone().unwrap_or_default(),
         app_usage_id: t.app.external_client_app_id.clone(),
+        agent_permission_set: t.app.agent_permission_set.clone(),
         redirect_uri: t.app.callback_url.clone(),
         agent_callbacks: std::iter::once(&t.app.callback_url).chain(&t.app.other_callback_urls).cloned().collect(),
         app_metadata: match &t.app.metadata {

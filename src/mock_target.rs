@@ -125,6 +125,7 @@ pub fn for_mock(
         client_id: app.consumer_key.clone(),
         app_name: app.name.clone(),
         app_usage_id: Some(mock_org::connect::app_id(0)),
+        agent_permission_set: Some("Headless_Service_Agent_Access".into()),
         redirect_uri: app.callback_urls[0].clone(),
         agent_callbacks: vec![app.callback_urls[0].clone()],
         // The org itself is the mock's metadata.
@@ -241,6 +242,7 @@ primary_mcp_server = "reads"
 client_id = "3MVG9mockHeadlessServiceAgentKey0001"
 name = "Headless_Service_Agent"
 external_client_app_id = "{app_id}"
+agent_permission_set = "Headless_Service_Agent_Access"
 callback_url = "https://agent.example.test/oauth/callback"
 scopes = ["mcp_api", "refresh_token"]
 client_secret_env = "{prefix}_CLIENT_SECRET"

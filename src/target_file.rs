@@ -157,6 +157,10 @@ pub struct App {
     /// (HG-REV-09), as `GET /services/data/vXX.X/apps/oauth/usage` lists it.
     #[serde(default)]
     pub external_client_app_id: Option<String>,
+    /// The permission set (by API name) that gives the agent persona its objects: HG-REV-08
+    /// removes the agent's assignment of it, samples the loss of access, and assigns it again.
+    #[serde(default)]
+    pub agent_permission_set: Option<String>,
     /// Whether the client sends RFC 8707 `resource` indicators (the MCP authorization spec asks
     /// it to). `false` for an authorization server that rejects them, with the reason in
     /// `resource_indicators_off_because`, which the reports show.

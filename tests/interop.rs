@@ -139,6 +139,10 @@ id = "HG-REV-07"
 reason = "deactivating users is a Salesforce org operation; oidc-provider has no user admin API"
 
 [[exclude]]
+id = "HG-REV-08"
+reason = "permission sets are a Salesforce org concept (PermissionSetAssignment); oidc-provider has none"
+
+[[exclude]]
 id = "HG-REV-09"
 reason = "the Connect API's OAuth usage resources are Salesforce's; oidc-provider has none"
 "#
@@ -299,6 +303,7 @@ fn the_gate_runs_against_oidc_provider_and_the_mcp_typescript_sdk() {
     let exclusions = run.results["run"]["exclusions"].to_string();
     assert!(exclusions.contains("HG-CODE-05: oidc-provider's clock cannot be moved"), "{exclusions}");
     assert!(exclusions.contains("HG-REV-09: the Connect API's OAuth usage resources are Salesforce's"), "{exclusions}");
+    assert!(exclusions.contains("HG-REV-08: permission sets are a Salesforce org concept"), "{exclusions}");
     let not_run = run.results["run"]["not_run"].to_string();
     for needle in [
         "@client-introspection are not applicable",
@@ -361,6 +366,7 @@ primary_mcp_server = "reads"
             "HG-REV-04",
             "HG-REV-05",
             "HG-REV-07",
+            "HG-REV-08",
             "HG-REV-09",
             "HG-RS-04",
             "HG-RS-05"
@@ -378,6 +384,7 @@ primary_mcp_server = "reads"
         "no admin persona to show that the Case record 'unshared-case' exists",
         "no catalog pin for 'agent'",
         "the target names no app.external_client_app_id",
+        "the target names no app.agent_permission_set",
         "the authorization code's lifetime is not known (set limits.code_lifetime_seconds",
         "the access token lives 900 s",
         "the target's access tokens are opaque",

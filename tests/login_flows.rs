@@ -87,6 +87,7 @@ fn target(base: &str) -> Target {
         client_id: "hg-agent".into(),
         app_name: String::new(),
         app_usage_id: None,
+        agent_permission_set: None,
         redirect_uri: CALLBACK.into(),
         agent_callbacks: vec![CALLBACK.into()],
         app_metadata: None,

@@ -89,6 +89,23 @@ Feature: Revocation takes effect immediately
     Then the latest access token works at the resource server
     And the latest access token works on the MCP server
 
+  # A permission set taken away takes away what it granted, at the next call: the target names
+  # the set that gives the agent its objects (app.agent_permission_set); the admin removes the
+  # agent's assignment and assigns it again afterwards. The agent's token stays valid: what must
+  # end is the read the set opened, held to limits.revocation_windows_ms.permission_set.
+  @HG-REV-08 @MUST @serial
+  Scenario: HG-REV-08 removing the permission set that grants an object takes the object away on the MCP server and on REST within the window
+    Given agent reads the Case record "shared-case" on the MCP server and on REST
+    When the admin removes agent's assignment of the agent's permission set
+    Then agent's read of the record "shared-case" is refused on the MCP server and on REST within the permission_set window
+
+  @HG-REV-08 @MUST @positive @serial
+  Scenario: HG-REV-08 twin: with the permission set assigned again, the agent reads the record on the MCP server and on REST
+    Given agent reads the Case record "shared-case" on the MCP server and on REST
+    When the admin removes agent's assignment of the agent's permission set
+    And the admin assigns the permission set again
+    Then agent reads the record "shared-case" on the MCP server and on REST again
+
   # The Connect API's OAuth usage resources revoke an External Client App's tokens for one user
   # or for every user (API 59.0+); the window is held to limits.revocation_windows_ms. The per-app
   # row revokes every user's tokens for the app, stored refresh tokens of personas included.

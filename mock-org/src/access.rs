@@ -109,6 +109,11 @@ impl<'a> Access<'a> {
         Record { object: "UserPermissionAccess".into(), id, fields }
     }
 
+    /// The caller's user id (`None` in system mode).
+    pub fn user_id(&self) -> Option<&str> {
+        self.user.map(|u| u.id.as_str())
+    }
+
     pub fn has_class(&self, class: &str) -> bool {
         self.is_system() || self.classes.contains(class)
     }
@@ -131,7 +136,7 @@ impl<'a> Access<'a> {
                 let admin = self.has("ManageUsers");
                 ObjectPerms { read: admin, edit: admin, view_all: admin, ..Default::default() }
             }
-            Some(Builtin::UserPermissionAccess) | Some(Builtin::Profile) => {
+            Some(Builtin::UserPermissionAccess) | Some(Builtin::Profile) | Some(Builtin::UserRecordAccess) => {
                 ObjectPerms { read: true, view_all: true, ..Default::default() }
             }
             Some(Builtin::OauthToken) => {
@@ -141,6 +146,15 @@ impl<'a> Access<'a> {
             Some(Builtin::FieldDefinition) => {
                 let read = self.has("ViewSetup") || self.has("ViewAllData");
                 ObjectPerms { read, view_all: read, ..Default::default() }
+            }
+            Some(Builtin::PermissionSet) => {
+                let read = self.has("ViewSetup") || self.has("ManageUsers");
+                ObjectPerms { read, view_all: read, ..Default::default() }
+            }
+            Some(Builtin::PermissionSetAssignment) => {
+                let admin = self.has("ManageUsers");
+                let read = admin || self.has("ViewSetup");
+                ObjectPerms { read, create: admin, edit: admin, delete: admin, view_all: read, modify_all: admin }
             }
             Some(Builtin::ApiEvent) => {
                 let read = self.has("ViewAllData") || self.has("ViewRealTimeEventMonitoringData");
@@ -203,7 +217,10 @@ impl<'a> Access<'a> {
             | Some(Builtin::Profile)
             | Some(Builtin::OauthToken)
             | Some(Builtin::UserPermissionAccess)
-            | Some(Builtin::FieldDefinition) => {
+            | Some(Builtin::FieldDefinition)
+            | Some(Builtin::PermissionSet)
+            | Some(Builtin::PermissionSetAssignment)
+            | Some(Builtin::UserRecordAccess) => {
                 return RecordAccess::Read;
             }
             None => {}

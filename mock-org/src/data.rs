@@ -56,6 +56,33 @@ impl<'a> Data<'a> {
         out
     }
 
+    /// One UserRecordAccess row per user the caller may ask about and record of the org's own
+    /// objects, by the org's rules with the permission sets assigned now.
+    fn user_record_access(&self, store: &Store) -> Vec<Record> {
+        let admin = self.access.has("ViewAllData") || self.access.has("ManageUsers");
+        let mut out = Vec::new();
+        for user in self.org.users.iter().filter(|u| admin || self.access.user_id() == Some(u.id.as_str())) {
+            let user = crate::model::User { permission_sets: store.assigned_permission_sets(&user.id), ..user.clone() };
+            let access = crate::access::Access::for_user(self.org, &user);
+            for o in self.org.objects.iter().filter(|o| o.builtin.is_none()) {
+                for r in store.of_object(&o.name) {
+                    let level = access.record(store, o, r);
+                    let id = crate::ids::make("0UR", out.len() as u64 + 1);
+                    let fields = [
+                        ("Id", json!(id)),
+                        ("UserId", json!(user.id)),
+                        ("RecordId", json!(r.id)),
+                        ("HasReadAccess", json!(level >= RecordAccess::Read)),
+                        ("HasEditAccess", json!(level >= RecordAccess::Edit)),
+                    ];
+                    let fields = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+                    out.push(Record { object: "UserRecordAccess".into(), id, fields });
+                }
+            }
+        }
+        out
+    }
+
     /// The object as the caller may see it: unreadable objects do not exist.
     fn visible_object(&self, name: &str) -> Option<&'a ObjectSchema> {
         self.org.object(name).filter(|o| self.access.object(o).read)
@@ -186,11 +213,15 @@ impl<'a> Data<'a> {
                 .collect(),
             Some(Builtin::UserPermissionAccess) => vec![self.access.permission_row()],
             Some(Builtin::FieldDefinition) => self.field_definitions(),
+            Some(Builtin::UserRecordAccess) => self.user_record_access(store),
             _ => Vec::new(),
         };
         let is_virtual = matches!(
             o.builtin,
-            Some(Builtin::ApiEvent) | Some(Builtin::UserPermissionAccess) | Some(Builtin::FieldDefinition)
+            Some(Builtin::ApiEvent)
+                | Some(Builtin::UserPermissionAccess)
+                | Some(Builtin::FieldDefinition)
+                | Some(Builtin::UserRecordAccess)
         );
         let source: Box<dyn Iterator<Item = &Record>> =
             if is_virtual { Box::new(virtual_rows.iter()) } else { Box::new(store.of_object(&o.name)) };
@@ -278,10 +309,21 @@ impl<'a> Data<'a> {
         let o = self.visible_object(object).ok_or_else(SfError::not_found)?;
         trace.object = Some(o.name.clone());
         trace.operation = Some("create");
-        if !self.access.object(o).create || o.builtin.is_some() {
+        let creatable = o.builtin.is_none() || o.builtin == Some(Builtin::PermissionSetAssignment);
+        if !self.access.object(o).create || !creatable {
             return Err(SfError::insufficient_access());
         }
         let values = self.writable_values(store, o, body)?;
+        if o.builtin == Some(Builtin::PermissionSetAssignment) {
+            let value = |k: &str| values.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let (who, set) = (value("AssigneeId"), value("PermissionSetId"));
+            let duplicate = store
+                .of_object(&o.name)
+                .any(|r| Some(r.get("AssigneeId")) == who.as_ref() && Some(r.get("PermissionSetId")) == set.as_ref());
+            if duplicate {
+                return Err(SfError::new(400, "DUPLICATE_VALUE", "Duplicate PermissionSetAssignment"));
+            }
+        }
         let missing: Vec<String> = o
             .fields
             .iter()
@@ -331,7 +373,9 @@ impl<'a> Data<'a> {
         let (r, level) = self.find(store, o, id)?;
         let rid = r.id.clone();
         trace.record_ids.push(rid.clone());
-        if !self.access.object(o).edit || level < RecordAccess::Edit {
+        // An assignment is created or deleted, never changed (as on the platform).
+        let updatable = o.builtin != Some(Builtin::PermissionSetAssignment);
+        if !updatable || !self.access.object(o).edit || level < RecordAccess::Edit {
             return Err(SfError::insufficient_access());
         }
         let values = self.writable_values(store, o, body)?;
@@ -365,7 +409,7 @@ impl<'a> Data<'a> {
         let (r, level) = self.find(store, o, id)?;
         let rid = r.id.clone();
         trace.record_ids.push(rid.clone());
-        let deletable = o.builtin.is_none() || o.builtin == Some(Builtin::OauthToken);
+        let deletable = matches!(o.builtin, None | Some(Builtin::OauthToken) | Some(Builtin::PermissionSetAssignment));
         if !deletable || !self.access.object(o).delete || level < RecordAccess::Full {
             return Err(SfError::insufficient_access());
         }

@@ -60,6 +60,7 @@ pub enum Fault {
     FrozenTokensLive,
     KillSwitchIgnored,
     ConnectRevokeRefreshOnly,
+    PermissionSetCached,
     RevokeAnyClient,
     // the MCP resource server
     McpAudienceUnchecked,
@@ -608,6 +609,13 @@ pub const TABLE: &[FaultSpec] = &[
         ],
     ),
     row(
+        PermissionSetCached,
+        "permission-set-cached",
+        "revocation",
+        "a user's permission sets are read once, as assigned when the org was loaded: removing an assignment takes nothing away until a restart",
+        &[caught("HG-REV-08 removing the permission set", "MCP: still accepted after 12 samples")],
+    ),
+    row(
         KillSwitchIgnored,
         "kill-switch-ignored",
         "revocation",
@@ -995,6 +1003,9 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-PERM-03 through MCP", "expected isError with NOT_FOUND, observed isError=false"),
             caught("HG-SYS-01", "getCaseHealthSummary with {\"caseId\":\"500000000000003\"} leaked case.Subject"),
             caught("HG-SYS-04", "getCaseHealthSummary: the scan says user mode, the probe saw a canary"),
+            // The right sits in the app's permission set, a second grant that HG-REV-08's removal
+            // of the agent's object set leaves: the org says so, and the row cannot be shown.
+            caught("HG-REV-08 removing the permission set", "another grant than app.agent_permission_set opens it"),
         ],
     ),
     row(
@@ -1154,6 +1165,8 @@ pub const TABLE: &[FaultSpec] = &[
                 "HG-PERM-04 through MCP",
                 "expected isError with INSUFFICIENT_ACCESS_OR_READONLY, observed isError=false",
             ),
+            // Case edit sits in the app's permission set: a second grant of Case (HG-REV-08).
+            caught("HG-REV-08 removing the permission set", "another grant than app.agent_permission_set opens it"),
         ],
     ),
     row(

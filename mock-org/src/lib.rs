@@ -150,6 +150,16 @@ impl MockOrg {
         self.store_read().user_state(&self.org, user_id).is_some_and(|(_, frozen)| !frozen)
     }
 
+    /// The user as of now: the org file's user with the permission sets the store assigns, which
+    /// an admin may have changed since (under `permission-set-cached`, those assigned at load).
+    pub fn current_user(&self, user_id: &str) -> Option<model::User> {
+        let mut user = self.org.user(user_id)?.clone();
+        if !self.fault(Fault::PermissionSetCached) {
+            user.permission_sets = self.store_read().assigned_permission_sets(&user.id);
+        }
+        Some(user)
+    }
+
     pub fn token_user_ok(&self, user_id: &str) -> bool {
         let frozen_tokens_live = self.fault(Fault::FrozenTokensLive);
         self.store_read()
@@ -266,6 +276,31 @@ mod tests {
         s.admit("005B").expect("another user is served");
         s.clock.advance(std::time::Duration::from_secs(61));
         s.admit("005A").expect("the window slid past the burst");
+    }
+
+    #[test]
+    fn a_removed_permission_set_assignment_is_gone_at_the_next_request_unless_cached() {
+        for cached in [false, true] {
+            let mut org = Org::default_fixture();
+            if cached {
+                org.enable_fault("permission-set-cached").unwrap();
+            }
+            let s = MockOrg::new(org, "http://127.0.0.1:1".into());
+            let agent = s.org.user_by_username("agent.service@acme.test").unwrap().id.clone();
+            let set = "Headless_Service_Agent_Access";
+            assert!(s.current_user(&agent).unwrap().permission_sets.iter().any(|p| p == set));
+            let id = {
+                let store = s.store_read();
+                let set_id = store.of_object("PermissionSet").find(|r| r.get("Name") == set).unwrap().id.clone();
+                let row = store.of_object("PermissionSetAssignment").find(|r| {
+                    r.get("AssigneeId").as_str() == Some(agent.as_str()) && r.get("PermissionSetId") == set_id.as_str()
+                });
+                row.unwrap().id.clone()
+            };
+            s.store_write().remove(&id);
+            let still = s.current_user(&agent).unwrap().permission_sets.iter().any(|p| p == set);
+            assert_eq!(still, cached, "cached={cached}");
+        }
     }
 
     #[test]

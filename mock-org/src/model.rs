@@ -135,6 +135,15 @@ pub enum Builtin {
     /// One row per field of the org's objects with its history-tracking flag (Salesforce's
     /// FieldDefinition, filtered by `EntityDefinitionId`); ViewSetup or ViewAllData, read only.
     FieldDefinition,
+    /// The org's permission sets by name; ViewSetup or ManageUsers, read only.
+    PermissionSet,
+    /// One row per user and permission set assigned: what `Access` reads a caller's permission
+    /// sets from on every request. Created and deleted with ManageUsers (Assign Permission Sets).
+    PermissionSetAssignment,
+    /// Whether a user may read or edit a record, by the org's rules as they stand (Salesforce's
+    /// UserRecordAccess, queried with `UserId` and `RecordId`); every API user, for itself, and an
+    /// admin (ViewAllData or ManageUsers) for anyone. Computed when queried, read only.
+    UserRecordAccess,
 }
 
 #[derive(Debug, Clone)]

@@ -61,7 +61,7 @@ impl MockOrg {
             if !self.token_user_ok(&claims.sub) {
                 return Err(SfError::invalid_session());
             }
-            let user = self.org.user(&claims.sub).ok_or_else(SfError::invalid_session)?.clone();
+            let user = self.current_user(&claims.sub).ok_or_else(SfError::invalid_session)?;
             let app_name = self.org.app_by_consumer_key(&claims.client_id).map(|a| a.name.clone());
             let c = caller.insert(Caller { user, app_name, claims });
             self.admit(&c.user.id)?;

@@ -85,6 +85,38 @@ impl Store {
             login.extend(audit(&first_admin));
             store.insert(Record { object: "UserLogin".into(), id: u.login_id.clone(), fields: login });
         }
+        // Permission sets by name, and one assignment row per user and set, which callers'
+        // permission sets are read from on every request.
+        let set_ids: BTreeMap<&str, String> = org
+            .permission_sets
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.as_str(), crate::ids::make("0PS", i as u64 + 1)))
+            .collect();
+        for (name, id) in &set_ids {
+            let mut fields: BTreeMap<String, Value> =
+                [("Id", json!(id)), ("Name", json!(name)), ("Label", json!(name))]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+            fields.extend(audit(&first_admin));
+            store.insert(Record { object: "PermissionSet".into(), id: id.clone(), fields });
+        }
+        for u in &org.users {
+            for set in &u.permission_sets {
+                let id = store.new_id("0Pa");
+                let mut fields: BTreeMap<String, Value> = [
+                    ("Id", json!(id)),
+                    ("AssigneeId", json!(u.id)),
+                    ("PermissionSetId", json!(set_ids.get(set.as_str()))),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                fields.extend(audit(&first_admin));
+                store.insert(Record { object: "PermissionSetAssignment".into(), id, fields });
+            }
+        }
         for r in &org.seed_records {
             let mut fields = r.fields.clone();
             fields.insert("Id".into(), json!(r.id));
@@ -127,6 +159,15 @@ impl Store {
                 return id;
             }
         }
+    }
+
+    /// The names of the permission sets assigned to the user now.
+    pub fn assigned_permission_sets(&self, user_id: &str) -> Vec<String> {
+        self.of_object("PermissionSetAssignment")
+            .filter(|a| a.get("AssigneeId").as_str() == Some(user_id))
+            .filter_map(|a| self.get(a.get("PermissionSetId").as_str()?))
+            .filter_map(|set| set.get("Name").as_str().map(str::to_string))
+            .collect()
     }
 
     /// Whether the user may authenticate: active and not frozen.

@@ -664,6 +664,11 @@ fn admin_field(name: &str, kind: FieldKind) -> FieldSchema {
     FieldSchema { writable: true, ..system_field(name, name, kind, None) }
 }
 
+/// A platform reference an admin sets when creating the row (PermissionSetAssignment's).
+fn admin_reference(name: &str, label: &str, to: &str) -> FieldSchema {
+    FieldSchema { writable: true, ..system_field(name, label, FieldKind::Reference, Some(to)) }
+}
+
 fn builtin_objects() -> Vec<ObjectSchema> {
     let object = |name: &str, label: &str, prefix: &str, builtin, fields| ObjectSchema {
         name: name.into(),
@@ -736,6 +741,40 @@ fn builtin_objects() -> Vec<ObjectSchema> {
                 text("QualifiedApiName"),
                 text("EntityDefinitionId"),
                 system_field("IsFieldHistoryTracked", "Field History Tracked", FieldKind::Boolean, None),
+            ],
+        ),
+        object(
+            "PermissionSet",
+            "Permission Set",
+            "0PS",
+            Builtin::PermissionSet,
+            vec![id(), text("Name"), text("Label")],
+        ),
+        object(
+            "PermissionSetAssignment",
+            "Permission Set Assignment",
+            "0Pa",
+            Builtin::PermissionSetAssignment,
+            vec![
+                id(),
+                FieldSchema { required: true, ..admin_reference("AssigneeId", "Assignee ID", "User") },
+                FieldSchema {
+                    required: true,
+                    ..admin_reference("PermissionSetId", "Permission Set ID", "PermissionSet")
+                },
+            ],
+        ),
+        object(
+            "UserRecordAccess",
+            "User Record Access",
+            "0UR",
+            Builtin::UserRecordAccess,
+            vec![
+                id(),
+                system_field("UserId", "User ID", FieldKind::Reference, Some("User")),
+                system_field("RecordId", "Record ID", FieldKind::Reference, None),
+                system_field("HasReadAccess", "Has Read Access", FieldKind::Boolean, None),
+                system_field("HasEditAccess", "Has Edit Access", FieldKind::Boolean, None),
             ],
         ),
         object(

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod html_form;
 pub mod isolation;
 pub mod login;
+pub mod permission_removal;
 pub mod pkce;
 pub mod platform;
 pub mod probe;

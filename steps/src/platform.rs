@@ -29,8 +29,8 @@ pub const POWERFUL_EDITS: &[&str] = &["OwnerId"];
 
 /// Setup objects every API-enabled user can read (describe lists them for everyone).
 /// Source: Salesforce Object Reference, the User, Profile, UserRole, Group, Organization,
-/// RecordType and UserPermissionAccess entries ("all users can query"), and the UserAppInfo,
-/// UserPreference entries (the user's own rows).
+/// RecordType, UserPermissionAccess and UserRecordAccess entries ("all users can query"; a
+/// user's own access rows), and the UserAppInfo, UserPreference entries (the user's own rows).
 pub const EVERY_USER_OBJECTS: &[&str] = &[
     "User",
     "Profile",
@@ -39,6 +39,7 @@ pub const EVERY_USER_OBJECTS: &[&str] = &[
     "Organization",
     "RecordType",
     "UserPermissionAccess",
+    "UserRecordAccess",
     "UserAppInfo",
     "UserPreference",
 ];
@@ -66,6 +67,9 @@ pub const QUERYABLE: &[(&str, &[&str], &str)] = &[
     ("Profile", &["Id", "Name"], "Object Reference: Profile"),
     ("UserLogin", &["Id", "UserId", "IsFrozen"], "Object Reference: UserLogin"),
     ("OauthToken", &["Id", "UserId", "AppName"], "Object Reference: OauthToken"),
+    ("PermissionSet", &["Id", "Name"], "Object Reference: PermissionSet"),
+    ("PermissionSetAssignment", &["Id", "AssigneeId", "PermissionSetId"], "Object Reference: PermissionSetAssignment"),
+    ("UserRecordAccess", &["RecordId", "HasReadAccess", "UserId"], "Object Reference: UserRecordAccess"),
     (
         "FieldDefinition",
         &["QualifiedApiName", "EntityDefinitionId", "IsFieldHistoryTracked"],
@@ -125,6 +129,7 @@ mod tests {
             include_str!("oauth_steps/revocation.rs"),
             include_str!("oauth_steps/tokens.rs"),
             include_str!("org_steps.rs"),
+            include_str!("permission_removal.rs"),
             include_str!("sys_steps.rs"),
             include_str!("world.rs"),
         ];

@@ -25,12 +25,22 @@ pub struct Window {
 impl Window {
     /// Adds one answer, `ms` after the first sample.
     pub fn add(&mut self, reply: &Reply, ms: u128) {
-        match reply.status {
-            200..=299 => self.accepted_ms.push(ms),
-            401 | 403 => {
+        let decision = match reply.status {
+            200..=299 => Some(true),
+            401 | 403 => Some(false),
+            _ => None,
+        };
+        self.decide(decision, ms);
+    }
+
+    /// Adds one decided answer (`Some(true)`: accepted), `ms` after the first sample.
+    pub fn decide(&mut self, accepted: Option<bool>, ms: u128) {
+        match accepted {
+            Some(true) => self.accepted_ms.push(ms),
+            Some(false) => {
                 self.first_refusal_ms.get_or_insert(ms);
             }
-            _ => self.undecided += 1,
+            None => self.undecided += 1,
         }
     }
 

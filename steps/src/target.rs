@@ -149,6 +149,9 @@ pub struct Target {
     pub app_name: String,
     /// The app's identifier in the Connect API's OAuth usage resources (HG-REV-09).
     pub app_usage_id: Option<String>,
+    /// The permission set that gives the agent persona its objects (HG-REV-08 removes the
+    /// assignment and puts it back).
+    pub agent_permission_set: Option<String>,
     pub redirect_uri: String,
     /// Every callback the agent's client uses: `redirect_uri` and any others the target declares.
     pub agent_callbacks: Vec<String>,

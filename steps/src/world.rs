@@ -215,6 +215,8 @@ pub enum Cleanup {
     AdminDeleteNew { object: String, before: Vec<String> },
     /// Delete a record the scenario seeded.
     AdminDelete { object: String, id: String },
+    /// Create this record as the admin (a removed assignment put back).
+    AdminCreate { object: String, body: Value },
 }
 
 impl Cleanup {
@@ -235,6 +237,7 @@ impl std::fmt::Display for Cleanup {
                 write!(f, "delete the {object} records created since the admin's earlier read")
             }
             Cleanup::AdminDelete { object, id } => write!(f, "delete {object} {id} as the admin"),
+            Cleanup::AdminCreate { object, body } => write!(f, "create {object} {body} as the admin"),
         }
     }
 }
@@ -458,6 +461,23 @@ impl GateWorld {
         self.cleanup.push((owed, c));
     }
 
+    /// The newest undo, still queued.
+    pub fn newest_undo(&self) -> Option<&Cleanup> {
+        self.cleanup.last().map(|(_, c)| c)
+    }
+
+    /// The persona's user id, as the admin finds it by username.
+    pub async fn admin_user_id(&mut self, persona: &str) -> Result<String, StepError> {
+        let username = self.persona(persona)?.username;
+        let soql = format!("SELECT Id FROM User WHERE Username = {}", soql_string(&username));
+        self.rest("admin", Method::GET, &query_path(&soql), None).await?;
+        let id = self.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string));
+        id.ok_or_else(|| StepError::Expectation {
+            expected: format!("the admin finds {persona}'s user {username}"),
+            observed: "none".into(),
+        })
+    }
+
     /// Withdraws the newest undo: the change it would put back was refused, so nothing is owed.
     pub fn withdraw_last_undo(&mut self) {
         if let Some((Some(id), _)) = self.cleanup.pop() {
@@ -498,6 +518,15 @@ impl GateWorld {
                     Err(e) => Err(e),
                 },
                 Cleanup::AdminDelete { object, id } => self.delete_as_admin(object, id).await,
+                Cleanup::AdminCreate { object, body } => {
+                    let path = format!("/sobjects/{object}");
+                    match self.rest("admin", Method::POST, &path, Some(body.clone())).await {
+                        Ok(()) => self.last().map(|r| r.status).and_then(|status| {
+                            expect(status == 201, format!("201 for POST {path}"), || status.to_string())
+                        }),
+                        Err(e) => Err(e),
+                    }
+                }
             };
             match (undone, owed) {
                 (Ok(()), Some(id)) => crate::stop::RUN.done(id),

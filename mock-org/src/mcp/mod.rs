@@ -144,7 +144,7 @@ impl ServerHandler for OrgServer {
         let claims = token(&ctx).and_then(|t| {
             self.state.tokens.verify_with(&self.state.clock, &t, &self.url(), self.state.mcp_checks()).ok()
         });
-        let user = claims.and_then(|c| self.state.org.user(&c.sub).cloned());
+        let user = claims.and_then(|c| self.state.current_user(&c.sub));
         let mut tools = user.map(|u| tools::offered(&self.state.org, self.server(), &u)).unwrap_or_default();
         if self.rug_pulled.load(std::sync::atomic::Ordering::SeqCst) {
             rug_pull(&mut tools);

@@ -279,7 +279,8 @@ pub async fn submit(State(s): State<Arc<MockOrg>>, body: Result<Bytes, BytesReje
     };
     if v.app.admin_pre_authorized {
         let approved = v.app.profiles.contains(&user.profile)
-            || user.permission_sets.iter().any(|p| v.app.permission_sets.contains(p))
+            || s.current_user(&user.id)
+                .is_some_and(|u| u.permission_sets.iter().any(|p| v.app.permission_sets.contains(p)))
             || s.fault(Fault::NotPreAuthorizedAllowed);
         if !approved {
             s.record_oauth(event(302, "authorize", Some(user.id.clone()), Some("OAUTH_APP_ACCESS_DENIED")));

@@ -197,13 +197,7 @@ pub(super) async fn admin_user_state(
     value: bool,
 ) -> Result<(), StepError> {
     let username = w.persona(persona)?.username;
-    let soql = format!("SELECT Id FROM User WHERE Username = {}", crate::world::soql_string(&username));
-    w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
-    let user_id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string));
-    let user_id = user_id.ok_or_else(|| StepError::Expectation {
-        expected: format!("the user {username}"),
-        observed: "not found".into(),
-    })?;
+    let user_id = w.admin_user_id(persona).await?;
     let path = if field == "IsFrozen" {
         let soql = format!("SELECT Id FROM UserLogin WHERE UserId = '{user_id}'");
         w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
@@ -236,21 +230,9 @@ pub(super) async fn admin_user_state(
     expect(r.status == 204, "the admin's change accepted (204)", || format!("{}", r.status))
 }
 
-/// The persona's user id, as the admin finds it.
-async fn user_id_of(w: &mut GateWorld, persona: &str) -> Result<String, StepError> {
-    let username = w.persona(persona)?.username;
-    let soql = format!("SELECT Id FROM User WHERE Username = {}", crate::world::soql_string(&username));
-    w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
-    let id = w.last()?.json().and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string));
-    id.ok_or_else(|| StepError::Expectation {
-        expected: format!("the admin finds {persona}'s user"),
-        observed: "none".into(),
-    })
-}
-
 #[when(expr = "the admin revokes the agent app's access for {word}")]
 async fn admin_kill_switch(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
-    let user_id = user_id_of(w, &persona).await?;
+    let user_id = w.admin_user_id(&persona).await?;
     let soql = format!("SELECT Id FROM OauthToken WHERE UserId = '{user_id}' AND AppName = '{}'", w.target.app_name);
     w.rest("admin", Method::GET, &crate::world::query_path(&soql), None).await?;
     let ids: Vec<String> = w
@@ -301,7 +283,7 @@ fn usage_path(w: &GateWorld) -> Result<String, StepError> {
 #[when(expr = "the admin revokes {word}'s tokens for the agent's app through the Connect API")]
 async fn connect_revoke_user(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let path = usage_path(w)?;
-    let user_id = user_id_of(w, &persona).await?;
+    let user_id = w.admin_user_id(&persona).await?;
     w.rest("admin", Method::DELETE, &format!("{path}/{user_id}/tokens"), None).await?;
     let r = w.last()?;
     expect(r.status == 204, "the Connect API's revocation accepted (204)", || r.status.to_string())
@@ -313,4 +295,44 @@ async fn connect_revoke_app(w: &mut GateWorld) -> Result<(), StepError> {
     w.rest("admin", Method::DELETE, &format!("{path}/tokens"), None).await?;
     let r = w.last()?;
     expect(r.status == 204, "the Connect API's revocation accepted (204)", || r.status.to_string())
+}
+
+#[given(expr = "{word} reads the {word} record {string} on the MCP server and on REST")]
+async fn reads_before_removal(
+    w: &mut GateWorld,
+    persona: String,
+    _object: String,
+    alias: String,
+) -> Result<(), StepError> {
+    crate::permission_removal::reads_before(w, &persona, &alias).await
+}
+
+#[when(expr = "the admin removes {word}'s assignment of the agent's permission set")]
+async fn remove_permission_set(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    crate::permission_removal::remove(w, &persona).await
+}
+
+#[when("the admin assigns the permission set again")]
+async fn reassign_permission_set(w: &mut GateWorld) -> Result<(), StepError> {
+    crate::permission_removal::reassign(w).await
+}
+
+#[then(expr = "{word}'s read of the record {string} is refused on the MCP server and on REST within the {word} window")]
+async fn read_refused_within(w: &mut GateWorld, persona: String, alias: String, path: String) -> Result<(), StepError> {
+    let (mcp, rest) = crate::permission_removal::sample(w, &persona, &alias).await?;
+    let still_read = !mcp.accepted_ms.is_empty() || !rest.accepted_ms.is_empty();
+    if still_read && crate::permission_removal::org_still_grants(w, &persona, &alias).await? == Some(true) {
+        w.probe.evidence.extend([mcp.describe(), rest.describe()]);
+        return Err(StepError::NotVerifiable(format!(
+            "the org still grants {persona} the record '{alias}' after the removal (UserRecordAccess.HasReadAccess): another grant than app.agent_permission_set opens it, so its removal proves nothing"
+        )));
+    }
+    held_to_window(w, &path, &[mcp, rest])
+}
+
+#[then(expr = "{word} reads the record {string} on the MCP server and on REST again")]
+async fn reads_again(w: &mut GateWorld, persona: String, alias: String) -> Result<(), StepError> {
+    let (mcp, rest) = crate::permission_removal::sample(w, &persona, &alias).await?;
+    let missing: Vec<String> = [mcp, rest].iter().filter(|s| s.accepted_ms.is_empty()).map(|s| s.describe()).collect();
+    expect(missing.is_empty(), "the record read again on every surface", || missing.join("; "))
 }

@@ -80,7 +80,6 @@ async fn access_dead_mcp(w: &mut GateWorld, which: String) -> Result<(), StepErr
 async fn refused_within_window(w: &mut GateWorld, path: String) -> Result<(), StepError> {
     use crate::revocation::{SAMPLES, Window, since};
     let t = grant(w, "latest")?.access_token;
-    let limit = w.target.revocation_windows_ms.get(&path).copied().unwrap_or(0);
     let start = std::time::Instant::now();
     let mut mcp = Window { surface: "MCP".into(), ..Window::default() };
     let mut rest = Window { surface: "REST".into(), ..Window::default() };
@@ -92,8 +91,19 @@ async fn refused_within_window(w: &mut GateWorld, path: String) -> Result<(), St
             rest.add(&r, since(start));
         }
     }
-    let surfaces: Vec<&Window> = if resource_request(w).is_some() { vec![&mcp, &rest] } else { vec![&mcp] };
-    for s in &surfaces {
+    let surfaces = if resource_request(w).is_some() { vec![mcp, rest] } else { vec![mcp] };
+    held_to_window(w, &path, &surfaces)
+}
+
+/// Each surface's sampled window, in the evidence and against the target's declared limit for
+/// the revocation path (none declared: zero).
+pub(super) fn held_to_window(
+    w: &mut GateWorld,
+    path: &str,
+    surfaces: &[crate::revocation::Window],
+) -> Result<(), StepError> {
+    let limit = w.target.revocation_windows_ms.get(path).copied().unwrap_or(0);
+    for s in surfaces {
         w.probe.evidence.push(format!("{path} (limit {limit} ms): {}", s.describe()));
     }
     let outside: Vec<String> = surfaces.iter().filter(|s| !s.within(limit)).map(|s| s.describe()).collect();
