@@ -73,8 +73,12 @@ fn controls_of(catches: &[Catch]) -> Vec<String> {
 }
 
 /// The rows the clean org does not pass, and why: the agent's servers offer no write tool for the
-/// write probe. Any other row that does not pass, in any run, needs a catch.
-const CLEAN_NOT_APPLICABLE: &[Catch] = &[Catch { row: "HG-SYS-02", says: "the persona can list no write tool" }];
+/// write probe; and in a run of the stateless era (a fault that exists only there), the scenarios
+/// that need a session. Any other row that does not pass, in any run, needs a catch.
+const CLEAN_NOT_APPLICABLE: &[Catch] = &[
+    Catch { row: "HG-SYS-02", says: "the persona can list no write tool" },
+    Catch { row: "HG-", says: "which has no sessions" },
+];
 
 /// Judges a run's results (`results.json`'s `controls`) against the row's catches: every catch
 /// is met by a row that failed, is not verifiable or not applicable, with its message, and every
@@ -125,6 +129,9 @@ async fn run_case(exe: &Path, features: Option<&Path>, dir: &Path, case: &Case) 
     }
     if case.name != CLEAN {
         cmd.arg("--fault").arg(&case.name);
+    }
+    if mock_org::faults::STATELESS_ERA.contains(&case.name.as_str()) {
+        cmd.arg("--mcp-protocol").arg(mock_org::faults::STATELESS_PROTOCOL);
     }
     cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
     let failed_run = |error: String| Row {

@@ -170,6 +170,8 @@ const NOT_VERIFIABLE: &[&str] = &[
     // The record doors: no admin persona to read a record through a door first (nor records).
     "HG-DOOR-01",
     "HG-DOOR-02",
+    // A session or state handle replayed: the admin's read through the prompt door comes first.
+    "HG-ISO-01",
     // No catalog pin (no --baseline), and no restricted persona or declarations.
     "HG-PIN-01",
     "HG-PIN-02",
@@ -361,6 +363,7 @@ primary_mcp_server = "reads"
             "HG-CODE-05",
             "HG-DOOR-01",
             "HG-DOOR-02",
+            "HG-ISO-01",
             "HG-PIN-01",
             "HG-PIN-02",
             "HG-REV-04",

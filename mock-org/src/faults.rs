@@ -74,6 +74,7 @@ pub enum Fault {
     McpMetadataScopesWidened,
     McpSessionIsCredential,
     McpSessionUnbound,
+    McpRequestStateUnbound,
     McpScopeUnchecked,
     McpMalformedAuthAnonymous,
     McpTrustsIdentityHeader,
@@ -174,6 +175,12 @@ pub const CODE_RACE_WINDOW_MS: u64 = 300;
 /// Faults whose runs pause on purpose (the code-race window on every code redemption, the
 /// revocation delay): the fault matrix starts them first, so they overlap the quick ones.
 pub const SLOW: &[&str] = &["code-reuse-race", "revocation-delay"];
+
+/// Faults that exist only in the stateless era (MCP 2026-07-28): the matrix runs them in it.
+pub const STATELESS_ERA: &[&str] = &["mcp-request-state-unbound"];
+
+/// The stateless era's protocol version, as the gate's `--mcp-protocol` takes it.
+pub const STATELESS_PROTOCOL: &str = "2026-07-28";
 
 /// Access-token lifetime under `long-lived-tokens`.
 pub const LONG_TOKEN_LIFETIME_MINUTES: u32 = 24 * 60;
@@ -722,7 +729,17 @@ pub const TABLE: &[FaultSpec] = &[
         "mcp-session-unbound",
         "resource server",
         "a session keeps the identity of its opener whatever other token comes with it",
-        &[caught("HG-RS-10", "observed answered as \"agent.service@acme.test\"")],
+        &[
+            caught("HG-RS-10", "observed answered as \"agent.service@acme.test\""),
+            caught("HG-ISO-01 a session or state handle", "prompt answered with"),
+        ],
+    ),
+    row(
+        McpRequestStateUnbound,
+        "mcp-request-state-unbound",
+        "resource server",
+        "stateless era (run in it): a record prompt's requestState handle is served to whoever presents it, with the credential of the user it was issued to",
+        &[caught("HG-ISO-01 a session or state handle", "prompt answered with")],
     ),
     row(
         McpScopeUnchecked,

@@ -56,6 +56,8 @@ pub struct MockOrg {
     pub mcp_sessions: std::sync::Mutex<std::collections::HashMap<String, McpSession>>,
     /// The requests pending at the gateway the `mcp-answers-by-rpc-id` fault puts in front.
     pub mcp_pending: mcp::multiplexer::Pending,
+    /// Record prompts waiting for their second round (stateless era, SEP-2322).
+    pub request_states: mcp::request_state::RequestStates,
     store: RwLock<store::Store>,
     /// Per-user times (org clock, ms) of the requests admitted in the last minute.
     rate: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
@@ -84,6 +86,7 @@ impl MockOrg {
             oauth: oauth::grants::Grants::default(),
             mcp_sessions: Default::default(),
             mcp_pending: Default::default(),
+            request_states: Default::default(),
             store: RwLock::new(store),
             rate: Default::default(),
             base_url,

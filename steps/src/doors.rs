@@ -35,8 +35,8 @@ impl std::str::FromStr for Door {
     }
 }
 
-const RECORD_ID: &str = "recordId";
-const OBJECT_NAME: &str = "objectName";
+pub const RECORD_ID: &str = "recordId";
+pub const OBJECT_NAME: &str = "objectName";
 /// Values shorter than this are too common ("New", "High") to tell one record's data apart.
 const DISTINCT_LEN: usize = 6;
 

@@ -1,4 +1,5 @@
-//! Steps for clients kept apart (HG-ISO-02); the logic is `isolation`.
+//! Steps for sessions, handles and clients kept apart (HG-ISO-01/02); the logic is `handles`
+//! and `isolation`.
 
 use crate::world::{GateWorld, StepError};
 use cucumber::{then, when};
@@ -20,4 +21,28 @@ async fn one_at_a_time(w: &mut GateWorld, clients: usize, server: String) -> Res
 #[then("every client gets its own user's answer")]
 async fn own_answers(w: &mut GateWorld) -> Result<(), StepError> {
     w.each_client_answered_alone()
+}
+
+#[when(
+    expr = "{word} asks for the record {string} through the prompt door of the {word} MCP server with the admin's session or state handle"
+)]
+async fn with_admins_handle(
+    w: &mut GateWorld,
+    persona: String,
+    alias: String,
+    server: String,
+) -> Result<(), StepError> {
+    w.ask_with_handle(&persona, &alias, &server, crate::handles::Owner::Admin).await
+}
+
+#[when(
+    expr = "{word} asks for the record {string} through the prompt door of the {word} MCP server with its own session or state handle"
+)]
+async fn with_own_handle(w: &mut GateWorld, persona: String, alias: String, server: String) -> Result<(), StepError> {
+    w.ask_with_handle(&persona, &alias, &server, crate::handles::Owner::Own).await
+}
+
+#[then("the replayed handle is refused or carries none of the proven values")]
+async fn replay_kept_out(w: &mut GateWorld) -> Result<(), StepError> {
+    w.replay_kept_out()
 }

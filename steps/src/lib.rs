@@ -7,6 +7,7 @@ pub mod decisions;
 pub mod doors;
 pub mod eca;
 pub mod evidence;
+pub mod handles;
 pub mod html_form;
 pub mod isolation;
 pub mod login;

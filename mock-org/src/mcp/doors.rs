@@ -91,9 +91,19 @@ impl OrgServer {
         ctx: &RequestContext<RoleServer>,
         op: impl FnOnce(&Data, &mut crate::audit::Trace) -> Result<Value, SfError>,
     ) -> Result<Value, SfError> {
+        self.through_door_as(door, ctx, super::token(ctx), op)
+    }
+
+    /// The same with the credential given (a second round's, which its state may decide).
+    fn through_door_as(
+        &self,
+        door: Door,
+        ctx: &RequestContext<RoleServer>,
+        token: Option<String>,
+        op: impl FnOnce(&Data, &mut crate::audit::Trace) -> Result<Value, SfError>,
+    ) -> Result<Value, SfError> {
         let system = self.state.fault(door.fault());
         let mode = if system { ExecutionMode::System } else { ExecutionMode::User };
-        let token = super::token(ctx);
         let state = self.state.clone();
         let read = self.state.enforce(
             self.meta(ctx, door.method(), None),
@@ -118,8 +128,19 @@ impl OrgServer {
     }
 
     fn record(&self, door: Door, ctx: &RequestContext<RoleServer>, object: &str, id: &str) -> Result<Value, SfError> {
+        self.record_as(door, ctx, super::token(ctx), object, id)
+    }
+
+    fn record_as(
+        &self,
+        door: Door,
+        ctx: &RequestContext<RoleServer>,
+        token: Option<String>,
+        object: &str,
+        id: &str,
+    ) -> Result<Value, SfError> {
         let state = self.state.clone();
-        self.through_door(door, ctx, |d, trace| d.get(&state.store_read(), object, id, None, trace))
+        self.through_door_as(door, ctx, token, |d, trace| d.get(&state.store_read(), object, id, None, trace))
     }
 
     pub(super) fn read_record(
@@ -148,11 +169,71 @@ impl OrgServer {
             })
         };
         let (object, id) = (arg("objectName")?, arg("recordId")?);
+        self.prompt_messages(ctx, super::token(ctx), object, id)
+    }
+
+    fn prompt_messages(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        token: Option<String>,
+        object: &str,
+        id: &str,
+    ) -> Result<Vec<PromptMessage>, McpError> {
+        if !name_like(id) {
+            return Err(McpError::invalid_params("the record id must be letters and digits", None));
+        }
         let record = self
-            .record(Door::Prompt, ctx, object, id)
+            .record_as(Door::Prompt, ctx, token, object, id)
             .map_err(|e| McpError::invalid_params(format!("no {object} record {id}"), Some(json!([e]))))?;
         let text = format!("Summarise this {object} record for the user, in two sentences:\n{record}");
         Ok(vec![PromptMessage::new_text(Role::User, text)])
+    }
+
+    /// The caller's user and token, from a token the guard let through.
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Result<(String, String), McpError> {
+        let token = super::token(ctx).ok_or_else(|| McpError::invalid_request("no bearer token", None))?;
+        let claims = self
+            .state
+            .tokens
+            .verify_with(&self.state.clock, &token, &self.url(), self.state.mcp_checks())
+            .map_err(|_| McpError::invalid_request("the bearer token is not valid here", None))?;
+        Ok((claims.sub, token))
+    }
+
+    /// Round one of the record prompt without a record id (stateless era): elicit it.
+    pub(super) fn ask_for_record_id(
+        &self,
+        name: &str,
+        args: &serde_json::Map<String, Value>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::InputRequiredResult, McpError> {
+        if name != RECORD_PROMPT {
+            return Err(McpError::invalid_params(format!("no prompt {name}"), None));
+        }
+        let object = args
+            .get("objectName")
+            .and_then(Value::as_str)
+            .filter(|v| name_like(v))
+            .ok_or_else(|| McpError::invalid_params("argument 'objectName' must be an API name", None))?;
+        let (user, token) = self.caller(ctx)?;
+        Ok(self.state.request_states.ask_for_record_id(&user, &token, object))
+    }
+
+    /// Round two: the record the elicitation named, read as the handle's owner only.
+    pub(super) fn resume_record_prompt(
+        &self,
+        name: &str,
+        handle: &str,
+        responses: Option<&rmcp::model::InputResponses>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<Vec<PromptMessage>, McpError> {
+        if name != RECORD_PROMPT {
+            return Err(McpError::invalid_params(format!("no prompt {name}"), None));
+        }
+        let (user, token) = self.caller(ctx)?;
+        let unbound = super::request_state::unbound(&self.state);
+        let (pending, id, token) = self.state.request_states.resume(handle, &user, &token, responses, unbound)?;
+        self.prompt_messages(ctx, Some(token), &pending.object, &id)
     }
 
     /// Record ids of `object` the user may read that start with `prefix`. A refusal (an object

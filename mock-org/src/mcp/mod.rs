@@ -5,6 +5,7 @@
 pub mod doors;
 pub mod guard;
 pub mod multiplexer;
+pub mod request_state;
 pub mod tools;
 
 use crate::MockOrg;
@@ -245,6 +246,15 @@ impl ServerHandler for OrgServer {
     ) -> Result<GetPromptResponse, McpError> {
         self.doors_open("prompts/get")?;
         let args = request.arguments.unwrap_or_default();
+        if let Some(handle) = request.request_state.as_deref() {
+            let responses = request.input_responses.as_ref();
+            return Ok(GetPromptResult::new(self.resume_record_prompt(&request.name, handle, responses, &ctx)?).into());
+        }
+        let version =
+            parts(&ctx).and_then(|p| p.headers.get("mcp-protocol-version")?.to_str().ok().map(str::to_string));
+        if request_state::stateless(version.as_deref()) && !args.contains_key("recordId") {
+            return Ok(self.ask_for_record_id(&request.name, &args, &ctx)?.into());
+        }
         Ok(GetPromptResult::new(self.record_prompt(&request.name, &args, &ctx)?).into())
     }
 
