@@ -73,12 +73,12 @@ fn controls_of(catches: &[Catch]) -> Vec<String> {
 }
 
 /// The rows the clean org does not pass, and why: the agent's servers offer no write tool for the
-/// write probe; and in a run of the stateless era (a fault that exists only there), the scenarios
-/// that need a session. Any other row that does not pass, in any run, needs a catch.
-const CLEAN_NOT_APPLICABLE: &[Catch] = &[
-    Catch { row: "HG-SYS-02", says: "the persona can list no write tool" },
-    Catch { row: "HG-", says: "which has no sessions" },
-];
+/// write probe. Any other row that does not pass, in any run, needs a catch.
+const CLEAN_NOT_APPLICABLE: &[Catch] = &[Catch { row: "HG-SYS-02", says: "the persona can list no write tool" }];
+
+/// In a run of the stateless era (a fault that exists only there), the scenarios that need a
+/// session are not applicable too.
+const STATELESS_NOT_APPLICABLE: Catch = Catch { row: "HG-", says: "which has no sessions" };
 
 /// Judges a run's results (`results.json`'s `controls`) against the row's catches: every catch
 /// is met by a row that failed, is not verifiable or not applicable, with its message, and every
@@ -91,7 +91,9 @@ pub fn judge(case: &Case, controls: &serde_json::Value) -> Row {
         .filter(|c| c["status"] != "passed")
         .filter(|c| {
             let (title, message) = (c["title"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or(""));
-            c["status"] != "not applicable" || !CLEAN_NOT_APPLICABLE.iter().any(|x| x.matches(title, message))
+            let stateless = mock_org::faults::STATELESS_ERA.contains(&case.name.as_str());
+            let allowed = CLEAN_NOT_APPLICABLE.iter().chain(stateless.then_some(&STATELESS_NOT_APPLICABLE));
+            c["status"] != "not applicable" || !allowed.into_iter().any(|x| x.matches(title, message))
         })
         .map(|c| {
             (c["id"].as_str().unwrap_or(""), c["title"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or(""))

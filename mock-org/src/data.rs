@@ -65,7 +65,8 @@ impl<'a> Data<'a> {
             let user = crate::model::User { permission_sets: store.assigned_permission_sets(&user.id), ..user.clone() };
             let access = crate::access::Access::for_user(self.org, &user);
             for o in self.org.objects.iter().filter(|o| o.builtin.is_none()) {
-                for r in store.of_object(&o.name) {
+                // The running user is told only of records it may read itself.
+                for r in store.of_object(&o.name).filter(|r| self.access.record(store, o, r) != RecordAccess::None) {
                     let level = access.record(store, o, r);
                     let id = crate::ids::make("0UR", out.len() as u64 + 1);
                     let fields = [
@@ -200,6 +201,17 @@ impl<'a> Data<'a> {
         if let Some(c) = &parsed.filter {
             for f in c.fields() {
                 field(&f.name)?;
+            }
+        }
+        if o.builtin == Some(Builtin::UserRecordAccess) {
+            let named: Vec<String> =
+                parsed.filter.iter().flat_map(|c| c.fields()).map(|f| f.name.to_lowercase()).collect();
+            if !named.iter().any(|f| f == "userid") || !named.iter().any(|f| f == "recordid") {
+                return Err(SfError::new(
+                    400,
+                    "MALFORMED_QUERY",
+                    "UserRecordAccess can only be queried with a UserId and a RecordId filter",
+                ));
             }
         }
         let order: Vec<(&FieldSchema, &soql::OrderItem)> =

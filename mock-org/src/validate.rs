@@ -762,6 +762,7 @@ fn builtin_objects() -> Vec<ObjectSchema> {
                     required: true,
                     ..admin_reference("PermissionSetId", "Permission Set ID", "PermissionSet")
                 },
+                admin_field("ExpirationDate", FieldKind::DateTime),
             ],
         ),
         object(

@@ -103,7 +103,7 @@ fn field_value(rest: &Value, object: &str, field: &str, alias: &str) -> Result<S
 }
 
 /// The text a door's answer carries: resource contents, prompt messages, completion values.
-fn carried(result: &Value) -> String {
+pub(crate) fn carried(result: &Value) -> String {
     let mut texts = Vec::new();
     leaf_strings(result, &mut texts);
     texts.join("\n")

@@ -68,7 +68,11 @@ pub const QUERYABLE: &[(&str, &[&str], &str)] = &[
     ("UserLogin", &["Id", "UserId", "IsFrozen"], "Object Reference: UserLogin"),
     ("OauthToken", &["Id", "UserId", "AppName"], "Object Reference: OauthToken"),
     ("PermissionSet", &["Id", "Name"], "Object Reference: PermissionSet"),
-    ("PermissionSetAssignment", &["Id", "AssigneeId", "PermissionSetId"], "Object Reference: PermissionSetAssignment"),
+    (
+        "PermissionSetAssignment",
+        &["Id", "AssigneeId", "PermissionSetId", "ExpirationDate"],
+        "Object Reference: PermissionSetAssignment",
+    ),
     ("UserRecordAccess", &["RecordId", "HasReadAccess", "UserId"], "Object Reference: UserRecordAccess"),
     (
         "FieldDefinition",

@@ -361,6 +361,14 @@ impl Probe {
     /// (whatever comes before: `access_token`, `hg?code`), the `signature`, cookies, CSRF fields
     /// of a page's forms, and the userinfo of a redirect URL.
     pub fn learn_secrets(&self, reply: &Reply) {
+        // An MCP session id and a multi round-trip request's state are handles to a user's
+        // standing (HG-ISO-01): whoever holds one may try to act on it.
+        if let Some(session) = reply.header("mcp-session-id").filter(|s| !s.is_empty()) {
+            self.secrets.add(session, "MCP session id");
+        }
+        if let Some(state) = crate::world::rpc(reply)["result"]["requestState"].as_str() {
+            self.secrets.add(state, "request state");
+        }
         if let Some(serde_json::Value::Object(o)) = reply.json() {
             for (k, x) in &o {
                 let kind = secret_kind(k).or((k == "signature").then_some("signature"));

@@ -4,6 +4,7 @@
 //! declared limit for the path (none: zero) decides. Bounded: `SAMPLES` requests per surface.
 
 use crate::probe::Reply;
+use crate::world::{GateWorld, StepError, expect};
 use std::time::Instant;
 
 /// Requests per surface: enough to see a cache that outlives the action by more than a few
@@ -44,9 +45,12 @@ impl Window {
         }
     }
 
-    /// Refused, and never accepted later than `limit_ms` after the action.
+    /// Refused, and never accepted later than `limit_ms` after the action; with no window
+    /// declared (0), never accepted at all (milliseconds are truncated: a read in the first
+    /// millisecond is still a read after the action).
     pub fn within(&self, limit_ms: u64) -> bool {
-        self.first_refusal_ms.is_some() && self.accepted_ms.iter().all(|&ms| ms <= u128::from(limit_ms))
+        let late = |&ms: &u128| limit_ms == 0 || ms > u128::from(limit_ms);
+        self.first_refusal_ms.is_some() && !self.accepted_ms.iter().any(late)
     }
 
     pub fn describe(&self) -> String {
@@ -67,4 +71,42 @@ impl Window {
 /// Milliseconds since `start`.
 pub fn since(start: Instant) -> u128 {
     start.elapsed().as_millis()
+}
+
+/// The target's declared limit for a revocation path (none declared: zero).
+pub fn limit(w: &GateWorld, path: &str) -> u64 {
+    w.target.revocation_windows_ms.get(path).copied().unwrap_or(0)
+}
+
+/// Each surface's sampled window, in the evidence and against the target's declared limit for
+/// the revocation path.
+pub fn held_to_window(w: &mut GateWorld, path: &str, surfaces: &[Window]) -> Result<(), StepError> {
+    let limit = limit(w, path);
+    for s in surfaces {
+        w.probe.evidence.push(format!("{path} (limit {limit} ms): {}", s.describe()));
+    }
+    let outside: Vec<String> = surfaces.iter().filter(|s| !s.within(limit)).map(|s| s.describe()).collect();
+    expect(outside.is_empty(), format!("refused within {limit} ms on every surface"), || outside.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(accepted: &[u128], refused_at: Option<u128>) -> Window {
+        Window { surface: "MCP".into(), accepted_ms: accepted.to_vec(), first_refusal_ms: refused_at, undecided: 0 }
+    }
+
+    #[test]
+    fn with_no_window_declared_one_accepted_read_is_too_many_even_in_the_first_millisecond() {
+        assert!(window(&[], Some(0)).within(0));
+        assert!(!window(&[0], Some(1)).within(0));
+        assert!(!window(&[], None).within(0), "never refused is never within");
+    }
+
+    #[test]
+    fn a_declared_window_allows_reads_up_to_its_end() {
+        assert!(window(&[0, 40], Some(41)).within(50));
+        assert!(!window(&[0, 60], Some(61)).within(50));
+    }
 }

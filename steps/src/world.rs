@@ -521,8 +521,13 @@ impl GateWorld {
                 Cleanup::AdminCreate { object, body } => {
                     let path = format!("/sobjects/{object}");
                     match self.rest("admin", Method::POST, &path, Some(body.clone())).await {
-                        Ok(()) => self.last().map(|r| r.status).and_then(|status| {
-                            expect(status == 201, format!("201 for POST {path}"), || status.to_string())
+                        // Already there again (DUPLICATE_VALUE) is put back too.
+                        Ok(()) => self.last().and_then(|r| {
+                            let code = r.json().as_ref().and_then(error_code).unwrap_or_default();
+                            let status = r.status;
+                            expect(status == 201 || code == "DUPLICATE_VALUE", format!("201 for POST {path}"), || {
+                                format!("{status} {code}")
+                            })
                         }),
                         Err(e) => Err(e),
                     }
@@ -670,7 +675,7 @@ impl GateWorld {
             Some(f) => format!("{object}.{f} of the record '{alias}'"),
             None => format!("the {object} record '{alias}'"),
         };
-        if !self.target.personas.contains_key("admin") {
+        if self.target.persona_for("admin").is_none() {
             return Err(StepError::NotVerifiable(format!(
                 "no admin persona to show that {what} exists (add personas.admin)"
             )));
@@ -809,9 +814,13 @@ pub fn mcp_http(url: &str, body: Value, era: McpEra, session: Option<&str>) -> R
                 headers.push(("Mcp-Name".into(), n));
             }
             if body.get("id").is_some() {
+                // Capabilities a request declares for itself (elicitation, for a multi round-trip
+                // request) are kept; otherwise the gate declares none.
+                let declared = body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"].clone();
+                let capabilities = if declared.is_object() { declared } else { serde_json::json!({}) };
                 let meta = serde_json::json!({
                     "io.modelcontextprotocol/protocolVersion": era.version(),
-                    "io.modelcontextprotocol/clientCapabilities": {},
+                    "io.modelcontextprotocol/clientCapabilities": capabilities,
                     "io.modelcontextprotocol/clientInfo": client_info(),
                 });
                 if !body.get("params").is_some_and(Value::is_object) {

@@ -252,7 +252,12 @@ impl ServerHandler for OrgServer {
         }
         let version =
             parts(&ctx).and_then(|p| p.headers.get("mcp-protocol-version")?.to_str().ok().map(str::to_string));
-        if request_state::stateless(version.as_deref()) && !args.contains_key("recordId") {
+        // A server asks only what the client declared it can answer (2026-07-28: per request).
+        let elicits = [request.meta.as_ref(), Some(&ctx.meta)]
+            .into_iter()
+            .flatten()
+            .any(|m| m.client_capabilities().is_some_and(|c| c.elicitation.is_some()));
+        if request_state::stateless(version.as_deref()) && elicits && !args.contains_key("recordId") {
             return Ok(self.ask_for_record_id(&request.name, &args, &ctx)?.into());
         }
         Ok(GetPromptResult::new(self.record_prompt(&request.name, &args, &ctx)?).into())

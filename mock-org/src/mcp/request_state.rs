@@ -74,21 +74,21 @@ impl RequestStates {
         responses: Option<&InputResponses>,
         unbound: bool,
     ) -> Result<(Pending, String, String), McpError> {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(entry) = pending.get(handle).cloned() else {
-            return Err(McpError::invalid_params("requestState is unknown or already used", None));
-        };
-        if entry.user_id != caller_id && !unbound {
-            // Not spent: the handle stays its owner's.
-            return Err(McpError::invalid_params("requestState was issued to another user", None));
-        }
-        pending.remove(handle);
         let id = responses
             .and_then(|r| r.get(RECORD_ID_INPUT))
             .filter(|r| r["action"] == "accept")
             .and_then(|r| r["content"][RECORD_ID_INPUT].as_str())
             .map(str::to_string)
             .ok_or_else(|| McpError::invalid_params("inputResponses.recordId must accept with a recordId", None))?;
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        // Unknown, spent and another user's read alike: the answer tells no holder whose it is.
+        // Another user's handle is not spent by the attempt: it stays its owner's.
+        let entry = pending
+            .get(handle)
+            .filter(|e| e.user_id == caller_id || unbound)
+            .cloned()
+            .ok_or_else(|| McpError::invalid_params("requestState is not valid for this request", None))?;
+        pending.remove(handle);
         let token = if unbound { entry.token.clone() } else { caller_token.to_string() };
         Ok((entry, id, token))
     }
@@ -102,4 +102,50 @@ pub fn stateless(version: Option<&str>) -> bool {
 /// The fault that leaves handles unbound.
 pub fn unbound(state: &crate::MockOrg) -> bool {
     state.fault(Fault::McpRequestStateUnbound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(id: &str) -> InputResponses {
+        [(RECORD_ID_INPUT.to_string(), json!({"action": "accept", "content": {RECORD_ID_INPUT: id}}))]
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn a_handle_serves_its_own_user_once_and_nobody_else() {
+        let states = RequestStates::default();
+        let asked = states.ask_for_record_id("005A", "token-a", "Case");
+        let wire = serde_json::to_value(&asked).unwrap();
+        assert_eq!(wire["inputRequests"][RECORD_ID_INPUT]["method"], "elicitation/create");
+        let handle = asked.request_state.clone().unwrap();
+        let answer = accept("500000000000001");
+        let stolen = states.resume(&handle, "005B", "token-b", Some(&answer), false).unwrap_err();
+        assert_eq!(stolen.message, "requestState is not valid for this request");
+        let (pending, id, token) = states.resume(&handle, "005A", "token-a", Some(&answer), false).unwrap();
+        assert_eq!((pending.object.as_str(), id.as_str(), token.as_str()), ("Case", "500000000000001", "token-a"));
+        let spent = states.resume(&handle, "005A", "token-a", Some(&answer), false).unwrap_err();
+        assert_eq!(spent.message, stolen.message, "a spent handle reads like another user's");
+    }
+
+    #[test]
+    fn an_unbound_handle_hands_round_ones_credential_to_whoever_presents_it() {
+        let states = RequestStates::default();
+        let handle = states.ask_for_record_id("005A", "token-a", "Case").request_state.unwrap();
+        let (_, _, token) = states.resume(&handle, "005B", "token-b", Some(&accept("500x")), true).unwrap();
+        assert_eq!(token, "token-a");
+    }
+
+    #[test]
+    fn a_declined_or_empty_answer_is_refused_and_leaves_the_handle() {
+        let states = RequestStates::default();
+        let handle = states.ask_for_record_id("005A", "token-a", "Case").request_state.unwrap();
+        let declined: InputResponses =
+            [(RECORD_ID_INPUT.to_string(), json!({"action": "decline"}))].into_iter().collect();
+        assert!(states.resume(&handle, "005A", "token-a", Some(&declined), false).is_err());
+        assert!(states.resume(&handle, "005A", "token-a", None, false).is_err());
+        assert!(states.resume(&handle, "005A", "token-a", Some(&accept("500x")), false).is_ok());
+    }
 }

@@ -319,20 +319,10 @@ async fn reassign_permission_set(w: &mut GateWorld) -> Result<(), StepError> {
 
 #[then(expr = "{word}'s read of the record {string} is refused on the MCP server and on REST within the {word} window")]
 async fn read_refused_within(w: &mut GateWorld, persona: String, alias: String, path: String) -> Result<(), StepError> {
-    let (mcp, rest) = crate::permission_removal::sample(w, &persona, &alias).await?;
-    let still_read = !mcp.accepted_ms.is_empty() || !rest.accepted_ms.is_empty();
-    if still_read && crate::permission_removal::org_still_grants(w, &persona, &alias).await? == Some(true) {
-        w.probe.evidence.extend([mcp.describe(), rest.describe()]);
-        return Err(StepError::NotVerifiable(format!(
-            "the org still grants {persona} the record '{alias}' after the removal (UserRecordAccess.HasReadAccess): another grant than app.agent_permission_set opens it, so its removal proves nothing"
-        )));
-    }
-    held_to_window(w, &path, &[mcp, rest])
+    crate::permission_removal::refused_within(w, &persona, &alias, &path).await
 }
 
 #[then(expr = "{word} reads the record {string} on the MCP server and on REST again")]
 async fn reads_again(w: &mut GateWorld, persona: String, alias: String) -> Result<(), StepError> {
-    let (mcp, rest) = crate::permission_removal::sample(w, &persona, &alias).await?;
-    let missing: Vec<String> = [mcp, rest].iter().filter(|s| s.accepted_ms.is_empty()).map(|s| s.describe()).collect();
-    expect(missing.is_empty(), "the record read again on every surface", || missing.join("; "))
+    crate::permission_removal::reads_again(w, &persona, &alias).await
 }

@@ -92,22 +92,7 @@ async fn refused_within_window(w: &mut GateWorld, path: String) -> Result<(), St
         }
     }
     let surfaces = if resource_request(w).is_some() { vec![mcp, rest] } else { vec![mcp] };
-    held_to_window(w, &path, &surfaces)
-}
-
-/// Each surface's sampled window, in the evidence and against the target's declared limit for
-/// the revocation path (none declared: zero).
-pub(super) fn held_to_window(
-    w: &mut GateWorld,
-    path: &str,
-    surfaces: &[crate::revocation::Window],
-) -> Result<(), StepError> {
-    let limit = w.target.revocation_windows_ms.get(path).copied().unwrap_or(0);
-    for s in surfaces {
-        w.probe.evidence.push(format!("{path} (limit {limit} ms): {}", s.describe()));
-    }
-    let outside: Vec<String> = surfaces.iter().filter(|s| !s.within(limit)).map(|s| s.describe()).collect();
-    expect(outside.is_empty(), format!("refused within {limit} ms on every surface"), || outside.join("; "))
+    crate::revocation::held_to_window(w, &path, &surfaces)
 }
 
 #[then(expr = "introspection says the {word} access token is {word}")]
