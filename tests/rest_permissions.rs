@@ -88,7 +88,10 @@ async fn describe_global_lists_only_readable_objects() {
     };
     let (s, agent) = org.get(AGENT, "/sobjects").await;
     assert_eq!(s, 200);
-    assert_eq!(names(&agent), ["User", "Profile", "UserPermissionAccess", "Account", "Case", "CaseHistory", "Contact"]);
+    assert_eq!(
+        names(&agent),
+        ["User", "Profile", "UserPermissionAccess", "UserRecordAccess", "Account", "Case", "CaseHistory", "Contact"]
+    );
     let (s, admin) = org.get(ADMIN, "/sobjects").await;
     assert_eq!(s, 200);
     assert!(names(&admin).contains(&"Opportunity".to_string()) && names(&admin).contains(&"ApiEvent".to_string()));

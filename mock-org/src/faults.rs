@@ -819,6 +819,10 @@ pub const TABLE: &[FaultSpec] = &[
                 "observed resource read answered with 3 of its 3 proven value(s)",
             ),
             caught(
+                "HG-DOOR-01 a record not shared with the agent is not read through a resource listed",
+                "observed listed resource read answered with 3 of its 3 proven value(s)",
+            ),
+            caught(
                 "HG-DOOR-01 an object without Read permission is not read as a resource",
                 "observed resource read answered with 2 of its 2 proven value(s)",
             ),
@@ -843,10 +847,16 @@ pub const TABLE: &[FaultSpec] = &[
         "mcp-completion-leaks",
         "permissions",
         "record-id completions are drawn from every record, not the ones the user may read",
-        &[caught(
-            "HG-DOOR-02 completions never suggest a record not shared with the agent",
-            "observed completion answered with 1 of its 1 proven value(s)",
-        )],
+        &[
+            caught(
+                "HG-DOOR-02 completions never suggest a record not shared with the agent",
+                "observed completion answered with 1 of its 1 proven value(s)",
+            ),
+            caught(
+                "HG-DOOR-02 completions of the record template never suggest",
+                "observed template completion answered with 1 of its 1 proven value(s)",
+            ),
+        ],
     ),
     row(
         McpAnyProtocolVersion,
@@ -1011,6 +1021,14 @@ pub const TABLE: &[FaultSpec] = &[
             caught(
                 "HG-DOOR-02 completions never suggest a record not shared with the agent",
                 "observed completion answered with 1 of its 1 proven value(s)",
+            ),
+            caught(
+                "HG-DOOR-01 a record not shared with the agent is not read through a resource listed",
+                "observed listed resource read answered with 3 of its 3 proven value(s)",
+            ),
+            caught(
+                "HG-DOOR-02 completions of the record template never suggest",
+                "observed template completion answered with 1 of its 1 proven value(s)",
             ),
             caught("HG-LP-01", "\"Opportunity\"]"),
             caught("HG-LP-03", "observed ViewAllData"),

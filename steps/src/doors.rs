@@ -1,8 +1,10 @@
-//! The doors to a record besides tools (HG-DOOR-01/02): a resource template, a prompt and
-//! completion of a record id. A server is asked what it offers (`resources/templates/list`,
-//! `prompts/list`) and the door is the one whose parameters carry Salesforce's tool argument
-//! names: `recordId`, with `objectName` where the door asks for one. A server without such a door
-//! leaves the row not verifiable, never passed.
+//! The doors to a record besides tools (HG-DOOR-01/02): a resource template, a resource listed
+//! by its own URI, a prompt, and completion of a record id (of the prompt's argument or the
+//! template's variable). A server is asked what it offers (`resources/templates/list`,
+//! `resources/list`, `prompts/list`) and the door is the one whose parameters carry Salesforce's
+//! tool argument names: `recordId`, with `objectName` where the door asks for one; a listed
+//! resource is the door to a record when its URI names the record's id. A server without such a
+//! door leaves the row not verifiable, never passed.
 //!
 //! What a denial is about is shown first: the admin reads the record through the same door and
 //! the answer carries values the admin's REST read of the record has (or, for completions, its
@@ -15,11 +17,15 @@ use crate::world::{GateWorld, StepError, expect, rpc};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
-#[param(name = "door", regex = "resource|prompt|completion")]
+#[param(name = "door", regex = "listed-resource|resource-completion|resource|prompt|completion")]
 pub enum Door {
     Resource,
+    /// A resource `resources/list` gives by its own URI.
+    ListedResource,
     Prompt,
     Completion,
+    /// Completion of the resource template's `recordId` (`ref/resource`).
+    ResourceCompletion,
 }
 
 impl std::str::FromStr for Door {
@@ -28,8 +34,10 @@ impl std::str::FromStr for Door {
     fn from_str(s: &str) -> Result<Door, String> {
         Ok(match s {
             "resource" => Door::Resource,
+            "listed-resource" => Door::ListedResource,
             "prompt" => Door::Prompt,
             "completion" => Door::Completion,
+            "resource-completion" => Door::ResourceCompletion,
             other => return Err(format!("unknown door {other}")),
         })
     }
@@ -57,6 +65,8 @@ pub struct DoorProof {
 pub enum Found {
     /// A URI template with `{recordId}` (and maybe `{objectName}`).
     Template(String),
+    /// A listed resource's own URI.
+    Direct(String),
     /// A prompt, or a completion reference to it, with a `recordId` argument.
     Prompt { name: String, object_argument: bool },
 }
@@ -110,12 +120,21 @@ pub(crate) fn carried(result: &Value) -> String {
 }
 
 impl GateWorld {
-    /// The door of this kind the server offers the persona, found by its parameter names.
-    async fn find_door(&mut self, persona: &str, server: &str, door: Door) -> Result<Found, StepError> {
+    /// The door of this kind the server offers the persona, found by its parameter names (a
+    /// listed resource by the record's id in its URI).
+    async fn find_door(
+        &mut self,
+        persona: &str,
+        server: &str,
+        door: Door,
+        record_id: &str,
+    ) -> Result<Found, StepError> {
         let (method, key) = match door {
-            Door::Resource => ("resources/templates/list", "resourceTemplates"),
+            Door::Resource | Door::ResourceCompletion => ("resources/templates/list", "resourceTemplates"),
+            Door::ListedResource => ("resources/list", "resources"),
             Door::Prompt | Door::Completion => ("prompts/list", "prompts"),
         };
+        let short = record_id.get(..15).unwrap_or(record_id);
         let listed = match self.list_all(persona, server, method, key).await {
             Err(StepError::Expectation { observed, .. }) => {
                 return Err(StepError::NotVerifiable(format!(
@@ -126,8 +145,11 @@ impl GateWorld {
             other => other?,
         };
         let found = listed.iter().find_map(|d| match door {
-            Door::Resource => {
+            Door::Resource | Door::ResourceCompletion => {
                 d["uriTemplate"].as_str().filter(|t| t.contains("{recordId}")).map(|t| Found::Template(t.to_string()))
+            }
+            Door::ListedResource => {
+                d["uri"].as_str().filter(|u| u.contains(short)).map(|u| Found::Direct(u.to_string()))
             }
             Door::Prompt | Door::Completion => {
                 let args: Vec<&str> = d["arguments"]
@@ -142,10 +164,11 @@ impl GateWorld {
         });
         found.ok_or_else(|| {
             StepError::NotVerifiable(format!(
-                "the {server} MCP server lists no {} with a `{RECORD_ID}` parameter",
+                "the {server} MCP server lists no {}",
                 match door {
-                    Door::Resource => "resource template",
-                    _ => "prompt",
+                    Door::Resource | Door::ResourceCompletion => "resource template with a `recordId` parameter",
+                    Door::ListedResource => "resource whose URI names the record",
+                    _ => "prompt with a `recordId` parameter",
                 }
             ))
         })
@@ -163,11 +186,19 @@ impl GateWorld {
         // The door is the admin's, where the admin went through one first.
         let found = match self.door_proof.as_ref().filter(|p| p.door == door) {
             Some(p) => p.found.clone(),
-            None => self.find_door(persona, server, door).await?,
+            None => self.find_door(persona, server, door, &record.id).await?,
         };
         let (method, params) = match (door, found.clone()) {
             (Door::Resource, Found::Template(t)) => {
                 ("resources/read", json!({"uri": expand(&t, &record.object, &record.id)}))
+            }
+            (_, Found::Direct(uri)) => ("resources/read", json!({"uri": uri})),
+            (Door::ResourceCompletion, Found::Template(t)) => {
+                let prefix: String = record.id.chars().take(3).collect();
+                let reference = json!({"type": "ref/resource", "uri": t});
+                let context = json!({"arguments": {OBJECT_NAME: record.object}});
+                let argument = json!({"name": RECORD_ID, "value": prefix});
+                ("completion/complete", json!({"ref": reference, "argument": argument, "context": context}))
             }
             (Door::Prompt, Found::Prompt { name, object_argument }) => {
                 let mut args = json!({RECORD_ID: record.id});
@@ -184,7 +215,9 @@ impl GateWorld {
                 let argument = json!({"name": RECORD_ID, "value": prefix});
                 ("completion/complete", json!({"ref": reference, "argument": argument, "context": context}))
             }
-            (_, Found::Template(_)) => unreachable!("find_door answers a template for the resource door only"),
+            (_, Found::Template(_)) => {
+                unreachable!("find_door answers a template for the resource doors only")
+            }
         };
         self.mcp_request(persona, server, method, params).await?;
         Ok(found)
@@ -208,7 +241,7 @@ impl GateWorld {
         let found = self.through_door("admin", door, server, alias).await?;
         let answer = carried(&rpc(self.last()?)["result"]);
         let candidates = match (door, field) {
-            (Door::Completion, _) => vec![id.clone()],
+            (Door::Completion | Door::ResourceCompletion, _) => vec![id.clone()],
             (_, Some(f)) => vec![field_value(&rest, object, f, alias)?],
             (_, None) => {
                 let mut all = Vec::new();
@@ -299,8 +332,10 @@ impl Door {
     pub fn name(self) -> &'static str {
         match self {
             Door::Resource => "resource read",
+            Door::ListedResource => "listed resource read",
             Door::Prompt => "prompt",
             Door::Completion => "completion",
+            Door::ResourceCompletion => "template completion",
         }
     }
 }

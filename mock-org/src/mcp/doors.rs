@@ -1,5 +1,6 @@
 //! The doors to records besides tools, on a server that declares `recordDoors`: a resource
-//! template (`salesforce://sobject/{objectName}/{recordId}`), a prompt that embeds a record
+//! template (`salesforce://sobject/{objectName}/{recordId}`), the records the user may read
+//! listed as resources by that URI (at most `MAX_LISTED`), a prompt that embeds a record
 //! (`summarizeRecord`), and completion of its `recordId` argument. Each read runs through the one
 //! enforcement pipeline as the caller, exactly like a tool call, with one audit record; each door
 //! has a fault that serves it in system mode instead (no object, field or sharing checks).
@@ -19,6 +20,8 @@ use serde_json::{Value, json};
 pub const RECORD_TEMPLATE: &str = "salesforce://sobject/{objectName}/{recordId}";
 const RECORD_SCHEME: &str = "salesforce://sobject/";
 pub const RECORD_PROMPT: &str = "summarizeRecord";
+/// The most records `resources/list` lists.
+const MAX_LISTED: usize = 100;
 /// The most completions one answer suggests (the MCP specification's cap).
 const MAX_COMPLETIONS: usize = CompletionInfo::MAX_VALUES;
 
@@ -234,6 +237,33 @@ impl OrgServer {
         let unbound = super::request_state::unbound(&self.state);
         let (pending, id, token) = self.state.request_states.resume(handle, &user, &token, responses, unbound)?;
         self.prompt_messages(ctx, Some(token), &pending.object, &id)
+    }
+
+    /// The records the user may read, by their resource URIs, found through the pipeline as the
+    /// user (in system mode under the resource door's fault, so every record). A token the
+    /// pipeline refuses lists nothing.
+    pub(super) fn listed_records(&self, ctx: &RequestContext<RoleServer>) -> Vec<rmcp::model::Resource> {
+        let state = self.state.clone();
+        let found = self.through_door(Door::Resource, ctx, |d, trace| {
+            let mut out = Vec::new();
+            for o in state.org.objects.iter().filter(|o| o.builtin.is_none()) {
+                let soql = format!("SELECT Id FROM {}", o.name);
+                if let Ok(v) = d.query(&state.store_read(), &state.audit, &soql, trace) {
+                    let ids = v["records"].as_array().cloned().unwrap_or_default();
+                    out.extend(ids.iter().filter_map(|r| r["Id"].as_str()).map(|id| json!([o.name, id])));
+                }
+            }
+            Ok(json!(out))
+        });
+        let rows = found.ok().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+        rows.iter()
+            .take(MAX_LISTED)
+            .filter_map(|r| Some((r[0].as_str()?, r[1].as_str()?)))
+            .map(|(object, id)| {
+                rmcp::model::Resource::new(format!("{RECORD_SCHEME}{object}/{id}"), format!("{object} {id}"))
+                    .with_mime_type("application/json")
+            })
+            .collect()
     }
 
     /// Record ids of `object` the user may read that start with `prefix`. A refusal (an object

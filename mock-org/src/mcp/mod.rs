@@ -205,11 +205,10 @@ impl ServerHandler for OrgServer {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         self.doors_open("resources/list")?;
-        // Records are reached through the template only: no record is listed to anyone.
-        Ok(ListResourcesResult::with_all_items(Vec::new()))
+        Ok(ListResourcesResult::with_all_items(self.listed_records(&ctx)))
     }
 
     async fn list_resource_templates(
