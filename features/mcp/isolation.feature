@@ -4,7 +4,8 @@
 # refusal or its own access only. The admin first reads the record through the prompt door, which
 # shows the values a leak would carry.
 # Independent clients number their JSON-RPC requests alike, and none may ever be handed another
-# client's answer, as a server or a gateway that matches answers by id alone would hand it. Those
+# client's answer, as a server or a gateway that matches answers by id alone would hand it, nor a
+# progress notification naming another client's token (each call asks for progress). Those
 # scenarios run alone (@serial): the gate's other requests carry ids unique across the run, and
 # these two must not collide with each other.
 @C4 @C8 @mcp @mcp-transport
@@ -23,11 +24,11 @@ Feature: Sessions and handles are bound to their user, and clients never get eac
     Then the prompt door carries the proven record
 
   @HG-ISO-02 @MUST @serial
-  Scenario: HG-ISO-02 clients whose JSON-RPC ids collide never get each other's answers
+  Scenario: HG-ISO-02 clients whose JSON-RPC ids collide never get each other's answers or notifications
     When 6 clients of two users call the identity tool on the primary MCP server at once, with one JSON-RPC id
-    Then every client gets its own user's answer
+    Then every client gets its own user's answer and only its own notifications
 
   @HG-ISO-02 @MUST @positive @serial
   Scenario: HG-ISO-02 twin: the same clients one at a time each get their own user's answer
     When 6 clients of two users call the identity tool on the primary MCP server one at a time, with one JSON-RPC id
-    Then every client gets its own user's answer
+    Then every client gets its own user's answer and only its own notifications

@@ -75,6 +75,7 @@ pub enum Fault {
     McpSessionIsCredential,
     McpSessionUnbound,
     McpRequestStateUnbound,
+    McpProgressByRpcId,
     McpScopeUnchecked,
     McpMalformedAuthAnonymous,
     McpTrustsIdentityHeader,
@@ -177,7 +178,7 @@ pub const CODE_RACE_WINDOW_MS: u64 = 300;
 pub const SLOW: &[&str] = &["code-reuse-race", "revocation-delay"];
 
 /// Faults that exist only in the stateless era (MCP 2026-07-28): the matrix runs them in it.
-pub const STATELESS_ERA: &[&str] = &["mcp-request-state-unbound"];
+pub const STATELESS_ERA: &[&str] = &["mcp-request-state-unbound", "mcp-progress-by-rpc-id"];
 
 /// The stateless era's protocol version, as the gate's `--mcp-protocol` takes it.
 pub const STATELESS_PROTOCOL: &str = "2026-07-28";
@@ -733,6 +734,16 @@ pub const TABLE: &[FaultSpec] = &[
             caught("HG-RS-10", "observed answered as \"agent.service@acme.test\""),
             caught("HG-ISO-01 a session or state handle", "prompt answered with"),
         ],
+    ),
+    row(
+        McpProgressByRpcId,
+        "mcp-progress-by-rpc-id",
+        "resource server",
+        "stateless era (run in it; with sessions the SDK routes a notification to the request of its token, so a wrong one is dropped): progress tokens are booked by JSON-RPC id across callers, and clients whose calls share an id at once are sent each other's progress notifications",
+        &[caught(
+            "HG-ISO-02 clients whose JSON-RPC ids collide never get each other's answers",
+            "progress notification",
+        )],
     ),
     row(
         McpRequestStateUnbound,

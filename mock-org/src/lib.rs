@@ -58,6 +58,8 @@ pub struct MockOrg {
     pub mcp_pending: mcp::multiplexer::Pending,
     /// Record prompts waiting for their second round (stateless era, SEP-2322).
     pub request_states: mcp::request_state::RequestStates,
+    /// Progress tokens booked by JSON-RPC id (only under `mcp-progress-by-rpc-id`).
+    pub progress: mcp::progress::ProgressBook,
     store: RwLock<store::Store>,
     /// Per-user times (org clock, ms) of the requests admitted in the last minute.
     rate: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
@@ -87,6 +89,7 @@ impl MockOrg {
             mcp_sessions: Default::default(),
             mcp_pending: Default::default(),
             request_states: Default::default(),
+            progress: Default::default(),
             store: RwLock::new(store),
             rate: Default::default(),
             base_url,

@@ -3,7 +3,10 @@
 //! one client another's answer the moment two of them are in flight at once. The probe: clients
 //! of two users, each on its own connection (and session, in the sessions era), call the identity
 //! tool with the same id, all at once, round after round; every answer must name its own
-//! client's user. The twin sends the same requests one at a time.
+//! client's user. Each call also asks for progress notifications with a token of its client's
+//! own: a notification on a client's stream naming another client's token is crossed too (a
+//! server that sends none leaves that half unchecked, which the evidence says). The twin sends
+//! the same requests one at a time.
 
 use crate::probe::{Lane, Request};
 use crate::target::McpEra;
@@ -31,6 +34,27 @@ pub struct Crosstalk {
     pub calls: usize,
     pub crossed: Vec<String>,
     pub unanswered: Vec<String>,
+    /// Progress notifications seen, and those naming another client's token.
+    pub notifications: usize,
+    pub crossed_notifications: Vec<String>,
+}
+
+/// Each client's progress token.
+fn progress_token(client: usize) -> String {
+    format!("hg-progress-{client}")
+}
+
+/// The progress tokens the notifications on an answer's stream name.
+fn progress_tokens(body: &str) -> Vec<String> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .filter(|m| m["method"] == "notifications/progress")
+        .map(|m| match &m["params"]["progressToken"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
 }
 
 fn call_body(tool: &str) -> Value {
@@ -75,12 +99,13 @@ impl GateWorld {
             all.push(Client { username, token, session });
         }
         let era = self.target.mcp_era;
-        let request = |c: &Client| {
+        let request = |i: usize, c: &Client| {
             let session = Some(c.session.as_str()).filter(|s| !s.is_empty());
             let mut req = mcp_http(&url, call_body(&tool), era, session).bearer(&c.token);
             // `mcp_http` numbers requests uniquely; these collide on purpose.
             if let Some(crate::probe::Body::Json(b)) = req.body.as_mut() {
                 b["id"] = json!(COLLIDING_ID);
+                b["params"]["_meta"]["progressToken"] = json!(progress_token(i));
             }
             req
         };
@@ -89,20 +114,25 @@ impl GateWorld {
             let answers: Vec<(usize, Result<crate::probe::Reply, crate::probe::ProbeError>)> = if together {
                 let mut set = tokio::task::JoinSet::new();
                 for (i, c) in all.iter().enumerate() {
-                    let (lane, req) = (lane.clone(), request(c));
+                    let (lane, req) = (lane.clone(), request(i, c));
                     set.spawn(async move { (i, lane.send(&req, ANSWER_CAP).await) });
                 }
                 set.join_all().await
             } else {
                 let mut one_by_one = Vec::new();
                 for (i, c) in all.iter().enumerate() {
-                    one_by_one.push((i, lane.send(&request(c), ANSWER_CAP).await));
+                    one_by_one.push((i, lane.send(&request(i, c), ANSWER_CAP).await));
                 }
                 one_by_one
             };
             for (i, answer) in answers {
                 seen.calls += 1;
                 let own = &all[i].username;
+                let tokens = answer.as_ref().map(|r| progress_tokens(&r.body)).unwrap_or_default();
+                seen.notifications += tokens.len();
+                for t in tokens.iter().filter(|t| **t != progress_token(i)) {
+                    seen.crossed_notifications.push(format!("client {i} of {own} got a progress notification for {t}"));
+                }
                 let who = answer.as_ref().ok().and_then(|r| identity_in(&rpc(r)["result"], &pointer));
                 match who {
                     Some(w) if w.eq_ignore_ascii_case(own) => {}
@@ -135,6 +165,14 @@ impl GateWorld {
             seen.unanswered.len(),
             seen.unanswered.iter().take(3).collect::<Vec<_>>(),
         ));
+        self.probe.evidence.push(match seen.notifications {
+            0 => "no progress notification came on any stream: only the answers were compared".into(),
+            n => format!(
+                "{n} progress notifications, {} naming another client's token {:?}",
+                seen.crossed_notifications.len(),
+                seen.crossed_notifications.iter().take(3).collect::<Vec<_>>()
+            ),
+        });
         self.crosstalk = Some(seen);
         Ok(())
     }
@@ -147,6 +185,10 @@ impl GateWorld {
         })?;
         expect(seen.unanswered.is_empty(), "every call answered with its user", || {
             format!("{} of {} calls unanswered: {}", seen.unanswered.len(), seen.calls, seen.unanswered[0])
+        })?;
+        let crossed = &seen.crossed_notifications;
+        expect(crossed.is_empty(), "no client sent another client's progress notification", || {
+            format!("{} of {} notifications crossed: {}", crossed.len(), seen.notifications, crossed[0])
         })
     }
 }
@@ -155,6 +197,13 @@ impl GateWorld {
 mod tests {
     use crate::world::identity_in;
     use serde_json::json;
+
+    #[test]
+    fn progress_tokens_are_read_from_every_notification_on_a_stream() {
+        let body = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":\"hg-progress-3\",\"progress\":1}}\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n";
+        assert_eq!(super::progress_tokens(body), ["hg-progress-3"]);
+        assert!(super::progress_tokens("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}").is_empty());
+    }
 
     #[test]
     fn the_identity_is_read_from_structured_content_or_from_the_json_of_a_text_block() {

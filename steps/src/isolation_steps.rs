@@ -18,7 +18,7 @@ async fn one_at_a_time(w: &mut GateWorld, clients: usize, server: String) -> Res
     w.colliding_calls(clients, &server, false).await
 }
 
-#[then("every client gets its own user's answer")]
+#[then("every client gets its own user's answer and only its own notifications")]
 async fn own_answers(w: &mut GateWorld) -> Result<(), StepError> {
     w.each_client_answered_alone()
 }

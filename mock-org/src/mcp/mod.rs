@@ -5,6 +5,7 @@
 pub mod doors;
 pub mod guard;
 pub mod multiplexer;
+pub mod progress;
 pub mod request_state;
 pub mod tools;
 
@@ -17,8 +18,8 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
     GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities, ServerConfig,
-    Tool,
+    ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -168,6 +169,15 @@ impl ServerHandler for OrgServer {
         let name = request.name.to_string();
         let args = request.arguments.clone().unwrap_or_default();
         let call = tools::parse(self.server(), &name, &args).map_err(|m| McpError::invalid_params(m, None))?;
+        let asked =
+            request.meta.as_ref().and_then(|m| m.get_progress_token()).or_else(|| ctx.meta.get_progress_token());
+        if let Some(own) = asked {
+            let by_id = self.state.fault(crate::faults::Fault::McpProgressByRpcId);
+            let token = self.state.progress.token_for(&ctx.id, own, by_id).await;
+            let note =
+                ProgressNotificationParam::new(token, 1.0).with_total(1.0).with_message(format!("running {name}"));
+            let _ = ctx.peer.notify_progress(note).await;
+        }
         let token = token(&ctx);
         let meta = self.meta(&ctx, "tools/call", Some(name.clone()));
         let mode = if call.system_mode() { ExecutionMode::System } else { ExecutionMode::User };
