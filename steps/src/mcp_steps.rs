@@ -441,6 +441,12 @@ async fn call_identity_tool(w: &mut GateWorld, persona: String, server: String) 
 #[when(expr = "the {word}'s session on the {word} MCP server is used {word}")]
 async fn session_used(w: &mut GateWorld, persona: String, server: String, how: String) -> Result<(), StepError> {
     let session = w.mcp_open(&persona, &server).await?;
+    // Sessions are optional in 2025-11-25: without one, there is nothing to misuse.
+    if session.is_empty() {
+        return Err(StepError::NotVerifiable(format!(
+            "the {server} MCP server keeps no session (no Mcp-Session-Id on initialize), so there is no session to use"
+        )));
+    }
     let url = w.mcp_url(&server)?;
     let token = match how.as_str() {
         "without-a-token" => None,
