@@ -1,6 +1,7 @@
 //! Everything the Gherkin scenarios stand on: the target description, the probe client that
 //! records redacted evidence, the OAuth login driver, and the World with its thin steps.
 
+pub mod bearer_variants;
 pub mod catalog_pin;
 pub mod client_trust;
 pub mod decisions;
