@@ -2,6 +2,7 @@
 //! records redacted evidence, the OAuth login driver, and the World with its thin steps.
 
 pub mod bearer_variants;
+pub mod canary_prober;
 pub mod catalog_pin;
 pub mod client_trust;
 pub mod decisions;

@@ -115,7 +115,7 @@ pub struct GateWorld {
     /// The last request to the authorization server carried a client secret.
     pub secret_sent: bool,
     /// What the system-mode probe found.
-    pub sys: Option<crate::sys_steps::ProbeReport>,
+    pub sys: Option<crate::canary_prober::ProbeReport>,
     /// Tool definitions listed across the MCP servers.
     pub listed: Option<Vec<Value>>,
     /// Canary records the admin seeded in this scenario: (object, id).
