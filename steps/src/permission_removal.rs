@@ -5,13 +5,12 @@
 //! same reads must succeed: a refusal proves a loss of access only where there was access.
 
 use crate::revocation::{SAMPLES, Window, since};
-
-/// The record tool of Salesforce's hosted SObject servers, as the mock serves it.
-const RECORD_TOOL: &str = "getRecord";
 use crate::world::{Cleanup, GateWorld, StepError, expect, query_path, rpc, soql_string};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+/// The record tool of Salesforce's hosted SObject servers, as the mock serves it.
+const RECORD_TOOL: &str = "getRecord";
 const ASSIGNMENT: &str = "PermissionSetAssignment";
 
 /// The codes a read of a record the user may no longer reach is refused with: the object gone
