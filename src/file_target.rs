@@ -6,7 +6,7 @@ use crate::target_file::{TargetFile, TargetFileError};
 use std::collections::BTreeMap;
 use steps::evidence::Secrets;
 use steps::probe::{Limits, authority};
-use steps::target::{CanarySeed, Flavor, McpEra, Persona, RecordRef, RefreshChain, Target};
+use steps::target::{CanarySeed, Flavor, McpEra, Persona, ProbeApp, RecordRef, RefreshChain, Target};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -90,6 +90,15 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
     };
     let agent_secret = client_secret("app.client_secret_env", &t.app.client_secret_env)?;
     let other_secret = client_secret("app.other_client_secret_env", &t.app.other_client_secret_env)?;
+    let probe_app = match &t.probe_app {
+        Some(p) => Some(ProbeApp {
+            client_id: p.client_id.clone(),
+            redirect_uri: p.callback_url.clone(),
+            scopes: p.scopes.clone(),
+            client_secret: client_secret("probe_app.client_secret_env", &p.client_secret_env)?,
+        }),
+        None => None,
+    };
     let found = discover(t).await?;
     // The hosts that may see a bearer token: the ones the file names, and the endpoints the
     // metadata states (already refused unless on those hosts).
@@ -140,6 +149,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         other_client_id: t.app.other_client_id.clone(),
         client_secret: agent_secret,
         other_client_secret: other_secret,
+        probe_app,
         max_access_token_minutes: t.limits.max_access_token_minutes,
         code_lifetime: t.limits.code_lifetime_seconds.map(std::time::Duration::from_secs),
         revocation_windows_ms: t.limits.revocation_windows_ms.clone(),

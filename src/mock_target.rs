@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use steps::evidence::Secrets;
 use steps::probe::{Limits, authority};
-use steps::target::{AppMetadata, CanarySeed, Flavor, McpEra, Persona, Posture, RecordRef, Target};
+use steps::target::{AppMetadata, CanarySeed, Flavor, McpEra, Persona, Posture, ProbeApp, RecordRef, Target};
 
 /// Scenario persona name -> username in the default org file.
 pub const PERSONAS: &[(&str, &str)] = &[
@@ -65,6 +65,8 @@ pub fn declarations_for(
 
 /// The scopes the agent's rollout declares: Headless 360's.
 const SCOPES: &[&str] = &["mcp_api", "refresh_token"];
+/// The mock org's app for the gate's REST reads (scope `api`).
+const PROBE_APP: &str = "Headless_Gate_Probe";
 
 /// The server with every SObject tool (`platform/sobject-all`): the agent's rollout does not use
 /// it, the write checks through MCP do.
@@ -160,6 +162,12 @@ pub fn for_mock(
         other_client_id: org.apps.get(1).map(|a| a.consumer_key.clone()),
         client_secret: app.consumer_secret.clone(),
         other_client_secret: org.apps.get(1).and_then(|a| a.consumer_secret.clone()),
+        probe_app: org.apps.iter().find(|a| a.name == PROBE_APP).map(|a| ProbeApp {
+            client_id: a.consumer_key.clone(),
+            redirect_uri: a.callback_urls[0].clone(),
+            scopes: a.scopes.clone(),
+            client_secret: None,
+        }),
         max_access_token_minutes: 60,
         code_lifetime: None,
         revocation_windows_ms: Default::default(),
@@ -247,6 +255,10 @@ callback_url = "https://agent.example.test/oauth/callback"
 scopes = ["mcp_api", "refresh_token"]
 client_secret_env = "{prefix}_CLIENT_SECRET"
 other_client_id = "3MVG9mockReportingDashboardKey0002"
+
+[probe_app]
+client_id = "3MVG9mockHeadlessGateProbeKey00004"
+callback_url = "https://gate.example.test/oauth/callback"
 
 [records]
 shared-account = {{ object = "Account", id = "001000000000001" }}

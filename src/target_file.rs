@@ -22,6 +22,11 @@ pub struct TargetFile {
     pub flavor: String,
     pub endpoints: Endpoints,
     pub app: App,
+    /// The gate's own app for the REST API, where the agent's app grants no REST scope (on
+    /// Salesforce `mcp_api` tokens reach the MCP servers only): every REST-side check signs the
+    /// same persona in through it.
+    #[serde(default)]
+    pub probe_app: Option<ProbeAppDef>,
     pub personas: BTreeMap<String, PersonaDef>,
     /// Which persona plays which role, where its name is not the role's: `agent`, `restricted`
     /// (the restricted user), `second_user` (another user of the agent's app), `admin`.
@@ -168,6 +173,24 @@ pub struct App {
     pub resource_indicators: bool,
     #[serde(default)]
     pub resource_indicators_off_because: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeAppDef {
+    /// The probe app's consumer key.
+    pub client_id: String,
+    pub callback_url: String,
+    /// Scopes it asks for: one that opens REST (`api` or `full`).
+    #[serde(default = "probe_scopes")]
+    pub scopes: Vec<String>,
+    /// The environment variable holding its consumer secret, where its web server flow needs one.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+}
+
+fn probe_scopes() -> Vec<String> {
+    vec!["api".into(), "refresh_token".into()]
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -452,6 +475,7 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     ]
     .into_iter()
     .chain(t.endpoints.metadata_url.as_ref().map(|u| ("endpoints.metadata_url", u)))
+    .chain(t.probe_app.as_ref().map(|p| ("probe_app.callback_url", &p.callback_url)))
     {
         check_url(url).map_err(|p| err(key, p))?;
     }
@@ -473,6 +497,18 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
             ));
         }
         _ => {}
+    }
+    if let Some(p) = &t.probe_app
+        && !p.scopes.iter().any(|s| steps::target::REST_SCOPES.contains(&s.as_str()))
+    {
+        return Err(err(
+            "probe_app.scopes",
+            format!(
+                "{:?} opens no REST: the probe app exists to hold one of {:?}",
+                p.scopes,
+                steps::target::REST_SCOPES
+            ),
+        ));
     }
     if let Some(v) = &t.endpoints.mcp_protocol
         && steps::target::McpEra::parse(v).is_none()
@@ -741,6 +777,15 @@ mod tests {
         assert!(e.problem.contains("unknown field"), "{e}");
         let bad = TEMPLATE.replacen("https://agent.example.com/oauth/callback", "http://agent.example.com/cb", 1);
         assert_eq!(parse("t.toml", &bad).unwrap_err().key, "app.callback_url");
+        // The probe app exists to open REST: one without a REST scope is a mistake, named.
+        let bad = TEMPLATE.replacen("# scopes = [\"api\", \"refresh_token\"]", "scopes = [\"mcp_api\"]", 1);
+        let e = parse("t.toml", &bad).unwrap_err();
+        assert_eq!(e.key, "probe_app.scopes", "{e}");
+        assert!(e.problem.contains("opens no REST"), "{e}");
+        let bad = TEMPLATE.replacen("https://gate.example.com/oauth/callback", "ftp://gate", 1);
+        assert_eq!(parse("t.toml", &bad).unwrap_err().key, "probe_app.callback_url");
+        let t = parse("t.toml", TEMPLATE).unwrap();
+        assert_eq!(t.probe_app.unwrap().scopes, ["api", "refresh_token"], "the default scopes");
         let bad = TEMPLATE.replacen("password_env = \"HG_AGENT_PASSWORD\"", "", 1);
         assert_eq!(parse("t.toml", &bad).unwrap_err().key, "personas.agent.password_env");
     }

@@ -95,6 +95,7 @@ fn target(base: &str) -> Target {
         other_client_id: None,
         client_secret: None,
         other_client_secret: None,
+        probe_app: None,
         max_access_token_minutes: 60,
         code_lifetime: None,
         revocation_windows_ms: Default::default(),

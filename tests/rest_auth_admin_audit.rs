@@ -20,6 +20,7 @@ enum BadToken {
     EmptyBearer,
     ForeignSignature,
     NoRestScope,
+    McpOnly,
     Expired,
 }
 
@@ -30,6 +31,7 @@ enum BadToken {
 #[case::empty_bearer(BadToken::EmptyBearer)]
 #[case::foreign_signature(BadToken::ForeignSignature)]
 #[case::no_rest_scope(BadToken::NoRestScope)]
+#[case::the_agents_mcp_token(BadToken::McpOnly)]
 #[case::expired(BadToken::Expired)]
 #[tokio::test]
 async fn bad_tokens_get_invalid_session_id(#[case] bad: BadToken) {
@@ -43,11 +45,13 @@ async fn bad_tokens_get_invalid_session_id(#[case] bad: BadToken) {
         BadToken::EmptyBearer => req.header("Authorization", "Bearer "),
         BadToken::ForeignSignature => {
             let other = TestOrg::start().await;
-            req.bearer_auth(other.token(AGENT))
+            req.bearer_auth(other.rest_token(AGENT))
         }
         BadToken::NoRestScope => req.bearer_auth(org.running.state.mint_test_token(AGENT, &["refresh_token"])),
+        // The agent's own token: `mcp_api` reaches the MCP servers, not REST (the platform's rule).
+        BadToken::McpOnly => req.bearer_auth(org.token(AGENT)),
         BadToken::Expired => {
-            let t = org.token(AGENT);
+            let t = org.rest_token(AGENT);
             org.running.state.clock.advance(std::time::Duration::from_secs(61 * 60));
             req.bearer_auth(t)
         }
@@ -72,7 +76,7 @@ async fn freezing_or_deactivating_kills_tokens_on_the_next_call(
     #[case] change: Value,
 ) {
     let org = TestOrg::start().await;
-    let token = org.token(who);
+    let token = org.rest_token(who);
     let (s, _) = org.call(Method::GET, Some(&token), &case_path(), None).await;
     assert_eq!(s, 200, "the token works before");
     let user = org.running.state.org.user_by_username(who).unwrap().clone();
@@ -152,7 +156,7 @@ async fn tagged(org: &TestOrg, token: &str, request_id: &str, method: Method, pa
 #[tokio::test]
 async fn every_call_is_audited_allowed_and_denied_without_secrets() {
     let org = TestOrg::start().await;
-    let token = org.token(AGENT);
+    let token = org.rest_token(AGENT);
     let claims_jti = {
         let parts: Vec<&str> = token.split('.').collect();
         use base64::Engine;
@@ -206,7 +210,7 @@ async fn every_call_is_audited_allowed_and_denied_without_secrets() {
 async fn concurrent_calls_lose_no_audit_record() {
     let org = std::sync::Arc::new(TestOrg::start().await);
     let before = org.running.state.audit.len();
-    let token = org.token(AGENT);
+    let token = org.rest_token(AGENT);
     const N: usize = 200;
     let mut tasks = Vec::new();
     for i in 0..N {
@@ -236,7 +240,7 @@ async fn concurrent_calls_lose_no_audit_record() {
 async fn the_connect_api_revokes_an_apps_tokens_per_user_and_per_app() {
     let org = TestOrg::start().await;
     let app = mock_org::connect::app_id(0);
-    let (agent, csr) = (org.token(AGENT), org.token(CSR));
+    let (agent, csr) = (org.rest_token(AGENT), org.rest_token(CSR));
     let agent_id = org.running.state.org.user_by_username(AGENT).unwrap().id.clone();
     let (s, b) = org.send(Method::DELETE, CSR, &format!("/apps/oauth/usage/{app}/{agent_id}/tokens"), None).await;
     assert_denied(s, &b, 403, "INSUFFICIENT_ACCESS");

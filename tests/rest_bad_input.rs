@@ -69,7 +69,7 @@ async fn raw(org: &TestOrg, method: Method, path: &str, content_type: &str, body
     let resp = org
         .http
         .request(method, format!("{}{API}{path}", org.running.url))
-        .bearer_auth(org.token(CSR))
+        .bearer_auth(org.rest_token(CSR))
         .header("Content-Type", content_type)
         .body(body)
         .send()

@@ -868,3 +868,37 @@ async fn an_admin_persona_that_may_not_freeze_users_makes_rev04_not_verifiable()
     assert!(!stdout.contains("NOT UNDONE"), "{stdout}");
     assert!(!frozen_or_inactive(&org, "agent.service@acme.test"));
 }
+
+/// REST refuses the agent's `mcp_api` tokens, as the platform does: without the gate's probe app
+/// every REST-side check is not verifiable (naming the key), the admin's proofs included, while
+/// the agent's own MCP calls still run; with it, the same rows pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_side_checks_need_the_probe_app() {
+    let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
+    let with = target_file(&org.url);
+    let probe_table = with.find("\n[probe_app]").expect("the loopback file names the probe app");
+    let end = with[probe_table + 1..].find("\n[").map(|i| probe_table + 1 + i).unwrap();
+    let without = format!("{}{}", &with[..probe_table], &with[end..]);
+    assert!(!without.contains("probe_app"));
+    for (name, text, probe) in [("no-probe-app", &without, false), ("probe-app", &with, true)] {
+        let file = write(name, text);
+        let (_, stdout, _, json) = run_tagged(&file, name, "@HG-PERM-01").await;
+        let rows = json["controls"].as_array().unwrap_or_else(|| panic!("results.json\n{stdout}"));
+        let (rest, mcp): (Vec<_>, Vec<_>) = rows
+            .iter()
+            .filter(|c| c["id"] == "HG-PERM-01")
+            .partition(|c| !c["title"].as_str().unwrap().contains("through MCP"));
+        assert!(!rest.is_empty() && !mcp.is_empty(), "{stdout}");
+        for row in &rest {
+            if probe {
+                assert_eq!(row["status"], "passed", "{row}");
+            } else {
+                assert_eq!(row["status"], "not verifiable", "{row}");
+                let why = row["message"].as_str().unwrap();
+                assert!(why.contains("declare the gate's probe app (probe_app.client_id"), "{why}");
+            }
+        }
+        let twin = mcp.iter().find(|c| c["title"].as_str().unwrap().contains("twin")).expect("the MCP twin");
+        assert_eq!(twin["status"], "passed", "{twin}");
+    }
+}

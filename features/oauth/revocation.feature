@@ -58,7 +58,7 @@ Feature: Revocation takes effect immediately
     Then the latest access token is dead at the resource server at once
     When the refresh token is used
     Then the token request is refused as a spent grant
-    And csr's own token still works on the REST API
+    And csr's own token still works at the resource server
 
   @HG-REV-06 @MUST
   Scenario: HG-REV-06 another client cannot revoke the agent app's token
@@ -117,7 +117,7 @@ Feature: Revocation takes effect immediately
     Then the latest access token is refused on the MCP server and on REST within the connect_user window
     When the refresh token is used
     Then the token request is refused as a spent grant
-    And csr's own token still works on the REST API
+    And csr's own token still works at the resource server
 
   @HG-REV-09 @MUST @serial
   Scenario: HG-REV-09 the Connect API's revocation of every token of the app kills them on the MCP server and on REST within the window

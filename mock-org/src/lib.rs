@@ -29,9 +29,11 @@ use faults::Fault;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// Scopes that open the REST data API. `mcp_api` is among them because the hosted MCP servers
-/// act through the same data API as the signed-in user; the agent's token works on both.
-pub const REST_SCOPES: &[&str] = &["api", "full", "mcp_api"];
+/// Scopes that open the REST data API. Not `mcp_api`: on the platform a token carries the scopes
+/// its app grants, `mcp_api` reaches the hosted MCP servers only, and REST refuses such a token
+/// with 401 `INVALID_SESSION_ID` (Salesforce Help, "OAuth Tokens and Scopes"; the hosted MCP
+/// servers' setup guide). A gate reads REST through an app that grants `api`: its probe app.
+pub const REST_SCOPES: &[&str] = &["api", "full"];
 
 /// An MCP session's opener. The token is kept only so the session faults can misuse it.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@
 
 use crate::probe::{Lane, Request};
 use crate::target::McpEra;
-use crate::world::{GateWorld, StepError, expect, identity_in, mcp_http, opening_request, rpc};
+use crate::world::{GateWorld, StepError, expect, identity_in, mcp_http, rpc};
 use serde_json::{Value, json};
 
 /// Rounds of simultaneous calls: a collision needs two requests in flight together, and one
@@ -69,14 +69,11 @@ impl GateWorld {
         if era == McpEra::Stateless {
             return Ok(String::new());
         }
-        let r = lane.send(&mcp_http(url, opening_request(era), era, None).bearer(token), ANSWER_CAP).await?;
-        let session = r.header("mcp-session-id").unwrap_or_default().to_string();
-        expect(r.status == 200 && !session.is_empty(), "a session for each client (200 with Mcp-Session-Id)", || {
-            r.status.to_string()
+        let session = crate::revocation::open_session(lane, url, era, token).await?;
+        expect(session.is_some(), "a session for each client (200 with Mcp-Session-Id)", || {
+            "no session opened".into()
         })?;
-        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        lane.send(&mcp_http(url, note, era, Some(&session)).bearer(token), ANSWER_CAP).await?;
-        Ok(session)
+        Ok(session.unwrap_or_default())
     }
 
     /// `clients` clients, alternating between the agent and the second user, call the identity

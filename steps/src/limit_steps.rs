@@ -32,7 +32,7 @@ async fn burst(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
     let rate = w.target.per_user_requests_per_minute.ok_or_else(|| StepError::NotVerifiable(
         "the target declares no per-user request rate (set limits.per_user_requests_per_minute; the burst spends API limits, so it is opt-in)".into(),
     ))?;
-    let token = w.token(&persona).await?;
+    let token = w.rest_token(&persona).await?;
     let url = w.target.rest(&query_path("SELECT Id FROM Case LIMIT 1"));
     // Under the probe's rules: the scenario's budget, trusted hosts, no redirect followed.
     let lane = w.probe.lane();

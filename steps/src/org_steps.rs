@@ -216,7 +216,7 @@ async fn names_field(w: &mut GateWorld, field: String) -> Result<(), StepError> 
 #[then("the admin reads the org back unchanged")]
 async fn unchanged(w: &mut GateWorld) -> Result<(), StepError> {
     let (url, before) = w.snapshot.clone().ok_or(StepError::NothingSent)?;
-    let token = w.token("admin").await?;
+    let token = w.rest_token("admin").await?;
     let now = w.probe.send(crate::probe::Request::new(Method::GET, url).bearer(&token)).await?;
     expect(now.body == before, "the org unchanged", || "the admin's read-back differs".into())
 }

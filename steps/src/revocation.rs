@@ -3,13 +3,76 @@
 //! is kept. The window is how long after the action the token was still accepted; the target's
 //! declared limit for the path (none: zero) decides. Bounded: `SAMPLES` requests per surface.
 
-use crate::probe::Reply;
-use crate::world::{GateWorld, StepError, expect};
+use crate::probe::{Lane, Reply, Request};
+use crate::target::McpEra;
+use crate::world::{GateWorld, StepError, expect, mcp_http, opening_request};
+use serde_json::json;
 use std::time::Instant;
 
 /// Requests per surface: enough to see a cache that outlives the action by more than a few
 /// round trips, few enough for any org's limits.
 pub const SAMPLES: usize = 12;
+
+/// How much of an answer a sample reads: only its status and headers count.
+const SAMPLE_CAP: usize = 4096;
+
+/// Opens one session with `token` through the lane (initialize, then initialized), as a sampler's
+/// first step: `None` in the stateless era, or where the server opened none.
+pub async fn open_session(lane: &Lane, url: &str, era: McpEra, token: &str) -> Result<Option<String>, StepError> {
+    if era == McpEra::Stateless {
+        return Ok(None);
+    }
+    let r = lane.send(&mcp_http(url, opening_request(era), era, None).bearer(token), SAMPLE_CAP).await?;
+    let Some(session) = r.header("mcp-session-id").filter(|s| r.status == 200 && !s.is_empty()).map(str::to_string)
+    else {
+        return Ok(None);
+    };
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    lane.send(&mcp_http(url, note, era, Some(&session)).bearer(token), SAMPLE_CAP).await?;
+    Ok(Some(session))
+}
+
+/// The MCP request a sampler repeats: a ping on the session the token opened, else the era's
+/// opening request. A sampler keeps to one session, since a server caps the sessions of a user
+/// and a revoked token can end none of them.
+pub fn mcp_sample(url: &str, era: McpEra, session: Option<&str>) -> Request {
+    match session {
+        Some(s) => mcp_http(url, json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}), era, Some(s)),
+        None => mcp_http(url, opening_request(era), era, None),
+    }
+}
+
+/// The MCP half of a window: samples the token on the server, on one session once an accepted
+/// opening request has started one.
+#[derive(Debug, Default)]
+pub struct McpSampler {
+    session: Option<String>,
+}
+
+impl McpSampler {
+    /// One sample with `token`: its answer, timed from `start` when it was sent.
+    pub async fn sample(
+        &mut self,
+        w: &mut GateWorld,
+        url: &str,
+        token: &str,
+        start: Instant,
+    ) -> Result<(Reply, u128), StepError> {
+        let era = w.target.mcp_era;
+        let sent = since(start);
+        let r = w.probe.send(mcp_sample(url, era, self.session.as_deref()).bearer(token)).await?;
+        if self.session.is_none()
+            && era == McpEra::Sessions
+            && r.status == 200
+            && let Some(session) = r.header("mcp-session-id").filter(|s| !s.is_empty()).map(str::to_string)
+        {
+            let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+            w.probe.send(mcp_http(url, note, era, Some(&session)).bearer(token)).await?;
+            self.session = Some(session);
+        }
+        Ok((r, sent))
+    }
+}
 
 /// What one surface answered after the action.
 #[derive(Debug, Clone, Default)]

@@ -90,6 +90,26 @@ pub struct Posture {
     pub ip_policy: Option<String>,
 }
 
+/// The gate's own app for the REST API, signed in as the same personas: on the platform a token
+/// carries its app's scopes, the agent's app grants `mcp_api` (the MCP servers only), and REST
+/// needs `api`.
+#[derive(Clone)]
+pub struct ProbeApp {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ProbeApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeApp").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
+/// Scopes that open Salesforce's REST API to a token (Salesforce Help, "OAuth Tokens and Scopes").
+pub const REST_SCOPES: &[&str] = &["api", "full"];
+
 #[derive(Debug, Clone)]
 pub struct RecordRef {
     pub object: String,
@@ -166,6 +186,8 @@ pub struct Target {
     /// on that client's token requests.
     pub client_secret: Option<String>,
     pub other_client_secret: Option<String>,
+    /// The app the gate reads REST through where the agent's app grants no REST scope.
+    pub probe_app: Option<ProbeApp>,
     /// Longest acceptable access-token lifetime (HG-RT-05).
     pub max_access_token_minutes: i64,
     /// How long authorization codes live, where the target file says (HG-CODE-05 waits it out).
@@ -256,6 +278,26 @@ impl Target {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Whether the agent's own tokens open the REST API: on Salesforce only where its app grants
+    /// `api` or `full`; a generic stack has no REST API of its own to refuse them.
+    pub fn agent_reaches_rest(&self) -> bool {
+        self.flavor != Flavor::Salesforce || self.scopes.iter().any(|s| REST_SCOPES.contains(&s.as_str()))
+    }
+
+    /// This target as the probe app's client: the same org and personas, the probe app's
+    /// client id, callback, scopes and secret, no resource indicators (REST takes none).
+    pub fn as_probe_app(&self) -> Option<Target> {
+        let p = self.probe_app.as_ref()?;
+        let mut t = self.clone();
+        t.client_id = p.client_id.clone();
+        t.redirect_uri = p.redirect_uri.clone();
+        t.agent_callbacks = vec![p.redirect_uri.clone()];
+        t.scopes = p.scopes.clone();
+        t.client_secret = p.client_secret.clone();
+        t.resources = Vec::new();
+        Some(t)
     }
 
     pub fn rest(&self, path: &str) -> String {

@@ -85,6 +85,9 @@ pub struct GateWorld {
     pub target: Arc<Target>,
     pub probe: Probe,
     sessions: HashMap<String, TokenSet>,
+    /// Persona -> its token set from the probe app, for REST where the agent's app grants no
+    /// REST scope.
+    rest_sessions: HashMap<String, TokenSet>,
     pub last: Option<Reply>,
     pub last_authorize: Option<Outcome>,
     /// An admin read taken before a write: (URL, body), compared after it.
@@ -249,6 +252,7 @@ impl GateWorld {
             probe: Probe::new(target.secrets.clone(), target.limits.clone()),
             target,
             sessions: HashMap::new(),
+            rest_sessions: HashMap::new(),
             last: None,
             last_authorize: None,
             snapshot: None,
@@ -298,6 +302,36 @@ impl GateWorld {
 
     pub fn record(&self, alias: &str) -> Result<RecordRef, StepError> {
         self.target.records.get(alias).cloned().ok_or_else(|| StepError::UnknownRecord(alias.into()))
+    }
+
+    /// The persona's token for the REST API: its agent-app token where that app grants a REST
+    /// scope, else one signed in through the target's probe app (kept for the scenario); with
+    /// neither, REST-side checks are not verifiable.
+    pub async fn rest_token(&mut self, name: &str) -> Result<String, StepError> {
+        if self.target.agent_reaches_rest() {
+            return self.token(name).await;
+        }
+        if let Some(t) = self.rest_sessions.get(name) {
+            return Ok(t.access_token.clone());
+        }
+        let probe_app = self.target.as_probe_app().ok_or_else(|| {
+            StepError::NotVerifiable(format!(
+                "the agent's app grants no REST scope ({}), so REST refuses its tokens: declare the gate's probe app (probe_app.client_id, with scope api)",
+                self.target.scopes.join(" ")
+            ))
+        })?;
+        let persona = self.persona(name)?;
+        if persona.refresh.is_some() {
+            return Err(StepError::NotVerifiable(format!(
+                "persona '{name}' signs in with a stored refresh token of the agent's app, which REST refuses; the probe app needs its password_env"
+            )));
+        }
+        let ts = login::sign_in(&mut self.probe, &probe_app, &persona)
+            .await
+            .map_err(|source| StepError::SignIn { persona: format!("{name} (probe app)"), source })?;
+        let access = ts.access_token.clone();
+        self.rest_sessions.insert(name.into(), ts);
+        Ok(access)
     }
 
     /// The persona's access token, signing in through the agent's app on first use (or, for a
@@ -424,7 +458,7 @@ impl GateWorld {
         path: &str,
         body: Option<Value>,
     ) -> Result<(), StepError> {
-        let token = self.token(persona).await?;
+        let token = self.rest_token(persona).await?;
         let id = request_id();
         self.asked = (persona != "admin")
             .then(|| crate::decisions::rest(persona, method.as_str(), path, body.as_ref(), &self.target.records));
@@ -447,7 +481,7 @@ impl GateWorld {
 
     /// The admin's view of a REST resource, kept to compare after a write.
     pub async fn take_snapshot(&mut self, path: &str) -> Result<(), StepError> {
-        let token = self.token("admin").await?;
+        let token = self.rest_token("admin").await?;
         let url = self.target.rest(path);
         let reply = self.probe.send(Request::new(Method::GET, url.clone()).bearer(&token)).await?;
         self.snapshot = Some((url, reply.body));

@@ -69,6 +69,12 @@ impl TestOrg {
         self.running.state.mint_test_token(username, &["mcp_api", "refresh_token"])
     }
 
+    /// A token for the REST API (`api refresh_token`, as the gate's probe app holds): REST
+    /// refuses the agent's `mcp_api` tokens, as the platform does.
+    pub fn rest_token(&self, username: &str) -> String {
+        self.running.state.mint_test_token(username, &["api", "refresh_token"])
+    }
+
     pub async fn call(
         &self,
         method: reqwest::Method,
@@ -95,7 +101,7 @@ impl TestOrg {
     }
 
     pub async fn get(&self, who: &str, path: &str) -> (u16, Value) {
-        let t = self.token(who);
+        let t = self.rest_token(who);
         self.call(reqwest::Method::GET, Some(&t), path, None).await
     }
 
@@ -105,7 +111,7 @@ impl TestOrg {
     }
 
     pub async fn send(&self, method: reqwest::Method, who: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let t = self.token(who);
+        let t = self.rest_token(who);
         self.call(method, Some(&t), path, body).await
     }
 

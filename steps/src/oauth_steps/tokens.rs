@@ -3,7 +3,8 @@
 use super::*;
 
 /// One request with exactly this token to the resource server: the org's REST API where the
-/// target names a record to read (`own-case`), else its first MCP server (a stack with no REST API).
+/// agent's tokens open it and the target names a record to read (`own-case`), else its primary
+/// MCP server (a stack with no REST API, or a platform whose REST refuses `mcp_api` tokens).
 pub(super) async fn resource_with(w: &mut GateWorld, token: &str) -> Result<Reply, StepError> {
     match resource_request(w) {
         Some(req) => Ok(w.probe.send(req.bearer(token)).await?),
@@ -13,6 +14,9 @@ pub(super) async fn resource_with(w: &mut GateWorld, token: &str) -> Result<Repl
 
 /// The REST read the token checks use, where the target has a REST API with a record to read.
 pub(super) fn resource_request(w: &GateWorld) -> Option<Request> {
+    if !w.target.agent_reaches_rest() {
+        return None;
+    }
     let id = w.target.records.get("own-case")?.id.clone();
     Some(Request::new(Method::GET, w.target.rest(&format!("/sobjects/Case/{id}"))))
 }
@@ -78,20 +82,28 @@ async fn access_dead_mcp(w: &mut GateWorld, which: String) -> Result<(), StepErr
 /// revocation path's action, against the target's declared window for the path (none: zero).
 #[then(expr = "the latest access token is refused on the MCP server and on REST within the {word} window")]
 async fn refused_within_window(w: &mut GateWorld, path: String) -> Result<(), StepError> {
-    use crate::revocation::{SAMPLES, Window, since};
+    use crate::revocation::{McpSampler, SAMPLES, Window, since};
     let t = grant(w, "latest")?.access_token;
+    let url = primary_mcp_server(w)?;
     let start = std::time::Instant::now();
     let mut mcp = Window { surface: "MCP".into(), ..Window::default() };
     let mut rest = Window { surface: "REST".into(), ..Window::default() };
+    let mut sampler = McpSampler::default();
     for _ in 0..SAMPLES {
-        let r = mcp_with(w, &t).await?;
-        mcp.add(&r, since(start));
+        let (r, sent) = sampler.sample(w, &url, &t, start).await?;
+        mcp.add(&r, sent);
         if let Some(req) = resource_request(w) {
             let r = w.probe.send(req.bearer(&t)).await?;
             rest.add(&r, since(start));
         }
     }
     let surfaces = if resource_request(w).is_some() { vec![mcp, rest] } else { vec![mcp] };
+    if !w.target.agent_reaches_rest() {
+        let scopes = w.target.scopes.join(" ");
+        w.probe.evidence.push(format!(
+            "REST not sampled: the agent's app grants '{scopes}', no REST scope, so REST refuses this token before and after"
+        ));
+    }
     crate::revocation::held_to_window(w, &path, &surfaces)
 }
 
