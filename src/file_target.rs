@@ -6,7 +6,10 @@ use crate::target_file::{TargetFile, TargetFileError};
 use std::collections::BTreeMap;
 use steps::evidence::Secrets;
 use steps::probe::{Limits, authority};
-use steps::target::{CanarySeed, Flavor, McpEra, Persona, ProbeApp, RecordRef, RefreshChain, Target};
+use steps::target::{
+    CanarySeed, Flavor, McpEra, Persona, ProbeApp, RecordRef, RefreshChain, SALESFORCE_PLATFORM_AUDIENCE, Target,
+    TokenAudience,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -150,6 +153,11 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         client_secret: agent_secret,
         other_client_secret: other_secret,
         probe_app,
+        token_audience: match (t.endpoints.token_audience.as_deref(), t.flavor == "salesforce") {
+            (Some("per-server"), _) | (None, false) => TokenAudience::PerServer,
+            (Some(url), _) => TokenAudience::Platform(url.to_string()),
+            (None, true) => TokenAudience::Platform(SALESFORCE_PLATFORM_AUDIENCE.into()),
+        },
         max_access_token_minutes: t.limits.max_access_token_minutes,
         code_lifetime: t.limits.code_lifetime_seconds.map(std::time::Duration::from_secs),
         revocation_windows_ms: t.limits.revocation_windows_ms.clone(),

@@ -283,6 +283,25 @@ fn not_run_here(target: &steps::target::Target) -> Vec<(&'static str, Outcome, S
             "the agent's client registers one callback, which OAuth 2.1 lets an authorization request omit".into(),
         ));
     }
+    match &target.token_audience {
+        steps::target::TokenAudience::PerServer => out.push((
+            "audience-platform",
+            Outcome::NotApplicable,
+            "the target declares per-server token audiences (endpoints.token_audience)".into(),
+        )),
+        steps::target::TokenAudience::Platform(aud) => out.push((
+            "audience-per-server",
+            Outcome::NotApplicable,
+            format!("the target declares one platform audience for every server's tokens ({aud}), so no server refuses another's"),
+        )),
+    }
+    if target.flavor == steps::target::Flavor::OAuth21 {
+        out.push((
+            "salesforce-rest",
+            Outcome::NotApplicable,
+            "a generic OAuth 2.1 stack has no Salesforce REST API".into(),
+        ));
+    }
     if !target.mcp_servers.contains_key("all") && !target.other_mcp_servers.contains_key("all") {
         out.push((
             "mcp-writes",

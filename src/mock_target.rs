@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use steps::evidence::Secrets;
 use steps::probe::{Limits, authority};
-use steps::target::{AppMetadata, CanarySeed, Flavor, McpEra, Persona, Posture, ProbeApp, RecordRef, Target};
+use steps::target::{
+    AppMetadata, CanarySeed, Flavor, McpEra, Persona, Posture, ProbeApp, RecordRef, Target, TokenAudience,
+};
 
 /// Scenario persona name -> username in the default org file.
 pub const PERSONAS: &[(&str, &str)] = &[
@@ -162,6 +164,11 @@ pub fn for_mock(
         other_client_id: org.apps.get(1).map(|a| a.consumer_key.clone()),
         client_secret: app.consumer_secret.clone(),
         other_client_secret: org.apps.get(1).and_then(|a| a.consumer_secret.clone()),
+        token_audience: if running.state.per_server_audience() {
+            TokenAudience::PerServer
+        } else {
+            TokenAudience::Platform(running.state.platform_audience())
+        },
         probe_app: org.apps.iter().find(|a| a.name == PROBE_APP).map(|a| ProbeApp {
             client_id: a.consumer_key.clone(),
             redirect_uri: a.callback_urls[0].clone(),
@@ -245,6 +252,7 @@ api_version = "v66.0"
 mcp_servers = {{ reads = "{url}/platform/mcp/v1/platform/sobject-reads", custom = "{url}/platform/mcp/v1/custom/service-agent" }}
 other_mcp_servers = {{ all = "{url}/platform/mcp/v1/platform/sobject-all" }}
 primary_mcp_server = "reads"
+token_audience = "{url}"
 
 [app]
 client_id = "3MVG9mockHeadlessServiceAgentKey0001"

@@ -74,7 +74,13 @@ fn controls_of(catches: &[Catch]) -> Vec<String> {
 
 /// The rows the clean org does not pass, and why: the agent's servers offer no write tool for the
 /// write probe. Any other row that does not pass, in any run, needs a catch.
-const CLEAN_NOT_APPLICABLE: &[Catch] = &[Catch { row: "HG-SYS-02", says: "the persona can list no write tool" }];
+const CLEAN_NOT_APPLICABLE: &[Catch] = &[
+    Catch { row: "HG-SYS-02", says: "the persona can list no write tool" },
+    // One HG-RS-06 row per audience policy: the mock's is the platform's, but under the faults
+    // that set per-server audiences.
+    Catch { row: "HG-RS-06", says: "the target declares one platform audience" },
+    Catch { row: "HG-RS-06", says: "the target declares per-server token audiences" },
+];
 
 /// In a run of the stateless era (a fault that exists only there), the scenarios that need a
 /// session are not applicable too.

@@ -120,6 +120,11 @@ pub struct Endpoints {
     /// `2025-11-25` (sessions, the default) or `2026-07-28` (stateless).
     #[serde(default)]
     pub mcp_protocol: Option<String>,
+    /// Whom the tokens are for (HG-RS-06): `per-server` (each MCP server its own audience, the
+    /// MCP authorization spec's rule; the default for oauth2.1), or the URL of one audience for
+    /// every server of a platform (the default on Salesforce: `https://api.salesforce.com`).
+    #[serde(default)]
+    pub token_audience: Option<String>,
 }
 
 fn default_api_version() -> String {
@@ -476,6 +481,7 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     .into_iter()
     .chain(t.endpoints.metadata_url.as_ref().map(|u| ("endpoints.metadata_url", u)))
     .chain(t.probe_app.as_ref().map(|p| ("probe_app.callback_url", &p.callback_url)))
+    .chain(t.endpoints.token_audience.as_ref().filter(|a| *a != "per-server").map(|a| ("endpoints.token_audience", a)))
     {
         check_url(url).map_err(|p| err(key, p))?;
     }
@@ -739,14 +745,14 @@ mod tests {
         };
         let t = parse("t.toml", &with("exclusion_profiles = [\"salesforce-known-deviations\"]")).unwrap();
         let ids: Vec<&str> = t.exclude.iter().map(|x| x.id.as_str()).collect();
-        assert!(ids.contains(&"HG-RS-06") && ids.contains(&"HG-META-02"), "{ids:?}");
-        // The file's own exclusion of HG-RS-06 stays, the profile's is left out.
+        assert!(ids.contains(&"HG-RS-02") && ids.contains(&"HG-META-02"), "{ids:?}");
+        // The file's own exclusion of HG-RS-02 stays, the profile's is left out.
         let own = format!(
-            "{}\n[[exclude]]\nid = \"HG-RS-06\"\nreason = \"ours\"\n",
+            "{}\n[[exclude]]\nid = \"HG-RS-02\"\nreason = \"ours\"\n",
             with("exclusion_profiles = [\"salesforce-known-deviations\"]")
         );
         let t = parse("t.toml", &own).unwrap();
-        let rs06: Vec<&Exclusion> = t.exclude.iter().filter(|x| x.id == "HG-RS-06").collect();
+        let rs06: Vec<&Exclusion> = t.exclude.iter().filter(|x| x.id == "HG-RS-02").collect();
         assert_eq!(rs06.len(), 1);
         assert_eq!((rs06[0].reason.as_str(), rs06[0].profile.as_deref()), ("ours", None));
         let e = parse("t.toml", &with("exclusion_profiles = [\"salesforce\"]")).unwrap_err();

@@ -39,11 +39,13 @@ fn the_clean_default_org_passes_the_gate() {
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("gate: PASSED"));
     // Every catalog row is accounted for, and every one passed but the write probe, which has no
-    // write tool to call: the agent's servers offer none.
+    // write tool to call (the agent's servers offer none), and HG-RS-06's per-server row (the
+    // mock's tokens name the platform, as Salesforce's do).
     let counts = stdout.lines().find(|l| l.contains(" controls in ")).unwrap_or_else(|| panic!("{stdout}"));
     let rows: usize = counts.split(" rows: ").next().and_then(|s| s.rsplit(' ').next()).unwrap().parse().unwrap();
     assert_eq!(rows, headless_gate::catalog::shipped().len());
-    assert!(counts.ends_with(&format!("rows: {} passed, 1 not applicable", rows - 1)), "{counts}");
+    assert!(counts.ends_with(&format!("rows: {} passed, 2 not applicable", rows - 2)), "{counts}");
+    assert!(stdout.contains("  NOT APPLICABLE HG-RS-06 a token issued for another resource is refused: the target declares one platform audience"), "{stdout}");
     assert!(
         stdout.contains("  NOT APPLICABLE HG-SYS-02 no write tool changes a record the agent may not edit: the persona can list no write tool"),
         "{stdout}"

@@ -178,6 +178,8 @@ const NOT_VERIFIABLE: &[&str] = &[
     // The admin-subject forgery swaps `sub` for the admin's user id: this stack has no admin
     // persona, so there is no real admin subject to forge (never a made-up one).
     "HG-RS-04",
+    // A token replayed at another MCP server: this stack has one.
+    "HG-RS-11",
 ];
 
 /// What one gate run against a stack reported.
@@ -378,9 +380,11 @@ primary_mcp_server = "reads"
     // HG-ISS-01: no RFC 9207 in the metadata; HG-PKCE-09's basic-auth row and twin: a public
     // client; HG-SCOPE-01's token row: opaque tokens (and in lax mode its metadata row too: no
     // scopes_supported to judge).
-    let not_applicable = ["HG-ISS-01", "HG-PKCE-09", "HG-REDIR-08", "HG-REV-01", "HG-RS-04", "HG-SCOPE-01"];
+    // HG-RS-06's platform row and HG-RS-11's REST row: per-server audiences, no Salesforce REST.
+    let not_applicable =
+        ["HG-ISS-01", "HG-PKCE-09", "HG-REDIR-08", "HG-REV-01", "HG-RS-04", "HG-RS-06", "HG-RS-11", "HG-SCOPE-01"];
     assert_eq!(run.with("not applicable"), set(&not_applicable));
-    run.passes(&["HG-CLIENT-01", "HG-PKCE-09", "HG-DOOR-03", "HG-ISO-02", "HG-PIN-03"]);
+    run.passes(&["HG-CLIENT-01", "HG-PKCE-09", "HG-DOOR-03", "HG-ISO-02", "HG-PIN-03", "HG-RS-11"]);
     assert_eq!(run.with("passed").contains("HG-SCOPE-01"), mode == "strict");
     let messages = run.controls().iter().map(|c| c["message"].as_str().unwrap_or_default()).collect::<Vec<_>>();
     for reason in [

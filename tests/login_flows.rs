@@ -96,6 +96,7 @@ fn target(base: &str) -> Target {
         client_secret: None,
         other_client_secret: None,
         probe_app: None,
+        token_audience: steps::target::TokenAudience::PerServer,
         max_access_token_minutes: 60,
         code_lifetime: None,
         revocation_windows_ms: Default::default(),

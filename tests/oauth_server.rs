@@ -368,10 +368,9 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
     let first = redeem(&org, &code).await.json();
     let access = first["access_token"].as_str().unwrap().to_string();
     assert_eq!(first["scope"], "mcp_api refresh_token");
-    assert_eq!(org.call(Method::GET, Some(&access), &format!("/sobjects/Case/{CASE_AGENT}"), None).await.0, 200);
+    assert_eq!(org.mcp_status(Some(&access)).await, 200);
     assert_oauth_error(&redeem(&org, &code).await, 400, "invalid_grant");
-    let (s, b) = org.call(Method::GET, Some(&access), &format!("/sobjects/Case/{CASE_AGENT}"), None).await;
-    assert_denied(s, &b, 401, "INVALID_SESSION_ID");
+    assert_eq!(org.mcp_status(Some(&access)).await, 401);
     let refresh = first["refresh_token"].as_str().unwrap();
     assert_oauth_error(
         &token(&org, &[("grant_type", "refresh_token"), ("client_id", AGENT_APP), ("refresh_token", refresh)]).await,
@@ -431,13 +430,9 @@ async fn refresh_rotates_and_a_replay_kills_the_family() {
     let rt2 = second["refresh_token"].as_str().unwrap();
     let at2 = second["access_token"].as_str().unwrap();
     assert_ne!(rt1, rt2, "rotated");
-    assert_eq!(org.call(Method::GET, Some(at2), &format!("/sobjects/Case/{CASE_AGENT}"), None).await.0, 200);
+    assert_eq!(org.mcp_status(Some(at2)).await, 200);
     assert_oauth_error(&refresh(&org, rt1, &[]).await, 400, "invalid_grant");
-    assert_eq!(
-        org.call(Method::GET, Some(at2), &format!("/sobjects/Case/{CASE_AGENT}"), None).await.0,
-        401,
-        "the family's access tokens died"
-    );
+    assert_eq!(org.mcp_status(Some(at2)).await, 401, "the family's access tokens died");
     assert_oauth_error(&refresh(&org, rt2, &[]).await, 400, "invalid_grant");
 }
 
@@ -499,8 +494,7 @@ async fn revoking_an_access_token_kills_it_everywhere_at_once() {
     assert_eq!(introspect(&org, OTHER_APP, at).await["active"], false, "another client learns nothing");
     let a = send(&org, Method::POST, "/services/oauth2/revoke", Some(&form(&[("token", at)]))).await;
     assert_eq!(a.status, 200);
-    let (s, b) = org.call(Method::GET, Some(at), &format!("/sobjects/Case/{CASE_AGENT}"), None).await;
-    assert_denied(s, &b, 401, "INVALID_SESSION_ID");
+    assert_eq!(org.mcp_status(Some(at)).await, 401);
     assert_eq!(introspect(&org, AGENT_APP, at).await, serde_json::json!({"active": false}));
     let ui =
         org.http.get(format!("{}/services/oauth2/userinfo", org.running.url)).bearer_auth(at).send().await.unwrap();
@@ -516,10 +510,7 @@ async fn revoking_a_refresh_token_by_get_kills_its_access_tokens() {
     let rt = t["refresh_token"].as_str().unwrap();
     let a = send(&org, Method::GET, &format!("/services/oauth2/revoke?token={}", url_encode(rt)), None).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert_eq!(
-        org.call(Method::GET, t["access_token"].as_str(), &format!("/sobjects/Case/{CASE_AGENT}"), None).await.0,
-        401
-    );
+    assert_eq!(org.mcp_status(t["access_token"].as_str()).await, 401);
     assert_oauth_error(&refresh(&org, rt, &[]).await, 400, "invalid_grant");
 }
 
@@ -542,7 +533,7 @@ async fn another_client_cannot_revoke_the_token() {
         send(&org, Method::POST, "/services/oauth2/revoke", Some(&form(&[("token", at), ("client_id", OTHER_APP)])))
             .await;
     assert_oauth_error(&a, 400, "unauthorized_client");
-    assert_eq!(org.call(Method::GET, Some(at), &format!("/sobjects/Case/{CASE_AGENT}"), None).await.0, 200);
+    assert_eq!(org.mcp_status(Some(at)).await, 200);
 }
 
 #[tokio::test]
@@ -562,16 +553,9 @@ async fn the_kill_switch_revokes_one_users_tokens_for_one_app() {
     assert_denied(s, &b, 400, "INVALID_TYPE");
     let (s, _) = org.send(Method::DELETE, ADMIN, &format!("/sobjects/OauthToken/{}", ids[0]), None).await;
     assert_eq!(s, 204);
-    assert_eq!(
-        org.call(Method::GET, agent["access_token"].as_str(), &format!("/sobjects/Case/{CASE_AGENT}"), None).await.0,
-        401
-    );
+    assert_eq!(org.mcp_status(agent["access_token"].as_str()).await, 401);
     assert_oauth_error(&refresh(&org, agent["refresh_token"].as_str().unwrap(), &[]).await, 400, "invalid_grant");
-    assert_eq!(
-        org.call(Method::GET, csr["access_token"].as_str(), &format!("/sobjects/Case/{CASE_CSR}"), None).await.0,
-        200,
-        "other users keep working"
-    );
+    assert_eq!(org.mcp_status(csr["access_token"].as_str()).await, 200, "other users keep working");
 }
 
 #[tokio::test]

@@ -89,10 +89,11 @@ fn form_soup() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|pairs| pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&").into_bytes())
 }
 
-/// One real token of the agent's, whose parts the soup recombines.
+/// One real token of the agent's, whose parts the soup recombines: with `api` beside `mcp_api`,
+/// so both REST and MCP would take it, and a 401 from either is the forgery's, not the scope's.
 fn genuine_token() -> String {
     static TOKEN: OnceLock<String> = OnceLock::new();
-    TOKEN.get_or_init(|| org().mint_test_token("agent.service@acme.test", &["mcp_api"])).clone()
+    TOKEN.get_or_init(|| org().mint_test_token("agent.service@acme.test", &["mcp_api", "api"])).clone()
 }
 
 /// Tokens that look like JWTs: three base64url-ish parts, or known-good parts recombined.

@@ -805,7 +805,7 @@ async fn the_remote_benchmark_runs_the_gate_through_the_latency_proxy() {
 /// does not, the exclusion shows stale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn known_deviations_are_excluded_where_they_occur_and_stale_where_they_do_not() {
-    for (fault, informational) in [(Some("mcp-audience-unchecked"), "failed"), (None, "passed")] {
+    for (fault, informational) in [(Some("mcp-metadata-wrong-resource"), "failed"), (None, "passed")] {
         let mut fixture = mock_org::Org::default_fixture();
         if let Some(f) = fault {
             fixture.enable_fault(f).unwrap();
@@ -818,10 +818,10 @@ async fn known_deviations_are_excluded_where_they_occur_and_stale_where_they_do_
         );
         let name = format!("deviations-{informational}");
         let file = write(&name, &text);
-        let (code, stdout, _, json) = run_tagged(&file, &name, "@HG-RS-06").await;
+        let (code, stdout, _, json) = run_tagged(&file, &name, "@HG-RS-02").await;
         assert_eq!(code, 3, "a selection is inconclusive, never failed by an excluded row\n{stdout}");
         let rows: Vec<&serde_json::Value> =
-            json["controls"].as_array().unwrap().iter().filter(|c| c["id"] == "HG-RS-06").collect();
+            json["controls"].as_array().unwrap().iter().filter(|c| c["id"] == "HG-RS-02").collect();
         assert!(!rows.is_empty());
         for row in rows {
             assert_eq!(row["status"], "excluded", "{row}");
@@ -829,13 +829,13 @@ async fn known_deviations_are_excluded_where_they_occur_and_stale_where_they_do_
             let why = row["message"].as_str().unwrap();
             assert!(
                 why.starts_with("excluded as a known platform deviation (exclusion profile salesforce-known-deviations (until 2027-05-31)): ")
-                    && why.ends_with("; reported in https://github.com/forcedotcom/mcp-hosted/issues/46 (2026-08-25, a token's aud claim quoted)"),
+                    && why.ends_with("; reported in https://github.com/forcedotcom/mcp-hosted/issues/44 (2026-08-13)"),
                 "{why}"
             );
         }
         assert_eq!(stdout.contains("(stale: it passes; remove the exclusion)"), fault.is_none(), "{stdout}");
         assert!(json["run"]["exclusions"].as_array().unwrap().iter().any(|x| {
-            x.as_str().unwrap().starts_with("HG-RS-06 (profile salesforce-known-deviations) (until 2027-05-31): ")
+            x.as_str().unwrap().starts_with("HG-RS-02 (profile salesforce-known-deviations) (until 2027-05-31): ")
         }));
         org.shutdown().await;
     }

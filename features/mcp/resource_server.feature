@@ -53,10 +53,27 @@ Feature: The MCP server accepts only live tokens issued for it
     When a client calls the primary MCP server with expired authorization
     Then the MCP server refuses an invalid token
 
-  @HG-RS-06 @MUST @rfc8707
+  # The audience policy the target declares (endpoints.token_audience): per server, the MCP
+  # authorization spec's rule, or one platform audience, as Salesforce's hosted MCP servers have
+  # (https://api.salesforce.com); each row is not applicable under the other policy.
+  @HG-RS-06 @MUST @rfc8707 @audience-per-server
   Scenario: HG-RS-06 a token issued for another resource is refused
     When a client calls the primary MCP server with other-audience authorization
     Then the MCP server refuses an invalid token
+
+  @HG-RS-06 @MUST @audience-platform
+  Scenario: HG-RS-06 the agent's token names the declared platform audience and nothing beyond it
+    Then the agent's access token names the declared platform audience and nothing beyond it
+
+  # A token for one server replayed at another server, or at REST: refused, or served with no
+  # more than its user's own access (whatever the audience policy).
+  @HG-RS-11 @MUST @C8
+  Scenario: HG-RS-11 the agent's token replayed at the other MCP servers gets no more than the agent's own access
+    Then the agent's token for the primary MCP server gets no more than the agent's own access at the other MCP servers
+
+  @HG-RS-11 @MUST @org-admin @salesforce-rest
+  Scenario: HG-RS-11 the agent's token replayed at REST gets no more than the agent's own access
+    Then the agent's token for the primary MCP server reading the record "unshared-case" at REST gets no more than the agent's own access
 
   @HG-RS-07 @MUST @rfc9700
   Scenario: HG-RS-07 a token only in the query string is refused

@@ -64,6 +64,8 @@ pub enum Fault {
     RevokeAnyClient,
     // the MCP resource server
     McpAudienceUnchecked,
+    TokenAudienceBroad,
+    RestServesMcpTokens,
     McpSignatureUnchecked,
     McpExpiryUnchecked,
     McpQueryToken,
@@ -178,6 +180,9 @@ pub const CODE_RACE_WINDOW_MS: u64 = 300;
 pub const SLOW: &[&str] = &["code-reuse-race", "revocation-delay"];
 
 /// Faults that exist only in the stateless era (MCP 2026-07-28): the matrix runs them in it.
+/// The audience `token-audience-broad` adds to every token: a resource beyond the platform.
+pub const BROAD_AUDIENCE: &str = "https://other-resource.example";
+
 pub const STATELESS_ERA: &[&str] = &["mcp-request-state-unbound", "mcp-progress-by-rpc-id"];
 
 /// The stateless era's protocol version, as the gate's `--mcp-protocol` takes it.
@@ -647,8 +652,22 @@ pub const TABLE: &[FaultSpec] = &[
         McpAudienceUnchecked,
         "mcp-audience-unchecked",
         "resource server",
-        "the MCP server accepts tokens issued for other resources",
+        "with per-server audiences (this fault sets the org to them), the MCP server accepts tokens issued for other resources",
         &[caught("HG-RS-06", "observed 200 (no error code)")],
+    ),
+    row(
+        TokenAudienceBroad,
+        "token-audience-broad",
+        "resource server",
+        "tokens name a resource beyond the platform in their audience",
+        &[caught("HG-RS-06", "nothing beyond it, observed aud")],
+    ),
+    row(
+        RestServesMcpTokens,
+        "rest-serves-mcp-tokens",
+        "resource server",
+        "REST takes the agent's mcp_api token and answers it as the org's integration user",
+        &[caught("HG-RS-11 the agent's token replayed at REST", "observed 200 with the record")],
     ),
     row(
         McpSignatureUnchecked,
@@ -1074,11 +1093,12 @@ pub const TABLE: &[FaultSpec] = &[
         OpaqueAccessTokens,
         "opaque-access-tokens",
         "lifetime",
-        "access tokens are opaque handles (a session id) without expires_in, as Salesforce issues them: the forgeries have nothing to forge and the token names no scope of its own (not applicable), and no lifetime can be read (not verifiable)",
+        "access tokens are opaque handles (a session id) without expires_in, as Salesforce issues them: the forgeries have nothing to forge and the token names no scope of its own (not applicable), and no lifetime or audience can be read (not verifiable)",
         &[
             caught("HG-RS-04", "the target's access tokens are opaque (not JWTs)"),
             caught("HG-RT-05", "the access token is opaque and its answer has no expires_in"),
             caught("HG-SCOPE-01 the access token carries exactly the declared set", "the access token is opaque"),
+            caught("HG-RS-06 the agent's token names", "the access token is opaque, so its audience cannot be read"),
         ],
     ),
     row(

@@ -180,11 +180,48 @@ impl MockOrg {
         self.base_url.clone()
     }
 
-    /// What a token is for when the client names no resource: the REST API and every MCP server.
-    pub fn default_audience(&self) -> Vec<String> {
+    /// The resources a client may name (RFC 8707): the REST API and every MCP server.
+    pub fn known_resources(&self) -> Vec<String> {
         let mut aud = vec![self.rest_audience()];
         aud.extend(self.org.mcp_servers.iter().map(|s| format!("{}/platform/mcp/v1/{}", self.base_url, s.name)));
         aud
+    }
+
+    /// Whether tokens name each MCP server (the org file's `tokenAudience = "per-server"`, which
+    /// `mcp-audience-unchecked` presumes) rather than the platform.
+    pub fn per_server_audience(&self) -> bool {
+        self.org.per_server_audience || self.fault(Fault::McpAudienceUnchecked)
+    }
+
+    /// The platform audience every token names where audiences are not per server: the stand-in
+    /// for `https://api.salesforce.com` is the mock's own origin, where its REST API and MCP
+    /// servers answer.
+    pub fn platform_audience(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// What a token is for when the client names `resources` (RFC 8707): those (none: every
+    /// known resource) with per-server audiences; the platform otherwise, whatever the client
+    /// named, as the platform does.
+    pub fn audience_for(&self, resources: &[String]) -> Vec<String> {
+        if self.per_server_audience() {
+            return if resources.is_empty() { self.known_resources() } else { resources.to_vec() };
+        }
+        let mut aud = vec![self.platform_audience()];
+        if self.fault(Fault::TokenAudienceBroad) {
+            aud.push(faults::BROAD_AUDIENCE.to_string());
+        }
+        aud
+    }
+
+    /// What a token is for when the client names no resource.
+    pub fn default_audience(&self) -> Vec<String> {
+        self.audience_for(&[])
+    }
+
+    /// The audience an MCP server at `url` accepts.
+    pub fn mcp_audience(&self, url: String) -> String {
+        if self.per_server_audience() { url } else { self.platform_audience() }
     }
 
     pub fn store_read(&self) -> RwLockReadGuard<'_, store::Store> {

@@ -328,6 +328,8 @@ pub struct Org {
     pub block_oauth_usr_agt_flow: bool,
     pub max_request_bytes: usize,
     pub per_user_requests_per_minute: Option<u32>,
+    /// Tokens name each MCP server they are for, rather than the platform.
+    pub per_server_audience: bool,
     pub objects: Vec<ObjectSchema>,
     pub roles: Vec<Role>,
     pub profiles: BTreeMap<String, PermissionSet>,

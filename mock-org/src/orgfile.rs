@@ -54,6 +54,10 @@ pub struct OrgSettings {
     /// REST and MCP requests one user may make per minute of the org's clock; none: unlimited.
     #[serde(default)]
     pub per_user_requests_per_minute: Option<u32>,
+    /// Whom tokens are for: `platform` (the default, as Salesforce's hosted MCP servers: one
+    /// audience for the API host) or `per-server` (each MCP server its own, RFC 8707).
+    #[serde(default)]
+    pub token_audience: Option<String>,
 }
 
 impl Default for OrgSettings {
@@ -63,6 +67,7 @@ impl Default for OrgSettings {
             block_oauth_usr_agt_flow: true,
             max_request_bytes: 1 << 20,
             per_user_requests_per_minute: None,
+            token_audience: None,
         }
     }
 }

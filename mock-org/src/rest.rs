@@ -5,6 +5,7 @@ use crate::access::Access;
 use crate::audit::{ApiFamily, ExecutionMode, RequestMeta};
 use crate::data::Data;
 use crate::error::SfError;
+use crate::faults::Fault;
 use crate::model::parse_api_version;
 use crate::pipeline::{Caller, Outcome, Surface, bearer};
 use crate::{MockOrg, REST_SCOPES};
@@ -107,7 +108,7 @@ pub(crate) fn call(
     let surface = Surface {
         checks: crate::tokens::Checks::STRICT,
         audience: s.rest_audience(),
-        scopes: REST_SCOPES,
+        scopes: if s.fault(Fault::RestServesMcpTokens) { &["api", "full", "mcp_api"] as &[&str] } else { REST_SCOPES },
         scope_error: || SfError::new(401, "INVALID_SESSION_ID", "This session is not valid for use with the REST API"),
     };
     let token = bearer(headers.get("authorization").and_then(|v| v.to_str().ok()));
@@ -115,7 +116,13 @@ pub(crate) fn call(
         parse_api_version(version.strip_prefix('v').unwrap_or("x"))
             .filter(|v| (s.org.min_api_version..=s.org.max_api_version).contains(v))
             .ok_or_else(SfError::not_found)?;
-        let access = Access::for_user(&s.org, &caller.user);
+        // Under `rest-serves-mcp-tokens` a token without a REST scope runs as the integration user.
+        let mcp_only = !REST_SCOPES.iter().any(|x| caller.claims.has_scope(x));
+        let user = match s.org.users.first() {
+            Some(integration) if mcp_only => integration,
+            _ => &caller.user,
+        };
+        let access = Access::for_user(&s.org, user);
         op(&data(s, &access, caller, version), trace)
     });
     let mut response = match result {

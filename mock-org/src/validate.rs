@@ -40,6 +40,13 @@ impl Validator<'_> {
         if raw.settings.per_user_requests_per_minute == Some(0) {
             return Err(self.err("settings.perUserRequestsPerMinute", "must be at least 1 (leave it out for no limit)"));
         }
+        let per_server_audience = match raw.settings.token_audience.as_deref() {
+            None | Some("platform") => false,
+            Some("per-server") => true,
+            Some(other) => {
+                return Err(self.err("settings.tokenAudience", format!("'{other}' is not platform or per-server")));
+            }
+        };
         if min > max {
             return Err(self.err("org.minApiVersion", "is newer than org.maxApiVersion"));
         }
@@ -64,6 +71,7 @@ impl Validator<'_> {
             block_oauth_usr_agt_flow: raw.settings.block_oauth_usr_agt_flow,
             max_request_bytes: raw.settings.max_request_bytes,
             per_user_requests_per_minute: raw.settings.per_user_requests_per_minute,
+            per_server_audience,
             objects,
             roles,
             profiles,

@@ -82,7 +82,7 @@ fn token_lifetime_left(token: &str, expires_in: Option<u64>) -> Option<std::time
 }
 
 /// The agent's access token for a varied authorization request (scope or resource changed).
-async fn token_with(w: &mut GateWorld, change: &[(&str, &str)]) -> Result<String, StepError> {
+pub(crate) async fn token_with(w: &mut GateWorld, change: &[(&str, &str)]) -> Result<String, StepError> {
     let change: Vec<(String, String)> = change.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     w.authorize_with("agent", |p| {
         for (k, v) in &change {

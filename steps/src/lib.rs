@@ -1,6 +1,7 @@
 //! Everything the Gherkin scenarios stand on: the target description, the probe client that
 //! records redacted evidence, the OAuth login driver, and the World with its thin steps.
 
+pub mod audience;
 pub mod bearer_variants;
 pub mod canary_prober;
 pub mod catalog_pin;
@@ -26,6 +27,7 @@ pub mod target;
 pub mod traffic;
 pub mod world;
 
+mod audience_steps;
 mod audit_steps;
 mod client_trust_steps;
 mod decl_steps;

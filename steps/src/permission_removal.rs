@@ -16,7 +16,7 @@ const ASSIGNMENT: &str = "PermissionSetAssignment";
 /// The codes a read of a record the user may no longer reach is refused with: the object gone
 /// (`NOT_FOUND`, `INVALID_TYPE`), the record out of reach (`INSUFFICIENT_ACCESS*`), the token
 /// itself ended (`INVALID_SESSION_ID`). Anything else (a limit, a server error) decides nothing.
-fn access_refusal(code: &str) -> bool {
+pub fn access_refusal(code: &str) -> bool {
     matches!(code, "NOT_FOUND" | "INVALID_TYPE" | "INVALID_SESSION_ID") || code.starts_with("INSUFFICIENT_ACCESS")
 }
 

@@ -107,6 +107,18 @@ impl std::fmt::Debug for ProbeApp {
     }
 }
 
+/// Whom the target's access tokens are for (HG-RS-06): each MCP server on its own (RFC 8707, the
+/// MCP authorization spec's rule), or one audience for every server of a platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenAudience {
+    PerServer,
+    Platform(String),
+}
+
+/// The audience of Salesforce's hosted MCP servers' tokens (their `aud` includes it; public
+/// reports quote the claim, forcedotcom/mcp-hosted#46).
+pub const SALESFORCE_PLATFORM_AUDIENCE: &str = "https://api.salesforce.com";
+
 /// Scopes that open Salesforce's REST API to a token (Salesforce Help, "OAuth Tokens and Scopes").
 pub const REST_SCOPES: &[&str] = &["api", "full"];
 
@@ -188,6 +200,8 @@ pub struct Target {
     pub other_client_secret: Option<String>,
     /// The app the gate reads REST through where the agent's app grants no REST scope.
     pub probe_app: Option<ProbeApp>,
+    /// The audience policy the target declares for its tokens.
+    pub token_audience: TokenAudience,
     /// Longest acceptable access-token lifetime (HG-RT-05).
     pub max_access_token_minutes: i64,
     /// How long authorization codes live, where the target file says (HG-CODE-05 waits it out).

@@ -100,6 +100,19 @@ impl TestOrg {
         (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("a JSON body") })
     }
 
+    /// Whether the primary MCP server takes `token` now: the status of an `initialize` there
+    /// (the agent's `mcp_api` tokens work on the MCP servers only, as on the platform).
+    pub async fn mcp_status(&self, token: Option<&str>) -> u16 {
+        let url = format!("{}/platform/mcp/v1/platform/sobject-reads", self.running.url);
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "hg-test", "version": "0"}}});
+        let mut req = self.http.post(url).header("Accept", "application/json, text/event-stream").json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("the MCP server answers").status().as_u16()
+    }
+
     pub async fn get(&self, who: &str, path: &str) -> (u16, Value) {
         let t = self.rest_token(who);
         self.call(reqwest::Method::GET, Some(&t), path, None).await

@@ -198,7 +198,7 @@ impl OrgServer {
         let claims = self
             .state
             .tokens
-            .verify_with(&self.state.clock, &token, &self.url(), self.state.mcp_checks())
+            .verify_with(&self.state.clock, &token, &self.audience(), self.state.mcp_checks())
             .map_err(|_| McpError::invalid_request("the bearer token is not valid here", None))?;
         Ok((claims.sub, token))
     }

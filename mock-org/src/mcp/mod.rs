@@ -84,11 +84,16 @@ impl OrgServer {
         }
     }
 
-    /// What this server accepts: a token for its own URL with the `mcp_api` scope.
+    /// The audience this server's tokens name: its own URL, or the platform.
+    fn audience(&self) -> String {
+        self.state.mcp_audience(self.url())
+    }
+
+    /// What this server accepts: a token for its own URL (or the platform) with `mcp_api`.
     fn surface(&self) -> Surface {
         Surface {
             checks: self.state.mcp_checks(),
-            audience: self.url(),
+            audience: self.audience(),
             scopes: &["mcp_api"],
             scope_error: || SfError::new(403, "insufficient_scope", "the token lacks the mcp_api scope"),
         }
@@ -144,7 +149,7 @@ impl ServerHandler for OrgServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let claims = token(&ctx).and_then(|t| {
-            self.state.tokens.verify_with(&self.state.clock, &t, &self.url(), self.state.mcp_checks()).ok()
+            self.state.tokens.verify_with(&self.state.clock, &t, &self.audience(), self.state.mcp_checks()).ok()
         });
         let user = claims.and_then(|c| self.state.current_user(&c.sub));
         let mut tools = user.map(|u| tools::offered(&self.state.org, self.server(), &u)).unwrap_or_default();

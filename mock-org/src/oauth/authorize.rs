@@ -117,12 +117,12 @@ pub fn validate(s: &MockOrg, params: &[(String, String)]) -> Result<Validated, R
     if let Some(extra) = extra {
         return Err(refuse("invalid_scope", &format!("the requested scope is not allowed: {extra}")));
     }
-    let known = s.default_audience();
+    let known = s.known_resources();
     let resources: Vec<String> = params.iter().filter(|(k, _)| k == "resource").map(|(_, v)| v.clone()).collect();
     if let Some(bad) = resources.iter().find(|r| !known.contains(r)) {
         return Err(refuse("invalid_target", &format!("unknown resource: {bad}")));
     }
-    let audience = if resources.is_empty() { known } else { resources };
+    let audience = s.audience_for(&resources);
     Ok(Validated { app: app.clone(), redirect_uri, state, scopes, challenge, audience, implicit })
 }
 
