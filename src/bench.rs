@@ -211,20 +211,22 @@ impl LoadReport {
 }
 
 /// `clients` agents, each signed in through the real flow, each doing `rounds` rounds of a REST
-/// read, a tool call and a refresh (the rotated tokens replace the old), and every fifth round
-/// revoking the access token it just replaced. Every request is one the org audits.
+/// read (with the agent's token from the probe app: REST refuses `mcp_api` tokens), a tool call
+/// and a refresh (the rotated tokens replace the old), and every fifth round revoking the access
+/// token it just replaced. Every request is one the org audits.
 pub async fn load(clients: usize, rounds: usize) -> LoadReport {
     let (running, target) = start_mock().await;
     let target = Arc::new(target);
+    let probe_app = target.as_probe_app().expect("the mock ships the gate's probe app");
     let mut sessions = Vec::new();
     for _ in 0..clients {
-        sessions.push(sign_in(&target, "agent").await);
+        sessions.push((sign_in(&target, "agent").await, sign_in(&probe_app, "agent").await.access_token));
     }
     let audited_before = running.state.audit.snapshot().len() as u64;
     let served_before = running.state.requests_served.load(Ordering::SeqCst);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (c, mut ts) in sessions.into_iter().enumerate() {
+    for (c, (mut ts, rest_token)) in sessions.into_iter().enumerate() {
         let target = target.clone();
         tasks.push(tokio::spawn(async move {
             let client = http_client();
@@ -233,7 +235,7 @@ pub async fn load(clients: usize, rounds: usize) -> LoadReport {
             let mut seen: Vec<(&'static str, u16)> = Vec::new();
             let status = |r: Result<reqwest::Response, reqwest::Error>| r.map(|r| r.status().as_u16()).unwrap_or(0);
             for round in 0..rounds {
-                seen.push(("rest", status(client.get(&rest).bearer_auth(&ts.access_token).send().await)));
+                seen.push(("rest", status(client.get(&rest).bearer_auth(&rest_token).send().await)));
                 let call = tool_call(&mcp, &ts.access_token, "getUserInfo", (c * rounds + round) as u64);
                 seen.push(("tool call", status(call.send().await)));
                 let form = [

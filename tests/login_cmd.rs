@@ -27,6 +27,10 @@ client_id = "3MVG9mockHeadlessServiceAgentKey0001"
 callback_url = "https://agent.example.test/oauth/callback"
 scopes = ["mcp_api", "refresh_token"]
 
+[probe_app]
+client_id = "3MVG9mockHeadlessGateProbeKey00004"
+callback_url = "https://gate.example.test/oauth/callback"
+
 [personas.agent]
 username = "agent.service@acme.test"
 refresh_token_env = "HG_TEST_AGENT_REFRESH"

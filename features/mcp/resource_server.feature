@@ -71,9 +71,13 @@ Feature: The MCP server accepts only live tokens issued for it
   Scenario: HG-RS-11 the agent's token replayed at the other MCP servers gets no more than the agent's own access
     Then the agent's token for the primary MCP server gets no more than the agent's own access at the other MCP servers
 
-  @HG-RS-11 @MUST @org-admin @salesforce-rest
+  @HG-RS-11 @MUST @C8 @org-admin @salesforce-rest
   Scenario: HG-RS-11 the agent's token replayed at REST gets no more than the agent's own access
     Then the agent's token for the primary MCP server reading the record "unshared-case" at REST gets no more than the agent's own access
+
+  @HG-RS-11 @MUST @C8 @positive
+  Scenario: HG-RS-11 twin: the agent's token for the primary MCP server is accepted there
+    Then the agent's token for the primary MCP server is accepted there
 
   @HG-RS-07 @MUST @rfc9700
   Scenario: HG-RS-07 a token only in the query string is refused

@@ -46,23 +46,47 @@ pub fn platform_audience_holds(w: &mut GateWorld, token: &str) -> Result<(), Ste
     )
 }
 
-/// The agent's token for the primary MCP server: asked for that resource where audiences are per
-/// server, else the agent's token (which names the platform, and so every server).
+/// The agent's token for the primary MCP server (asked for that resource where audiences are per
+/// server, else the agent's token, which names the platform and so every server), shown to be
+/// accepted there first: a token that works nowhere would be "refused" everywhere.
 async fn token_for_primary(w: &mut GateWorld) -> Result<String, StepError> {
-    match w.target.token_audience {
+    let token = match w.target.token_audience {
         TokenAudience::PerServer => {
             let primary = w.mcp_url("primary")?;
-            crate::bearer_variants::token_with(w, &[("resource", &primary)]).await
+            crate::bearer_variants::token_with(w, &[("resource", &primary)]).await?
         }
-        TokenAudience::Platform(_) => w.token("agent").await,
+        TokenAudience::Platform(_) => w.token("agent").await?,
+    };
+    let primary = w.mcp_url("primary")?;
+    w.mcp_send(&primary, Some(&token), None, opening_request(w.target.mcp_era), &[]).await?;
+    let status = w.last()?.status;
+    if status != 200 {
+        return Err(StepError::NotVerifiable(format!(
+            "the token is not accepted at the primary MCP server itself ({status}), so a refusal elsewhere would prove nothing"
+        )));
     }
+    w.probe.evidence.push("proof: the primary MCP server accepts the token (200)".into());
+    Ok(token)
 }
 
-/// HG-RS-11 at the other MCP servers: each refuses the primary server's token (401/403), or
-/// serves it as the agent itself (its identity tool names the agent's user). A server that serves
-/// it and has no identity tool decides nothing; at least one server must decide.
+/// HG-RS-11's twin: the token asked for the primary server works there.
+pub async fn accepted_at_primary(w: &mut GateWorld) -> Result<(), StepError> {
+    token_for_primary(w).await.map(|_| ())
+}
+
+/// How one other MCP server took the primary server's token.
+enum Taken {
+    Refused(u16),
+    AsItsUser,
+    /// Served, but nothing says whose access it got (no identity tool, a 429 or a 5xx).
+    Undecided(String),
+}
+
+/// HG-RS-11 at the other MCP servers: each refuses the primary server's token (401/403), or serves
+/// it as the agent itself (its identity tool names the agent's user). A server that serves it
+/// and cannot be judged leaves the row not verifiable; one that answers as another user fails it.
+/// The identity tool tells the caller's context, not a tool's sharing mode: HG-SYS-01/03 judge that.
 pub async fn replayed_at_other_servers(w: &mut GateWorld) -> Result<(), StepError> {
-    let token = token_for_primary(w).await?;
     let primary = w.mcp_url("primary")?;
     let others: Vec<String> = w
         .target
@@ -77,42 +101,67 @@ pub async fn replayed_at_other_servers(w: &mut GateWorld) -> Result<(), StepErro
             "only one MCP server is configured (add another to endpoints.mcp_servers or other_mcp_servers)".into(),
         ));
     }
-    let (tool, pointer) = w.identity_tool()?;
-    let username = w.persona("agent")?.username;
-    let mut decided = 0;
+    let token = token_for_primary(w).await?;
+    let mut unjudged = Vec::new();
     for url in others {
-        w.mcp_send(&url, Some(&token), None, opening_request(w.target.mcp_era), &[]).await?;
-        let r = w.last()?.clone();
-        if matches!(r.status, 401 | 403) {
-            w.probe.evidence.push(format!("{url}: refused the primary server's token ({})", r.status));
-            decided += 1;
-            continue;
+        match taken_at(w, &url, &token).await? {
+            Taken::Refused(status) => w.probe.evidence.push(format!("{url}: refused the token ({status})")),
+            Taken::AsItsUser => w.probe.evidence.push(format!("{url}: served the token as its own user")),
+            Taken::Undecided(why) => {
+                w.probe.evidence.push(format!("{url}: {why}"));
+                unjudged.push(format!("{url} ({why})"));
+            }
         }
-        expect(r.status == 200, format!("{url}: the token refused (401/403) or served (200)"), || {
-            r.status.to_string()
-        })?;
-        let session = r.header("mcp-session-id").map(str::to_string);
-        let call =
-            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
-        w.mcp_send(&url, Some(&token), session.as_deref(), call, &[]).await?;
-        let answer = rpc(w.last()?);
-        if answer.get("error").is_some() || answer["result"]["isError"] == json!(true) {
-            w.probe.evidence.push(format!("{url}: served the token; its identity tool {tool} did not answer"));
-            continue;
-        }
-        let who = identity_in(&answer["result"], &pointer);
-        expect(who.as_deref() == Some(username.as_str()), format!("{url}: served as {username} only"), || {
-            format!("answered as {who:?}")
-        })?;
-        w.probe.evidence.push(format!("{url}: served the token as {username}, the token's own user"));
-        decided += 1;
     }
-    if decided == 0 {
-        return Err(StepError::NotVerifiable(format!(
-            "the other MCP servers served the token but none has the identity tool {tool} to say whose access it got"
-        )));
+    if !unjudged.is_empty() {
+        return Err(StepError::NotVerifiable(format!("not judged: {}", unjudged.join("; "))));
     }
     Ok(())
+}
+
+/// The primary server's token at one other server: its opening request, then the identity tool.
+async fn taken_at(w: &mut GateWorld, url: &str, token: &str) -> Result<Taken, StepError> {
+    let era = w.target.mcp_era;
+    w.mcp_send(url, Some(token), None, opening_request(era), &[]).await?;
+    let r = w.last()?.clone();
+    match r.status {
+        401 | 403 => return Ok(Taken::Refused(r.status)),
+        200 => {}
+        s if s == 0 || s == 429 || s >= 500 => return Ok(Taken::Undecided(format!("answered {s}"))),
+        s => {
+            return Err(StepError::Expectation {
+                expected: format!("{url}: the token refused (401/403) or served (200)"),
+                observed: s.to_string(),
+            });
+        }
+    }
+    let session = r.header("mcp-session-id").filter(|s| !s.is_empty()).map(str::to_string);
+    if let Some(s) = &session {
+        w.probe.secrets.add(s, "MCP session id");
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        w.mcp_send(url, Some(token), Some(s), note, &[]).await?;
+    }
+    let Ok((tool, pointer)) = w.identity_tool() else {
+        return Ok(Taken::Undecided("served the token, and the target names no identity tool".into()));
+    };
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
+    w.mcp_send(url, Some(token), session.as_deref(), call, &[]).await?;
+    let reply = w.last()?.clone();
+    if matches!(reply.status, 401 | 403) {
+        return Ok(Taken::Refused(reply.status));
+    }
+    let answer = rpc(&reply);
+    if reply.status != 200 || answer.get("error").is_some() || answer["result"]["isError"] == json!(true) {
+        return Ok(Taken::Undecided(format!("served the token; its identity tool {tool} did not answer")));
+    }
+    let username = w.persona("agent")?.username;
+    let who = identity_in(&answer["result"], &pointer);
+    expect(
+        who.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&username)),
+        format!("{url}: served as {username} only"),
+        || format!("answered as {who:?}"),
+    )?;
+    Ok(Taken::AsItsUser)
 }
 
 /// HG-RS-11 at REST: the agent's token reading a record the agent must not see (shown to exist
@@ -125,13 +174,14 @@ pub async fn replayed_at_rest(w: &mut GateWorld, alias: &str) -> Result<(), Step
     let url = w.target.rest(&format!("/sobjects/{}/{}", record.object, record.id));
     let r = w.probe.send(Request::new(Method::GET, url).bearer(&token)).await?;
     let code = r.json().as_ref().and_then(error_code).unwrap_or_default();
-    let refused = matches!(r.status, 401 | 403 | 404) && crate::permission_removal::access_refusal(&code);
     if r.status == 200 {
-        let id15 = record.id.get(..15).unwrap_or(&record.id);
-        return expect(!r.body.contains(id15), "refused, or no more than the agent's own access", || {
-            format!("200 with the record '{alias}'")
+        // A 200 for a record this user may not read is the record served, whoever it ran as.
+        return Err(StepError::Expectation {
+            expected: "refused, or no more than the agent's own access".into(),
+            observed: format!("200 with the record '{alias}'"),
         });
     }
+    let refused = matches!(r.status, 401 | 403 | 404) && crate::permission_removal::access_refusal(&code);
     if !refused {
         return Err(StepError::NotVerifiable(format!("REST answered {} {code}, which decides nothing", r.status)));
     }

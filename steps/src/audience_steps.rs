@@ -22,3 +22,8 @@ async fn replayed_at_servers(w: &mut GateWorld) -> Result<(), StepError> {
 async fn replayed_at_rest(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
     crate::audience::replayed_at_rest(w, &alias).await
 }
+
+#[then("the agent's token for the primary MCP server is accepted there")]
+async fn accepted_at_primary(w: &mut GateWorld) -> Result<(), StepError> {
+    crate::audience::accepted_at_primary(w).await
+}

@@ -69,7 +69,7 @@ impl GateWorld {
         if era == McpEra::Stateless {
             return Ok(String::new());
         }
-        let session = crate::revocation::open_session(lane, url, era, token).await?;
+        let session = crate::revocation::open_session(lane, &self.probe.secrets, url, era, token).await?;
         expect(session.is_some(), "a session for each client (200 with Mcp-Session-Id)", || {
             "no session opened".into()
         })?;

@@ -17,8 +17,15 @@ pub const SAMPLES: usize = 12;
 const SAMPLE_CAP: usize = 4096;
 
 /// Opens one session with `token` through the lane (initialize, then initialized), as a sampler's
-/// first step: `None` in the stateless era, or where the server opened none.
-pub async fn open_session(lane: &Lane, url: &str, era: McpEra, token: &str) -> Result<Option<String>, StepError> {
+/// first step: `None` in the stateless era, or where the server opened none. The session id is
+/// a credential of sorts: it is registered as a secret.
+pub async fn open_session(
+    lane: &Lane,
+    secrets: &crate::evidence::Secrets,
+    url: &str,
+    era: McpEra,
+    token: &str,
+) -> Result<Option<String>, StepError> {
     if era == McpEra::Stateless {
         return Ok(None);
     }
@@ -27,6 +34,7 @@ pub async fn open_session(lane: &Lane, url: &str, era: McpEra, token: &str) -> R
     else {
         return Ok(None);
     };
+    secrets.add(&session, "MCP session id");
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     lane.send(&mcp_http(url, note, era, Some(&session)).bearer(token), SAMPLE_CAP).await?;
     Ok(Some(session))
@@ -50,7 +58,9 @@ pub struct McpSampler {
 }
 
 impl McpSampler {
-    /// One sample with `token`: its answer, timed from `start` when it was sent.
+    /// One sample with `token`: its answer, timed from `start` when it was sent. A session the
+    /// server has ended (404, as it may on the token's revocation) is dropped and the sample is
+    /// the opening request again.
     pub async fn sample(
         &mut self,
         w: &mut GateWorld,
@@ -59,8 +69,12 @@ impl McpSampler {
         start: Instant,
     ) -> Result<(Reply, u128), StepError> {
         let era = w.target.mcp_era;
-        let sent = since(start);
-        let r = w.probe.send(mcp_sample(url, era, self.session.as_deref()).bearer(token)).await?;
+        let mut sent = since(start);
+        let mut r = w.probe.send(mcp_sample(url, era, self.session.as_deref()).bearer(token)).await?;
+        if r.status == 404 && self.session.take().is_some() {
+            sent = since(start);
+            r = w.probe.send(mcp_sample(url, era, None).bearer(token)).await?;
+        }
         if self.session.is_none()
             && era == McpEra::Sessions
             && r.status == 200

@@ -61,14 +61,16 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
     let lane = w.probe.lane();
     // The same resource the other token checks use (REST, or the MCP server, where each caller
     // pings a session of its own rather than opening one per request).
+    // A session the server ends (404) falls back to the opening request without it.
     let mut requests = Vec::new();
     for _ in 0..callers {
         requests.push(match resource_request(w) {
-            Some(r) => r,
+            Some(r) => (r.clone(), r),
             None => {
                 let (url, era) = (primary_mcp_server(w)?, w.target.mcp_era);
-                let session = crate::revocation::open_session(&lane, &url, era, &token).await?;
-                crate::revocation::mcp_sample(&url, era, session.as_deref())
+                let session = crate::revocation::open_session(&lane, &w.probe.secrets, &url, era, &token).await?;
+                let fallback = crate::revocation::mcp_sample(&url, era, None);
+                (crate::revocation::mcp_sample(&url, era, session.as_deref()), fallback)
             }
         });
     }
@@ -78,8 +80,9 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
     let warmed = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
     let revoked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for (k, request) in requests.into_iter().enumerate() {
-        let (lane, request, warmed, revoked) = (lane.clone(), request.bearer(&token), warmed.clone(), revoked.clone());
+    for (k, (request, fallback)) in requests.into_iter().enumerate() {
+        let (lane, warmed, revoked) = (lane.clone(), warmed.clone(), revoked.clone());
+        let (mut request, fallback) = (request.bearer(&token), fallback.bearer(&token));
         let (offset, period) = (STEP * k as u32, STEP * callers as u32);
         tasks.push(tokio::spawn(async move {
             let (mut seen, mut after) = (Vec::new(), 0);
@@ -100,6 +103,14 @@ async fn concurrent_use_during_revoke(w: &mut GateWorld, callers: usize) -> Resu
                 }
                 let sent = start.elapsed();
                 let status = match lane.send(&request, SAMPLE_CAP).await {
+                    // The session ended: sample again without it, and go on so.
+                    Ok(r) if r.status == 404 && request.headers.iter().any(|(k, _)| k == "Mcp-Session-Id") => {
+                        request = fallback.clone();
+                        match lane.send(&request, SAMPLE_CAP).await {
+                            Ok(r) => r.status,
+                            Err(_) => 0,
+                        }
+                    }
                     Ok(r) => r.status,
                     Err(crate::probe::ProbeError::Unreachable { .. }) => 0,
                     // Nothing more may be sent (budget, interruption, an untrusted host).

@@ -8,7 +8,15 @@ use super::*;
 pub(super) async fn resource_with(w: &mut GateWorld, token: &str) -> Result<Reply, StepError> {
     match resource_request(w) {
         Some(req) => Ok(w.probe.send(req.bearer(token)).await?),
-        None => mcp_with(w, token).await,
+        None => {
+            if !w.target.agent_reaches_rest() {
+                let note = "the resource server is the MCP server: the agent's app grants no REST scope";
+                if !w.probe.evidence.iter().any(|e| e == note) {
+                    w.probe.evidence.push(note.into());
+                }
+            }
+            mcp_with(w, token).await
+        }
     }
 }
 
@@ -101,7 +109,7 @@ async fn refused_within_window(w: &mut GateWorld, path: String) -> Result<(), St
     if !w.target.agent_reaches_rest() {
         let scopes = w.target.scopes.join(" ");
         w.probe.evidence.push(format!(
-            "REST not sampled: the agent's app grants '{scopes}', no REST scope, so REST refuses this token before and after"
+            "REST not sampled: the agent's app grants '{scopes}', no REST scope, so a REST refusal would say nothing of the revocation"
         ));
     }
     crate::revocation::held_to_window(w, &path, &surfaces)
