@@ -202,7 +202,8 @@ async fn custom_tools_need_their_apex_class_and_are_audited() {
     let org = TestOrg::start().await;
     let mut agent = Mcp::new(&org, CUSTOM, Some(org.token(AGENT)));
     agent.initialize().await;
-    assert_eq!(tool_names(&agent.list().await), ["getCaseHealthSummary"]);
+    // The platform's identity tool, then the custom tool.
+    assert_eq!(tool_names(&agent.list().await), ["getUserInfo", "getCaseHealthSummary"]);
     let r = agent.call("getCaseHealthSummary", json!({"caseId": CASE_CSR})).await;
     assert_eq!(r.body["result"]["isError"], false, "{}", r.body);
     assert_eq!(r.body["result"]["structuredContent"]["case"]["Status"], "Working");
@@ -210,7 +211,7 @@ async fn custom_tools_need_their_apex_class_and_are_audited() {
     assert_eq!(r.body["result"]["isError"], true, "user mode: the unshared case is not found");
     let mut sales = Mcp::new(&org, CUSTOM, Some(org.token(SALES)));
     sales.initialize().await;
-    assert!(tool_names(&sales.list().await).is_empty(), "no class access, no tool");
+    assert_eq!(tool_names(&sales.list().await), ["getUserInfo"], "no class access, no custom tool");
     let records = org.running.state.audit.snapshot();
     let calls: Vec<_> = records.iter().filter(|r| r.tool.as_deref() == Some("getCaseHealthSummary")).collect();
     assert_eq!(calls.len(), 2);

@@ -41,8 +41,10 @@ Feature: Revocation takes effect immediately
   @HG-REV-04 @MUST @serial
   Scenario Outline: HG-REV-04 when the admin <action> the user, its tokens die at once and it cannot sign in
     Given agent has signed in through the agent's app and holds its tokens
+    And agent's REST token works on REST
     When the admin <action> agent
     Then the latest access token is dead at the resource server at once
+    And agent's REST token is dead on REST at once
     And agent obtains no authorization code
 
     Examples:

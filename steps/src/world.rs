@@ -323,7 +323,7 @@ impl GateWorld {
         let persona = self.persona(name)?;
         if persona.refresh.is_some() {
             return Err(StepError::NotVerifiable(format!(
-                "persona '{name}' signs in with a stored refresh token of the agent's app, which REST refuses; the probe app needs its password_env"
+                "persona '{name}' signs in with a stored refresh token of the agent's app, which REST refuses, and the probe app signs personas in with their password (give it password_env instead)"
             )));
         }
         let ts = login::sign_in(&mut self.probe, &probe_app, &persona)

@@ -70,6 +70,41 @@ pub(super) async fn mcp_with(w: &mut GateWorld, token: &str) -> Result<Reply, St
     Ok(w.last()?.clone())
 }
 
+/// The persona's REST read of its own case with its REST token (the probe app's where the agent's
+/// app grants no REST scope): `None` on a target with no REST API (a generic stack).
+async fn rest_with_persona_token(w: &mut GateWorld, persona: &str) -> Result<Option<Reply>, StepError> {
+    if w.target.flavor != Flavor::Salesforce {
+        return Ok(None);
+    }
+    let token = w.rest_token(persona).await?;
+    let id = w.record("own-case")?.id;
+    let req = Request::new(Method::GET, w.target.rest(&format!("/sobjects/Case/{id}")));
+    Ok(Some(w.probe.send(req.bearer(&token)).await?))
+}
+
+/// HG-REV-04: the persona's REST token works before the action (a user-wide action must end it).
+#[given(expr = "{word}'s REST token works on REST")]
+async fn rest_token_works(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    match rest_with_persona_token(w, &persona).await? {
+        Some(r) => expect(r.status == 200, format!("{persona}'s REST token works (200)"), || r.status.to_string()),
+        None => {
+            w.probe.evidence.push("no REST API on this target: the REST half is not run".into());
+            Ok(())
+        }
+    }
+}
+
+/// HG-REV-04: after a user-wide action every token of the user is dead, its REST token too: 401
+/// `INVALID_SESSION_ID` on the very first call.
+#[then(expr = "{word}'s REST token is dead on REST at once")]
+async fn rest_token_dead(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    let Some(r) = rest_with_persona_token(w, &persona).await? else { return Ok(()) };
+    let code = r.json().as_ref().and_then(error_code).unwrap_or_default();
+    expect(r.status == 401 && code == "INVALID_SESSION_ID", "401 INVALID_SESSION_ID on REST", || {
+        format!("{} {code}", r.status)
+    })
+}
+
 #[then(expr = "the {word} access token works on the MCP server")]
 async fn access_works_mcp(w: &mut GateWorld, which: String) -> Result<(), StepError> {
     let t = grant(w, &which)?.access_token;
