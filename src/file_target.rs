@@ -174,6 +174,7 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
             (None, "salesforce") => Some(("getUserInfo".into(), "/structuredContent/username".into())),
             (None, _) => None,
         },
+        mcp_tools: t.tool_map(),
         mcp_servers: t.endpoints.mcp_servers.clone(),
         other_mcp_servers: t.endpoints.other_mcp_servers.clone(),
         primary_mcp_server: t

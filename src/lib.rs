@@ -2,6 +2,7 @@
 //! the rollout may go.
 
 pub mod app_metadata;
+pub mod audit_reconcile;
 pub mod baseline;
 pub mod bench;
 pub mod catalog;
@@ -539,6 +540,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
                     let sent = w.probe.sent.take();
                     tally.lock().unwrap_or_else(|p| p.into_inner()).add_scenario(&w.target, &sent, serial);
                     r.duration_ms = w.started.elapsed().as_millis();
+                    r.planned = steps::audit_plan::planned(&r.id, w);
                     r.evidence = w.probe.evidence.iter().map(|e| w.probe.secrets.redact(e)).collect();
                     // Redacted like the evidence: a decision names a request, and a request may
                     // carry what a target sent back.
@@ -643,6 +645,8 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, GateError> {
             .push(format!("RFC 8707 resource indicators are not sent (app.resource_indicators = false): {why}"));
     }
     reports::write_all(&opts.reports, &info, &results)
+        .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
+    reports::write_audit_plan(&opts.reports, &info, &results, &target.secrets)
         .map_err(|source| GateError::Reports { dir: opts.reports.display().to_string(), source })?;
     if let (Some(d), Some(path)) = (&drift, &opts.baseline) {
         reports::atomic_write(&opts.reports.join("drift.md"), baseline::markdown(d, path).as_bytes())

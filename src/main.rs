@@ -29,6 +29,22 @@ enum BaselineAction {
 }
 
 #[derive(Subcommand)]
+enum AuditAction {
+    /// HG-AUD-01..04 from the org's event log files (EventLogFile, ApiTotalUsage), for a run made
+    /// earlier: each call of the run's audit-plan.json is passed, failed, or pending while the
+    /// platform's documented delay has not passed. Writes audit-reconcile.json beside the run's
+    /// reports. Exit 0 all passed, 1 a failure, 3 pending or not verifiable, 2 a usage error.
+    Reconcile {
+        /// The run's reports folder (with its audit-plan.json).
+        #[arg(long)]
+        run: PathBuf,
+        /// The target file the run used (the admin persona reads the event log files).
+        #[arg(long)]
+        target: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the controls (against the embedded mock org).
     Run {
@@ -119,6 +135,11 @@ enum Command {
         #[arg(long)]
         features: Option<PathBuf>,
     },
+    /// The org's own audit trail, read after a run.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Sign a persona in to a real target (Authorization Code + PKCE through a browser and a
     /// loopback callback) and store its refresh token in a file only you can read, for CI to pass
     /// in through the persona's refresh_token_env.
@@ -203,6 +224,30 @@ async fn main() -> ExitCode {
         }
         Command::Baseline { action: BaselineAction::Write { file, from } } => write_baseline(&file, &from),
         Command::ScanApex { path, sarif, tool_classes } => scan_apex(&path, sarif.as_deref(), &tool_classes),
+        Command::Audit { action: AuditAction::Reconcile { run, target } } => {
+            match headless_gate::audit_reconcile::reconcile(&run, &target).await {
+                Ok(r) => {
+                    for v in &r.verdicts {
+                        println!("  {:<16} {} {}", v.status.to_uppercase(), v.id, v.message.as_deref().unwrap_or(""));
+                        for line in &v.calls {
+                            println!("      {line}");
+                        }
+                    }
+                    let read = r.interval.as_deref().unwrap_or("no");
+                    println!(
+                        "{} {read} event log files, {} rows read; {}/audit-reconcile.json",
+                        r.files,
+                        r.rows,
+                        run.display()
+                    );
+                    ExitCode::from(r.exit_code())
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Login { target, persona, callback, out, timeout } => {
             let opts = headless_gate::login_cmd::LoginOptions {
                 target,

@@ -5,6 +5,7 @@ use mock_org::RunningOrg;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use steps::evidence::Secrets;
+use steps::mcp_tools::{ToolMap, ToolRole};
 use steps::probe::{Limits, authority};
 use steps::target::{
     AppMetadata, CanarySeed, Flavor, McpEra, Persona, Posture, ProbeApp, RecordRef, Target, TokenAudience,
@@ -192,6 +193,7 @@ pub fn for_mock(
         unavailable: Default::default(),
         roles: [("restricted", "csr"), ("second_user", "csr")].map(|(r, p)| (r.to_string(), p.to_string())).into(),
         identity_tool: Some(("getUserInfo".into(), "/structuredContent/username".into())),
+        mcp_tools: tool_map(org, &servers),
         mcp_servers: servers.iter().filter(|(alias, _)| alias != ALL_SERVER).cloned().collect(),
         other_mcp_servers: servers.iter().filter(|(alias, _)| alias == ALL_SERVER).cloned().collect(),
         // The agent's read server where the org has one (the default org does), else its first.
@@ -232,6 +234,49 @@ pub fn for_mock(
     target
 }
 
+/// The tool map of the org's servers, under the names the org file gives the tools and their
+/// arguments: the platform's roles, the mock's own `getRecord` as the record read, and the first
+/// custom tool as the record action.
+fn tool_map(org: &mock_org::model::Org, aliases: &[(String, String)]) -> ToolMap {
+    let mut map = ToolMap::default();
+    let roles = [
+        (ToolRole::Query, "soqlQuery", &[("query", "q")][..]),
+        (ToolRole::Describe, "getObjectSchema", &[("object", "objectName")][..]),
+        (ToolRole::Read, "getRecord", &[("object", "objectName"), ("id", "recordId")][..]),
+        (ToolRole::ListRecent, "listRecentSobjectRecords", &[("object", "objectName")][..]),
+        (ToolRole::Create, "createSobjectRecord", &[("object", "objectName"), ("fields", "fields")][..]),
+        (
+            ToolRole::Update,
+            "updateSobjectRecord",
+            &[("object", "objectName"), ("id", "recordId"), ("fields", "fields")][..],
+        ),
+        (ToolRole::Delete, "deleteSobjectRecord", &[("object", "objectName"), ("id", "recordId")][..]),
+    ];
+    for (role, standard, slots) in roles {
+        // The rows write on the `all` server and read on the others: a tool offered on both (a
+        // fault adds a write tool to the reads server) is named as the rows' server offers it.
+        let writes = matches!(role, ToolRole::Create | ToolRole::Update | ToolRole::Delete);
+        let offering =
+            || org.mcp_servers.iter().zip(aliases).filter(|(s, _)| s.standard_tools.iter().any(|t| t == standard));
+        let Some((server, _)) =
+            offering().find(|(_, (alias, _))| (alias == ALL_SERVER) == writes).or_else(|| offering().next())
+        else {
+            continue;
+        };
+        let arguments = slots.iter().map(|(slot, arg)| (slot.to_string(), server.offered_argument(arg).to_string()));
+        map.set(role, server.offered_name(standard).to_string(), None, arguments.collect());
+    }
+    let custom = org
+        .mcp_servers
+        .iter()
+        .zip(aliases)
+        .find_map(|(s, (alias, _))| s.custom_tools.iter().find(|t| t.read_only_hint).map(|t| (alias.clone(), t)));
+    if let Some((alias, t)) = custom {
+        map.set(ToolRole::RecordAction, t.name.clone(), Some(alias), [("id".to_string(), t.argument.clone())].into());
+    }
+    map
+}
+
 /// The personas a loopback target file names (all but the frozen user, whom scenarios freeze
 /// and thaw through the admin).
 pub const LOOPBACK_PERSONAS: &[&str] = &["agent", "admin", "csr", "manager", "sales", "noapi"];
@@ -268,6 +313,11 @@ other_client_id = "3MVG9mockReportingDashboardKey0002"
 client_id = "3MVG9mockHeadlessGateProbeKey00004"
 callback_url = "https://gate.example.test/oauth/callback"
 
+# The platform's tools are the defaults; the mock adds a record read and a custom record action.
+[mcp_tools]
+read = {{ tool = "getRecord", arguments = {{ object = "objectName", id = "recordId" }} }}
+record_action = {{ tool = "getCaseHealthSummary", server = "custom", arguments = {{ id = "caseId" }} }}
+
 [records]
 shared-account = {{ object = "Account", id = "001000000000001" }}
 unshared-account = {{ object = "Account", id = "001000000000002" }}
@@ -287,6 +337,10 @@ fields = {{ Subject = "CANARY-SEEDED-CASE-{{run}}" }}
 [[canary_seed]]
 object = "Opportunity"
 fields = {{ Name = "CANARY-SEEDED-OPPORTUNITY-{{run}}", StageName = "Prospecting" }}
+
+# The mock's event log files are written as the calls happen, complete.
+[limits]
+event_log_delay_minutes = 0
 
 [[exclude]]
 id = "HG-CODE-05"

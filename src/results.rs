@@ -131,6 +131,9 @@ pub struct ControlResult {
     /// The row's tags (feature, scenario and example tags), for selection.
     #[serde(skip)]
     pub tags: Vec<String>,
+    /// The calls the event log must show (HG-AUD-01..04), for `audit-plan.json`.
+    #[serde(skip)]
+    pub planned: Vec<steps::audit_plan::PlannedCall>,
 }
 
 const SPEC_PREFIXES: &[&str] = &["rfc", "mcp-", "salesforce-", "owasp"];
@@ -180,6 +183,7 @@ impl ControlResult {
             // The row's ID is one of its tags even where an outline's example row names it, so
             // `--tags @HG-PKCE-06` (and the reproduce command) select it.
             tags: tags.iter().cloned().chain((!tags.contains(&id)).then(|| id.clone())).collect(),
+            planned: Vec::new(),
         }
     }
 

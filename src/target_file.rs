@@ -37,6 +37,11 @@ pub struct TargetFile {
     /// `getUserInfo`, at `/structuredContent/username`.
     #[serde(default)]
     pub identity_tool: Option<IdentityTool>,
+    /// Which MCP tool does what (HG-PERM-01..05 through MCP), by role: `query`, `describe`,
+    /// `read`, `list_recent`, `create`, `update`, `delete`, `record_action`. Default: the
+    /// platform's SObject tools (`soqlQuery` with `q`, ...); `read` and `record_action` have none.
+    #[serde(default)]
+    pub mcp_tools: BTreeMap<String, ToolBindingDef>,
     #[serde(default)]
     pub records: BTreeMap<String, RecordDef>,
     /// Aliases (from `records`) the restricted persona must never see: the system-mode probe's
@@ -87,6 +92,83 @@ pub struct IdentityTool {
     pub tool: String,
     /// An RFC 6901 JSON pointer into the tool's `result`, e.g. `/structuredContent/username`.
     pub pointer: String,
+}
+
+/// One role of `[mcp_tools]`: the tool, the server it is called on (for `record_action`, whose
+/// tool lives on one server), and the tool's name for each value the role fills in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolBindingDef {
+    pub tool: String,
+    #[serde(default)]
+    pub server: Option<String>,
+    #[serde(default)]
+    pub arguments: BTreeMap<String, String>,
+}
+
+impl TargetFile {
+    /// The tool map: the platform's defaults with the file's roles over them.
+    pub fn tool_map(&self) -> steps::mcp_tools::ToolMap {
+        let mut map = steps::mcp_tools::ToolMap::default();
+        for (key, b) in &self.mcp_tools {
+            if let Some(role) = steps::mcp_tools::ToolRole::from_key(key) {
+                map.set(role, b.tool.clone(), b.server.clone(), b.arguments.clone());
+            }
+        }
+        map
+    }
+}
+
+fn check_tool_map(t: &TargetFile, err: &dyn Fn(&str, String) -> TargetFileError) -> Result<(), TargetFileError> {
+    use steps::mcp_tools::ToolRole;
+    for (key, b) in &t.mcp_tools {
+        let Some(role) = ToolRole::from_key(key) else {
+            let roles: Vec<&str> = ToolRole::ALL.iter().map(|r| r.key()).collect();
+            return Err(err(
+                &format!("mcp_tools.{key}"),
+                format!("is not a tool role: the roles are {}", roles.join(", ")),
+            ));
+        };
+        if b.tool.trim().is_empty() {
+            return Err(err(&format!("mcp_tools.{key}.tool"), "is empty".into()));
+        }
+        for (slot, name) in &b.arguments {
+            if !role.slots().contains(&slot.as_str()) {
+                return Err(err(
+                    &format!("mcp_tools.{key}.arguments.{slot}"),
+                    format!("is not a value this role fills in: {}", role.slots().join(", ")),
+                ));
+            }
+            if name.trim().is_empty() {
+                return Err(err(&format!("mcp_tools.{key}.arguments.{slot}"), "is empty".into()));
+            }
+        }
+        if let Some(s) = &b.server
+            && !t.endpoints.mcp_servers.contains_key(s)
+            && !t.endpoints.other_mcp_servers.contains_key(s)
+        {
+            return Err(err(
+                &format!("mcp_tools.{key}.server"),
+                format!("'{s}' is not a server of endpoints.mcp_servers or endpoints.other_mcp_servers"),
+            ));
+        }
+    }
+    // A role without a default names every argument itself, and the record action its server.
+    let map = t.tool_map();
+    for role in [ToolRole::Read, ToolRole::RecordAction] {
+        if let Some(b) = map.bindings.get(&role)
+            && let Some(missing) = role.slots().iter().find(|s| !b.arguments.contains_key(**s))
+        {
+            return Err(err(
+                &format!("mcp_tools.{}.arguments.{missing}", role.key()),
+                "is required: the tool's argument for it".into(),
+            ));
+        }
+    }
+    if t.mcp_tools.get("record_action").is_some_and(|b| b.server.is_none()) {
+        return Err(err("mcp_tools.record_action.server", "is required: the server the custom tool is on".into()));
+    }
+    Ok(())
 }
 
 /// The roles a target file may assign.
@@ -315,6 +397,10 @@ pub struct Limits {
     /// milliseconds; a path not named allows none.
     #[serde(default)]
     pub revocation_windows_ms: std::collections::BTreeMap<String, u64>,
+    /// How long after a call the org's event log may still lack it (`audit reconcile`); default:
+    /// the platform's documented delay, 6 hours for hourly files, 30 for daily ones.
+    #[serde(default)]
+    pub event_log_delay_minutes: Option<u64>,
 }
 
 impl Default for Limits {
@@ -326,6 +412,7 @@ impl Default for Limits {
             scenario_seconds: default_scenario_seconds(),
             code_lifetime_seconds: None,
             revocation_windows_ms: Default::default(),
+            event_log_delay_minutes: None,
         }
     }
 }
@@ -560,6 +647,7 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     {
         return Err(err("identity_tool.pointer", format!("'{}' is not a JSON pointer (it starts with /)", id.pointer)));
     }
+    check_tool_map(&t, &err)?;
     if t.app.scopes.is_empty() {
         return Err(err("app.scopes", "lists no scope".into()));
     }
@@ -794,5 +882,28 @@ mod tests {
         assert_eq!(t.probe_app.unwrap().scopes, ["api", "refresh_token"], "the default scopes");
         let bad = TEMPLATE.replacen("password_env = \"HG_AGENT_PASSWORD\"", "", 1);
         assert_eq!(parse("t.toml", &bad).unwrap_err().key, "personas.agent.password_env");
+    }
+
+    #[test]
+    fn the_tool_map_names_its_key_and_keeps_the_platforms_defaults() {
+        let with = |table: &str| TEMPLATE.replacen("[records]", &format!("[mcp_tools]\n{table}\n\n[records]"), 1);
+        let key = |table: &str| parse("t.toml", &with(table)).unwrap_err().key;
+        assert_eq!(key("fetch = { tool = \"x\" }"), "mcp_tools.fetch");
+        assert_eq!(key("query = { tool = \"x\", arguments = { id = \"i\" } }"), "mcp_tools.query.arguments.id");
+        assert_eq!(key("query = { tool = \" \" }"), "mcp_tools.query.tool");
+        assert_eq!(key("read = { tool = \"r\", arguments = { object = \"o\" } }"), "mcp_tools.read.arguments.id");
+        assert_eq!(
+            key("record_action = { tool = \"a\", arguments = { id = \"i\" } }"),
+            "mcp_tools.record_action.server"
+        );
+        assert_eq!(
+            key("record_action = { tool = \"a\", server = \"nowhere\", arguments = { id = \"i\" } }"),
+            "mcp_tools.record_action.server"
+        );
+        let t = parse("t.toml", &with("query = { tool = \"run_soql\" }")).unwrap();
+        let map = t.tool_map();
+        assert_eq!(map.tool(steps::mcp_tools::ToolRole::Query), Some("run_soql"));
+        assert_eq!(map.bindings[&steps::mcp_tools::ToolRole::Query].arguments["query"], "q", "the default argument");
+        assert_eq!(map.tool(steps::mcp_tools::ToolRole::Describe), Some("getObjectSchema"));
     }
 }

@@ -108,6 +108,7 @@ fn target(base: &str) -> Target {
         unavailable: Default::default(),
         roles: Default::default(),
         identity_tool: None,
+        mcp_tools: Default::default(),
         mcp_servers: Default::default(),
         other_mcp_servers: Default::default(),
         primary_mcp_server: None,

@@ -18,7 +18,7 @@ async fn the_rmcp_client_lists_and_calls_tools_with_a_real_token() {
     let tools = client.list_all_tools().await.expect("tools/list");
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     assert!(names.contains(&"soqlQuery") && names.contains(&"getRecord"), "{names:?}");
-    let query = serde_json::json!({"query": "SELECT Id FROM Case"}).as_object().cloned().unwrap();
+    let query = serde_json::json!({"q": "SELECT Id FROM Case"}).as_object().cloned().unwrap();
     let result =
         client.call_tool(CallToolRequestParams::new("soqlQuery").with_arguments(query)).await.expect("tools/call");
     assert_ne!(result.is_error, Some(true));

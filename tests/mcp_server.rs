@@ -106,7 +106,7 @@ async fn the_agent_lists_and_calls_tools_with_a_real_token() {
         tool_names(&list),
         ["getUserInfo", "getObjectSchema", "soqlQuery", "getRecord", "listRecentSobjectRecords"]
     );
-    let q = mcp.call("soqlQuery", json!({"query": "SELECT Id, Subject FROM Case"})).await;
+    let q = mcp.call("soqlQuery", json!({"q": "SELECT Id, Subject FROM Case"})).await;
     assert_eq!(q.body["result"]["isError"], false, "{}", q.body);
     let ids: Vec<String> = q.body["result"]["structuredContent"]["records"]
         .as_array()
@@ -124,8 +124,8 @@ async fn denials_are_is_error_results_with_the_salesforce_error() {
     let mut mcp = Mcp::new(&org, READS, Some(org.token(AGENT)));
     mcp.initialize().await;
     for (tool, args, code) in [
-        ("soqlQuery", json!({"query": "SELECT Id, BillingStreet FROM Account"}), "INVALID_FIELD"),
-        ("soqlQuery", json!({"query": "SELECT Id FROM Opportunity"}), "INVALID_TYPE"),
+        ("soqlQuery", json!({"q": "SELECT Id, BillingStreet FROM Account"}), "INVALID_FIELD"),
+        ("soqlQuery", json!({"q": "SELECT Id FROM Opportunity"}), "INVALID_TYPE"),
         ("getRecord", json!({"objectName": "Case", "recordId": CASE_SALES}), "NOT_FOUND"),
     ] {
         let r = mcp.call(tool, args).await;
@@ -138,7 +138,7 @@ async fn denials_are_is_error_results_with_the_salesforce_error() {
     // Unknown tools and bad arguments are protocol errors, not tool results.
     let r = mcp.call("dropDatabase", json!({})).await;
     assert_eq!(r.body["error"]["code"], -32602, "{}", r.body);
-    let r = mcp.call("soqlQuery", json!({"q": "x"})).await;
+    let r = mcp.call("soqlQuery", json!({"query": "x"})).await;
     assert_eq!(r.body["error"]["code"], -32602, "{}", r.body);
 }
 

@@ -262,3 +262,33 @@ async fn the_connect_api_revokes_an_apps_tokens_per_user_and_per_app() {
     let (s, b) = org.get(ADMIN, "/apps/oauth/usage").await;
     assert_eq!((s, b["apps"][0]["id"].as_str()), (200, Some(app.as_str())), "{b}");
 }
+
+/// Event Monitoring's log files: the admin (View Event Log Files) lists the ApiTotalUsage files
+/// and reads each one's CSV, whose rows name the user, the app and the status of every API call,
+/// and the org's own request id rather than the client's; a user without the permission sees no
+/// file and gets the platform's 404 for a file's content.
+#[tokio::test]
+async fn event_log_files_serve_api_total_usage_as_csv_to_those_who_may_read_them() {
+    let org = TestOrg::start().await;
+    let (status, _) = org.get(AGENT, &format!("/sobjects/Case/{CASE_CSR}")).await;
+    assert_eq!(status, 200);
+    let files =
+        org.ids(ADMIN, "SELECT Id, Interval, LogDate FROM EventLogFile WHERE EventType = 'ApiTotalUsage'").await;
+    assert_eq!(files.len(), 2, "an hourly and a daily file: {files:?}");
+    let url = format!("{}{API}/sobjects/EventLogFile/{}/LogFile", org.running.url, files[0]);
+    let resp = org.http.get(&url).bearer_auth(org.rest_token(ADMIN)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{url}");
+    assert_eq!(resp.headers()["content-type"], "text/csv");
+    let csv = resp.text().await.unwrap();
+    assert!(csv.starts_with("\"EVENT_TYPE\",\"TIMESTAMP\""), "{csv}");
+    let agent_id =
+        org.ids(ADMIN, &format!("SELECT Id FROM User WHERE Username = '{AGENT}'")).await[0][..15].to_string();
+    let row = csv.lines().find(|l| l.contains(&format!("/sobjects/Case/{CASE_CSR}"))).expect("the agent's read");
+    assert!(row.contains(&format!("\"{agent_id}\"")) && row.contains("\"GET\"") && row.contains("\"200\""), "{row}");
+    assert!(!csv.contains(&org.rest_token(AGENT)), "no token in the log");
+    // Twin: the agent may not read event log files.
+    let (status, body) = org.query(AGENT, "SELECT Id FROM EventLogFile").await;
+    assert_denied(status, &body, 400, "INVALID_TYPE");
+    let resp = org.http.get(&url).bearer_auth(org.rest_token(AGENT)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+}

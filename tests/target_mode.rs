@@ -902,3 +902,145 @@ async fn rest_side_checks_need_the_probe_app() {
         assert_eq!(twin["status"], "passed", "{twin}");
     }
 }
+
+/// The PERM rows through MCP say what a call does; the target file's tool map names the tool.
+/// On an org whose tools and arguments go by other names, every row passes with the map, and
+/// the faults that make tools skip field-level security, sharing or CRUD are still caught. The
+/// same rows with the platform's names (the loopback file's) cannot pass there: the map is what
+/// they run on.
+#[tokio::test]
+async fn perm_rows_through_mcp_follow_the_target_files_tool_map() {
+    let mcp_rows = |json: &serde_json::Value| -> Vec<(String, String)> {
+        json["controls"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|c| c["title"].as_str().unwrap_or_default().contains("through MCP"))
+                    .map(|c| (c["title"].as_str().unwrap().to_string(), c["status"].as_str().unwrap().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let start = |faults: &str| {
+        let text = support::renamed_tools_org().replacen("[org]\n", &format!("faults = [{faults}]\n\n[org]\n"), 1);
+        mock_org::Org::parse("renamed-tools.toml", &text).expect("the renamed org parses")
+    };
+    // The loopback file with its [mcp_tools] table swapped for the renamed org's.
+    let mapped = |url: &str| {
+        let file = target_file(url);
+        let at = file.find("\n[mcp_tools]\n").expect("the loopback file maps tools");
+        let end = file[at + 1..].find("\n[").map(|i| at + 1 + i).unwrap();
+        format!("{}\n{}{}", &file[..at], support::RENAMED_TOOL_MAP, &file[end..])
+    };
+    let org = mock_org::start(start("")).await.unwrap();
+    let (_, stdout, _, json) = run_tagged(&write("renamed", &mapped(&org.url)), "renamed", "@C4 and @mcp").await;
+    let rows = mcp_rows(&json);
+    assert!(rows.len() >= 10, "the PERM rows through MCP ran: {stdout}");
+    assert!(rows.iter().all(|(_, s)| s == "passed"), "{rows:#?}");
+
+    let (_, stdout, _, json) = run_tagged(&write("unmapped", &target_file(&org.url)), "unmapped", "@C4 and @mcp").await;
+    let unmapped = mcp_rows(&json);
+    let twin = unmapped.iter().find(|(t, _)| t.starts_with("HG-PERM-01 through MCP, twin")).expect(&stdout);
+    assert_eq!(twin.1, "failed", "the platform's soqlQuery is not on this org: {unmapped:#?}");
+    drop(org);
+
+    for (fault, row) in [
+        ("tool-ignores-fls", "HG-PERM-02 through MCP"),
+        ("tool-without-sharing", "HG-PERM-03 through MCP"),
+        ("write-tool-ignores-crud", "HG-PERM-04 through MCP"),
+    ] {
+        let org = mock_org::start(start(&format!("\"{fault}\""))).await.unwrap();
+        let (_, stdout, _, json) = run_tagged(&write(fault, &mapped(&org.url)), fault, "@C4 and @mcp").await;
+        let rows = mcp_rows(&json);
+        let caught = rows.iter().find(|(t, _)| t.starts_with(row) && !t.contains("twin")).expect(&stdout);
+        assert_eq!(caught.1, "failed", "{fault}: {rows:#?}");
+    }
+}
+
+/// `audit reconcile` judges HG-AUD-01..04 from the org's event log files (ApiTotalUsage CSV),
+/// matching the run's planned calls without the request ids a real org does not keep. On a clean
+/// org all four pass; each audit fault the platform's log can show fails exactly its controls.
+#[tokio::test]
+async fn audit_reconcile_judges_the_audit_controls_from_the_event_log_files() {
+    let reconcile = |name: &'static str,
+                     faults: &'static [&'static str],
+                     want: &'static [(&'static str, &'static str)]| async move {
+        let text = include_str!("../mock-org/orgs/default.toml");
+        let quoted: Vec<String> = faults.iter().map(|f| format!("\"{f}\"")).collect();
+        let mut text = text.replacen("[org]\n", &format!("faults = [{}]\n\n[org]\n", quoted.join(", ")), 1);
+        if name.ends_with("no-permission") {
+            text = text.replacen(", \"ViewEventLogFiles\"]", "]", 1);
+        }
+        let org = mock_org::start(mock_org::Org::parse("org.toml", &text).unwrap()).await.unwrap();
+        let file = write(name, &target_file(&org.url));
+        let reports = reports_dir(name);
+        let args = ["run", "--target", &file.display().to_string(), "--reports", &reports, "--tags", "@C7"];
+        gate(args.iter().map(|a| a.to_string()).collect(), true).await;
+        let plan = std::fs::read_to_string(format!("{reports}/audit-plan.json")).expect("the run wrote its audit plan");
+        assert!(!plan.contains("Passw0rd") && !plan.contains(CLIENT_SECRET), "no secret in the plan");
+        let args = ["audit", "reconcile", "--run", &reports, "--target", &file.display().to_string()];
+        let (code, stdout, stderr) = gate(args.iter().map(|a| a.to_string()).collect(), true).await;
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{reports}/audit-reconcile.json")).unwrap()).unwrap();
+        let got: Vec<(String, String)> = json["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["id"].as_str().unwrap().to_string(), v["status"].as_str().unwrap().to_string()))
+            .collect();
+        let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(got, want, "{name}: {stdout}{stderr}");
+        let code_wanted = match want[0].1.as_str() {
+            "not verifiable" => 3,
+            _ if want.iter().any(|(_, s)| s == "failed") => 1,
+            _ => 0,
+        };
+        assert_eq!(code, code_wanted, "{stdout}");
+        if want[0].1 == "not verifiable" {
+            let why = json["verdicts"][0]["message"].as_str().unwrap();
+            assert!(why.contains("grant it View Event Log Files (ViewEventLogFiles)"), "{why}");
+        } else {
+            assert!(json["files"].as_u64().unwrap() >= 1 && json["interval"] == "Hourly", "{json}");
+        }
+    };
+    let all = |s: &'static str| -> &'static [(&'static str, &'static str)] {
+        match s {
+            "passed" => {
+                &[("HG-AUD-01", "passed"), ("HG-AUD-02", "passed"), ("HG-AUD-03", "passed"), ("HG-AUD-04", "passed")]
+            }
+            _ => unreachable!(),
+        }
+    };
+    reconcile("reconcile-clean", &[], all("passed")).await;
+    let nv = &[
+        ("HG-AUD-01", "not verifiable"),
+        ("HG-AUD-02", "not verifiable"),
+        ("HG-AUD-03", "not verifiable"),
+        ("HG-AUD-04", "not verifiable"),
+    ];
+    reconcile("reconcile-no-permission", &[], nv).await;
+    reconcile(
+        "reconcile-missing-denied",
+        &["audit-missing-denied"],
+        &[("HG-AUD-01", "failed"), ("HG-AUD-02", "failed"), ("HG-AUD-03", "passed"), ("HG-AUD-04", "passed")],
+    )
+    .await;
+    reconcile(
+        "reconcile-missing-user",
+        &["audit-missing-user"],
+        &[("HG-AUD-01", "failed"), ("HG-AUD-02", "passed"), ("HG-AUD-03", "passed"), ("HG-AUD-04", "failed")],
+    )
+    .await;
+    reconcile(
+        "reconcile-integration-user",
+        &["integration-user-attribution"],
+        &[("HG-AUD-01", "passed"), ("HG-AUD-02", "passed"), ("HG-AUD-03", "passed"), ("HG-AUD-04", "failed")],
+    )
+    .await;
+    reconcile(
+        "reconcile-token-logged",
+        &["token-in-audit-log"],
+        &[("HG-AUD-01", "passed"), ("HG-AUD-02", "passed"), ("HG-AUD-03", "failed"), ("HG-AUD-04", "passed")],
+    )
+    .await;
+}

@@ -8,28 +8,28 @@ Feature: The audit trail reconstructs user, tool and token activity
   Scenario: HG-AUD-01 every REST and tool call, allowed and denied, is in the audit log
     When agent reads the Case record "shared-case"
     And agent reads the Opportunity record "opportunity"
-    And agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id FROM Case"}'
-    And agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id FROM Opportunity"}'
-    And agent calls getCaseHealthSummary on the custom MCP server with '{"caseId": "@shared-case"}'
+    And agent queries "SELECT Id FROM Case" through the reads MCP server
+    And agent queries "SELECT Id FROM Opportunity" through the reads MCP server
+    And agent runs the record action on the record "shared-case"
     Then every request this scenario sent is in the audit log with who, what and how it ended
 
   @HG-AUD-02 @MUST
   Scenario: HG-AUD-02 denied requests are recorded with the code the caller was given
     When agent reads the Opportunity record "opportunity"
     And agent queries "SELECT Id, Name FROM Opportunity"
-    And agent calls getObjectSchema on the reads MCP server with '{"objectName": "Opportunity"}'
+    And agent describes Opportunity through the reads MCP server
     And agent reads the Case record "shared-case"
-    And agent calls soqlQuery on the reads MCP server with '{"query": "SELECT Id FROM Case"}'
+    And agent queries "SELECT Id FROM Case" through the reads MCP server
     Then each denied request is recorded with the code its caller was given, and each allowed one with none
 
   @HG-AUD-03 @MUST
   Scenario: HG-AUD-03 no credential appears in any audit record
-    When agent calls getUserInfo on the reads MCP server with '{}'
+    When agent calls the identity tool on the reads MCP server
     Then no credential of this run appears in the audit log
 
   @HG-AUD-04 @MUST
   Scenario: HG-AUD-04 actions are attributed to the named end user
-    When agent calls getUserInfo on the reads MCP server with '{}'
+    When agent calls the identity tool on the reads MCP server
     Then the audit records of this scenario attribute the tool calls to agent
 
   @HG-AUD-05 @MUST

@@ -160,6 +160,10 @@ impl<'a> Access<'a> {
                 let read = self.has("ViewAllData") || self.has("ViewRealTimeEventMonitoringData");
                 ObjectPerms { read, view_all: read, ..Default::default() }
             }
+            Some(Builtin::EventLogFile) => {
+                let read = self.has("ViewEventLogFiles");
+                ObjectPerms { read, view_all: read, ..Default::default() }
+            }
             None => {
                 let mut p = self.objects.get(&o.name).copied().unwrap_or_default();
                 if self.has("ModifyAllData") {
@@ -214,6 +218,7 @@ impl<'a> Access<'a> {
                 return if op.edit { RecordAccess::Edit } else { RecordAccess::Read };
             }
             Some(Builtin::ApiEvent)
+            | Some(Builtin::EventLogFile)
             | Some(Builtin::Profile)
             | Some(Builtin::OauthToken)
             | Some(Builtin::UserPermissionAccess)

@@ -223,6 +223,7 @@ impl<'a> Data<'a> {
                 .iter()
                 .map(|a| Record { object: o.name.clone(), id: a.id.clone(), fields: a.to_fields() })
                 .collect(),
+            Some(Builtin::EventLogFile) => crate::event_log::rows(self.org, audit),
             Some(Builtin::UserPermissionAccess) => vec![self.access.permission_row()],
             Some(Builtin::FieldDefinition) => self.field_definitions(),
             Some(Builtin::UserRecordAccess) => self.user_record_access(store),
@@ -231,6 +232,7 @@ impl<'a> Data<'a> {
         let is_virtual = matches!(
             o.builtin,
             Some(Builtin::ApiEvent)
+                | Some(Builtin::EventLogFile)
                 | Some(Builtin::UserPermissionAccess)
                 | Some(Builtin::FieldDefinition)
                 | Some(Builtin::UserRecordAccess)

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod connect;
 pub mod data;
 pub mod error;
+pub mod event_log;
 pub mod faults;
 pub mod form;
 pub mod ids;

@@ -15,9 +15,11 @@ pub const USER_PERMISSIONS: &[&str] = &[
     "CustomizeApplication",
     "AuthorApex",
     "ViewRealTimeEventMonitoringData",
+    "ViewEventLogFiles",
 ];
 
-/// Tools of Salesforce's hosted SObject MCP servers.
+/// Tools of Salesforce's hosted SObject MCP servers (`getRecord` is the mock's own: the platform
+/// reads one record through `soqlQuery`).
 pub const STANDARD_TOOLS: &[&str] = &[
     "getUserInfo",
     "getObjectSchema",
@@ -28,6 +30,9 @@ pub const STANDARD_TOOLS: &[&str] = &[
     "updateSobjectRecord",
     "deleteSobjectRecord",
 ];
+
+/// The arguments the standard tools take (`q`: the platform's `soqlQuery` parameter).
+pub const STANDARD_ARGUMENTS: &[&str] = &["objectName", "recordId", "fields", "q", "limit"];
 
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {key}: {problem}")]
@@ -127,6 +132,9 @@ pub enum Builtin {
     /// The audit log (the Real-Time Event Monitoring analog); ViewAllData or
     /// ViewRealTimeEventMonitoringData, read only.
     ApiEvent,
+    /// Event log files (`ApiTotalUsage`, hourly and daily) with their CSV; ViewEventLogFiles, read
+    /// only (`event_log`).
+    EventLogFile,
     /// A user's authorization of an app (one row per user and app). An admin deleting it is the
     /// app kill switch: every token of that user for that app dies. ManageUsers only.
     OauthToken,
@@ -315,6 +323,27 @@ pub struct McpServer {
     pub custom_tools: Vec<CustomTool>,
     /// Offers the record resource template, the record prompt and record-id completions.
     pub record_doors: bool,
+    /// Standard tool name -> the name this server offers it under (none: the platform's).
+    pub tool_names: BTreeMap<String, String>,
+    /// Standard argument name -> the name this server's standard tools take it under.
+    pub argument_names: BTreeMap<String, String>,
+}
+
+impl McpServer {
+    /// The name a standard tool is offered under.
+    pub fn offered_name<'a>(&'a self, standard: &'a str) -> &'a str {
+        self.tool_names.get(standard).map(String::as_str).unwrap_or(standard)
+    }
+
+    /// The standard tool behind an offered name, where it is one of this server's.
+    pub fn standard_name(&self, offered: &str) -> Option<&str> {
+        self.standard_tools.iter().map(String::as_str).find(|s| self.offered_name(s) == offered)
+    }
+
+    /// The name a standard argument is taken under.
+    pub fn offered_argument<'a>(&'a self, standard: &'a str) -> &'a str {
+        self.argument_names.get(standard).map(String::as_str).unwrap_or(standard)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -277,6 +277,13 @@ pub struct McpServerDef {
     /// Also offers records through MCP resources, a prompt and completions (`mcp::doors`).
     #[serde(default)]
     pub record_doors: bool,
+    /// The names this server offers standard tools under (`soqlQuery = "query_records"`): a
+    /// deployment whose tools are named otherwise, for the gate's tool mapping.
+    #[serde(default)]
+    pub tool_names: BTreeMap<String, String>,
+    /// The names its standard tools' arguments go by (`q = "soql"`, `recordId = "id"`).
+    #[serde(default)]
+    pub argument_names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -291,4 +298,7 @@ pub struct CustomToolDef {
     pub read_only_hint: bool,
     #[serde(default)]
     pub destructive_hint: bool,
+    /// The argument that takes the record id (default `caseId`).
+    #[serde(default)]
+    pub argument: Option<String>,
 }

@@ -25,19 +25,21 @@ type Shared = State<Arc<MockOrg>>;
 pub struct Reply {
     status: u16,
     body: Option<Value>,
+    /// A CSV body instead of JSON (an event log file's LogFile).
+    csv: Option<String>,
 }
 
 impl Reply {
     fn ok(body: Value) -> Self {
-        Reply { status: 200, body: Some(body) }
+        Reply { status: 200, body: Some(body), csv: None }
     }
 
     pub(crate) fn json(status: u16, body: Value) -> Self {
-        Reply { status, body: Some(body) }
+        Reply { status, body: Some(body), csv: None }
     }
 
     pub(crate) fn empty(status: u16) -> Self {
-        Reply { status, body: None }
+        Reply { status, body: None, csv: None }
     }
 }
 
@@ -50,9 +52,10 @@ impl Outcome for Reply {
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let status = axum::http::StatusCode::from_u16(self.status).unwrap_or(axum::http::StatusCode::OK);
-        match self.body {
-            Some(b) => (status, axum::Json(b)).into_response(),
-            None => status.into_response(),
+        match (self.body, self.csv) {
+            (_, Some(csv)) => (status, [(axum::http::header::CONTENT_TYPE, "text/csv")], csv).into_response(),
+            (Some(b), None) => (status, axum::Json(b)).into_response(),
+            (None, None) => status.into_response(),
         }
     }
 }
@@ -68,6 +71,7 @@ pub fn routes() -> Router<Arc<MockOrg>> {
         .route("/services/data/{version}/sobjects/{object}", axum::routing::post(create))
         .route("/services/data/{version}/sobjects/{object}/describe", get(describe))
         .route("/services/data/{version}/sobjects/{object}/{id}", get(read).patch(update).delete(delete))
+        .route("/services/data/{version}/sobjects/{object}/{id}/{field}", get(blob))
         .route("/services/data/{version}/query", get(query))
         .route("/services/data/{version}/query/", get(query))
 }
@@ -202,6 +206,26 @@ async fn read(
     })
 }
 
+/// A record's blob field: the mock has one, an event log file's `LogFile` (its CSV). Anything
+/// else, or a file the caller may not read, is the platform's 404.
+async fn blob(
+    State(s): Shared,
+    SfPath((version, object, id, field)): SfPath<(String, String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    call(&s, &headers, &method, &uri, &version, |d, trace| {
+        let schema = d.org.object(&object).filter(|o| o.builtin == Some(crate::model::Builtin::EventLogFile));
+        let readable = schema.is_some_and(|o| d.access.object(o).read);
+        trace.object = Some(object.clone());
+        match crate::event_log::log_file(d.org, &s.audit, &id) {
+            Some(csv) if readable && field == "LogFile" => Ok(Reply { status: 200, body: None, csv: Some(csv) }),
+            _ => Err(SfError::not_found()),
+        }
+    })
+}
+
 async fn query(
     State(s): Shared,
     SfPath(version): SfPath<String>,
@@ -231,7 +255,7 @@ async fn create(
         let body = json_body(body)?;
         let mut store = s.store_write();
         let created = d.create(&mut store, &object, &body, trace)?;
-        Ok(Reply { status: 201, body: Some(created) })
+        Ok(Reply::json(201, created))
     })
 }
 
@@ -250,7 +274,7 @@ async fn update(
             d.update(&mut store, &object, &id, &body, trace)?
         };
         s.apply(effects);
-        Ok(Reply { status: 204, body: None })
+        Ok(Reply::empty(204))
     })
 }
 
@@ -267,7 +291,7 @@ async fn delete(
             d.delete(&mut store, &object, &id, trace)?
         };
         s.apply(effects);
-        Ok(Reply { status: 204, body: None })
+        Ok(Reply::empty(204))
     })
 }
 

@@ -593,6 +593,37 @@ impl Validator<'_> {
                     );
                 }
             }
+            for (standard, offered) in &s.tool_names {
+                if !s.standard_tools.contains(standard) {
+                    return Err(self.err(
+                        format!("{key}.toolNames.{standard}"),
+                        "names a tool this server's standardTools do not list",
+                    ));
+                }
+                let clash = s.tool_names.values().filter(|o| *o == offered).count() > 1
+                    || s.standard_tools.iter().any(|t| t == offered && !s.tool_names.contains_key(t))
+                    || s.custom_tools.iter().any(|t| &t.name == offered);
+                if offered.is_empty() || clash {
+                    return Err(self.err(
+                        format!("{key}.toolNames.{standard}"),
+                        format!("'{offered}' is empty or another tool's name on this server"),
+                    ));
+                }
+            }
+            for (standard, offered) in &s.argument_names {
+                if !STANDARD_ARGUMENTS.contains(&standard.as_str()) {
+                    return Err(self.err(
+                        format!("{key}.argumentNames.{standard}"),
+                        format!("not a standard tool argument (one of {})", STANDARD_ARGUMENTS.join(", ")),
+                    ));
+                }
+                if offered.is_empty() || s.argument_names.values().filter(|o| *o == offered).count() > 1 {
+                    return Err(self.err(
+                        format!("{key}.argumentNames.{standard}"),
+                        format!("'{offered}' is empty or another argument's name"),
+                    ));
+                }
+            }
             let mut custom = Vec::new();
             for (j, t) in s.custom_tools.iter().enumerate() {
                 let tkey = format!("{key}.customTools[{j}]");
@@ -608,7 +639,7 @@ impl Validator<'_> {
                 custom.push(CustomTool {
                     name: t.name.clone(),
                     description: t.description.clone(),
-                    argument: "caseId".into(),
+                    argument: t.argument.clone().unwrap_or_else(|| "caseId".into()),
                     argument_default: None,
                     title: None,
                     apex_class: t.apex_class.clone(),
@@ -622,6 +653,8 @@ impl Validator<'_> {
                 standard_tools: s.standard_tools.clone(),
                 custom_tools: custom,
                 record_doors: s.record_doors,
+                tool_names: s.tool_names.clone(),
+                argument_names: s.argument_names.clone(),
             });
         }
         Ok(out)
@@ -725,6 +758,20 @@ fn builtin_objects() -> Vec<ObjectSchema> {
             "3AE",
             Builtin::ApiEvent,
             crate::audit::EVENT_FIELDS.iter().map(|(n, k)| system_field(n, n, *k, None)).collect(),
+        ),
+        object(
+            "EventLogFile",
+            "Event Log File",
+            "0AT",
+            Builtin::EventLogFile,
+            vec![
+                id(),
+                text("EventType"),
+                system_field("LogDate", "Log Date", FieldKind::DateTime, None),
+                text("Interval"),
+                system_field("Sequence", "Sequence", FieldKind::Double, None),
+                system_field("LogFileLength", "Log File Length", FieldKind::Double, None),
+            ],
         ),
         object(
             "UserPermissionAccess",

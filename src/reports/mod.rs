@@ -68,6 +68,30 @@ pub fn write_all(dir: &Path, info: &RunInfo, results: &[ControlResult]) -> std::
     Ok(())
 }
 
+/// `audit-plan.json`: the calls the audit scenarios made, for `audit reconcile` to find in the
+/// org's event log files later. Written only when an audit scenario ran.
+pub fn write_audit_plan(
+    dir: &Path,
+    info: &RunInfo,
+    results: &[ControlResult],
+    secrets: &steps::evidence::Secrets,
+) -> std::io::Result<()> {
+    let calls: Vec<steps::audit_plan::PlannedCall> = results.iter().flat_map(|r| r.planned.iter().cloned()).collect();
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let plan = steps::audit_plan::AuditPlan {
+        run_id: format!("{}@{}", info.target, info.started),
+        target: info.target.clone(),
+        started: info.started.clone(),
+        finished: info.finished.clone(),
+        calls,
+        secret_fingerprints: steps::audit_plan::fingerprints(secrets),
+    };
+    let text = serde_json::to_string_pretty(&plan).map_err(std::io::Error::other)?;
+    atomic_write(&dir.join("audit-plan.json"), secrets.redact(&text).as_bytes())
+}
+
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("report");
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));

@@ -62,9 +62,11 @@ pub(crate) fn argument_sets(schema: &Value, c: &Candidates) -> Vec<Map<String, V
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
+    // The platform's soqlQuery calls its query `q`; a description that says SOQL names it too.
     let kind = |name: &str| {
         let n = name.to_ascii_lowercase();
-        if n.contains("query") || n.contains("soql") {
+        let said = props.get(name).and_then(|p| p["description"].as_str()).unwrap_or_default().to_ascii_lowercase();
+        if n == "q" || n.contains("query") || n.contains("soql") || said.contains("soql") {
             "query"
         } else if n.ends_with("id") || n.ends_with("ids") {
             "id"

@@ -137,6 +137,11 @@ impl Secrets {
         out
     }
 
+    /// Every secret with its kind.
+    pub fn with_kinds(&self) -> Vec<(String, &'static str)> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).list.clone()
+    }
+
     pub fn all(&self) -> Vec<String> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).list.iter().map(|(s, _)| s.clone()).collect()
     }

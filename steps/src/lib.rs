@@ -2,6 +2,7 @@
 //! records redacted evidence, the OAuth login driver, and the World with its thin steps.
 
 pub mod audience;
+pub mod audit_plan;
 pub mod bearer_variants;
 pub mod canary_prober;
 pub mod catalog_pin;
@@ -14,6 +15,7 @@ pub mod handles;
 pub mod html_form;
 pub mod isolation;
 pub mod login;
+pub mod mcp_tools;
 pub mod permission_removal;
 pub mod pkce;
 pub mod platform;
@@ -41,5 +43,6 @@ mod org_steps;
 mod pin_steps;
 mod scope_steps;
 pub mod sys_steps;
+mod tool_steps;
 
 pub use world::GateWorld;

@@ -41,6 +41,9 @@ async fn call_tool(
     w.mcp_request(&persona, &server, "tools/call", json!({"name": tool, "arguments": args})).await
 }
 
+// A check after a call the target has no tool for (`skipped_call`) has no result to judge; the
+// skip is in the evidence, and the row's other calls carry it.
+
 /// The decision on the last tool call: allowed when it returned a result that is not an error.
 fn decide_call(w: &mut GateWorld) {
     let Ok(r) = w.last() else { return };
@@ -59,6 +62,9 @@ fn tool_result(w: &GateWorld) -> Result<Value, StepError> {
 
 #[then(expr = "the tool result is an error with {word}")]
 async fn tool_error(w: &mut GateWorld, code: String) -> Result<(), StepError> {
+    if w.skipped_call.is_some() {
+        return Ok(());
+    }
     let marker = w.target.canary_marker.clone();
     decide_call(w);
     let result = tool_result(w)?;
@@ -71,6 +77,9 @@ async fn tool_error(w: &mut GateWorld, code: String) -> Result<(), StepError> {
 
 #[then(expr = "the tool error names the field {word}")]
 async fn tool_error_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
+    if w.skipped_call.is_some() {
+        return Ok(());
+    }
     let result = tool_result(w)?;
     let text = result["content"][0]["text"].as_str().unwrap_or_default();
     let fields = serde_json::from_str::<Value>(text).ok().map(|e| e[0]["fields"].clone()).unwrap_or(Value::Null);
@@ -79,6 +88,9 @@ async fn tool_error_field(w: &mut GateWorld, field: String) -> Result<(), StepEr
 
 #[then("the tool result succeeds")]
 async fn tool_ok(w: &mut GateWorld) -> Result<(), StepError> {
+    if w.skipped_call.is_some() {
+        return Ok(());
+    }
     decide_call(w);
     let result = tool_result(w)?;
     expect(result["isError"] != json!(true), "a successful tool result", || {
@@ -88,6 +100,9 @@ async fn tool_ok(w: &mut GateWorld) -> Result<(), StepError> {
 
 #[then(expr = "the tool result has no {word} field")]
 async fn tool_no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
+    if w.skipped_call.is_some() {
+        return Ok(());
+    }
     let result = tool_result(w)?;
     let s = &result["structuredContent"];
     let present =
@@ -98,10 +113,23 @@ async fn tool_no_field(w: &mut GateWorld, field: String) -> Result<(), StepError
 
 #[then(expr = "the tool result does not list the {string} record")]
 async fn tool_not_listing(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
+    if w.skipped_call.is_some() {
+        return Ok(());
+    }
     let id = w.record(&alias)?.id;
     let result = tool_result(w)?;
     w.decide(Some(result.to_string().contains(&id)), Some(&format!("record @{alias}")));
     expect(!result.to_string().contains(&id), format!("record {alias} absent"), || "it is in the result".into())
+}
+
+#[then(expr = "the tool result lists the {string} record")]
+async fn tool_listing(w: &mut GateWorld, alias: String) -> Result<(), StepError> {
+    if w.skipped_call.is_some() {
+        return Ok(());
+    }
+    let id = w.record(&alias)?.id;
+    let result = tool_result(w)?;
+    expect(result.to_string().contains(&id), format!("record {alias} listed"), || "it is not in the result".into())
 }
 
 #[then(expr = "the tool list offers {word}")]

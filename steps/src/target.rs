@@ -227,6 +227,8 @@ pub struct Target {
     pub unavailable: BTreeMap<String, String>,
     /// How to learn the caller's identity from a tool: (tool name, JSON pointer into its result).
     pub identity_tool: Option<(String, String)>,
+    /// Which MCP tool does what, for the PERM rows through MCP.
+    pub mcp_tools: crate::mcp_tools::ToolMap,
     /// The agent's MCP servers by the names scenarios use ("reads", "custom") -> their URLs. The
     /// catalog and system-mode controls walk every tool on these.
     pub mcp_servers: BTreeMap<String, String>,

@@ -138,6 +138,9 @@ pub struct GateWorld {
     pub catalog: Option<(String, crate::catalog_pin::PersonaCatalog)>,
     /// One server's catalog listed twice in a session, and whether list_changed came between.
     pub relisted: Option<crate::catalog_pin::Relisting>,
+    /// Why the last tool call was not made (the target has no tool for it): the checks on its
+    /// result have nothing to judge, and say so.
+    pub skipped_call: Option<String>,
 }
 
 /// What the concurrent redemptions of one code got.
@@ -167,6 +170,39 @@ pub struct Sent {
     pub what: String,
     /// The code its caller was refused with; None when it was allowed.
     pub refusal: Option<String>,
+    /// When it was sent (ms since the epoch), as the org's event log times it.
+    pub at_ms: i64,
+    pub http_method: String,
+    pub status: u16,
+    /// Who sent it, and through which MCP server and tool, where a persona's step did.
+    pub persona: Option<String>,
+    pub server: Option<String>,
+    pub tool: Option<String>,
+    pub entity: Option<String>,
+    /// It carried the probe app's token (REST where the agent's app grants no REST scope).
+    pub probe_app: bool,
+}
+
+impl Sent {
+    fn new(id: String, what: String, method: &str, reply: &Reply, refusal: Option<String>) -> Sent {
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        Sent {
+            id,
+            what,
+            refusal,
+            at_ms,
+            http_method: method.to_string(),
+            status: reply.status,
+            persona: None,
+            server: None,
+            tool: None,
+            entity: None,
+            probe_app: false,
+        }
+    }
 }
 
 /// A SOQL string literal: quotes and backslashes escaped, so a value from the target file stays a
@@ -246,6 +282,11 @@ impl std::fmt::Display for Cleanup {
 }
 
 impl GateWorld {
+    /// A World outside a run (`audit reconcile`): the installed target, no scenario.
+    pub fn standalone() -> Self {
+        Self::new()
+    }
+
     fn new() -> Self {
         let target = target::current();
         GateWorld {
@@ -280,6 +321,7 @@ impl GateWorld {
             crosstalk: None,
             catalog: None,
             relisted: None,
+            skipped_call: None,
         }
     }
 
@@ -462,13 +504,18 @@ impl GateWorld {
         let id = request_id();
         self.asked = (persona != "admin")
             .then(|| crate::decisions::rest(persona, method.as_str(), path, body.as_ref(), &self.target.records));
+        let method_name = method.to_string();
         let mut req = Request::new(method, self.target.rest(path)).bearer(&token);
         req.headers.push(("X-Request-Id".into(), id.clone()));
         if let Some(b) = body {
             req = req.json(b);
         }
         let reply = self.probe.send(req).await?;
-        self.sent.push(Sent { id, what: "REST".into(), refusal: refusal(&reply, false) });
+        let mut sent = Sent::new(id, "REST".into(), method_name.as_str(), &reply, refusal(&reply, false));
+        sent.persona = Some(persona.to_string());
+        sent.entity = crate::audit_plan::entity_of(path);
+        sent.probe_app = !self.target.agent_reaches_rest();
+        self.sent.push(sent);
         self.last = Some(reply);
         Ok(())
     }
@@ -655,7 +702,8 @@ impl GateWorld {
             req = req.bearer(t);
         }
         let reply = self.probe.send(req).await?;
-        self.sent.push(Sent { id, what: method, refusal: refusal(&reply, true) });
+        let refused = refusal(&reply, true);
+        self.sent.push(Sent::new(id, method, "POST", &reply, refused));
         self.last = Some(reply);
         Ok(())
     }
@@ -692,13 +740,21 @@ impl GateWorld {
         method: &str,
         params: Value,
     ) -> Result<(), StepError> {
+        self.skipped_call = None;
         let session = self.mcp_open(persona, server).await?;
         let url = self.mcp_url(server)?;
         let token = self.token(persona).await?;
         self.asked =
             (persona != "admin").then(|| crate::decisions::mcp(persona, server, method, &params, &self.target.records));
+        let tool = params.get("name").and_then(Value::as_str).map(str::to_string);
+        let entity = params.get("arguments").and_then(|a| crate::audit_plan::entity_of(&a.to_string()));
         let body = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": method, "params": params});
-        self.mcp_send(&url, Some(&token), Some(&session), body, &[]).await
+        self.mcp_send(&url, Some(&token), Some(&session), body, &[]).await?;
+        if let Some(sent) = self.sent.last_mut() {
+            (sent.persona, sent.server, sent.tool, sent.entity) =
+                (Some(persona.into()), Some(server.into()), tool, entity);
+        }
+        Ok(())
     }
 
     /// Proof that what a denial is about exists here: the admin reads the record (and sees a

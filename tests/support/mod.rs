@@ -168,3 +168,35 @@ pub fn assert_valid_sarif(sarif: &std::path::Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The default org with its MCP tools under other names: the standard tools renamed on both
+/// SObject servers (`soqlQuery` is `run_soql` taking `statement`, record ids go in `id`, ...),
+/// and the custom tool `summarize_case` taking `case`. A deployment the tool map must follow.
+pub fn renamed_tools_org() -> String {
+    let default = include_str!("../../mock-org/orgs/default.toml");
+    let reads = "standardTools = [\"getUserInfo\", \"getObjectSchema\", \"soqlQuery\", \"getRecord\", \"listRecentSobjectRecords\"]\n";
+    let all = "standardTools = [\"getUserInfo\", \"getObjectSchema\", \"soqlQuery\", \"getRecord\", \"listRecentSobjectRecords\", \"createSobjectRecord\", \"updateSobjectRecord\", \"deleteSobjectRecord\"]\n";
+    let read_names = "soqlQuery = \"run_soql\", getObjectSchema = \"describe_sobject\", getRecord = \"fetch_record\", listRecentSobjectRecords = \"recent_records\"";
+    let write_names = "createSobjectRecord = \"insert_record\", updateSobjectRecord = \"patch_record\", deleteSobjectRecord = \"remove_record\"";
+    let arguments =
+        "argumentNames = { q = \"statement\", objectName = \"sobject\", recordId = \"id\", fields = \"values\" }\n";
+    let renamed = default
+        .replacen(reads, &format!("{reads}toolNames = {{ {read_names} }}\n{arguments}"), 1)
+        .replacen(all, &format!("{all}toolNames = {{ {read_names}, {write_names} }}\n{arguments}"), 1)
+        .replacen("name = \"getCaseHealthSummary\"\n", "name = \"summarize_case\"\nargument = \"case\"\n", 1);
+    assert_eq!(renamed.matches("toolNames").count(), 2, "both SObject servers renamed");
+    assert!(renamed.contains("summarize_case"), "the custom tool renamed");
+    renamed
+}
+
+/// The tool map a target file gives for `renamed_tools_org`.
+pub const RENAMED_TOOL_MAP: &str = r#"[mcp_tools]
+query = { tool = "run_soql", arguments = { query = "statement" } }
+describe = { tool = "describe_sobject", arguments = { object = "sobject" } }
+read = { tool = "fetch_record", arguments = { object = "sobject", id = "id" } }
+list_recent = { tool = "recent_records", arguments = { object = "sobject" } }
+create = { tool = "insert_record", arguments = { object = "sobject", fields = "values" } }
+update = { tool = "patch_record", arguments = { object = "sobject", id = "id", fields = "values" } }
+delete = { tool = "remove_record", arguments = { object = "sobject", id = "id" } }
+record_action = { tool = "summarize_case", server = "custom", arguments = { id = "case" } }
+"#;

@@ -9,7 +9,7 @@ use crate::audit::Trace;
 use crate::data::{Data, Effect};
 use crate::error::SfError;
 use crate::faults::Fault;
-use crate::model::{CustomTool, McpServer};
+use crate::model::{CustomTool, McpServer, STANDARD_ARGUMENTS};
 use crate::pipeline::Caller;
 use serde_json::{Map, Value, json};
 
@@ -58,7 +58,7 @@ fn standard(name: &str) -> Option<ToolDef> {
             ("Describes an object's fields the user can see.", schema(&[obj], &["objectName"]), true, false)
         }
         "soqlQuery" => {
-            ("Runs a SOQL query as the user.", schema(&[("query", "string", "a SOQL query")], &["query"]), true, false)
+            ("Runs a SOQL query as the user.", schema(&[("q", "string", "a SOQL query")], &["q"]), true, false)
         }
         "getRecord" => (
             "Reads one record.",
@@ -111,9 +111,31 @@ fn custom(t: &CustomTool) -> ToolDef {
     }
 }
 
+/// A standard tool under the names this server gives it and its arguments.
+fn offered_standard(server: &McpServer, name: &str) -> Option<ToolDef> {
+    let mut def = standard(name)?;
+    def.name = server.offered_name(name).to_string();
+    if let Some(Value::Object(props)) = def.input_schema.remove("properties") {
+        let renamed: Map<String, Value> =
+            props.into_iter().map(|(k, v)| (server.offered_argument(&k).to_string(), v)).collect();
+        def.input_schema.insert("properties".into(), Value::Object(renamed));
+    }
+    if let Some(Value::Array(req)) = def.input_schema.get_mut("required") {
+        for r in req.iter_mut() {
+            *r = json!(server.offered_argument(r.as_str().unwrap_or_default()));
+        }
+    }
+    Some(def)
+}
+
 /// The tools a server offers, in declaration order.
 pub fn definitions(server: &McpServer) -> Vec<ToolDef> {
-    server.standard_tools.iter().filter_map(|n| standard(n)).chain(server.custom_tools.iter().map(custom)).collect()
+    server
+        .standard_tools
+        .iter()
+        .filter_map(|n| offered_standard(server, n))
+        .chain(server.custom_tools.iter().map(custom))
+        .collect()
 }
 
 /// The tools a user is offered on a server, as `tools/list` lists them (the rug-pull fault,
@@ -148,7 +170,7 @@ impl ToolDef {
 pub fn visible_to(access: &Access, server: &McpServer, name: &str) -> bool {
     match server.custom_tools.iter().find(|t| t.name == name) {
         Some(t) => access.has_class(&t.apex_class),
-        None => server.standard_tools.iter().any(|n| n == name),
+        None => server.standard_name(name).is_some(),
     }
 }
 
@@ -169,6 +191,21 @@ pub fn parse(server: &McpServer, name: &str, args: &Map<String, Value>) -> Resul
     if let Some(extra) = args.keys().find(|k| !allowed.contains(k)) {
         return Err(format!("unexpected argument '{extra}'"));
     }
+    // A standard tool is read under its standard name and arguments from here on.
+    let standard_args: Map<String, Value>;
+    let (name, args) = match server.standard_name(name) {
+        Some(standard) => {
+            standard_args = args
+                .iter()
+                .map(|(k, v)| {
+                    let back = STANDARD_ARGUMENTS.iter().find(|s| server.offered_argument(s) == k);
+                    (back.map(|s| s.to_string()).unwrap_or_else(|| k.clone()), v.clone())
+                })
+                .collect();
+            (standard, &standard_args)
+        }
+        None => (name, args),
+    };
     let object = || text(args, "objectName");
     let id = || text(args, "recordId");
     let fields = || match args.get("fields") {
@@ -179,7 +216,7 @@ pub fn parse(server: &McpServer, name: &str, args: &Map<String, Value>) -> Resul
     Ok(match name {
         "getUserInfo" => ToolCall::GetUserInfo,
         "getObjectSchema" => ToolCall::GetObjectSchema { object: object()? },
-        "soqlQuery" => ToolCall::SoqlQuery { query: text(args, "query")? },
+        "soqlQuery" => ToolCall::SoqlQuery { query: text(args, "q")? },
         "getRecord" => ToolCall::GetRecord {
             object: object()?,
             id: id()?,

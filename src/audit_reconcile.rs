@@ -1,0 +1,607 @@
+//! `headless-gate audit reconcile`: HG-AUD-01..04 from a real org's event log files, after the
+//! fact. A run writes `audit-plan.json` (the calls its audit scenarios made); this reads the
+//! org's `EventLogFile` rows of `EventType = 'ApiTotalUsage'` (hourly where Event Monitoring is
+//! licensed, else daily; late events come in a new file with a higher `Sequence`, so rows are
+//! deduplicated by `REQUEST_ID`) and finds each planned call in them. The log names its own
+//! request ids, so a call is matched on what both sides know: the time (within `SKEW_MS`), the
+//! API (the hosted MCP servers' `API_CLIENT_CATEGORY`), the HTTP method and how it ended (a REST
+//! call's exact status; a tool call refused inside a 200 as a status of 400 or more), preferring
+//! the persona's own user and the object it touched. A call not found is pending while the
+//! platform's documented delay has not passed, and missing after.
+
+use crate::results::Outcome;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use steps::audit_plan::{AuditPlan, PlannedCall, fingerprint};
+
+/// How far apart the gate's clock and the org's may put one call.
+pub const SKEW_MS: i64 = 5 * 60 * 1000;
+/// The platform's documented delays: hourly files appear 3 to 6 hours late, daily ones the next
+/// day (here: six hours into it).
+pub const HOURLY_DELAY_MS: i64 = 6 * 3_600_000;
+pub const DAILY_DELAY_MS: i64 = 30 * 3_600_000;
+/// The category the hosted MCP servers' calls carry in ApiTotalUsage.
+pub const HOSTED_MCP: &str = "SALESFORCE_HOSTED_MCP";
+
+/// One ApiTotalUsage row, by column.
+pub type LogRow = BTreeMap<String, String>;
+
+/// How one control came out, with a line per planned call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Verdict {
+    pub id: String,
+    /// passed, failed, not verifiable, or pending (the log may still be coming).
+    pub status: String,
+    pub message: Option<String>,
+    pub calls: Vec<String>,
+}
+
+/// What judging needs besides the plan and the rows.
+pub struct Context<'a> {
+    /// Username -> the user's id, as the admin read it (15 or 18 characters).
+    pub user_ids: &'a BTreeMap<String, String>,
+    pub now_ms: i64,
+    /// How long after a call its row may still be missing.
+    pub delay_ms: i64,
+}
+
+/// `20261201153012.123` -> milliseconds since the epoch.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| whole[r].parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+    let (hh, mm, ss) = (n(8..10)?, n(10..12)?, n(12..14)?);
+    let millis = format!("{frac:0<3}")[..3].parse::<i64>().ok()?;
+    // Days from civil (Howard Hinnant), the inverse of the mock's formatter.
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + millis)
+}
+
+/// Rows of several files (and sequences) with each `REQUEST_ID` once.
+pub fn dedupe(rows: Vec<LogRow>) -> Vec<LogRow> {
+    let mut seen = BTreeSet::new();
+    rows.into_iter()
+        .filter(|r| match r.get("REQUEST_ID").filter(|id| !id.is_empty()) {
+            Some(id) => seen.insert(id.clone()),
+            None => true,
+        })
+        .collect()
+}
+
+fn id15(id: &str) -> &str {
+    id.get(..15).unwrap_or(id)
+}
+
+/// Whether a row could be the log's record of a call (before preferring one).
+fn could_be(call: &PlannedCall, row: &LogRow) -> bool {
+    let field = |k: &str| row.get(k).map(String::as_str).unwrap_or_default();
+    let Some(at) = parse_timestamp(field("TIMESTAMP")) else { return false };
+    let status: u16 = field("STATUS_CODE").parse().unwrap_or(0);
+    let mcp_row = field("API_CLIENT_CATEGORY") == HOSTED_MCP;
+    let status_fits = match call.api.as_str() {
+        "MCP" => (status >= 400) == call.denied() && status != 0,
+        _ => status == call.status,
+    };
+    (at - call.at_ms).abs() <= SKEW_MS
+        && field("HTTP_METHOD").eq_ignore_ascii_case(&call.http_method)
+        && mcp_row == (call.api == "MCP")
+        && status_fits
+}
+
+/// Each planned call's row (by index into `rows`), one row per call at most: the persona's own
+/// user first, then the object it touched, then the nearest in time.
+pub fn match_calls(calls: &[PlannedCall], rows: &[LogRow], user_ids: &BTreeMap<String, String>) -> Vec<Option<usize>> {
+    let mut used = BTreeSet::new();
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    order.sort_by_key(|i| calls[*i].at_ms);
+    let mut out = vec![None; calls.len()];
+    for i in order {
+        let call = &calls[i];
+        let user = user_ids.get(&call.username).map(|u| id15(u).to_string());
+        let best = rows
+            .iter()
+            .enumerate()
+            .filter(|(j, r)| !used.contains(j) && could_be(call, r))
+            .min_by_key(|(_, r)| {
+                let own = user.as_deref().is_some_and(|u| r.get("USER_ID").is_some_and(|x| id15(x) == u));
+                let entity = call.entity.as_ref().is_some_and(|e| r.get("ENTITY_NAME") == Some(e));
+                let at = r.get("TIMESTAMP").and_then(|t| parse_timestamp(t)).unwrap_or(i64::MAX);
+                (!own, !entity, (at - call.at_ms).abs())
+            })
+            .map(|(j, _)| j);
+        if let Some(j) = best {
+            used.insert(j);
+        }
+        out[i] = best;
+    }
+    out
+}
+
+fn describe(c: &PlannedCall) -> String {
+    let what = match (&c.tool, &c.entity) {
+        (Some(t), _) => format!("{} tool {t}", c.server.as_deref().unwrap_or("MCP")),
+        (None, Some(e)) => format!("REST {} {e}", c.http_method),
+        (None, None) => format!("REST {}", c.http_method),
+    };
+    let how = c.refusal.as_deref().map(|r| format!("refused {r}")).unwrap_or_else(|| "allowed".into());
+    format!("{what} as {} ({how})", c.username)
+}
+
+/// AUD-01..04 for the plan, from the rows of the files covering it.
+pub fn judge(plan: &AuditPlan, rows: &[LogRow], cx: &Context) -> Vec<Verdict> {
+    let matched = match_calls(&plan.calls, rows, cx.user_ids);
+    let fingerprints: BTreeSet<&str> = plan.secret_fingerprints.iter().map(String::as_str).collect();
+    steps::audit_plan::PLANNED_CONTROLS
+        .iter()
+        .map(|id| {
+            let mut lines = Vec::new();
+            let (mut failed, mut pending, mut unjudged) = (Vec::new(), 0, Vec::new());
+            let calls: Vec<(usize, &PlannedCall)> =
+                plan.calls.iter().enumerate().filter(|(_, c)| c.control == *id).collect();
+            for (i, call) in &calls {
+                let name = describe(call);
+                let Some(row) = matched[*i].map(|j| &rows[j]) else {
+                    if cx.now_ms < call.at_ms + cx.delay_ms {
+                        pending += 1;
+                        lines.push(format!("pending: {name}: not in the event log yet (within the documented delay)"));
+                    } else {
+                        failed.push(format!("{name}: no event log row"));
+                        lines.push(format!("failed: {name}: no event log row"));
+                    }
+                    continue;
+                };
+                let get = |k: &str| row.get(k).cloned().unwrap_or_default();
+                let seen = format!(
+                    "row {} at {} user {} app {} status {}",
+                    get("REQUEST_ID"),
+                    get("TIMESTAMP"),
+                    get("USER_ID"),
+                    get("CONNECTED_APP_NAME"),
+                    get("STATUS_CODE")
+                );
+                let problem: Option<String> = match *id {
+                    "HG-AUD-01" if get("USER_ID").is_empty() => Some("the row names no user".into()),
+                    "HG-AUD-01" => call
+                        .app
+                        .as_ref()
+                        .filter(|app| !get("CONNECTED_APP_NAME").eq_ignore_ascii_case(app))
+                        .map(|app| format!("the row names app '{}', not {app}", get("CONNECTED_APP_NAME"))),
+                    "HG-AUD-04" => match cx.user_ids.get(&call.username) {
+                        None => {
+                            unjudged.push(format!("the admin could not read the user id of {}", call.username));
+                            None
+                        }
+                        Some(u) if id15(u) == id15(&get("USER_ID")) => None,
+                        Some(_) => {
+                            let who = cx
+                                .user_ids
+                                .iter()
+                                .find(|(_, v)| id15(v) == id15(&get("USER_ID")))
+                                .map(|(name, _)| format!(" ({name})"))
+                                .unwrap_or_default();
+                            Some(format!("attributed to {:?}{who}", get("USER_ID")))
+                        }
+                    },
+                    _ => None,
+                };
+                match problem {
+                    Some(p) => {
+                        failed.push(format!("{name}: {p}"));
+                        lines.push(format!("failed: {name}: {p}; {seen}"));
+                    }
+                    None => lines.push(format!("found: {name}: {seen}")),
+                }
+            }
+            if *id == "HG-AUD-03" {
+                for row in rows {
+                    if let Some(col) = leaked_column(row, &fingerprints) {
+                        let at = row.get("REQUEST_ID").cloned().unwrap_or_default();
+                        failed.push(format!("a credential of the run is in {col} of row {at}"));
+                    }
+                }
+                lines.push(format!(
+                    "{} rows scanned for the run's {} credential fingerprints",
+                    rows.len(),
+                    fingerprints.len()
+                ));
+            }
+            let (status, message) = if calls.is_empty() {
+                ("not verifiable", Some("the run made no call for this control (was it selected?)".to_string()))
+            } else if !failed.is_empty() {
+                (
+                    "failed",
+                    Some(format!("expected every call in the event log as made, observed: {}", failed.join("; "))),
+                )
+            } else if !unjudged.is_empty() {
+                ("not verifiable", Some(unjudged.join("; ")))
+            } else if pending > 0 {
+                ("pending", Some(format!("{pending} of {} calls not in the event log yet", calls.len())))
+            } else {
+                ("passed", None)
+            };
+            Verdict { id: id.to_string(), status: status.into(), message, calls: lines }
+        })
+        .collect()
+}
+
+/// The first column of a row holding a value whose fingerprint is a credential of the run (the
+/// value whole, or one of its parts between separators).
+fn leaked_column(row: &LogRow, fingerprints: &BTreeSet<&str>) -> Option<String> {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "._~!*+/=-".contains(c);
+    row.iter()
+        .find(|(_, v)| {
+            std::iter::once(v.as_str())
+                .chain(v.split(|c: char| !token_char(c)))
+                .filter(|p| p.len() >= 8)
+                .any(|p| fingerprints.contains(fingerprint(p).as_str()))
+        })
+        .map(|(k, _)| k.clone())
+}
+
+/// RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF) into rows by header.
+pub fn parse_csv(text: &str) -> Vec<LogRow> {
+    let mut records: Vec<Vec<String>> = Vec::new();
+    let (mut field, mut record, mut quoted, mut chars) = (String::new(), Vec::new(), false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    let mut it = records.into_iter();
+    let header = it.next().unwrap_or_default();
+    it.filter(|r| r.len() > 1 || r.first().is_some_and(|f| !f.is_empty()))
+        .map(|r| header.iter().cloned().zip(r).collect())
+        .collect()
+}
+
+/// The outcome a verdict's status stands for in the gate's terms (pending is inconclusive).
+pub fn outcome(status: &str) -> Outcome {
+    match status {
+        "passed" => Outcome::Passed,
+        "failed" => Outcome::Failed,
+        _ => Outcome::NotVerifiable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_795_446_245_123; // 2026-11-23T15:04:05.123Z
+
+    fn call(control: &str, user: &str, api: &str, status: u16, refusal: Option<&str>) -> PlannedCall {
+        PlannedCall {
+            control: control.into(),
+            at_ms: T0,
+            username: user.into(),
+            api: api.into(),
+            http_method: if api == "MCP" { "POST" } else { "GET" }.into(),
+            server: (api == "MCP").then(|| "reads".into()),
+            tool: (api == "MCP").then(|| "soqlQuery".into()),
+            entity: Some("Case".into()),
+            app: Some("Agent_App".into()),
+            status,
+            refusal: refusal.map(str::to_string),
+            request_id: "r1".into(),
+        }
+    }
+
+    fn row(user: &str, api: &str, method: &str, status: u16, at_ms: i64, id: &str) -> LogRow {
+        let ts = {
+            let iso = mock_org::clock::format_datetime(at_ms);
+            let digits: String = iso[..19].chars().filter(char::is_ascii_digit).collect();
+            format!("{digits}.{}", &iso[20..23])
+        };
+        [
+            ("TIMESTAMP", ts),
+            ("REQUEST_ID", id.into()),
+            ("USER_ID", user.into()),
+            ("API_CLIENT_CATEGORY", if api == "MCP" { HOSTED_MCP } else { "" }.into()),
+            ("HTTP_METHOD", method.into()),
+            ("STATUS_CODE", status.to_string()),
+            ("ENTITY_NAME", "Case".into()),
+            ("CONNECTED_APP_NAME", "Agent_App".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    fn plan(calls: Vec<PlannedCall>) -> AuditPlan {
+        AuditPlan {
+            run_id: "r".into(),
+            target: "t".into(),
+            started: "s".into(),
+            finished: "f".into(),
+            calls,
+            secret_fingerprints: vec![fingerprint("00Dtoken!secretvalue")],
+        }
+    }
+
+    fn users() -> BTreeMap<String, String> {
+        [("agent@x", "005000000000001AAA"), ("admin@x", "005000000000009AAA")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    fn status_of(v: &[Verdict], id: &str) -> String {
+        v.iter().find(|x| x.id == id).unwrap().status.clone()
+    }
+
+    #[test]
+    fn timestamps_parse_back() {
+        assert_eq!(parse_timestamp("20261123150405.123"), Some(T0));
+        assert_eq!(parse_timestamp("2026-11-23"), None);
+    }
+
+    #[test]
+    fn csv_fields_may_be_quoted_with_commas_quotes_and_newlines() {
+        let rows = parse_csv("\"A\",\"B\"\r\n\"1,2\",\"say \"\"hi\"\"\"\n\"x\ny\",\"\"\n");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["A"], "1,2");
+        assert_eq!(rows[0]["B"], "say \"hi\"");
+        assert_eq!(rows[1]["A"], "x\ny");
+    }
+
+    #[test]
+    fn each_call_found_as_its_own_user_passes_and_late_sequences_count_once() {
+        let calls = vec![
+            call("HG-AUD-01", "agent@x", "REST", 200, None),
+            call("HG-AUD-02", "agent@x", "MCP", 200, Some("INVALID_TYPE")),
+            call("HG-AUD-03", "agent@x", "MCP", 200, None),
+            call("HG-AUD-04", "agent@x", "MCP", 200, None),
+        ];
+        let agent = "005000000000001";
+        let rows = dedupe(vec![
+            row(agent, "REST", "GET", 200, T0 + 900, "a"),
+            row(agent, "MCP", "POST", 400, T0 + 800, "b"),
+            row(agent, "MCP", "POST", 200, T0 + 700, "c"),
+            row(agent, "MCP", "POST", 200, T0 + 600, "d"),
+            row(agent, "MCP", "POST", 200, T0 + 600, "d"), // the same event, in a later Sequence
+        ]);
+        assert_eq!(rows.len(), 4);
+        let cx = Context { user_ids: &users(), now_ms: T0 + 60_000, delay_ms: 0 };
+        let v = judge(&plan(calls), &rows, &cx);
+        assert!(v.iter().all(|x| x.status == "passed"), "{v:#?}");
+    }
+
+    #[test]
+    fn a_missing_call_is_pending_within_the_delay_and_failed_after() {
+        let calls = vec![call("HG-AUD-02", "agent@x", "MCP", 200, Some("INVALID_TYPE"))];
+        // The log has the call as allowed (200): not the denial the caller saw.
+        let rows = vec![row("005000000000001", "MCP", "POST", 200, T0, "a")];
+        let early = Context { user_ids: &users(), now_ms: T0 + 1000, delay_ms: HOURLY_DELAY_MS };
+        assert_eq!(status_of(&judge(&plan(calls.clone()), &rows, &early), "HG-AUD-02"), "pending");
+        let late = Context { user_ids: &users(), now_ms: T0 + HOURLY_DELAY_MS + 1, delay_ms: HOURLY_DELAY_MS };
+        let v = judge(&plan(calls), &rows, &late);
+        assert_eq!(status_of(&v, "HG-AUD-02"), "failed");
+        assert!(v[1].message.as_ref().unwrap().contains("no event log row"), "{v:#?}");
+        assert_eq!(status_of(&v, "HG-AUD-01"), "not verifiable", "no call was planned for it");
+    }
+
+    #[test]
+    fn attribution_to_another_user_or_none_fails_and_a_logged_credential_is_found() {
+        let calls =
+            vec![call("HG-AUD-04", "agent@x", "MCP", 200, None), call("HG-AUD-01", "agent@x", "MCP", 200, None)];
+        let cx = Context { user_ids: &users(), now_ms: T0, delay_ms: 0 };
+        let integration =
+            vec![row("005000000000009", "MCP", "POST", 200, T0, "a"), row("", "MCP", "POST", 200, T0, "b")];
+        let v = judge(&plan(calls.clone()), &integration, &cx);
+        assert_eq!(status_of(&v, "HG-AUD-04"), "failed");
+        assert!(v[3].message.as_ref().unwrap().contains("(admin@x)"), "{v:#?}");
+        assert_eq!(status_of(&v, "HG-AUD-01"), "failed", "the other row names no user");
+
+        let mut leaky = row("005000000000001", "MCP", "POST", 200, T0, "c");
+        leaky.insert("SESSION_KEY".into(), "Bearer 00Dtoken!secretvalue".into());
+        let calls = vec![call("HG-AUD-03", "agent@x", "MCP", 200, None)];
+        let v = judge(&plan(calls), &[leaky], &cx);
+        assert_eq!(status_of(&v, "HG-AUD-03"), "failed");
+        assert!(v[2].message.as_ref().unwrap().contains("SESSION_KEY"), "{v:#?}");
+    }
+
+    #[test]
+    fn a_rest_call_matches_its_exact_status_and_a_tool_call_its_class() {
+        let rest = call("HG-AUD-01", "agent@x", "REST", 404, Some("NOT_FOUND"));
+        assert!(could_be(&rest, &row("u", "REST", "GET", 404, T0, "a")));
+        assert!(!could_be(&rest, &row("u", "REST", "GET", 400, T0, "a")));
+        assert!(!could_be(&rest, &row("u", "MCP", "GET", 404, T0, "a")), "an MCP row is not the REST call");
+        assert!(!could_be(&rest, &row("u", "REST", "GET", 404, T0 + SKEW_MS + 1, "a")), "too far apart");
+        let tool = call("HG-AUD-01", "agent@x", "MCP", 200, Some("NOT_FOUND"));
+        assert!(could_be(&tool, &row("u", "MCP", "POST", 404, T0, "a")));
+        assert!(!could_be(&tool, &row("u", "MCP", "POST", 200, T0, "a")));
+    }
+}
+
+/// Why a reconciliation could not start (each names what to fix).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("{path}: {problem}")]
+    Plan { path: String, problem: String },
+    #[error("{0}")]
+    Target(#[from] crate::file_target::TargetError),
+    #[error("{0}")]
+    TargetFile(#[from] crate::target_file::TargetFileError),
+    #[error("{dir}: cannot write the reconciliation: {source}")]
+    Write { dir: String, source: std::io::Error },
+}
+
+/// What `audit reconcile` found, and what it read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reconciled {
+    pub run_id: String,
+    pub target: String,
+    pub reconciled_at: String,
+    /// `Hourly` or `Daily`, and how many files and rows were read.
+    pub interval: Option<String>,
+    pub files: usize,
+    pub rows: usize,
+    pub verdicts: Vec<Verdict>,
+}
+
+impl Reconciled {
+    /// 0 every control passed, 1 one failed, 3 pending or not verifiable.
+    pub fn exit_code(&self) -> u8 {
+        if self.verdicts.iter().any(|v| v.status == "failed") {
+            1
+        } else if self.verdicts.iter().all(|v| v.status == "passed") {
+            0
+        } else {
+            3
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Reads the run's plan, the org's ApiTotalUsage files around it and the personas' user ids (as
+/// the target file's admin), judges AUD-01..04, and writes `audit-reconcile.json` beside the
+/// run's reports.
+pub async fn reconcile(run: &std::path::Path, target_path: &std::path::Path) -> Result<Reconciled, ReconcileError> {
+    let plan_path = run.join("audit-plan.json");
+    let shown = plan_path.display().to_string();
+    let text = std::fs::read_to_string(&plan_path).map_err(|e| ReconcileError::Plan {
+        path: shown.clone(),
+        problem: format!("cannot read ({e}): run the gate with the audit controls (@C7) first"),
+    })?;
+    let plan: AuditPlan = serde_json::from_str(&text)
+        .map_err(|e| ReconcileError::Plan { path: shown.clone(), problem: format!("not an audit plan: {e}") })?;
+    let file = crate::target_file::load(target_path)?;
+    let target = crate::file_target::build(&target_path.display().to_string(), &file).await?;
+    let configured_delay = file.limits.event_log_delay_minutes.map(|m| m as i64 * 60_000);
+    steps::target::install(target);
+    let mut w = steps::GateWorld::standalone();
+    let mut out = Reconciled {
+        run_id: plan.run_id.clone(),
+        target: plan.target.clone(),
+        reconciled_at: mock_org::clock::format_datetime(now_ms()),
+        interval: None,
+        files: 0,
+        rows: 0,
+        verdicts: Vec::new(),
+    };
+    match read_log(&mut w, &plan).await {
+        Err(why) => {
+            out.verdicts = steps::audit_plan::PLANNED_CONTROLS
+                .iter()
+                .map(|id| Verdict {
+                    id: id.to_string(),
+                    status: "not verifiable".into(),
+                    message: Some(why.clone()),
+                    calls: Vec::new(),
+                })
+                .collect();
+        }
+        Ok(log) => {
+            let delay = configured_delay.unwrap_or(if log.hourly { HOURLY_DELAY_MS } else { DAILY_DELAY_MS });
+            let user_ids = user_ids(&mut w, &plan).await;
+            let cx = Context { user_ids: &user_ids, now_ms: now_ms(), delay_ms: delay };
+            out.interval = Some(if log.hourly { "Hourly" } else { "Daily" }.into());
+            (out.files, out.rows) = (log.files, log.rows.len());
+            out.verdicts = judge(&plan, &log.rows, &cx);
+        }
+    }
+    let secrets = w.probe.secrets.clone();
+    let json = secrets.redact(&serde_json::to_string_pretty(&out).unwrap_or_default());
+    crate::reports::atomic_write(&run.join("audit-reconcile.json"), json.as_bytes())
+        .map_err(|source| ReconcileError::Write { dir: run.display().to_string(), source })?;
+    Ok(out)
+}
+
+struct Log {
+    hourly: bool,
+    files: usize,
+    rows: Vec<LogRow>,
+}
+
+/// The ApiTotalUsage rows of the files that cover the plan's calls; why not, where the admin
+/// cannot read them.
+async fn read_log(w: &mut steps::GateWorld, plan: &AuditPlan) -> Result<Log, String> {
+    use steps::world::query_path;
+    let soql = "SELECT Id, EventType, LogDate, Interval, Sequence FROM EventLogFile WHERE EventType = 'ApiTotalUsage'";
+    w.rest("admin", reqwest::Method::GET, &query_path(soql), None).await.map_err(|e| e.to_string())?;
+    let r = w.last().map_err(|e| e.to_string())?;
+    let body = r.json().unwrap_or_default();
+    let Some(files) = body["records"].as_array().filter(|_| r.status == 200).cloned() else {
+        return Err(format!(
+            "the admin persona cannot read the org's event log files ({} {}): grant it View Event Log Files (ViewEventLogFiles) with API Enabled",
+            r.status,
+            steps::world::error_code(&body).unwrap_or_default()
+        ));
+    };
+    let hourly = files.iter().any(|f| f["Interval"] == "Hourly");
+    let span = if hourly { 3_600_000 } else { 86_400_000 };
+    let (from, to) = plan.calls.iter().fold((i64::MAX, i64::MIN), |(a, b), c| (a.min(c.at_ms), b.max(c.at_ms)));
+    let covering: Vec<String> = files
+        .iter()
+        .filter(|f| (f["Interval"] == "Hourly") == hourly)
+        .filter(|f| {
+            let start = f["LogDate"].as_str().and_then(parse_datetime).unwrap_or(i64::MIN);
+            start <= to + SKEW_MS && start + span > from - SKEW_MS
+        })
+        .filter_map(|f| f["Id"].as_str().map(str::to_string))
+        .collect();
+    let mut rows = Vec::new();
+    for id in &covering {
+        w.rest("admin", reqwest::Method::GET, &format!("/sobjects/EventLogFile/{id}/LogFile"), None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let r = w.last().map_err(|e| e.to_string())?;
+        if r.status != 200 {
+            return Err(format!("the admin could not read the log file {id}: {}", r.status));
+        }
+        rows.extend(parse_csv(&r.body));
+    }
+    Ok(Log { hourly, files: covering.len(), rows: dedupe(rows) })
+}
+
+/// `2026-11-23T15:04:05.000+0000` -> milliseconds since the epoch.
+fn parse_datetime(s: &str) -> Option<i64> {
+    let digits: String = s.get(..19)?.chars().filter(char::is_ascii_digit).collect();
+    parse_timestamp(&format!("{digits}.{}", s.get(20..23).unwrap_or("000")))
+}
+
+/// Each planned username's user id, as the admin reads it (one query each).
+async fn user_ids(w: &mut steps::GateWorld, plan: &AuditPlan) -> BTreeMap<String, String> {
+    let names: BTreeSet<&str> = plan.calls.iter().map(|c| c.username.as_str()).collect();
+    let mut out = BTreeMap::new();
+    for name in names {
+        let soql = format!("SELECT Id FROM User WHERE Username = {}", steps::world::soql_string(name));
+        if w.rest("admin", reqwest::Method::GET, &steps::world::query_path(&soql), None).await.is_err() {
+            continue;
+        }
+        if let Some(id) =
+            w.last().ok().and_then(|r| r.json()).and_then(|v| v["records"][0]["Id"].as_str().map(str::to_string))
+        {
+            out.insert(name.to_string(), id);
+        }
+    }
+    out
+}
