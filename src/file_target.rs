@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use steps::evidence::Secrets;
 use steps::probe::{Limits, authority};
 use steps::target::{
-    CanarySeed, Flavor, McpEra, Persona, ProbeApp, RecordRef, RefreshChain, SALESFORCE_PLATFORM_AUDIENCE, Target,
+    CanarySeed, Flavor, HiddenField, McpEra, Persona, ProbeApp, RecordRef, RefreshChain, SALESFORCE_PLATFORM_AUDIENCE, Target,
     TokenAudience,
 };
 
@@ -187,6 +187,11 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         tool_classes: t.apex.as_ref().map(|a| a.tools.clone()).unwrap_or_default(),
         records,
         canary_records: t.canary_records.clone(),
+        hidden_fields: t
+            .hidden_fields
+            .iter()
+            .map(|h| HiddenField { record: h.record.clone(), field: h.field.clone() })
+            .collect(),
         canary_seeds: t
             .canary_seed
             .iter()

@@ -8,7 +8,7 @@ use steps::evidence::Secrets;
 use steps::mcp_tools::{ToolMap, ToolRole};
 use steps::probe::{Limits, authority};
 use steps::target::{
-    AppMetadata, CanarySeed, Flavor, McpEra, Persona, Posture, ProbeApp, RecordRef, Target, TokenAudience,
+    AppMetadata, CanarySeed, Flavor, HiddenField, McpEra, Persona, Posture, ProbeApp, RecordRef, Target, TokenAudience,
 };
 
 /// Scenario persona name -> username in the default org file.
@@ -34,6 +34,16 @@ pub const RECORDS: &[(&str, &str, &str)] = &[
     ("shared-history", "CaseHistory", "017000000000001"),
     ("unshared-history", "CaseHistory", "017000000000002"),
     ("opportunity", "Opportunity", "006000000000001"),
+];
+
+/// The fixture's fields hidden from the agent by field-level security (HG-PERM-02), each with a
+/// record that holds a value in it.
+pub const HIDDEN_FIELDS: &[(&str, &str)] = &[
+    ("shared-account", "BillingStreet"),
+    ("shared-account", "PaymentMethod__c"),
+    ("shared-account", "InternalTier__c"),
+    ("shared-case", "InternalNotes__c"),
+    ("shared-contact", "Birthdate__c"),
 ];
 
 /// Canaries the admin seeds before the system-mode probe: an admin-owned case and account (not
@@ -218,6 +228,10 @@ pub fn for_mock(
             .map(|(a, _, _)| a.to_string())
             .filter(|a| a.starts_with("unshared-") || a == "opportunity")
             .collect(),
+        hidden_fields: HIDDEN_FIELDS
+            .iter()
+            .map(|(record, field)| HiddenField { record: record.to_string(), field: field.to_string() })
+            .collect(),
         canary_seeds: SEEDS
             .iter()
             .map(|(object, fields)| CanarySeed {
@@ -329,6 +343,26 @@ peer-case = {{ object = "Case", id = "500000000000004" }}
 shared-history = {{ object = "CaseHistory", id = "017000000000001" }}
 unshared-history = {{ object = "CaseHistory", id = "017000000000002" }}
 opportunity = {{ object = "Opportunity", id = "006000000000001" }}
+
+[[hidden_fields]]
+record = "shared-account"
+field = "BillingStreet"
+
+[[hidden_fields]]
+record = "shared-account"
+field = "PaymentMethod__c"
+
+[[hidden_fields]]
+record = "shared-account"
+field = "InternalTier__c"
+
+[[hidden_fields]]
+record = "shared-case"
+field = "InternalNotes__c"
+
+[[hidden_fields]]
+record = "shared-contact"
+field = "Birthdate__c"
 
 [[canary_seed]]
 object = "Case"

@@ -48,6 +48,10 @@ pub struct TargetFile {
     /// canaries. Their sensitive values start with `CANARY-`.
     #[serde(default)]
     pub canary_records: Vec<String>,
+    /// Fields field-level security hides from the agent (HG-PERM-02), each with a record (an
+    /// alias in `records`) the admin sees a value in it.
+    #[serde(default)]
+    pub hidden_fields: Vec<HiddenFieldDef>,
     /// Records the admin creates before the system-mode probe and deletes after it.
     #[serde(default)]
     pub canary_seed: Vec<CanarySeedDef>,
@@ -301,6 +305,13 @@ pub struct PersonaDef {
 pub struct RecordDef {
     pub object: String,
     pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HiddenFieldDef {
+    pub record: String,
+    pub field: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -673,6 +684,16 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
                 ));
             }
             _ => {}
+        }
+    }
+    for (i, h) in t.hidden_fields.iter().enumerate() {
+        if !t.records.contains_key(&h.record) {
+            return Err(err(&format!("hidden_fields[{i}].record"), format!("'{}' is not an alias in [records]", h.record)));
+        }
+        let api_name = h.field.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && h.field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !api_name {
+            return Err(err(&format!("hidden_fields[{i}].field"), format!("'{}' is not a field API name", h.field)));
         }
     }
     for (i, alias) in t.canary_records.iter().enumerate() {

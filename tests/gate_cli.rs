@@ -510,7 +510,7 @@ fn a_denial_of_a_field_the_org_leaves_empty_is_not_verifiable() {
     let (code, stdout, _) = gate(&["run", "--org", path.to_str().unwrap(), "--tags", "@HG-PERM-02"]);
     assert_eq!(code, 1, "{stdout}");
     let nv: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  NOT VERIFIABLE ")).collect();
-    assert_eq!(nv.len(), 2, "the REST row and the MCP row of BillingStreet: {stdout}");
+    assert_eq!(nv.len(), 3, "the REST row, the MCP row and the twin that shows the fields: {stdout}");
     assert!(
         nv.iter()
             .all(|l| l.contains(": the admin sees no value in Account.BillingStreet of the record 'shared-account'")),

@@ -109,6 +109,7 @@ fn target(base: &str) -> Target {
         roles: Default::default(),
         identity_tool: None,
         mcp_tools: Default::default(),
+        hidden_fields: Vec::new(),
         mcp_servers: Default::default(),
         other_mcp_servers: Default::default(),
         primary_mcp_server: None,

@@ -20,13 +20,7 @@ Feature: Restricted personas are denied through MCP tools
 
   @HG-PERM-02 @MUST
   Scenario: HG-PERM-02 through MCP: a field hidden by field-level security never shows
-    Given the admin sees a value in the BillingStreet field of the Account record "shared-account"
-    When agent queries "SELECT Id, BillingStreet FROM Account" through the reads MCP server
-    Then the tool result is an error with INVALID_FIELD
-    When agent reads the Account record "shared-account" through the reads MCP server
-    Then the tool result succeeds
-    And the tool result has no BillingStreet field
-    And no seeded sensitive value is in the answer
+    Then agent sees none of the fields hidden from the agent through the reads MCP server
 
   @HG-PERM-03 @MUST
   Scenario: HG-PERM-03 through MCP: a record not shared with the agent is never returned

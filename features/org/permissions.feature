@@ -26,33 +26,17 @@ Feature: Restricted personas are denied what their permissions do not grant
     Then the call succeeds with 200
     And the answer lists the "shared-case" record
 
+  # The fields are the target's (`[[hidden_fields]]`: a record and a field the admin sees a value
+  # in); for each, a query naming it is refused with 400 INVALID_FIELD, a read of its record
+  # succeeds without it and without any seeded value, and the describe does not list it.
   @HG-PERM-02 @MUST
-  Scenario Outline: HG-PERM-02 the agent cannot see a field hidden by field-level security (<field>)
-    Given the admin sees a value in the <field> field of the <object> record "<record>"
-    And agent has signed in through the agent's app
-    When agent queries "SELECT Id, <field> FROM <object>"
-    Then the call is denied with 400 INVALID_FIELD
-    When agent reads the <object> record "<record>"
-    Then the call succeeds with 200
-    And the answer has no <field> field
-    And no seeded sensitive value is in the answer
-    When agent describes <object>
-    Then the answer has no <field> field
-
-    Examples:
-      | object  | field            | record         |
-      | Account | BillingStreet    | shared-account |
-      | Account | PaymentMethod__c | shared-account |
-      | Account | InternalTier__c  | shared-account |
-      | Case    | InternalNotes__c | shared-case    |
-      | Contact | Birthdate__c     | shared-contact |
+  Scenario: HG-PERM-02 the agent cannot see a field hidden by field-level security, in a query, a read or a describe
+    Given agent has signed in through the agent's app
+    Then agent sees none of the fields hidden from the agent on REST
 
   @HG-PERM-02 @MUST @positive
-  Scenario: HG-PERM-02 twin: the broad service user sees the same fields
-    Given csr has signed in through the agent's app
-    When csr reads the Account record "shared-account"
-    Then the call succeeds with 200
-    And the answer has a BillingStreet field
+  Scenario: HG-PERM-02 twin: the admin reads every one of those fields on its record
+    Then admin sees every field hidden from the agent on REST
 
   @HG-PERM-03 @MUST
   Scenario Outline: HG-PERM-03 the agent never sees a record that is not shared with it (<record>)

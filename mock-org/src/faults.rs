@@ -91,6 +91,7 @@ pub enum Fault {
     McpSessionOptional,
     // permissions
     ToolIgnoresFls,
+    RestIgnoresFls,
     ToolWithoutSharing,
     LeakInToolError,
     WriteToolIgnoresCrud,
@@ -920,6 +921,17 @@ pub const TABLE: &[FaultSpec] = &[
                 "expected isError with INVALID_FIELD_FOR_INSERT_UPDATE, observed isError=false",
             ),
             caught("HG-SYS-01", "observed soqlQuery with"),
+        ],
+    ),
+    row(
+        RestIgnoresFls,
+        "rest-ignores-fls",
+        "permissions",
+        "the REST API skips field-level security: reads, queries and describes show fields hidden from the user, and read-only fields are written",
+        &[
+            caught("HG-PERM-02 the agent cannot see", "observed Account.BillingStreet: expected 400 INVALID_FIELD, observed 200"),
+            caught("HG-PERM-05 a read-only field", "expected 400 INVALID_FIELD_FOR_INSERT_UPDATE, observed 204"),
+            caught("HG-LP-02", "Account.BillingStreet readable"),
         ],
     ),
     row(

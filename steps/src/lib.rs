@@ -12,6 +12,7 @@ pub mod doors;
 pub mod eca;
 pub mod evidence;
 pub mod handles;
+pub mod hidden_fields;
 pub mod html_form;
 pub mod isolation;
 pub mod login;

@@ -61,7 +61,7 @@ fn tool_result(w: &GateWorld) -> Result<Value, StepError> {
 }
 
 #[then(expr = "the tool result is an error with {word}")]
-async fn tool_error(w: &mut GateWorld, code: String) -> Result<(), StepError> {
+pub(crate) async fn tool_error(w: &mut GateWorld, code: String) -> Result<(), StepError> {
     if w.skipped_call.is_some() {
         return Ok(());
     }
@@ -87,7 +87,7 @@ async fn tool_error_field(w: &mut GateWorld, field: String) -> Result<(), StepEr
 }
 
 #[then("the tool result succeeds")]
-async fn tool_ok(w: &mut GateWorld) -> Result<(), StepError> {
+pub(crate) async fn tool_ok(w: &mut GateWorld) -> Result<(), StepError> {
     if w.skipped_call.is_some() {
         return Ok(());
     }
@@ -99,7 +99,7 @@ async fn tool_ok(w: &mut GateWorld) -> Result<(), StepError> {
 }
 
 #[then(expr = "the tool result has no {word} field")]
-async fn tool_no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
+pub(crate) async fn tool_no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
     if w.skipped_call.is_some() {
         return Ok(());
     }

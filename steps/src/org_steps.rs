@@ -1,6 +1,7 @@
 //! Steps for the org's data API as a persona: reads, queries, writes, and the checks on what came
 //! back. Each is one line over the World.
 
+use crate::hidden_fields::{Expect, Surface};
 use crate::world::{Cleanup, GateWorld, StepError, error_code, expect, query_path};
 use cucumber::{given, then, when};
 use reqwest::Method;
@@ -109,7 +110,7 @@ fn parse_json(s: &str) -> Result<Value, StepError> {
 
 /// A denial: exactly this status and errorCode, and no data in the answer.
 #[then(expr = "the call is denied with {int} {word}")]
-async fn denied(w: &mut GateWorld, status: u16, code: String) -> Result<(), StepError> {
+pub(crate) async fn denied(w: &mut GateWorld, status: u16, code: String) -> Result<(), StepError> {
     let marker = w.target.canary_marker.clone();
     let allowed = crate::decisions::rest_decision(w.last()?.status);
     w.decide(allowed, None);
@@ -124,7 +125,7 @@ async fn denied(w: &mut GateWorld, status: u16, code: String) -> Result<(), Step
 }
 
 #[then(expr = "the call succeeds with {int}")]
-async fn succeeds(w: &mut GateWorld, status: u16) -> Result<(), StepError> {
+pub(crate) async fn succeeds(w: &mut GateWorld, status: u16) -> Result<(), StepError> {
     let allowed = crate::decisions::rest_decision(w.last()?.status);
     w.decide(allowed, None);
     let r = w.last()?;
@@ -134,7 +135,7 @@ async fn succeeds(w: &mut GateWorld, status: u16) -> Result<(), StepError> {
 }
 
 #[then("no seeded sensitive value is in the answer")]
-async fn no_canary(w: &mut GateWorld) -> Result<(), StepError> {
+pub(crate) async fn no_canary(w: &mut GateWorld) -> Result<(), StepError> {
     let marker = w.target.canary_marker.clone();
     let r = w.last()?;
     let at = r.body.find(&marker);
@@ -189,7 +190,7 @@ fn field_present(v: &Value, field: &str) -> bool {
 }
 
 #[then(expr = "the answer has no {word} field")]
-async fn no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
+pub(crate) async fn no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
     let present = field_present(&w.last()?.json().unwrap_or(Value::Null), &field);
     w.decide(Some(present), Some(&format!("field {field}")));
     let r = w.last()?;
@@ -198,7 +199,7 @@ async fn no_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
 }
 
 #[then(expr = "the answer has a {word} field")]
-async fn has_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
+pub(crate) async fn has_field(w: &mut GateWorld, field: String) -> Result<(), StepError> {
     let v = w.last()?.json().unwrap_or(Value::Null);
     let present = v.get(&field).is_some() || described(&v, &field);
     w.decide(Some(present), Some(&format!("field {field}")));
@@ -237,4 +238,21 @@ async fn callback_error(w: &mut GateWorld, error: String) -> Result<(), StepErro
         format!("error={error} with state"),
         || observed,
     )
+}
+
+// ---------------------------------------------------------------- fields hidden by FLS
+
+#[then(expr = "{word} sees none of the fields hidden from the agent on REST")]
+async fn hidden_on_rest(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    crate::hidden_fields::judge(w, &persona, &Surface::Rest, Expect::Hidden).await
+}
+
+#[then(expr = "{word} sees every field hidden from the agent on REST")]
+async fn shown_on_rest(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    crate::hidden_fields::judge(w, &persona, &Surface::Rest, Expect::Shown).await
+}
+
+#[then(expr = "{word} sees none of the fields hidden from the agent through the {word} MCP server")]
+async fn hidden_through_mcp(w: &mut GateWorld, persona: String, server: String) -> Result<(), StepError> {
+    crate::hidden_fields::judge(w, &persona, &Surface::Mcp(server), Expect::Hidden).await
 }

@@ -122,6 +122,13 @@ pub const SALESFORCE_PLATFORM_AUDIENCE: &str = "https://api.salesforce.com";
 /// Scopes that open Salesforce's REST API to a token (Salesforce Help, "OAuth Tokens and Scopes").
 pub const REST_SCOPES: &[&str] = &["api", "full"];
 
+/// A field field-level security hides from the agent, and a record (by alias) holding a value in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenField {
+    pub record: String,
+    pub field: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct RecordRef {
     pub object: String,
@@ -247,6 +254,9 @@ pub struct Target {
     /// Aliases of records the restricted persona must never see (unshared, or of an unreadable
     /// object); with the FLS-hidden values, they are the canaries of the system-mode probe.
     pub canary_records: Vec<String>,
+    /// Fields hidden from the agent by field-level security, each with a record the admin sees
+    /// a value in (HG-PERM-02).
+    pub hidden_fields: Vec<HiddenField>,
     /// Canaries seeded through the admin API for the probe, and removed after it.
     pub canary_seeds: Vec<CanarySeed>,
     pub declarations: Option<Declarations>,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 /// Calls the tool mapped to `role` as `persona`, on the role's own server or else `server`. A
 /// target without a record-read tool (the platform has none) skips the read and says so: the
 /// query and list rows stand for it. Any other unmapped role is not verifiable, naming the key.
-async fn call_role(
+pub(crate) async fn call_role(
     w: &mut GateWorld,
     persona: &str,
     server: Option<&str>,
@@ -23,6 +23,8 @@ async fn call_role(
             let note = format!("record read through MCP not run: {why}; the query and list calls stand for it");
             w.probe.evidence.push(note.clone());
             w.skipped_call = Some(note);
+            // Nothing answered: a later check must not read the previous call's answer as this one's.
+            w.last = None;
             return Ok(());
         }
         Err(why) => return Err(StepError::NotVerifiable(why)),
