@@ -48,12 +48,16 @@ pub struct Context<'a> {
 /// `20261201153012.123` -> milliseconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
-    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() != 14 || !digits(whole) || !digits(frac) {
         return None;
     }
     let n = |r: std::ops::Range<usize>| whole[r].parse::<i64>().ok();
     let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
     let (hh, mm, ss) = (n(8..10)?, n(10..12)?, n(12..14)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
     let millis = format!("{frac:0<3}")[..3].parse::<i64>().ok()?;
     // Days from civil (Howard Hinnant), the inverse of the mock's formatter.
     let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
@@ -68,10 +72,11 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 /// Rows of several files (and sequences) with each `REQUEST_ID` once.
 pub fn dedupe(rows: Vec<LogRow>) -> Vec<LogRow> {
     let mut seen = BTreeSet::new();
+    // A row without a request id is the same event when all of it is the same.
     rows.into_iter()
         .filter(|r| match r.get("REQUEST_ID").filter(|id| !id.is_empty()) {
             Some(id) => seen.insert(id.clone()),
-            None => true,
+            None => seen.insert(format!("{r:?}")),
         })
         .collect()
 }
@@ -90,10 +95,18 @@ fn could_be(call: &PlannedCall, row: &LogRow) -> bool {
         "MCP" => (status >= 400) == call.denied() && status != 0,
         _ => status == call.status,
     };
+    // A REST call's path and the object either side names must agree where both are known.
+    let uri_fits = call.api == "MCP" || call.uri.is_empty() || field("URI") == call.uri;
+    let entity_fits = match (call.entity.as_deref(), field("ENTITY_NAME")) {
+        (Some(e), logged) if !logged.is_empty() => e.eq_ignore_ascii_case(logged),
+        _ => true,
+    };
     (at - call.at_ms).abs() <= SKEW_MS
         && field("HTTP_METHOD").eq_ignore_ascii_case(&call.http_method)
         && mcp_row == (call.api == "MCP")
         && status_fits
+        && uri_fits
+        && entity_fits
 }
 
 /// Each planned call's row (by index into `rows`), one row per call at most: the persona's own
@@ -158,7 +171,7 @@ pub fn judge(plan: &AuditPlan, rows: &[LogRow], cx: &Context) -> Vec<Verdict> {
                     }
                     continue;
                 };
-                let get = |k: &str| row.get(k).cloned().unwrap_or_default();
+                let get = |k: &str| mask(row.get(k).map(String::as_str).unwrap_or_default(), &fingerprints);
                 let seen = format!(
                     "row {} at {} user {} app {} status {}",
                     get("REQUEST_ID"),
@@ -200,6 +213,9 @@ pub fn judge(plan: &AuditPlan, rows: &[LogRow], cx: &Context) -> Vec<Verdict> {
                     None => lines.push(format!("found: {name}: {seen}")),
                 }
             }
+            if *id == "HG-AUD-03" && fingerprints.is_empty() {
+                unjudged.push("the plan holds no credential fingerprint to look for".into());
+            }
             if *id == "HG-AUD-03" {
                 for row in rows {
                     if let Some(col) = leaked_column(row, &fingerprints) {
@@ -227,9 +243,21 @@ pub fn judge(plan: &AuditPlan, rows: &[LogRow], cx: &Context) -> Vec<Verdict> {
             } else {
                 ("passed", None)
             };
+            if matches!(*id, "HG-AUD-01" | "HG-AUD-02") {
+                lines.push(JUDGED_ON.into());
+            }
             Verdict { id: id.to_string(), status: status.into(), message, calls: lines }
         })
         .collect()
+}
+
+/// What ApiTotalUsage shows of a call, and what it does not.
+const JUDGED_ON: &str = "judged on what ApiTotalUsage records (time, user, app, object, path, status); it has no tool, token id or Salesforce error code column, which the run's own HG-AUD rows check where the org exposes them";
+
+/// The value, or `[credential]` where it holds a credential of the run.
+fn mask(value: &str, fingerprints: &BTreeSet<&str>) -> String {
+    let row: LogRow = [(String::new(), value.to_string())].into();
+    if leaked_column(&row, fingerprints).is_some() { "[credential]".into() } else { value.to_string() }
 }
 
 /// The first column of a row holding a value whose fingerprint is a credential of the run (the
@@ -238,10 +266,20 @@ fn leaked_column(row: &LogRow, fingerprints: &BTreeSet<&str>) -> Option<String> 
     let token_char = |c: char| c.is_ascii_alphanumeric() || "._~!*+/=-".contains(c);
     row.iter()
         .find(|(_, v)| {
-            std::iter::once(v.as_str())
-                .chain(v.split(|c: char| !token_char(c)))
-                .filter(|p| p.len() >= 8)
-                .any(|p| fingerprints.contains(fingerprint(p).as_str()))
+            // As written, and percent-decoded (a token in a logged URI).
+            let decoded = url::form_urlencoded::parse(format!("v={v}").as_bytes())
+                .next()
+                .map(|(_, d)| d.into_owned())
+                .unwrap_or_default();
+            [v.as_str(), decoded.as_str()].into_iter().any(|text| {
+                // Whole, between separators, and either side of an `=` (`access_token=...`).
+                let parts = text.split(|c: char| !token_char(c));
+                std::iter::once(text)
+                    .chain(parts.clone())
+                    .chain(parts.flat_map(|p| p.split('=')))
+                    .filter(|p| p.len() >= 8)
+                    .any(|p| fingerprints.contains(fingerprint(p).as_str()))
+            })
         })
         .map(|(k, _)| k.clone())
 }
@@ -304,6 +342,7 @@ mod tests {
             server: (api == "MCP").then(|| "reads".into()),
             tool: (api == "MCP").then(|| "soqlQuery".into()),
             entity: Some("Case".into()),
+            uri: String::new(),
             app: Some("Agent_App".into()),
             status,
             refusal: refusal.map(str::to_string),
@@ -358,6 +397,10 @@ mod tests {
     fn timestamps_parse_back() {
         assert_eq!(parse_timestamp("20261123150405.123"), Some(T0));
         assert_eq!(parse_timestamp("2026-11-23"), None);
+        assert_eq!(parse_timestamp("20261323150405.123"), None, "month 13");
+        assert_eq!(parse_timestamp("20261123150405.éé"), None, "a fraction that is not digits");
+        assert_eq!(parse_datetime("2026-11-23T15:04:05.123+0000"), Some(T0));
+        assert_eq!(parse_datetime("2026-11-23T15:04:05.123-0800"), None, "UTC only");
     }
 
     #[test]
@@ -419,10 +462,21 @@ mod tests {
 
         let mut leaky = row("005000000000001", "MCP", "POST", 200, T0, "c");
         leaky.insert("SESSION_KEY".into(), "Bearer 00Dtoken!secretvalue".into());
+        let mut encoded = row("005000000000001", "REST", "GET", 200, T0, "d");
+        encoded.insert("URI".into(), "/x?access_token=00Dtoken%21secretvalue".into());
+        let fingerprints = plan(vec![]).secret_fingerprints;
+        let prints: BTreeSet<&str> = fingerprints.iter().map(String::as_str).collect();
+        assert_eq!(leaked_column(&encoded, &prints).as_deref(), Some("URI"), "percent-encoded in a logged URI");
+        assert_eq!(mask("Bearer 00Dtoken!secretvalue", &prints), "[credential]");
         let calls = vec![call("HG-AUD-03", "agent@x", "MCP", 200, None)];
-        let v = judge(&plan(calls), &[leaky], &cx);
+        let v = judge(&plan(calls.clone()), &[leaky.clone()], &cx);
         assert_eq!(status_of(&v, "HG-AUD-03"), "failed");
         assert!(v[2].message.as_ref().unwrap().contains("SESSION_KEY"), "{v:#?}");
+        assert!(!format!("{v:?}").contains("secretvalue"), "the credential is not echoed");
+        let mut bare = plan(calls);
+        bare.secret_fingerprints.clear();
+        let v = judge(&bare, &[row("005000000000001", "MCP", "POST", 200, T0, "e")], &cx);
+        assert_eq!(status_of(&v, "HG-AUD-03"), "not verifiable", "nothing to look for is no pass");
     }
 
     #[test]
@@ -549,13 +603,22 @@ async fn read_log(w: &mut steps::GateWorld, plan: &AuditPlan) -> Result<Log, Str
     w.rest("admin", reqwest::Method::GET, &query_path(soql), None).await.map_err(|e| e.to_string())?;
     let r = w.last().map_err(|e| e.to_string())?;
     let body = r.json().unwrap_or_default();
-    let Some(files) = body["records"].as_array().filter(|_| r.status == 200).cloned() else {
+    let Some(mut files) = body["records"].as_array().filter(|_| r.status == 200).cloned() else {
         return Err(format!(
             "the admin persona cannot read the org's event log files ({} {}): grant it View Event Log Files (ViewEventLogFiles) with API Enabled",
             r.status,
             steps::world::error_code(&body).unwrap_or_default()
         ));
     };
+    // Later pages of the answer (`nextRecordsUrl`, a path under the API version).
+    let mut next = body["nextRecordsUrl"].as_str().map(str::to_string);
+    while let Some(url) = next.take() {
+        let path = url.split_once(&format!("/{}", w.target.api_version)).map(|(_, p)| p.to_string()).unwrap_or(url);
+        w.rest("admin", reqwest::Method::GET, &path, None).await.map_err(|e| e.to_string())?;
+        let page = w.last().map_err(|e| e.to_string())?.json().unwrap_or_default();
+        files.extend(page["records"].as_array().cloned().unwrap_or_default());
+        next = page["nextRecordsUrl"].as_str().map(str::to_string);
+    }
     let hourly = files.iter().any(|f| f["Interval"] == "Hourly");
     let span = if hourly { 3_600_000 } else { 86_400_000 };
     let (from, to) = plan.calls.iter().fold((i64::MAX, i64::MIN), |(a, b), c| (a.min(c.at_ms), b.max(c.at_ms)));
@@ -582,8 +645,12 @@ async fn read_log(w: &mut steps::GateWorld, plan: &AuditPlan) -> Result<Log, Str
     Ok(Log { hourly, files: covering.len(), rows: dedupe(rows) })
 }
 
-/// `2026-11-23T15:04:05.000+0000` -> milliseconds since the epoch.
+/// `2026-11-23T15:04:05.000+0000` (UTC only: the API renders datetimes in UTC) -> milliseconds
+/// since the epoch.
 fn parse_datetime(s: &str) -> Option<i64> {
+    if !(s.ends_with("+0000") || s.ends_with('Z')) {
+        return None;
+    }
     let digits: String = s.get(..19)?.chars().filter(char::is_ascii_digit).collect();
     parse_timestamp(&format!("{digits}.{}", s.get(20..23).unwrap_or("000")))
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use steps::evidence::Secrets;
 use steps::probe::{Limits, authority};
 use steps::target::{
-    CanarySeed, Flavor, HiddenField, McpEra, Persona, ProbeApp, RecordRef, RefreshChain, SALESFORCE_PLATFORM_AUDIENCE, Target,
-    TokenAudience,
+    CanarySeed, Flavor, HiddenField, McpEra, Persona, ProbeApp, RecordRef, RefreshChain, SALESFORCE_PLATFORM_AUDIENCE,
+    Target, TokenAudience,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -157,8 +157,18 @@ fn check_tool_map(t: &TargetFile, err: &dyn Fn(&str, String) -> TargetFileError)
             ));
         }
     }
-    // A role without a default names every argument itself, and the record action its server.
+    // A role without a default names every argument itself, and the record action its server;
+    // two values of one call never go in one argument.
     let map = t.tool_map();
+    for (role, b) in &map.bindings {
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some((slot, _)) = b.arguments.iter().find(|(_, name)| !seen.insert(name.as_str())) {
+            return Err(err(
+                &format!("mcp_tools.{}.arguments.{slot}", role.key()),
+                "names an argument another value of this tool already goes in".into(),
+            ));
+        }
+    }
     for role in [ToolRole::Read, ToolRole::RecordAction] {
         if let Some(b) = map.bindings.get(&role)
             && let Some(missing) = role.slots().iter().find(|s| !b.arguments.contains_key(**s))
@@ -688,7 +698,10 @@ pub fn parse(file: &str, text: &str) -> Result<TargetFile, TargetFileError> {
     }
     for (i, h) in t.hidden_fields.iter().enumerate() {
         if !t.records.contains_key(&h.record) {
-            return Err(err(&format!("hidden_fields[{i}].record"), format!("'{}' is not an alias in [records]", h.record)));
+            return Err(err(
+                &format!("hidden_fields[{i}].record"),
+                format!("'{}' is not an alias in [records]", h.record),
+            ));
         }
         let api_name = h.field.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && h.field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -912,6 +925,10 @@ mod tests {
         assert_eq!(key("fetch = { tool = \"x\" }"), "mcp_tools.fetch");
         assert_eq!(key("query = { tool = \"x\", arguments = { id = \"i\" } }"), "mcp_tools.query.arguments.id");
         assert_eq!(key("query = { tool = \" \" }"), "mcp_tools.query.tool");
+        assert!(
+            key("update = { tool = \"u\", arguments = { object = \"recordId\" } }")
+                .starts_with("mcp_tools.update.arguments.")
+        );
         assert_eq!(key("read = { tool = \"r\", arguments = { object = \"o\" } }"), "mcp_tools.read.arguments.id");
         assert_eq!(
             key("record_action = { tool = \"a\", arguments = { id = \"i\" } }"),

@@ -974,7 +974,9 @@ async fn audit_reconcile_judges_the_audit_controls_from_the_event_log_files() {
         let org = mock_org::start(mock_org::Org::parse("org.toml", &text).unwrap()).await.unwrap();
         let file = write(name, &target_file(&org.url));
         let reports = reports_dir(name);
-        let args = ["run", "--target", &file.display().to_string(), "--reports", &reports, "--tags", "@C7"];
+        // The clean run also makes C4's calls: rows of other scenarios compete for each call.
+        let tags = if name == "reconcile-clean" { "@C7 or @C4" } else { "@C7" };
+        let args = ["run", "--target", &file.display().to_string(), "--reports", &reports, "--tags", tags];
         gate(args.iter().map(|a| a.to_string()).collect(), true).await;
         let plan = std::fs::read_to_string(format!("{reports}/audit-plan.json")).expect("the run wrote its audit plan");
         assert!(!plan.contains("Passw0rd") && !plan.contains(CLIENT_SECRET), "no secret in the plan");

@@ -929,7 +929,10 @@ pub const TABLE: &[FaultSpec] = &[
         "permissions",
         "the REST API skips field-level security: reads, queries and describes show fields hidden from the user, and read-only fields are written",
         &[
-            caught("HG-PERM-02 the agent cannot see", "observed Account.BillingStreet: expected 400 INVALID_FIELD, observed 200"),
+            caught(
+                "HG-PERM-02 the agent cannot see",
+                "observed Account.BillingStreet: expected 400 INVALID_FIELD, observed 200",
+            ),
             caught("HG-PERM-05 a read-only field", "expected 400 INVALID_FIELD_FOR_INSERT_UPDATE, observed 204"),
             caught("HG-LP-02", "Account.BillingStreet readable"),
         ],

@@ -617,7 +617,9 @@ impl Validator<'_> {
                         format!("not a standard tool argument (one of {})", STANDARD_ARGUMENTS.join(", ")),
                     ));
                 }
-                if offered.is_empty() || s.argument_names.values().filter(|o| *o == offered).count() > 1 {
+                let offered_names =
+                    STANDARD_ARGUMENTS.iter().map(|a| s.argument_names.get(*a).map(String::as_str).unwrap_or(a));
+                if offered.is_empty() || offered_names.filter(|o| o == offered).count() > 1 {
                     return Err(self.err(
                         format!("{key}.argumentNames.{standard}"),
                         format!("'{offered}' is empty or another argument's name"),

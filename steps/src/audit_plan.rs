@@ -25,6 +25,9 @@ pub struct PlannedCall {
     pub server: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
+    /// The request's path (a REST call's, which the log's `URI` names).
+    #[serde(default)]
+    pub uri: String,
     /// The object it touched, where the gate can tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
@@ -46,15 +49,13 @@ impl PlannedCall {
     }
 }
 
-/// The controls whose calls the plan keeps.
+/// The controls the reconciler judges. The plan keeps every scenario's calls: each consumes its
+/// own row of the log, so no other scenario's row stands in for an audit scenario's call.
 pub const PLANNED_CONTROLS: &[&str] = &["HG-AUD-01", "HG-AUD-02", "HG-AUD-03", "HG-AUD-04"];
 
 /// The calls a scenario of `control` made as its personas (not the admin's lookups), as the event
 /// log must show them.
 pub fn planned(control: &str, w: &crate::world::GateWorld) -> Vec<PlannedCall> {
-    if !PLANNED_CONTROLS.contains(&control) {
-        return Vec::new();
-    }
     w.sent
         .iter()
         .filter(|s| s.what == "REST" || s.what == "tools/call")
@@ -69,6 +70,7 @@ pub fn planned(control: &str, w: &crate::world::GateWorld) -> Vec<PlannedCall> {
                 server: s.server.clone(),
                 tool: s.tool.clone(),
                 entity: s.entity.clone(),
+                uri: s.uri.clone(),
                 app: (!s.probe_app).then(|| w.target.app_name.clone()),
                 status: s.status,
                 refusal: s.refusal.clone(),
@@ -91,8 +93,16 @@ pub struct AuditPlan {
 }
 
 /// Kinds of secret whose fingerprint is kept: high-entropy values only.
-const FINGERPRINTED: &[&str] =
-    &["access token", "refresh token", "authorization code", "code verifier", "client secret", "MCP session id"];
+const FINGERPRINTED: &[&str] = &[
+    "access token",
+    "refresh token",
+    "authorization code",
+    "code verifier",
+    "client secret",
+    "MCP session id",
+    "session cookie",
+    "security token",
+];
 
 pub fn fingerprint(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()

@@ -29,7 +29,8 @@ pub async fn judge(w: &mut GateWorld, persona: &str, surface: &Surface, want: Ex
     let fields = w.target.hidden_fields.clone();
     if fields.is_empty() {
         return Err(StepError::NotVerifiable(
-            "the target declares no field hidden from the agent (add [[hidden_fields]] with a record and a field)".into(),
+            "the target declares no field hidden from the agent (add [[hidden_fields]] with a record and a field)"
+                .into(),
         ));
     }
     let (mut failed, mut unproved) = (Vec::new(), Vec::new());
@@ -43,14 +44,17 @@ pub async fn judge(w: &mut GateWorld, persona: &str, surface: &Surface, want: Ex
                 (Surface::Mcp(server), Expect::Hidden) => {
                     hidden_through_mcp(w, persona, server, &object, &f.record, &f.field).await
                 }
-                (Surface::Mcp(_), Expect::Shown) => {
-                    Err(StepError::NotApplicable("the shown twin reads REST, where the record read is the platform's".into()))
-                }
+                (Surface::Mcp(_), Expect::Shown) => Err(StepError::NotApplicable(
+                    "the shown twin reads REST, where the record read is the platform's".into(),
+                )),
             },
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(()) => w.probe.evidence.push(format!("{name}: {} as {persona}", if want == Expect::Hidden { "hidden" } else { "shown" })),
+            Ok(()) => w
+                .probe
+                .evidence
+                .push(format!("{name}: {} as {persona}", if want == Expect::Hidden { "hidden" } else { "shown" })),
             Err(StepError::Expectation { expected, observed }) => {
                 failed.push(format!("{name}: expected {expected}, observed {observed}"))
             }
@@ -60,7 +64,10 @@ pub async fn judge(w: &mut GateWorld, persona: &str, surface: &Surface, want: Ex
     }
     if !failed.is_empty() {
         return Err(StepError::Expectation {
-            expected: format!("every declared hidden field {}", if want == Expect::Hidden { "hidden" } else { "shown" }),
+            expected: format!(
+                "every declared hidden field {}",
+                if want == Expect::Hidden { "hidden" } else { "shown" }
+            ),
             observed: failed.join("; "),
         });
     }
@@ -71,13 +78,17 @@ pub async fn judge(w: &mut GateWorld, persona: &str, surface: &Surface, want: Ex
 }
 
 /// A query naming the field is refused, a read of its record omits it, the describe omits it.
-async fn hidden_on_rest(w: &mut GateWorld, persona: &str, object: &str, alias: &str, field: &str) -> Result<(), StepError> {
-    use crate::org_steps::{denied, no_canary, no_field, succeeds};
+async fn hidden_on_rest(
+    w: &mut GateWorld,
+    persona: &str,
+    object: &str,
+    alias: &str,
+    field: &str,
+) -> Result<(), StepError> {
+    use crate::org_steps::{denied, no_canary, no_field};
     w.rest(persona, Method::GET, &query_path(&format!("SELECT Id, {field} FROM {object}")), None).await?;
     denied(w, 400, "INVALID_FIELD".into()).await?;
-    let id = w.record(alias)?.id;
-    w.rest(persona, Method::GET, &format!("/sobjects/{object}/{id}"), None).await?;
-    succeeds(w, 200).await?;
+    read_record(w, persona, object, alias).await?;
     no_field(w, field.into()).await?;
     no_canary(w).await?;
     w.rest(persona, Method::GET, &format!("/sobjects/{object}/describe"), None).await?;
@@ -85,11 +96,22 @@ async fn hidden_on_rest(w: &mut GateWorld, persona: &str, object: &str, alias: &
 }
 
 /// The twin: a persona allowed the field reads it on the record.
-async fn shown_on_rest(w: &mut GateWorld, persona: &str, object: &str, alias: &str, field: &str) -> Result<(), StepError> {
+async fn shown_on_rest(
+    w: &mut GateWorld,
+    persona: &str,
+    object: &str,
+    alias: &str,
+    field: &str,
+) -> Result<(), StepError> {
+    read_record(w, persona, object, alias).await?;
+    crate::org_steps::has_field(w, field.into()).await
+}
+
+/// The persona reads the record on REST, successfully.
+async fn read_record(w: &mut GateWorld, persona: &str, object: &str, alias: &str) -> Result<(), StepError> {
     let id = w.record(alias)?.id;
     w.rest(persona, Method::GET, &format!("/sobjects/{object}/{id}"), None).await?;
-    crate::org_steps::succeeds(w, 200).await?;
-    crate::org_steps::has_field(w, field.into()).await
+    crate::org_steps::succeeds(w, 200).await
 }
 
 /// The query tool refuses a query naming the field; the read tool returns the record without it,

@@ -61,8 +61,20 @@ async fn read(
     alias: String,
     server: String,
 ) -> Result<(), StepError> {
-    let id = w.record(&alias)?.id;
-    call_role(w, &persona, Some(&server), ToolRole::Read, &[("object", json!(object)), ("id", json!(id))]).await
+    on_record(w, &persona, &server, ToolRole::Read, &object, &alias).await
+}
+
+/// A call of `role` on one record: the object and the record's id.
+async fn on_record(
+    w: &mut GateWorld,
+    persona: &str,
+    server: &str,
+    role: ToolRole,
+    object: &str,
+    alias: &str,
+) -> Result<(), StepError> {
+    let id = w.record(alias)?.id;
+    call_role(w, persona, Some(server), role, &[("object", json!(object)), ("id", json!(id))]).await
 }
 
 #[when(expr = "{word} lists the recent {word} records through the {word} MCP server")]
@@ -104,8 +116,7 @@ async fn delete(
     alias: String,
     server: String,
 ) -> Result<(), StepError> {
-    let id = w.record(&alias)?.id;
-    call_role(w, &persona, Some(&server), ToolRole::Delete, &[("object", json!(object)), ("id", json!(id))]).await
+    on_record(w, &persona, &server, ToolRole::Delete, &object, &alias).await
 }
 
 #[when(expr = "{word} runs the record action on the record {string}")]

@@ -179,6 +179,8 @@ pub struct Sent {
     pub server: Option<String>,
     pub tool: Option<String>,
     pub entity: Option<String>,
+    /// The request's path, without its query.
+    pub uri: String,
     /// It carried the probe app's token (REST where the agent's app grants no REST scope).
     pub probe_app: bool,
 }
@@ -200,6 +202,7 @@ impl Sent {
             server: None,
             tool: None,
             entity: None,
+            uri: String::new(),
             probe_app: false,
         }
     }
@@ -514,6 +517,7 @@ impl GateWorld {
         let mut sent = Sent::new(id, "REST".into(), method_name.as_str(), &reply, refusal(&reply, false));
         sent.persona = Some(persona.to_string());
         sent.entity = crate::audit_plan::entity_of(path);
+        sent.uri = url::Url::parse(&self.target.rest(path)).map(|u| u.path().to_string()).unwrap_or_default();
         sent.probe_app = !self.target.agent_reaches_rest();
         self.sent.push(sent);
         self.last = Some(reply);

@@ -150,7 +150,9 @@ pub fn offered(org: &crate::model::Org, server: &McpServer, user: &crate::model:
     let sobject_reads = !server.standard_tools.is_empty() && defs.iter().all(|d| d.read_only);
     if org.faults.on(Fault::ToolsByUserPermissions) && edits && sobject_reads {
         defs.extend(
-            ["createSobjectRecord", "updateSobjectRecord", "deleteSobjectRecord"].into_iter().filter_map(standard),
+            ["createSobjectRecord", "updateSobjectRecord", "deleteSobjectRecord"]
+                .into_iter()
+                .filter_map(|n| offered_standard(server, n)),
         );
     }
     defs.into_iter().map(ToolDef::into_tool).collect()
