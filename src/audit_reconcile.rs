@@ -109,12 +109,15 @@ fn could_be(call: &PlannedCall, row: &LogRow) -> bool {
         && entity_fits
 }
 
-/// Each planned call's row (by index into `rows`), one row per call at most: the persona's own
-/// user first, then the object it touched, then the nearest in time.
+/// Each planned call's row (by index into `rows`), one row per call at most. The calls with the
+/// fewest candidate rows choose first, so a call that could be any tool call does not take the
+/// one row another call can only be; each prefers the persona's own user, then the same object
+/// (none where the call names none), then the same path, then the nearest in time.
 pub fn match_calls(calls: &[PlannedCall], rows: &[LogRow], user_ids: &BTreeMap<String, String>) -> Vec<Option<usize>> {
     let mut used = BTreeSet::new();
+    let candidates: Vec<usize> = calls.iter().map(|c| rows.iter().filter(|r| could_be(c, r)).count()).collect();
     let mut order: Vec<usize> = (0..calls.len()).collect();
-    order.sort_by_key(|i| calls[*i].at_ms);
+    order.sort_by_key(|i| (candidates[*i], calls[*i].at_ms));
     let mut out = vec![None; calls.len()];
     for i in order {
         let call = &calls[i];
@@ -125,9 +128,11 @@ pub fn match_calls(calls: &[PlannedCall], rows: &[LogRow], user_ids: &BTreeMap<S
             .filter(|(j, r)| !used.contains(j) && could_be(call, r))
             .min_by_key(|(_, r)| {
                 let own = user.as_deref().is_some_and(|u| r.get("USER_ID").is_some_and(|x| id15(x) == u));
-                let entity = call.entity.as_ref().is_some_and(|e| r.get("ENTITY_NAME") == Some(e));
+                let logged = r.get("ENTITY_NAME").map(String::as_str).unwrap_or_default();
+                let entity = call.entity.as_deref().unwrap_or_default().eq_ignore_ascii_case(logged);
+                let path = !call.uri.is_empty() && r.get("URI") == Some(&call.uri);
                 let at = r.get("TIMESTAMP").and_then(|t| parse_timestamp(t)).unwrap_or(i64::MAX);
-                (!own, !entity, (at - call.at_ms).abs())
+                (!own, !entity, !path, (at - call.at_ms).abs())
             })
             .map(|(j, _)| j);
         if let Some(j) = best {
@@ -477,6 +482,19 @@ mod tests {
         bare.secret_fingerprints.clear();
         let v = judge(&bare, &[row("005000000000001", "MCP", "POST", 200, T0, "e")], &cx);
         assert_eq!(status_of(&v, "HG-AUD-03"), "not verifiable", "nothing to look for is no pass");
+    }
+
+    #[test]
+    fn a_call_naming_no_object_does_not_take_the_row_of_one_that_does() {
+        // Every row names the same (integration) user: only the object tells them apart.
+        let mut identity = call("HG-AUD-04", "agent@x", "MCP", 200, None);
+        identity.entity = None;
+        let query = call("HG-AUD-02", "agent@x", "MCP", 200, None);
+        let mut identity_row = row("005000000000009", "MCP", "POST", 200, T0 + 900, "b");
+        identity_row.insert("ENTITY_NAME".into(), String::new());
+        let rows = vec![row("005000000000009", "MCP", "POST", 200, T0, "a"), identity_row];
+        let m = match_calls(&[identity, query], &rows, &users());
+        assert_eq!(m, vec![Some(1), Some(0)], "each call its own row");
     }
 
     #[test]

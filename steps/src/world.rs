@@ -707,7 +707,9 @@ impl GateWorld {
         }
         let reply = self.probe.send(req).await?;
         let refused = refusal(&reply, true);
-        self.sent.push(Sent::new(id, method, "POST", &reply, refused));
+        let mut sent = Sent::new(id, method, "POST", &reply, refused);
+        sent.uri = url::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_default();
+        self.sent.push(sent);
         self.last = Some(reply);
         Ok(())
     }
