@@ -380,16 +380,24 @@ impl RemoteRun {
 }
 
 pub async fn remote_once(gate: &Path, dir: &Path, rtt: Duration, concurrency: usize) -> Result<RemoteRun, String> {
+    // One delaying proxy in front of the instance, one in front of the API host.
     let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let api_front = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let public = format!("http://{}", front.local_addr().map_err(|e| e.to_string())?);
+    let public_api = format!("http://{}", api_front.local_addr().map_err(|e| e.to_string())?);
     let org = Org::default_fixture();
     let credentials = crate::mock_target::loopback_credentials(&org, "HG_BENCH");
-    let running = mock_org::start_behind(org, public.clone()).await.map_err(|e| e.to_string())?;
-    let upstream = running.url.trim_start_matches("http://").to_string();
-    let proxy = crate::latency_proxy::spawn(front, upstream, rtt);
+    let addresses = mock_org::Public { url: Some(public.clone()), api_url: Some(public_api.clone()) };
+    let running = mock_org::start_behind(org, addresses).await.map_err(|e| e.to_string())?;
+    let upstream = |u: &str| u.trim_start_matches("http://").to_string();
+    let proxies = [
+        crate::latency_proxy::spawn(front, upstream(&running.url), rtt),
+        crate::latency_proxy::spawn(api_front, upstream(&running.api_url), rtt),
+    ];
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let file = dir.join("target.toml");
-    std::fs::write(&file, crate::mock_target::loopback_target_file(&public, "HG_BENCH")).map_err(|e| e.to_string())?;
+    let text = crate::mock_target::loopback_target_file(&public, &public_api, "HG_BENCH");
+    std::fs::write(&file, text).map_err(|e| e.to_string())?;
     let reports = dir.join("reports");
     let mut cmd = tokio::process::Command::new(gate);
     cmd.arg("run").arg("--target").arg(&file).arg("--reports").arg(&reports);
@@ -397,7 +405,7 @@ pub async fn remote_once(gate: &Path, dir: &Path, rtt: Duration, concurrency: us
     let started = Instant::now();
     let status = cmd.status().await.map_err(|e| format!("{}: {e}", gate.display()))?;
     let wall = started.elapsed();
-    proxy.abort();
+    proxies.iter().for_each(|p| p.abort());
     let served = running.state.requests_served.load(Ordering::SeqCst);
     running.shutdown().await;
     let results: Value = std::fs::read_to_string(reports.join("results.json"))

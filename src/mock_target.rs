@@ -119,7 +119,7 @@ pub fn for_mock(
         .map(|m| {
             let alias =
                 if m.name.starts_with("custom/") { "custom" } else { m.name.rsplit('-').next().unwrap_or(&m.name) };
-            (alias.to_string(), format!("{}/platform/mcp/v1/{}", running.url, m.name))
+            (alias.to_string(), running.state.mcp_url(&m.name))
         })
         .collect();
     let records = RECORDS
@@ -242,7 +242,11 @@ pub fn for_mock(
         canary_marker: "CANARY-".into(),
         catalog_pin: None,
         secrets,
-        limits: Limits { trusted: authority(&running.url).into_iter().collect(), ..Limits::default() },
+        // The instance and the API host, where the MCP servers answer.
+        limits: Limits {
+            trusted: [&running.url, &running.api_url].into_iter().filter_map(|u| authority(u)).collect(),
+            ..Limits::default()
+        },
     };
     target.resources = target.used_resources();
     target
@@ -295,10 +299,11 @@ fn tool_map(org: &mock_org::model::Org, aliases: &[(String, String)]) -> ToolMap
 /// and thaw through the admin).
 pub const LOOPBACK_PERSONAS: &[&str] = &["agent", "admin", "csr", "manager", "sales", "noapi"];
 
-/// A target file for the default mock org served at `url` (the mock itself, or a proxy in front
-/// of it): the tests' and the remote benchmark's deployment, reached only through the file.
-/// Secrets come from `{prefix}_{PERSONA}_PASSWORD` and `{prefix}_CLIENT_SECRET`.
-pub fn loopback_target_file(url: &str, prefix: &str) -> String {
+/// A target file for the default mock org with its instance at `url` and its API host at `api`
+/// (the mock itself, or proxies in front of it): the tests' and the remote benchmark's
+/// deployment, reached only through the file. Secrets come from `{prefix}_{PERSONA}_PASSWORD`
+/// and `{prefix}_CLIENT_SECRET`.
+pub fn loopback_target_file(url: &str, api: &str, prefix: &str) -> String {
     let mut t = format!(
         r#"name = "loopback deployment"
 flavor = "salesforce"
@@ -308,10 +313,10 @@ canary_records = ["unshared-account", "unshared-case", "unshared-history", "oppo
 issuer = "{url}"
 instance_url = "{url}"
 api_version = "v66.0"
-mcp_servers = {{ reads = "{url}/platform/mcp/v1/platform/sobject-reads", custom = "{url}/platform/mcp/v1/custom/service-agent" }}
-other_mcp_servers = {{ all = "{url}/platform/mcp/v1/platform/sobject-all" }}
+mcp_servers = {{ reads = "{api}/platform/mcp/v1/platform/sobject-reads", custom = "{api}/platform/mcp/v1/custom/service-agent" }}
+other_mcp_servers = {{ all = "{api}/platform/mcp/v1/platform/sobject-all" }}
 primary_mcp_server = "reads"
-token_audience = "{url}"
+token_audience = "{api}"
 
 [app]
 client_id = "3MVG9mockHeadlessServiceAgentKey0001"

@@ -428,7 +428,7 @@ async fn behind_a_host_setting_proxy_the_origin_check_refuses_dns_rebinding() {
     let (verdict, details, run) = rebinding_behind_a_host_setting_proxy(mock_org::Org::default_fixture()).await;
     assert_eq!(verdict, "SUCCESS", "{}", run.console);
     assert_eq!(details["statusCode"], 403);
-    assert_eq!(details["body"]["error"], "forbidden_origin");
+    assert_eq!(details["body"]["errors"][0]["message"], "requests from this Origin are not accepted");
     assert!(run.passed, "{}", run.console);
 }
 

@@ -12,7 +12,8 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn target_file(url: &str) -> String {
+fn target_file(org: &mock_org::RunningOrg) -> String {
+    let (url, api) = (&org.url, &org.api_url);
     format!(
         r#"name = "loopback login"
 flavor = "salesforce"
@@ -20,7 +21,7 @@ flavor = "salesforce"
 [endpoints]
 issuer = "{url}"
 instance_url = "{url}"
-mcp_servers = {{ reads = "{url}/platform/mcp/v1/platform/sobject-reads" }}
+mcp_servers = {{ reads = "{api}/platform/mcp/v1/platform/sobject-reads" }}
 
 [app]
 client_id = "3MVG9mockHeadlessServiceAgentKey0001"
@@ -78,7 +79,7 @@ async fn login_stores_a_refresh_token_that_a_run_signs_in_with() {
     let dir = support::scratch("login");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("target.toml");
-    std::fs::write(&file, target_file(&org.url)).unwrap();
+    std::fs::write(&file, target_file(&org)).unwrap();
     let out = dir.join("agent.refresh-token");
     let _ = std::fs::remove_file(&out);
 
@@ -154,7 +155,7 @@ async fn a_callback_the_login_cannot_listen_on_is_refused_naming_the_key() {
     let dir = support::scratch("login-bad");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("target.toml");
-    std::fs::write(&file, target_file(&org.url)).unwrap();
+    std::fs::write(&file, target_file(&org)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_headless-gate"))
         .args(["login", "--target", file.to_str().unwrap(), "--persona", "agent"])
         .output()

@@ -12,7 +12,7 @@ use support::*;
 #[tokio::test]
 async fn the_rmcp_client_lists_and_calls_tools_with_a_real_token() {
     let org = TestOrg::start().await;
-    let url = format!("{}/platform/mcp/v1/platform/sobject-reads", org.running.url);
+    let url = format!("{}/platform/mcp/v1/platform/sobject-reads", org.running.api_url);
     let config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).auth_header(org.token(AGENT));
     let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("the client connects");
     let tools = client.list_all_tools().await.expect("tools/list");

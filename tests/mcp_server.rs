@@ -43,7 +43,7 @@ impl<'a> Mcp<'a> {
         let mut req = self
             .org
             .http
-            .post(format!("{}{}", self.org.running.url, self.path))
+            .post(format!("{}{}", self.org.running.api_url, self.path))
             .header("Accept", "application/json, text/event-stream")
             .header("Content-Type", "application/json")
             .json(&body);
@@ -142,15 +142,42 @@ async fn denials_are_is_error_results_with_the_salesforce_error() {
     assert_eq!(r.body["error"]["code"], -32602, "{}", r.body);
 }
 
+/// The hosted MCP servers answer on the API host, an origin apart from the org's instance, as the
+/// platform's do: the instance serves no MCP server, and the API host answers a path naming no
+/// server with the gateway's 404.
+#[tokio::test]
+async fn the_mcp_servers_answer_on_the_api_host_only() {
+    let org = TestOrg::start().await;
+    assert_ne!(org.running.url, org.running.api_url);
+    let agent = org.token(AGENT);
+    assert_eq!(Mcp::new(&org, READS, Some(agent.clone())).initialize().await.status, 200);
+    let on_instance = org.http.post(format!("{}{READS}", org.running.url)).bearer_auth(&agent).json(&json!({}));
+    let r = on_instance.send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "NOT_FOUND", "the instance's REST 404: {body}");
+    for path in ["/platform/mcp/v1/platform/no-such-server", "/.well-known/oauth-protected-resource/platform/mcp/v1/x"]
+    {
+        let r = org.http.post(format!("{}{path}", org.running.api_url)).bearer_auth(&agent).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let body: Value = r.json().await.unwrap();
+        let expected = json!({"error": {"code": 404, "message": format!("Server definition not found for: {path}")}});
+        assert_eq!(body, expected, "the gateway's 404");
+    }
+    let meta = org.http.get(format!("{}/.well-known/oauth-protected-resource{READS}", org.running.url));
+    assert_eq!(meta.send().await.unwrap().status(), 404, "the metadata lives on the API host too");
+}
+
 #[tokio::test]
 async fn the_resource_server_refuses_bad_tokens_with_a_challenge() {
     let org = TestOrg::start().await;
-    let meta = format!("{}/.well-known/oauth-protected-resource{READS}", org.running.url);
+    let meta = format!("{}/.well-known/oauth-protected-resource{READS}", org.running.api_url);
     let mut none = Mcp::new(&org, READS, None);
     let r = none.initialize().await;
     assert_eq!(r.status, 401);
     let challenge = r.headers["www-authenticate"].to_str().unwrap().to_string();
     assert_eq!(challenge, format!("Bearer resource_metadata=\"{meta}\""));
+    assert_eq!(r.body, json!({"errors": [{"message": "JWT Token is required"}]}), "the gateway's body");
     for bad in ["garbage", &TestOrg::start().await.token(AGENT)] {
         let mut m = Mcp::new(&org, READS, Some(bad.to_string()));
         let r = m.initialize().await;
@@ -166,7 +193,7 @@ async fn the_resource_server_refuses_bad_tokens_with_a_challenge() {
         .await;
     assert_eq!(r.status, 403);
     let metadata: Value = org.http.get(&meta).send().await.unwrap().json().await.unwrap();
-    assert_eq!(metadata["resource"], format!("{}{READS}", org.running.url));
+    assert_eq!(metadata["resource"], format!("{}{READS}", org.running.api_url));
     assert_eq!(metadata["authorization_servers"][0], org.running.url);
     assert_eq!(metadata["scopes_supported"], json!(["mcp_api"]));
 }
@@ -307,12 +334,13 @@ async fn sessions_are_capped_per_user() {
     let mut one_more = Mcp::new(&org, READS, Some(token.clone()));
     let refused = one_more.initialize().await;
     assert_eq!(refused.status, 429, "{}", refused.body);
-    assert_eq!(refused.body["error"], "too_many_sessions");
+    let message = refused.body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("open sessions per user"), "the gateway's error body: {}", refused.body);
     let mut other = Mcp::new(&org, READS, Some(org.token(CSR)));
     assert_eq!(other.initialize().await.status, 200, "another user is served");
     let ended = org
         .http
-        .delete(format!("{}{READS}", org.running.url))
+        .delete(format!("{}{READS}", org.running.api_url))
         .bearer_auth(&token)
         .header("Mcp-Session-Id", first.unwrap())
         .header("MCP-Protocol-Version", "2025-11-25")

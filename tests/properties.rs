@@ -19,7 +19,7 @@ fn org() -> Arc<MockOrg> {
         // Hundreds of cases as one user: the per-user rate (tested on its own) would answer 429.
         let mut org = Org::default_fixture();
         org.per_user_requests_per_minute = None;
-        Arc::new(MockOrg::new(org, "http://127.0.0.1:1".into()))
+        Arc::new(MockOrg::new(org, "http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()))
     })
     .clone()
 }
@@ -46,7 +46,12 @@ fn send_raw(method: &str, uri: &str, headers: &[(&str, &str)], body: Vec<u8>) ->
     }
     let req = req.body(Body::from(body)).unwrap();
     runtime().block_on(async {
-        let resp = mock_org::app(org()).oneshot(req).await.unwrap();
+        // The hosted MCP servers answer on the API host, everything else on the instance.
+        let app = match uri.starts_with("/platform/mcp/") {
+            true => mock_org::api_app(org()),
+            false => mock_org::app(org()),
+        };
+        let resp = app.oneshot(req).await.unwrap();
         let status = resp.status();
         (status, axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap().to_vec())
     })

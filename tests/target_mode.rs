@@ -17,8 +17,15 @@ const PERSONAS: &[(&str, &str, &str)] = &[
     ("noapi", "noapi.user@acme.test", "mock-noapi-Passw0rd!"),
 ];
 
+/// A target file for a deployment whose instance and API host are both at `url` (one that is never
+/// reached, or a proxy serving both).
 fn target_file(url: &str) -> String {
-    headless_gate::mock_target::loopback_target_file(url, "HG_TEST")
+    headless_gate::mock_target::loopback_target_file(url, url, "HG_TEST")
+}
+
+/// A target file for the running mock: its instance and its API host.
+fn org_target_file(org: &mock_org::RunningOrg) -> String {
+    headless_gate::mock_target::loopback_target_file(&org.url, &org.api_url, "HG_TEST")
 }
 
 fn write(name: &str, text: &str) -> std::path::PathBuf {
@@ -127,7 +134,7 @@ reason = "the Apex is scanned in the org's own pipeline"
 id = "HG-PIN-01"
 reason = "the catalog is pinned by the team's baseline, which CI passes with --baseline"
 "#;
-    let file = write("ok", &format!("{}{excluded}", target_file(&org.url)));
+    let file = write("ok", &format!("{}{excluded}", org_target_file(&org)));
     let reports = reports_dir("ok");
     let args = vec!["run".into(), "--target".into(), file.display().to_string(), "--reports".into(), reports.clone()];
     let (code, stdout, stderr) = gate(args, true).await;
@@ -203,7 +210,7 @@ async fn a_direct_grant_refused_for_a_missing_client_secret_proves_nothing() {
     org.enable_fault("client-credentials").unwrap();
     org.enable_fault("password-grant").unwrap();
     let org = mock_org::start(org).await.unwrap();
-    let with_secret = target_file(&org.url);
+    let with_secret = org_target_file(&org);
     let without = with_secret.replacen("client_secret_env = \"HG_TEST_CLIENT_SECRET\"\n", "", 1);
     assert_ne!(with_secret, without);
 
@@ -256,7 +263,7 @@ async fn seeded_canaries_are_removed_when_the_probe_fails() {
     let mut fixture = mock_org::Org::default_fixture();
     fixture.enable_fault("tool-without-sharing").unwrap();
     let org = mock_org::start(fixture).await.unwrap();
-    let file = write("leak", &target_file(&org.url));
+    let file = write("leak", &org_target_file(&org));
     let (code, stdout, stderr, _) = run_tagged(&file, "leak", "@HG-SYS-01").await;
     assert_eq!(code, 1, "the probe catches the leak\nstdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("FAILED HG-SYS-01 no tool the agent can list returns a canary"), "{stdout}");
@@ -266,7 +273,7 @@ async fn seeded_canaries_are_removed_when_the_probe_fails() {
 #[tokio::test]
 async fn a_missing_password_variable_is_a_usage_error_naming_the_key() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
-    let file = write("noenv", &target_file(&org.url));
+    let file = write("noenv", &org_target_file(&org));
     let (code, _, stderr) = gate(
         vec!["run".into(), "--target".into(), file.display().to_string(), "--reports".into(), reports_dir("noenv")],
         false,
@@ -300,7 +307,7 @@ async fn a_missing_password_variable_is_a_usage_error_naming_the_key() {
 #[tokio::test]
 async fn a_persona_whose_variable_is_not_set_sits_out() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
-    let file = write("admin-unset", &target_file(&org.url));
+    let file = write("admin-unset", &org_target_file(&org));
     let reports = reports_dir("admin-unset");
     let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_headless-gate"));
@@ -479,7 +486,7 @@ async fn decl_02_reads_the_app_metadata_a_target_file_names() {
     let inspector =
         ("MCP_Inspector", "3MVG9mockMcpInspectorKey000000003", "http://localhost:6274/oauth/callback", "McpApi");
     let with_metadata = |name: &str, extra: &str| {
-        let text = target_file(&org.url).replacen(
+        let text = org_target_file(&org).replacen(
             "other_client_id = ",
             &format!("metadata = \"{}\"\nother_client_id = ", dir.join(name).display()),
             1,
@@ -517,7 +524,7 @@ async fn decl_02_reads_the_app_metadata_a_target_file_names() {
 
     // No metadata named: the control is not verifiable, which fails the gate until it is
     // excluded by ID with a reason, and the report says what to set.
-    let (code, stdout, _) = run(write("nometa", &target_file(&org.url)), "nometa").await;
+    let (code, stdout, _) = run(write("nometa", &org_target_file(&org)), "nometa").await;
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("NOT VERIFIABLE HG-DECL-02 the agent's External Client App is dedicated to it: the target names no External Client App metadata (set app.metadata to the SFDX files)"), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -530,7 +537,7 @@ async fn decl_02_reads_the_app_metadata_a_target_file_names() {
 #[tokio::test]
 async fn exclusions_name_real_controls_expire_and_show_when_stale() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
-    let with = |name: &str, extra: &str| write(name, &format!("{}{extra}", target_file(&org.url)));
+    let with = |name: &str, extra: &str| write(name, &format!("{}{extra}", org_target_file(&org)));
     let run = |file: std::path::PathBuf, name: &str, tags: &str| {
         let args = ["run", "--target", file.to_str().unwrap(), "--reports", &reports_dir(name), "--tags", tags];
         gate(args.iter().map(|a| a.to_string()).collect(), true)
@@ -576,7 +583,7 @@ async fn exclusions_name_real_controls_expire_and_show_when_stale() {
 #[tokio::test]
 async fn a_denial_of_a_record_the_target_does_not_have_is_not_verifiable() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
-    let text = target_file(&org.url).replacen(
+    let text = org_target_file(&org).replacen(
         "unshared-case = {{ object = \"Case\", id = \"500000000000003\" }}"
             .replace("{{", "{")
             .replace("}}", "}")
@@ -655,7 +662,8 @@ async fn interrupted_mid_revocation(
 ) -> (Option<i32>, serde_json::Value, mock_org::RunningOrg) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = format!("http://{}", listener.local_addr().unwrap());
-    let org = mock_org::start_behind(mock_org::Org::default_fixture(), public.clone()).await.unwrap();
+    let addresses = mock_org::Public { url: Some(public.clone()), api_url: None };
+    let org = mock_org::start_behind(mock_org::Org::default_fixture(), addresses).await.unwrap();
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let proxy = std::sync::Arc::new(HoldingProxy {
         upstream: org.url.clone(),
@@ -666,7 +674,7 @@ async fn interrupted_mid_revocation(
     });
     let app = axum::Router::new().fallback(holding).with_state(proxy.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let file = write(name, &target_file(&public));
+    let file = write(name, &headless_gate::mock_target::loopback_target_file(&public, &org.api_url, "HG_TEST"));
     let reports = reports_dir(name);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_headless-gate"));
     cmd.args(["run", "--target", &file.display().to_string(), "--reports", &reports])
@@ -752,7 +760,7 @@ async fn a_signal_during_discovery_still_writes_the_reports() {
 #[tokio::test]
 async fn resource_indicators_are_sent_unless_turned_off_with_a_reason() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
-    let with = |extra: &str| target_file(&org.url).replacen("[app]\n", &format!("[app]\n{extra}"), 1);
+    let with = |extra: &str| org_target_file(&org).replacen("[app]\n", &format!("[app]\n{extra}"), 1);
     let no_reason = write("rfc8707-no-reason", &with("resource_indicators = false\n"));
     let args = vec!["run".into(), "--target".into(), no_reason.display().to_string()];
     let (code, _, stderr) = gate(args, true).await;
@@ -773,7 +781,7 @@ async fn resource_indicators_are_sent_unless_turned_off_with_a_reason() {
     let row = &json["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-GRANT-06").unwrap()["evidence"];
     assert!(!row.to_string().contains("resource="), "{row}");
     // Twin: by default the authorization request names every resource the agent's token is used at.
-    let on = write("rfc8707-on", &target_file(&org.url));
+    let on = write("rfc8707-on", &org_target_file(&org));
     let (_, _, _, json) = run_tagged(&on, "rfc8707-on", "@HG-GRANT-06").await;
     let row = &json["controls"].as_array().unwrap().iter().find(|c| c["id"] == "HG-GRANT-06").unwrap()["evidence"];
     let encoded = |u: &str| u.replace(':', "%3A").replace('/', "%2F");
@@ -811,7 +819,7 @@ async fn known_deviations_are_excluded_where_they_occur_and_stale_where_they_do_
             fixture.enable_fault(f).unwrap();
         }
         let org = mock_org::start(fixture).await.unwrap();
-        let text = target_file(&org.url).replacen(
+        let text = org_target_file(&org).replacen(
             "flavor = \"salesforce\"\n",
             "flavor = \"salesforce\"\nexclusion_profiles = [\"salesforce-known-deviations\"]\n",
             1,
@@ -847,7 +855,7 @@ async fn known_deviations_are_excluded_where_they_occur_and_stale_where_they_do_
 async fn an_admin_persona_that_may_not_freeze_users_makes_rev04_not_verifiable() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
     // The admin persona is the sales rep, who may read but not manage users.
-    let text = target_file(&org.url).replacen(
+    let text = org_target_file(&org).replacen(
         "username = \"admin@acme.test\"\npassword_env = \"HG_TEST_ADMIN_PASSWORD\"",
         "username = \"sales.rep@acme.test\"\npassword_env = \"HG_TEST_SALES_PASSWORD\"",
         1,
@@ -875,7 +883,7 @@ async fn an_admin_persona_that_may_not_freeze_users_makes_rev04_not_verifiable()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_side_checks_need_the_probe_app() {
     let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
-    let with = target_file(&org.url);
+    let with = org_target_file(&org);
     let probe_table = with.find("\n[probe_app]").expect("the loopback file names the probe app");
     let end = with[probe_table + 1..].find("\n[").map(|i| probe_table + 1 + i).unwrap();
     let without = format!("{}{}", &with[..probe_table], &with[end..]);
@@ -926,19 +934,19 @@ async fn perm_rows_through_mcp_follow_the_target_files_tool_map() {
         mock_org::Org::parse("renamed-tools.toml", &text).expect("the renamed org parses")
     };
     // The loopback file with its [mcp_tools] table swapped for the renamed org's.
-    let mapped = |url: &str| {
-        let file = target_file(url);
+    let mapped = |org: &mock_org::RunningOrg| {
+        let file = org_target_file(org);
         let at = file.find("\n[mcp_tools]\n").expect("the loopback file maps tools");
         let end = file[at + 1..].find("\n[").map(|i| at + 1 + i).unwrap();
         format!("{}\n{}{}", &file[..at], support::RENAMED_TOOL_MAP, &file[end..])
     };
     let org = mock_org::start(start("")).await.unwrap();
-    let (_, stdout, _, json) = run_tagged(&write("renamed", &mapped(&org.url)), "renamed", "@C4 and @mcp").await;
+    let (_, stdout, _, json) = run_tagged(&write("renamed", &mapped(&org)), "renamed", "@C4 and @mcp").await;
     let rows = mcp_rows(&json);
     assert!(rows.len() >= 10, "the PERM rows through MCP ran: {stdout}");
     assert!(rows.iter().all(|(_, s)| s == "passed"), "{rows:#?}");
 
-    let (_, stdout, _, json) = run_tagged(&write("unmapped", &target_file(&org.url)), "unmapped", "@C4 and @mcp").await;
+    let (_, stdout, _, json) = run_tagged(&write("unmapped", &org_target_file(&org)), "unmapped", "@C4 and @mcp").await;
     let unmapped = mcp_rows(&json);
     let twin = unmapped.iter().find(|(t, _)| t.starts_with("HG-PERM-01 through MCP, twin")).expect(&stdout);
     assert_eq!(twin.1, "failed", "the platform's soqlQuery is not on this org: {unmapped:#?}");
@@ -950,7 +958,7 @@ async fn perm_rows_through_mcp_follow_the_target_files_tool_map() {
         ("write-tool-ignores-crud", "HG-PERM-04 through MCP"),
     ] {
         let org = mock_org::start(start(&format!("\"{fault}\""))).await.unwrap();
-        let (_, stdout, _, json) = run_tagged(&write(fault, &mapped(&org.url)), fault, "@C4 and @mcp").await;
+        let (_, stdout, _, json) = run_tagged(&write(fault, &mapped(&org)), fault, "@C4 and @mcp").await;
         let rows = mcp_rows(&json);
         let caught = rows.iter().find(|(t, _)| t.starts_with(row) && !t.contains("twin")).expect(&stdout);
         assert_eq!(caught.1, "failed", "{fault}: {rows:#?}");
@@ -972,7 +980,7 @@ async fn audit_reconcile_judges_the_audit_controls_from_the_event_log_files() {
             text = text.replacen(", \"ViewEventLogFiles\"]", "]", 1);
         }
         let org = mock_org::start(mock_org::Org::parse("org.toml", &text).unwrap()).await.unwrap();
-        let file = write(name, &target_file(&org.url));
+        let file = write(name, &org_target_file(&org));
         let reports = reports_dir(name);
         // The clean run also makes C4's calls: rows of other scenarios compete for each call.
         let tags = if name == "reconcile-clean" { "@C7 or @C4" } else { "@C7" };

@@ -24,7 +24,7 @@ pub mod tokens;
 mod validate;
 
 pub use model::{Org, OrgFileError};
-pub use server::{RunningOrg, app, start, start_behind};
+pub use server::{Public, RunningOrg, api_app, app, start, start_behind};
 
 use faults::Fault;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,14 +67,18 @@ pub struct MockOrg {
     /// Per-user times (org clock, ms) of the requests admitted in the last minute.
     rate: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
     base_url: String,
+    /// Where the hosted MCP servers answer: the stand-in for the API host
+    /// (`https://api.salesforce.com`), an origin of its own.
+    api_url: String,
     request_seq: AtomicU64,
     /// Every HTTP request the org answered, whatever its kind (for benchmarks and load checks).
     pub requests_served: AtomicU64,
 }
 
 impl MockOrg {
-    /// `base_url` is where the org answers (its My Domain), e.g. `http://127.0.0.1:41234`.
-    pub fn new(org: Org, base_url: String) -> Self {
+    /// `base_url` is where the org answers (its My Domain), e.g. `http://127.0.0.1:41234`;
+    /// `api_url` where its hosted MCP servers do (the API host).
+    pub fn new(org: Org, base_url: String, api_url: String) -> Self {
         let clock = clock::Clock::default();
         let store = store::Store::seed(&org, clock.now_ms());
         let delay = org
@@ -96,6 +100,7 @@ impl MockOrg {
             store: RwLock::new(store),
             rate: Default::default(),
             base_url,
+            api_url,
             request_seq: AtomicU64::new(0),
             requests_served: AtomicU64::new(0),
         }
@@ -103,6 +108,17 @@ impl MockOrg {
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The API host's origin, where the hosted MCP servers answer.
+    pub fn api_url(&self) -> &str {
+        &self.api_url
+    }
+
+    /// The URL of the MCP server `name` (`platform/sobject-reads`, `custom/service-agent`) on the
+    /// API host.
+    pub fn mcp_url(&self, name: &str) -> String {
+        format!("{}{}{name}", self.api_url, mcp::PATH_PREFIX)
     }
 
     pub fn fault(&self, f: Fault) -> bool {
@@ -176,15 +192,16 @@ impl MockOrg {
             .is_some_and(|(active, frozen)| active && (!frozen || frozen_tokens_live))
     }
 
-    /// The REST API's RFC 8707 resource identifier: the instance URL.
+    /// The audience REST accepts: the instance URL (its RFC 8707 resource identifier) where
+    /// audiences are per server, the platform otherwise (a platform token is for the org's APIs).
     pub fn rest_audience(&self) -> String {
-        self.base_url.clone()
+        self.mcp_audience(self.base_url.clone())
     }
 
     /// The resources a client may name (RFC 8707): the REST API and every MCP server.
     pub fn known_resources(&self) -> Vec<String> {
-        let mut aud = vec![self.rest_audience()];
-        aud.extend(self.org.mcp_servers.iter().map(|s| format!("{}/platform/mcp/v1/{}", self.base_url, s.name)));
+        let mut aud = vec![self.base_url.clone()];
+        aud.extend(self.org.mcp_servers.iter().map(|s| self.mcp_url(&s.name)));
         aud
     }
 
@@ -194,11 +211,10 @@ impl MockOrg {
         self.org.per_server_audience || self.fault(Fault::McpAudienceUnchecked)
     }
 
-    /// The platform audience every token names where audiences are not per server: the stand-in
-    /// for `https://api.salesforce.com` is the mock's own origin, where its REST API and MCP
-    /// servers answer.
+    /// The platform audience every token names where audiences are not per server: the API
+    /// host's origin, the stand-in for `https://api.salesforce.com`.
     pub fn platform_audience(&self) -> String {
-        self.base_url.clone()
+        self.api_url.clone()
     }
 
     /// What a token is for when the client names `resources` (RFC 8707): those (none: every
@@ -312,7 +328,7 @@ mod tests {
     fn the_per_user_rate_refuses_the_request_over_it_and_only_for_that_user() {
         let org = Org::default_fixture();
         let limit = org.per_user_requests_per_minute.expect("the fixture declares a rate") as usize;
-        let s = MockOrg::new(org, "http://127.0.0.1:1".into());
+        let s = MockOrg::new(org, "http://127.0.0.1:1".into(), "http://127.0.0.1:2".into());
         for _ in 0..limit {
             s.admit("005A").expect("within the rate");
         }
@@ -331,7 +347,7 @@ mod tests {
             if cached {
                 org.enable_fault("permission-set-cached").unwrap();
             }
-            let s = MockOrg::new(org, "http://127.0.0.1:1".into());
+            let s = MockOrg::new(org, "http://127.0.0.1:1".into(), "http://127.0.0.1:2".into());
             let agent = s.org.user_by_username("agent.service@acme.test").unwrap().id.clone();
             let set = "Headless_Service_Agent_Access";
             assert!(s.current_user(&agent).unwrap().permission_sets.iter().any(|p| p == set));
@@ -354,7 +370,7 @@ mod tests {
         let mut org = Org::default_fixture();
         org.enable_fault("no-rate-limit").unwrap();
         let limit = org.per_user_requests_per_minute.unwrap() as usize;
-        let s = MockOrg::new(org, "http://127.0.0.1:1".into());
+        let s = MockOrg::new(org, "http://127.0.0.1:1".into(), "http://127.0.0.1:2".into());
         for _ in 0..=limit {
             s.admit("005A").expect("never limited");
         }

@@ -10,9 +10,12 @@ struct Args {
     /// The org file (TOML).
     #[arg(long, default_value = "mock-org/orgs/default.toml")]
     org: PathBuf,
-    /// Port on 127.0.0.1 (0 picks a free one).
+    /// Port on 127.0.0.1 for the org's instance (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     port: u16,
+    /// Port on 127.0.0.1 for the API host, where the MCP servers answer (0 picks a free one).
+    #[arg(long, default_value_t = 8081)]
+    api_port: u16,
 }
 
 #[tokio::main]
@@ -25,18 +28,20 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let running = match mock_org::server::start_on(org, SocketAddr::from(([127, 0, 0, 1], args.port))).await {
+    let at = |port| SocketAddr::from(([127, 0, 0, 1], port));
+    let running = match mock_org::server::start_on(org, at(args.port), at(args.api_port)).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot listen on 127.0.0.1:{}: {e}", args.port);
+            eprintln!("error: cannot listen on 127.0.0.1:{} and :{}: {e}", args.port, args.api_port);
             std::process::exit(2);
         }
     };
     println!("mock org '{}' listening", running.state.org.name);
     println!("  instance URL: {}", running.url);
     println!("  REST API:     {}/services/data/v{}.0/", running.url, running.state.org.max_api_version / 10);
+    println!("  API host:     {}", running.api_url);
     for s in &running.state.org.mcp_servers {
-        println!("  MCP server:   {}/platform/mcp/v1/{}", running.url, s.name);
+        println!("  MCP server:   {}", running.state.mcp_url(&s.name));
     }
     println!("Ctrl-C stops it.");
     let _ = tokio::signal::ctrl_c().await;

@@ -1,4 +1,6 @@
-//! One `app()` for the binary, the gate and the tests; `start` binds it on loopback port 0.
+//! One `app()` (the org's instance: OAuth, REST, Connect) and one `api_app()` (the API host: the
+//! hosted MCP servers and their metadata) for the binary, the gate and the tests; `start` binds
+//! each on its own loopback port, as the platform serves them from two origins.
 
 use crate::MockOrg;
 use crate::model::Org;
@@ -10,73 +12,114 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The org's instance (My Domain): OAuth, REST and the Connect API. It serves no MCP server.
 pub fn app(state: Arc<MockOrg>) -> Router {
     let limit = state.org.max_request_bytes;
-    let counted = state.clone();
-    crate::rest::routes()
+    let router = crate::rest::routes()
         .merge(crate::connect::routes())
         .merge(crate::oauth::routes())
         .fallback(crate::rest::fallback)
         .method_not_allowed_fallback(crate::rest::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state.clone())
-        .merge(crate::mcp::routes(state))
-        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
-            counted.requests_served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            next.run(req)
-        }))
+        .with_state(state.clone());
+    counted(router, state)
 }
 
-/// A mock org serving on loopback. Dropping it stops the server.
+/// The API host: the hosted MCP servers, their RFC 9728 metadata, and the gateway's 404 for any
+/// other path.
+pub fn api_app(state: Arc<MockOrg>) -> Router {
+    counted(crate::mcp::routes(state.clone()).fallback(crate::mcp::gateway::not_found), state)
+}
+
+fn counted(router: Router, state: Arc<MockOrg>) -> Router {
+    router.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        state.requests_served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        next.run(req)
+    }))
+}
+
+/// A mock org serving on loopback: its instance at `url`, its API host at `api_url`. Dropping it
+/// stops both.
 pub struct RunningOrg {
     pub url: String,
+    pub api_url: String,
     pub state: Arc<MockOrg>,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: Vec<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
 impl RunningOrg {
-    /// Stops accepting connections and waits for the server task to end.
+    /// Stops accepting connections and waits for the server tasks to end.
     pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.stop();
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+    }
+
+    fn stop(&mut self) {
+        for tx in self.shutdown.drain(..) {
+            let _ = tx.send(());
         }
     }
 }
 
 impl Drop for RunningOrg {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.stop();
     }
 }
 
-/// Starts the org on 127.0.0.1 with an OS-chosen port.
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// Starts the org on 127.0.0.1, the instance and the API host each on an OS-chosen port.
 pub async fn start(org: Org) -> std::io::Result<RunningOrg> {
-    start_on(org, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    start_on(org, loopback(), loopback()).await
 }
 
-pub async fn start_on(org: Org, addr: SocketAddr) -> std::io::Result<RunningOrg> {
-    serve(org, tokio::net::TcpListener::bind(addr).await?, None).await
+pub async fn start_on(org: Org, addr: SocketAddr, api_addr: SocketAddr) -> std::io::Result<RunningOrg> {
+    let listeners = (tokio::net::TcpListener::bind(addr).await?, tokio::net::TcpListener::bind(api_addr).await?);
+    serve(org, listeners, Public::default()).await
 }
 
-/// A mock org on loopback that calls itself `public_url` (its issuer, its endpoints in metadata
-/// and challenges): the address of a reverse proxy in front of it. `RunningOrg::url` stays the
-/// mock's own address.
-pub async fn start_behind(org: Org, public_url: String) -> std::io::Result<RunningOrg> {
-    serve(org, tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?, Some(public_url)).await
+/// The addresses a mock behind reverse proxies calls itself by (its issuer, its endpoints in
+/// metadata and challenges); `None`: its own.
+#[derive(Default)]
+pub struct Public {
+    pub url: Option<String>,
+    pub api_url: Option<String>,
 }
 
-async fn serve(org: Org, listener: tokio::net::TcpListener, public_url: Option<String>) -> std::io::Result<RunningOrg> {
+/// A mock org on loopback that calls itself by the `public` addresses of the proxies in front of
+/// it. `RunningOrg::url` and `api_url` stay the mock's own addresses.
+pub async fn start_behind(org: Org, public: Public) -> std::io::Result<RunningOrg> {
+    let listeners =
+        (tokio::net::TcpListener::bind(loopback()).await?, tokio::net::TcpListener::bind(loopback()).await?);
+    serve(org, listeners, public).await
+}
+
+async fn serve(
+    org: Org,
+    (listener, api_listener): (tokio::net::TcpListener, tokio::net::TcpListener),
+    public: Public,
+) -> std::io::Result<RunningOrg> {
     let url = format!("http://{}", listener.local_addr()?);
-    let state = Arc::new(MockOrg::new(org, public_url.unwrap_or_else(|| url.clone())));
+    let api_url = format!("http://{}", api_listener.local_addr()?);
+    let state = Arc::new(MockOrg::new(
+        org,
+        public.url.unwrap_or_else(|| url.clone()),
+        public.api_url.unwrap_or_else(|| api_url.clone()),
+    ));
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(accept_loop(listener, app(state.clone()), rx));
-    Ok(RunningOrg { url, state, shutdown: Some(tx), task: Some(task) })
+    let (api_tx, api_rx) = oneshot::channel::<()>();
+    let instance = accept_loop(listener, app(state.clone()), rx);
+    let api = accept_loop(api_listener, api_app(state.clone()), api_rx);
+    let task = tokio::spawn(async move {
+        tokio::join!(instance, api);
+    });
+    Ok(RunningOrg { url, api_url, state, shutdown: vec![tx, api_tx], task: Some(task) })
 }
 
 /// How long a connection may take to send a request's headers: a client that drips them

@@ -103,7 +103,7 @@ impl TestOrg {
     /// Whether the primary MCP server takes `token` now: the status of an `initialize` there
     /// (the agent's `mcp_api` tokens work on the MCP servers only, as on the platform).
     pub async fn mcp_status(&self, token: Option<&str>) -> u16 {
-        let url = format!("{}/platform/mcp/v1/platform/sobject-reads", self.running.url);
+        let url = format!("{}/platform/mcp/v1/platform/sobject-reads", self.running.api_url);
         let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "hg-test", "version": "0"}}});
         let mut req = self.http.post(url).header("Accept", "application/json, text/event-stream").json(&body);

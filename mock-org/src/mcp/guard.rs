@@ -29,11 +29,12 @@ pub struct GuardState {
 }
 
 fn metadata_url(s: &MockOrg, server: &str) -> String {
-    format!("{}/.well-known/oauth-protected-resource{}{server}", s.base_url(), super::PATH_PREFIX)
+    format!("{}/.well-known/oauth-protected-resource{}{server}", s.api_url(), super::PATH_PREFIX)
 }
 
-fn refuse(status: StatusCode, challenge: Option<String>, error: &str, description: &str) -> Response {
-    let mut r = (status, axum::Json(json!({"error": error, "error_description": description}))).into_response();
+/// A refusal in the gateway's shape; the RFC 6750 code, where there is one, is in `challenge`.
+fn refuse(status: StatusCode, challenge: Option<String>, message: &str) -> Response {
+    let mut r = (status, axum::Json(super::gateway::errors(message))).into_response();
     if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, c);
     }
@@ -42,14 +43,15 @@ fn refuse(status: StatusCode, challenge: Option<String>, error: &str, descriptio
 
 pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) -> Response {
     let s = &g.org;
-    let resource = format!("{}{}{}", s.base_url(), super::PATH_PREFIX, g.server);
-    // DNS-rebinding and cross-site defence: a browser Origin must be the org's own.
+    let resource = s.mcp_url(&g.server);
+    // DNS-rebinding and cross-site defence: a browser Origin must be the platform's own (the API
+    // host or the org's My Domain).
     let foreign_origin = req.headers().get(header::ORIGIN).is_some_and(|o| {
         let o = o.to_str().unwrap_or_default();
-        o != s.base_url() && !(s.fault(Fault::McpOriginLoopback) && loopback_or_null(o))
+        o != s.api_url() && o != s.base_url() && !(s.fault(Fault::McpOriginLoopback) && loopback_or_null(o))
     });
     if foreign_origin && !s.fault(Fault::McpOriginUnchecked) {
-        return refuse(StatusCode::FORBIDDEN, None, "forbidden_origin", "requests from this Origin are not accepted");
+        return refuse(StatusCode::FORBIDDEN, None, "requests from this Origin are not accepted");
     }
     let meta = metadata_url(s, &g.server);
     let challenge = |c: String| (!s.fault(Fault::McpNoChallenge)).then_some(c);
@@ -81,8 +83,7 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
         return refuse(
             StatusCode::UNAUTHORIZED,
             challenge(format!("Bearer resource_metadata=\"{meta}\"")),
-            "invalid_request",
-            "a bearer token is required",
+            super::gateway::TOKEN_REQUIRED,
         );
     };
     let invalid = |why: &str| {
@@ -91,7 +92,6 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
             challenge(format!(
                 "Bearer resource_metadata=\"{meta}\", error=\"invalid_token\", error_description=\"{why}\""
             )),
-            "invalid_token",
             why,
         )
     };
@@ -108,12 +108,11 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
         return refuse(
             StatusCode::FORBIDDEN,
             Some(format!("Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"mcp_api\"")),
-            "insufficient_scope",
             "the token lacks the mcp_api scope",
         );
     }
     if opener.as_ref().is_some_and(|o| o.user_id != claims.sub) {
-        return refuse(StatusCode::FORBIDDEN, None, "invalid_session", "the session belongs to another user");
+        return refuse(StatusCode::FORBIDDEN, None, "the session belongs to another user");
     }
     if let Some(sid) = &session
         && let Some(entry) = s.mcp_sessions.lock().unwrap_or_else(|p| p.into_inner()).get_mut(sid)
@@ -130,7 +129,6 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
             None,
-            "too_many_sessions",
             &format!("at most {MAX_SESSIONS_PER_USER} open sessions per user on this server; end one (DELETE) first"),
         );
     };
@@ -251,7 +249,7 @@ pub async fn resource_metadata(s: Arc<MockOrg>, server: String) -> Response {
     // §3.3: a client must then not use it).
     let resource = match s.fault(Fault::McpMetadataWrongResource) {
         true => s.base_url().to_string(),
-        false => format!("{}{}{server}", s.base_url(), super::PATH_PREFIX),
+        false => s.mcp_url(&server),
     };
     axum::Json(json!({
         "resource": resource,

@@ -1,8 +1,9 @@
 //! The org's hosted MCP servers, on rmcp (the official MCP Rust SDK) over Streamable HTTP, at
-//! `/platform/mcp/v1/<server>`. In front of each: the resource-server guard (`guard`). Behind it:
+//! `/platform/mcp/v1/<server>` on the API host (`MockOrg::api_url`), not the org's instance. In front of each: the resource-server guard (`guard`). Behind it:
 //! tools that run through the one enforcement pipeline and write one audit record per call.
 
 pub mod doors;
+pub mod gateway;
 pub mod guard;
 pub mod multiplexer;
 pub mod progress;
@@ -65,7 +66,7 @@ impl OrgServer {
     }
 
     fn url(&self) -> String {
-        format!("{}{PATH_PREFIX}{}", self.state.base_url(), self.server().name)
+        self.state.mcp_url(&self.server().name)
     }
 
     /// What the audit record says of a request on this server.
