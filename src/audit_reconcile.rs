@@ -13,6 +13,7 @@ use crate::results::Outcome;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use steps::audit_plan::{AuditPlan, PlannedCall, fingerprint};
+use steps::timestamps::{parse_datetime, parse_timestamp};
 
 /// How far apart the gate's clock and the org's may put one call.
 pub const SKEW_MS: i64 = 5 * 60 * 1000;
@@ -43,30 +44,6 @@ pub struct Context<'a> {
     pub now_ms: i64,
     /// How long after a call its row may still be missing.
     pub delay_ms: i64,
-}
-
-/// `20261201153012.123` -> milliseconds since the epoch.
-pub fn parse_timestamp(s: &str) -> Option<i64> {
-    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    if whole.len() != 14 || !digits(whole) || !digits(frac) {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| whole[r].parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
-    let (hh, mm, ss) = (n(8..10)?, n(10..12)?, n(12..14)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    let millis = format!("{frac:0<3}")[..3].parse::<i64>().ok()?;
-    // Days from civil (Howard Hinnant), the inverse of the mock's formatter.
-    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + millis)
 }
 
 /// Rows of several files (and sequences) with each `REQUEST_ID` once.
@@ -661,16 +638,6 @@ async fn read_log(w: &mut steps::GateWorld, plan: &AuditPlan) -> Result<Log, Str
         rows.extend(parse_csv(&r.body));
     }
     Ok(Log { hourly, files: covering.len(), rows: dedupe(rows) })
-}
-
-/// `2026-11-23T15:04:05.000+0000` (UTC only: the API renders datetimes in UTC) -> milliseconds
-/// since the epoch.
-fn parse_datetime(s: &str) -> Option<i64> {
-    if !(s.ends_with("+0000") || s.ends_with('Z')) {
-        return None;
-    }
-    let digits: String = s.get(..19)?.chars().filter(char::is_ascii_digit).collect();
-    parse_timestamp(&format!("{digits}.{}", s.get(20..23).unwrap_or("000")))
 }
 
 /// Each planned username's user id, as the admin reads it (one query each).

@@ -432,9 +432,7 @@ pub fn catalog_pin(clean: &mock_org::Org, target: &Target) -> steps::catalog_pin
             continue;
         };
         for (alias, url) in &target.mcp_servers {
-            let Some(server) =
-                clean.mcp_servers.iter().find(|s| url.ends_with(&format!("/platform/mcp/v1/{}", s.name)))
-            else {
+            let Some(server) = clean.mcp_servers.iter().find(|s| url.ends_with(&clean.mcp_path(&s.name))) else {
                 continue;
             };
             let tools: Vec<serde_json::Value> = mock_org::mcp::tools::offered(clean, server, user)

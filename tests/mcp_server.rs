@@ -168,6 +168,23 @@ async fn the_mcp_servers_answer_on_the_api_host_only() {
     assert_eq!(meta.send().await.unwrap().status(), 404, "the metadata lives on the API host too");
 }
 
+/// A sandbox's hosted MCP servers answer with `/sandbox/` in their paths, and name those paths in
+/// their metadata and challenges.
+#[tokio::test]
+async fn a_sandboxs_mcp_servers_answer_under_sandbox() {
+    let text = mock_org::Org::DEFAULT_TEXT.replacen("[org]\n", "[org]\nisSandbox = true\n", 1);
+    let org = TestOrg::start_with(mock_org::Org::parse("sandbox.toml", &text).expect("the sandbox org parses")).await;
+    const SANDBOX_READS: &str = "/platform/mcp/v1/sandbox/platform/sobject-reads";
+    let agent = org.token(AGENT);
+    assert_eq!(Mcp::new(&org, SANDBOX_READS, Some(agent.clone())).initialize().await.status, 200);
+    assert_eq!(Mcp::new(&org, READS, Some(agent)).initialize().await.status, 404, "no production path");
+    let r = Mcp::new(&org, SANDBOX_READS, None).initialize().await;
+    let meta = format!("{}/.well-known/oauth-protected-resource{SANDBOX_READS}", org.running.api_url);
+    assert_eq!(r.headers["www-authenticate"].to_str().unwrap(), format!("Bearer resource_metadata=\"{meta}\""));
+    let metadata: Value = org.http.get(&meta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["resource"], format!("{}{SANDBOX_READS}", org.running.api_url));
+}
+
 #[tokio::test]
 async fn the_resource_server_refuses_bad_tokens_with_a_challenge() {
     let org = TestOrg::start().await;

@@ -22,6 +22,19 @@ Feature: The audit trail reconstructs user, tool and token activity
     And agent queries "SELECT Id FROM Case" through the reads MCP server
     Then each denied request is recorded with the code its caller was given, and each allowed one with none
 
+  # Sign-ins are token requests too: the org's LoginHistory keeps each attempt with how it ended.
+  @HG-AUD-01 @MUST @positive
+  Scenario: HG-AUD-01 a sign-in through the agent's app is in the login history
+    Given the admin has read agent's login history
+    When agent signs in through the agent's app
+    Then the login history shows agent's sign-in through the agent's app
+
+  @HG-AUD-02 @MUST
+  Scenario: HG-AUD-02 a refused sign-in is in the login history as failed
+    Given the admin has read agent's login history
+    When the client asks for a token with the password grant as agent
+    Then the login history shows agent's refused sign-in as failed
+
   @HG-AUD-03 @MUST
   Scenario: HG-AUD-03 no credential appears in any audit record
     When agent calls the identity tool on the reads MCP server

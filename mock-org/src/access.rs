@@ -139,6 +139,10 @@ impl<'a> Access<'a> {
             Some(Builtin::UserPermissionAccess) | Some(Builtin::Profile) | Some(Builtin::UserRecordAccess) => {
                 ObjectPerms { read: true, view_all: true, ..Default::default() }
             }
+            Some(Builtin::LoginHistory) => {
+                // Everyone reads their own rows; Manage Users reads everyone's.
+                ObjectPerms { read: true, view_all: self.has("ManageUsers"), ..Default::default() }
+            }
             Some(Builtin::OauthToken) => {
                 let admin = self.has("ManageUsers");
                 ObjectPerms { read: admin, delete: admin, view_all: admin, modify_all: admin, ..Default::default() }
@@ -216,6 +220,10 @@ impl<'a> Access<'a> {
         match o.builtin {
             Some(Builtin::User) | Some(Builtin::UserLogin) => {
                 return if op.edit { RecordAccess::Edit } else { RecordAccess::Read };
+            }
+            Some(Builtin::LoginHistory) => {
+                let own = r.get("UserId").as_str() == Some(user.id.as_str());
+                return if op.view_all || own { RecordAccess::Read } else { RecordAccess::None };
             }
             Some(Builtin::ApiEvent)
             | Some(Builtin::EventLogFile)

@@ -138,6 +138,8 @@ pub const FIELD_CAP: usize = 512;
 #[derive(Debug, Default)]
 pub struct AuditLog {
     inner: Mutex<Retained>,
+    /// Login attempts, kept apart as the platform's `LoginHistory`.
+    pub logins: crate::login_history::LoginHistory,
 }
 
 #[derive(Debug, Default)]

@@ -224,6 +224,7 @@ impl<'a> Data<'a> {
                 .map(|a| Record { object: o.name.clone(), id: a.id.clone(), fields: a.to_fields() })
                 .collect(),
             Some(Builtin::EventLogFile) => crate::event_log::rows(self.org, audit),
+            Some(Builtin::LoginHistory) => audit.logins.rows(),
             Some(Builtin::UserPermissionAccess) => vec![self.access.permission_row()],
             Some(Builtin::FieldDefinition) => self.field_definitions(),
             Some(Builtin::UserRecordAccess) => self.user_record_access(store),
@@ -233,6 +234,7 @@ impl<'a> Data<'a> {
             o.builtin,
             Some(Builtin::ApiEvent)
                 | Some(Builtin::EventLogFile)
+                | Some(Builtin::LoginHistory)
                 | Some(Builtin::UserPermissionAccess)
                 | Some(Builtin::FieldDefinition)
                 | Some(Builtin::UserRecordAccess)

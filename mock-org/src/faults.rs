@@ -124,6 +124,8 @@ pub enum Fault {
     AuditDenialUncoded,
     TokenInAuditLog,
     IntegrationUserAttribution,
+    LoginHistoryOff,
+    LoginHistoryMissesRefusals,
 }
 
 /// One row of the table: the switch, what it reproduces, and how the gate must catch it (and
@@ -213,7 +215,11 @@ pub const TABLE: &[FaultSpec] = &[
         "password-grant",
         "grants",
         "the username-password flow is enabled: the agent's app, authenticated with its consumer secret, gets tokens for a username and password",
-        &[caught("HG-GRANT-01", "observed 200 (no error code)")],
+        &[
+            caught("HG-GRANT-01", "observed 200 (no error code)"),
+            // The refused sign-in the login history is searched for never happened.
+            caught("HG-AUD-02 a refused sign-in", "sign-in was not refused"),
+        ],
     ),
     row(
         ClientCredentials,
@@ -1300,6 +1306,23 @@ pub const TABLE: &[FaultSpec] = &[
         "audit",
         "tool calls are attributed to a shared integration user instead of the end user",
         &[caught("HG-AUD-04", "observed attributed to \"admin@acme.test\"")],
+    ),
+    row(
+        LoginHistoryOff,
+        "login-history-off",
+        "audit",
+        "no login attempt is recorded in LoginHistory",
+        &[
+            caught("HG-AUD-01 a sign-in", "observed no row with Status Success"),
+            caught("HG-AUD-02 a refused sign-in", "observed no row with a failed Status"),
+        ],
+    ),
+    row(
+        LoginHistoryMissesRefusals,
+        "login-history-misses-refusals",
+        "audit",
+        "refused login attempts leave no row in LoginHistory, only successful ones do",
+        &[caught("HG-AUD-02 a refused sign-in", "observed no row with a failed Status")],
     ),
 ];
 

@@ -11,6 +11,7 @@ pub mod event_log;
 pub mod faults;
 pub mod form;
 pub mod ids;
+pub mod login_history;
 pub mod mcp;
 pub mod model;
 pub mod oauth;
@@ -118,7 +119,7 @@ impl MockOrg {
     /// The URL of the MCP server `name` (`platform/sobject-reads`, `custom/service-agent`) on the
     /// API host.
     pub fn mcp_url(&self, name: &str) -> String {
-        format!("{}{}{name}", self.api_url, mcp::PATH_PREFIX)
+        format!("{}{}", self.api_url, self.org.mcp_path(name))
     }
 
     pub fn fault(&self, f: Fault) -> bool {

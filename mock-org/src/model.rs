@@ -135,6 +135,8 @@ pub enum Builtin {
     /// Event log files (`ApiTotalUsage`, hourly and daily) with their CSV; ViewEventLogFiles, read
     /// only (`event_log`).
     EventLogFile,
+    /// Login attempts (`login_history`); ManageUsers for every user's, anyone for their own.
+    LoginHistory,
     /// A user's authorization of an app (one row per user and app). An admin deleting it is the
     /// app kill switch: every token of that user for that app dies. ManageUsers only.
     OauthToken,
@@ -359,6 +361,8 @@ pub struct Org {
     pub per_user_requests_per_minute: Option<u32>,
     /// Tokens name each MCP server they are for, rather than the platform.
     pub per_server_audience: bool,
+    /// A sandbox: its MCP servers' paths carry `/sandbox/`.
+    pub is_sandbox: bool,
     pub objects: Vec<ObjectSchema>,
     pub roles: Vec<Role>,
     pub profiles: BTreeMap<String, PermissionSet>,
@@ -382,6 +386,13 @@ pub fn parse_api_version(s: &str) -> Option<u32> {
 }
 
 impl Org {
+    /// The path of the MCP server `name` on the API host: `/platform/mcp/v1/platform/sobject-reads`,
+    /// `/platform/mcp/v1/sandbox/custom/service-agent` in a sandbox.
+    pub fn mcp_path(&self, name: &str) -> String {
+        let sandbox = if self.is_sandbox { "sandbox/" } else { "" };
+        format!("{}{sandbox}{name}", crate::mcp::PATH_PREFIX)
+    }
+
     pub fn load(path: &Path) -> Result<Org, OrgFileError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| OrgFileError {

@@ -40,6 +40,9 @@ pub struct OrgInfo {
     /// Oldest and newest REST API versions the org accepts, e.g. "31.0" and "66.0".
     pub min_api_version: String,
     pub max_api_version: String,
+    /// A sandbox's hosted MCP servers answer under `/platform/mcp/v1/sandbox/` (Organization.IsSandbox).
+    #[serde(default)]
+    pub is_sandbox: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -72,6 +72,7 @@ impl Validator<'_> {
             max_request_bytes: raw.settings.max_request_bytes,
             per_user_requests_per_minute: raw.settings.per_user_requests_per_minute,
             per_server_audience,
+            is_sandbox: raw.org.is_sandbox,
             objects,
             roles,
             profiles,
@@ -774,6 +775,13 @@ fn builtin_objects() -> Vec<ObjectSchema> {
                 system_field("Sequence", "Sequence", FieldKind::Double, None),
                 system_field("LogFileLength", "Log File Length", FieldKind::Double, None),
             ],
+        ),
+        object(
+            "LoginHistory",
+            "Login History",
+            "0Ya",
+            Builtin::LoginHistory,
+            crate::login_history::FIELDS.iter().map(|(n, k)| system_field(n, n, *k, None)).collect(),
         ),
         object(
             "UserPermissionAccess",

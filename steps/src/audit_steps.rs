@@ -4,7 +4,7 @@
 
 use crate::probe::Reply;
 use crate::world::{GateWorld, Sent, StepError, error_code, expect, query_path};
-use cucumber::then;
+use cucumber::{given, then};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -132,6 +132,21 @@ async fn no_secret_in_audit(w: &mut GateWorld) -> Result<(), StepError> {
     expect(leaked == 0, "no token, code, verifier or password in any audit record", || {
         format!("{leaked} credentials found")
     })
+}
+
+#[given(expr = "the admin has read {word}'s login history")]
+async fn login_history_read(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    crate::login_history::note(w, &persona).await
+}
+
+#[then(expr = "the login history shows {word}'s sign-in through the agent's app")]
+async fn sign_in_in_login_history(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    crate::login_history::shows(w, &persona, false).await
+}
+
+#[then(expr = "the login history shows {word}'s refused sign-in as failed")]
+async fn refusal_in_login_history(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
+    crate::login_history::shows(w, &persona, true).await
 }
 
 #[cfg(test)]

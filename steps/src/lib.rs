@@ -16,6 +16,7 @@ pub mod hidden_fields;
 pub mod html_form;
 pub mod isolation;
 pub mod login;
+pub mod login_history;
 pub mod mcp_tools;
 pub mod permission_removal;
 pub mod pkce;
@@ -27,6 +28,7 @@ pub mod revocation;
 pub mod scopes;
 pub mod stop;
 pub mod target;
+pub mod timestamps;
 pub mod traffic;
 pub mod world;
 

@@ -30,7 +30,8 @@ pub const POWERFUL_EDITS: &[&str] = &["OwnerId"];
 /// Setup objects every API-enabled user can read (describe lists them for everyone).
 /// Source: Salesforce Object Reference, the User, Profile, UserRole, Group, Organization,
 /// RecordType, UserPermissionAccess and UserRecordAccess entries ("all users can query"; a
-/// user's own access rows), and the UserAppInfo, UserPreference entries (the user's own rows).
+/// user's own access rows), and the UserAppInfo, UserPreference and LoginHistory entries (the
+/// user's own rows; LoginHistory's since API 37.0).
 pub const EVERY_USER_OBJECTS: &[&str] = &[
     "User",
     "Profile",
@@ -42,6 +43,7 @@ pub const EVERY_USER_OBJECTS: &[&str] = &[
     "UserRecordAccess",
     "UserAppInfo",
     "UserPreference",
+    "LoginHistory",
 ];
 
 /// The objects the platform derives from each object (its sharing, field history, feed and change
@@ -92,6 +94,11 @@ pub const QUERYABLE: &[(&str, &[&str], &str)] = &[
         "Object Reference: UserPermissionAccess",
     ),
     ("ApiEvent", &["Id", "Username", "Records"], "Object Reference: ApiEvent (Real-Time Event Monitoring)"),
+    (
+        "LoginHistory",
+        &["Id", "UserId", "LoginTime", "LoginType", "Status", "Application"],
+        "Object Reference: LoginHistory",
+    ),
     ("Account", &["Id"], "Object Reference: Account"),
     ("Case", &["Id"], "Object Reference: Case"),
 ];

@@ -109,6 +109,8 @@ pub struct GateWorld {
     pub mcp_sessions: HashMap<(String, String), String>,
     /// The REST and MCP requests this scenario sent, for the audit checks.
     pub sent: Vec<Sent>,
+    /// The sign-ins this scenario attempted, for the login history checks.
+    pub sign_ins: crate::login_history::SignIns,
     /// What makes a refusal of the last request to the authorization server prove nothing
     /// (`refusals::Doubt`).
     pub doubts: Vec<crate::refusals::Doubt>,
@@ -310,6 +312,7 @@ impl GateWorld {
             started: std::time::Instant::now(),
             mcp_sessions: HashMap::new(),
             sent: Vec::new(),
+            sign_ins: Default::default(),
             doubts: Vec::new(),
             client_refusal_is_the_answer: false,
             secret_sent: false,
@@ -463,6 +466,7 @@ impl GateWorld {
         let outcome = login::authorize(&mut self.probe, &target, &persona, &params)
             .await
             .map_err(|source| StepError::SignIn { persona: name.into(), source })?;
+        self.sign_ins.push(name, outcome.param("code").is_none());
         self.code = outcome.param("code").map(|code| {
             self.probe.secrets.add(&code, "authorization code");
             PendingCode { code, verifier: pkce.verifier.clone(), challenge: pkce.challenge.clone(), redirect_uri }

@@ -55,7 +55,11 @@ pub fn id18(id15: &str) -> String {
 
 impl TestOrg {
     pub async fn start() -> Self {
-        let running = mock_org::start(mock_org::Org::default_fixture()).await.expect("mock org starts");
+        Self::start_with(mock_org::Org::default_fixture()).await
+    }
+
+    pub async fn start_with(org: mock_org::Org) -> Self {
+        let running = mock_org::start(org).await.expect("mock org starts");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))

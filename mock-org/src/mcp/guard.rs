@@ -29,7 +29,7 @@ pub struct GuardState {
 }
 
 fn metadata_url(s: &MockOrg, server: &str) -> String {
-    format!("{}/.well-known/oauth-protected-resource{}{server}", s.api_url(), super::PATH_PREFIX)
+    format!("{}/.well-known/oauth-protected-resource{}", s.api_url(), s.org.mcp_path(server))
 }
 
 /// A refusal in the gateway's shape; the RFC 6750 code, where there is one, is in `challenge`.

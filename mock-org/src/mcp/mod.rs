@@ -29,6 +29,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// Where the hosted MCP servers answer on the API host; a sandbox's are under `sandbox/` beneath.
 pub const PATH_PREFIX: &str = "/platform/mcp/v1/";
 
 /// One MCP server of the org (by its index in the org file's list).
@@ -80,7 +81,7 @@ impl OrgServer {
             request_id,
             api_family: ApiFamily::Mcp,
             method: method.into(),
-            resource: format!("{PATH_PREFIX}{}", self.server().name),
+            resource: self.state.org.mcp_path(&self.server().name),
             tool,
         }
     }
@@ -308,7 +309,7 @@ pub fn routes(state: Arc<MockOrg>) -> Router {
         };
         let config = StreamableHttpServerConfig::default();
         let service = StreamableHttpService::new(handler, Arc::new(LocalSessionManager::default()), config);
-        let path = format!("{PATH_PREFIX}{}", server.name);
+        let path = state.org.mcp_path(&server.name);
         let guarded = Router::new().nest_service(&path, service).layer(axum::middleware::from_fn_with_state(
             guard::GuardState { org: state.clone(), server: server.name.clone() },
             guard::guard,

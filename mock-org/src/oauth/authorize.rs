@@ -259,6 +259,9 @@ pub async fn submit(State(s): State<Arc<MockOrg>>, body: Result<Bytes, BytesReje
         ..Default::default()
     };
     let Some(user) = user else {
+        if let Some(known) = s.org.user_by_username(&username) {
+            s.record_login(&known.id, Some(&v.app.consumer_key), crate::login_history::INVALID_PASSWORD);
+        }
         s.record_oauth(event(200, "login", None, Some("INVALID_LOGIN")));
         return login_form(
             &params,
@@ -271,6 +274,7 @@ pub async fn submit(State(s): State<Arc<MockOrg>>, body: Result<Bytes, BytesReje
         s.record_oauth(event(200, "login", Some(user.id.clone()), Some("USER_FROZEN_OR_INACTIVE")));
         return login_form(&params, Some("Your account is frozen or inactive. Contact your Salesforce administrator."));
     }
+    s.record_login(&user.id, Some(&v.app.consumer_key), crate::login_history::SUCCESS);
     let auth = Authorization {
         client_id: v.app.consumer_key.clone(),
         user_id: user.id.clone(),

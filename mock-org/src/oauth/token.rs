@@ -157,6 +157,9 @@ pub async fn token(State(s): State<Arc<MockOrg>>, headers: HeaderMap, body: Resu
             });
         }
     }
+    if grant_type == "password" {
+        record_password_attempt(&s, &params, client_id.as_deref(), &result);
+    }
     let operation = match grant_type.as_str() {
         "refresh_token" => "refresh",
         _ => "token",
@@ -317,6 +320,26 @@ fn refresh(s: &MockOrg, app: &ExternalClientApp, params: &[(String, String)]) ->
         Ok((auth, rt.family))
     })?;
     Ok(issue(s, app, auth, family))
+}
+
+/// A username-password request naming a user is a login attempt of that user (LoginHistory),
+/// whatever became of it; one from a client that failed authentication never reached the user.
+fn record_password_attempt(
+    s: &MockOrg,
+    params: &[(String, String)],
+    client_id: Option<&str>,
+    result: &Result<Issued, OAuthError>,
+) {
+    use crate::login_history::{INVALID_PASSWORD, PASSWORD_FLOW_DISABLED, SUCCESS};
+    let Some(client_id) = client_id else { return };
+    let username = param(params, "username").ok().flatten().unwrap_or_default();
+    let Some(user) = s.org.user_by_username(&username) else { return };
+    let status = match result {
+        Ok(_) => SUCCESS,
+        Err(e) if e.error == "unsupported_grant_type" => PASSWORD_FLOW_DISABLED,
+        Err(_) => INVALID_PASSWORD,
+    };
+    s.record_login(&user.id, Some(client_id), status);
 }
 
 /// A grant with no authorization step (password, client credentials, JWT bearer: all refused in
