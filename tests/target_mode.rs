@@ -1054,3 +1054,48 @@ async fn audit_reconcile_judges_the_audit_controls_from_the_event_log_files() {
     )
     .await;
 }
+
+/// The sign-in rows of HG-AUD-01/02 read the org's LoginHistory, and each refuses to judge what
+/// it cannot see: an admin without Manage Users reads only its own rows (so the agent's would
+/// look absent), and a password request without the app's secret may have been refused as the
+/// app's before any login was judged. Both are not verifiable, never failed or passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_rows_are_not_verifiable_without_the_proof_they_need() {
+    let rows = |json: &serde_json::Value| -> Vec<(String, String, String)> {
+        json["controls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["title"].as_str().unwrap_or_default().contains("login history"))
+            .map(|c| {
+                let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                (s("title"), s("status"), s("message"))
+            })
+            .collect()
+    };
+    let text = include_str!("../mock-org/orgs/default.toml");
+    let without =
+        text.replacen("\"ModifyAllData\", \"ManageUsers\", \"ViewSetup\"", "\"ModifyAllData\", \"ViewSetup\"", 1);
+    assert_ne!(without, text, "the admin profile held Manage Users");
+    let org = mock_org::start(mock_org::Org::parse("org.toml", &without).unwrap()).await.unwrap();
+    let (_, stdout, _, json) =
+        run_tagged(&write("lh-no-right", &org_target_file(&org)), "lh-no-right", "@C7 and @serial").await;
+    let seen = rows(&json);
+    assert_eq!(seen.len(), 2, "both sign-in rows ran: {stdout}");
+    for (title, status, message) in &seen {
+        assert_eq!(status, "not verifiable", "{title}: {message}");
+        assert!(message.contains("lacks Manage Users"), "{title}: {message}");
+    }
+    // The twin: with the right, both pass (the whole suite's clean run shows it too).
+    let org = mock_org::start(mock_org::Org::default_fixture()).await.unwrap();
+    let (_, _, _, json) = run_tagged(&write("lh-clean", &org_target_file(&org)), "lh-clean", "@C7 and @serial").await;
+    assert!(rows(&json).iter().all(|(_, status, _)| status == "passed"), "{:?}", rows(&json));
+    // No client secret declared: the refused password request proves nothing about the login.
+    let text = org_target_file(&org);
+    let no_secret: String = text.lines().filter(|l| !l.starts_with("client_secret_env")).collect::<Vec<_>>().join("\n");
+    assert_ne!(no_secret.len(), text.len());
+    let (_, _, _, json) = run_tagged(&write("lh-no-secret", &no_secret), "lh-no-secret", "@C7 and @serial").await;
+    let refused = rows(&json).into_iter().find(|(title, _, _)| title.contains("refused sign-in")).expect("the row ran");
+    assert_eq!(refused.1, "not verifiable", "{refused:?}");
+    assert!(refused.2.contains("consumer secret"), "{refused:?}");
+}

@@ -23,13 +23,15 @@ Feature: The audit trail reconstructs user, tool and token activity
     Then each denied request is recorded with the code its caller was given, and each allowed one with none
 
   # Sign-ins are token requests too: the org's LoginHistory keeps each attempt with how it ended.
-  @HG-AUD-01 @MUST @positive
+  # Alone (@serial): a row is told apart by being new, and another scenario's sign-in of the
+  # agent must not stand in for this one's.
+  @HG-AUD-01 @MUST @positive @serial
   Scenario: HG-AUD-01 a sign-in through the agent's app is in the login history
     Given the admin has read agent's login history
     When agent signs in through the agent's app
     Then the login history shows agent's sign-in through the agent's app
 
-  @HG-AUD-02 @MUST
+  @HG-AUD-02 @MUST @serial
   Scenario: HG-AUD-02 a refused sign-in is in the login history as failed
     Given the admin has read agent's login history
     When the client asks for a token with the password grant as agent

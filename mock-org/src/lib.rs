@@ -196,7 +196,7 @@ impl MockOrg {
     /// The audience REST accepts: the instance URL (its RFC 8707 resource identifier) where
     /// audiences are per server, the platform otherwise (a platform token is for the org's APIs).
     pub fn rest_audience(&self) -> String {
-        self.mcp_audience(self.base_url.clone())
+        self.audience_at(self.base_url.clone())
     }
 
     /// The resources a client may name (RFC 8707): the REST API and every MCP server.
@@ -237,8 +237,9 @@ impl MockOrg {
         self.audience_for(&[])
     }
 
-    /// The audience an MCP server at `url` accepts.
-    pub fn mcp_audience(&self, url: String) -> String {
+    /// The audience the resource at `url` (an MCP server, the REST API) accepts: its own URL with
+    /// per-server audiences, the platform's otherwise.
+    pub fn audience_at(&self, url: String) -> String {
         if self.per_server_audience() { url } else { self.platform_audience() }
     }
 

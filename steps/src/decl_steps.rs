@@ -269,7 +269,7 @@ const ADMIN_RIGHTS: &[&str] =
     &["ViewAllData", "ModifyAllData", "ModifyMetadata", "CustomizeApplication", "ManageUsers", "AuthorApex"];
 
 /// The persona's own effective admin-level rights, read from UserPermissionAccess as the persona.
-async fn admin_rights(w: &mut GateWorld, persona: &str) -> Result<Vec<String>, StepError> {
+pub(crate) async fn admin_rights(w: &mut GateWorld, persona: &str) -> Result<Vec<String>, StepError> {
     let fields: Vec<String> = ADMIN_RIGHTS.iter().map(|r| format!("Permissions{r}")).collect();
     let soql = format!("SELECT {} FROM UserPermissionAccess", fields.join(", "));
     w.rest(persona, Method::GET, &crate::world::query_path(&soql), None).await?;

@@ -9,32 +9,58 @@
 use crate::world::{GateWorld, StepError, error_code, query_path, soql_string};
 use reqwest::Method;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
-/// One sign-in the scenario attempted: who, and whether it was refused.
+/// One sign-in the scenario attempted: who, whether it was refused, and why a refusal would
+/// prove nothing here (the request never reached the user's login).
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub persona: String,
     pub refused: bool,
+    pub doubt: Option<String>,
 }
 
-/// The scenario's sign-ins and, per persona, the login history rows the admin saw before them.
+/// The scenario's sign-ins and, per persona, its user id and the login history rows the admin
+/// saw before them.
 #[derive(Debug, Clone, Default)]
 pub struct SignIns {
     pub attempts: Vec<Attempt>,
-    seen: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
+    seen: std::collections::HashMap<String, (String, BTreeSet<String>)>,
 }
 
 impl SignIns {
-    pub fn push(&mut self, persona: &str, refused: bool) {
-        self.attempts.push(Attempt { persona: persona.to_string(), refused });
+    pub fn push(&mut self, persona: &str, refused: bool, doubt: Option<String>) {
+        self.attempts.push(Attempt { persona: persona.to_string(), refused, doubt });
     }
 }
 
-/// Reads of the login history before a missing row counts, and the pause between them.
+/// Reads of the login history before a missing row counts, and the pause between them (the
+/// platform documents no delay; this allows for replication).
 const READS: u32 = 3;
 const PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
 /// The platform's status for a login that succeeded.
 const SUCCESS: &str = "Success";
+/// The user permission that reads every user's login history (Monitor Login History does too;
+/// without either, an admin sees only its own rows, and the agent's would look absent).
+const READS_ALL: &str = "ManageUsers";
+
+/// The username-password request just answered was a login attempt of the persona: refused
+/// unless it got a 2xx, and in doubt where the request was incomplete (no client secret, no
+/// security token) or the app itself was refused (`invalid_client`): then no login was judged.
+pub fn password_sent(w: &mut GateWorld, persona: &str) -> Result<(), StepError> {
+    let r = w.last()?;
+    let refused = !(200..300).contains(&r.status);
+    let error = crate::refusals::error_code(r);
+    let doubt = match crate::refusals::Doubt::applying(&w.doubts, error.as_deref()) {
+        Some(d) => Some(d.reason.clone()),
+        None if error.as_deref() == Some("invalid_client") => {
+            Some("the app was refused (invalid_client) before the user's login was judged".to_string())
+        }
+        None => None,
+    };
+    w.sign_ins.push(persona, refused, doubt.filter(|_| refused));
+    Ok(())
+}
 
 /// The persona's newest attempt of the kind asked for.
 fn attempt(w: &GateWorld, persona: &str, refused: bool) -> Result<Attempt, StepError> {
@@ -42,12 +68,16 @@ fn attempt(w: &GateWorld, persona: &str, refused: bool) -> Result<Attempt, StepE
     if all.is_empty() {
         return Err(StepError::NothingSent);
     }
-    all.into_iter().rev().find(|a| a.refused == refused).cloned().ok_or_else(|| {
+    let a = all.into_iter().rev().find(|a| a.refused == refused).cloned().ok_or_else(|| {
         StepError::NotVerifiable(match refused {
             true => format!("{persona}'s sign-in was not refused (its own control judges that), so no refused sign-in is there to look for"),
             false => format!("{persona}'s sign-in was refused, so no successful one is there to look for"),
         })
-    })
+    })?;
+    match &a.doubt {
+        Some(why) => Err(StepError::NotVerifiable(format!("{persona}'s sign-in was refused, but {why}"))),
+        None => Ok(a),
+    }
 }
 
 /// The persona's newest login history rows, as the admin reads them.
@@ -61,7 +91,7 @@ async fn rows(w: &mut GateWorld, user_id: &str) -> Result<Vec<Value>, StepError>
     if r.status != 200 {
         let code = r.json().as_ref().and_then(error_code).unwrap_or_default();
         return Err(StepError::NotVerifiable(format!(
-            "the admin cannot read LoginHistory ({} {code}): grant the admin persona Manage Users or Monitor Login History",
+            "the admin cannot read LoginHistory ({} {code}): grant the admin persona Manage Users",
             r.status
         )));
     }
@@ -74,22 +104,27 @@ fn row_id(row: &Value) -> String {
     row["Id"].as_str().unwrap_or_default().to_string()
 }
 
-/// Whether a row records this attempt: new since the admin's earlier read, and ended as it did.
-fn records(row: &Value, a: &Attempt, app: Option<&str>, seen: &std::collections::BTreeSet<String>) -> bool {
+/// Whether a row is new since the admin's earlier read and ended as the attempt did (a refused
+/// one: any status but `Success`).
+fn ended_as(row: &Value, a: &Attempt, seen: &BTreeSet<String>) -> bool {
     let status = row["Status"].as_str().unwrap_or_default();
-    let ended = match a.refused {
-        true => !status.is_empty() && status != SUCCESS,
-        false => status == SUCCESS && app.is_none_or(|name| row["Application"].as_str() == Some(name)),
-    };
+    let ended = if a.refused { !status.is_empty() && status != SUCCESS } else { status == SUCCESS };
     !row_id(row).is_empty() && !seen.contains(&row_id(row)) && ended
 }
 
 /// The admin reads the persona's login history before the scenario signs in, so the rows that
-/// come after are told apart.
+/// come after are told apart. An admin without the right to read every user's rows sees only its
+/// own (not a refusal), so the right is shown first.
 pub async fn note(w: &mut GateWorld, persona: &str) -> Result<(), StepError> {
+    let rights = crate::decl_steps::admin_rights(w, "admin").await?;
+    if !rights.iter().any(|r| r == READS_ALL) {
+        return Err(StepError::NotVerifiable(
+            "the admin persona lacks Manage Users, so it may read only its own LoginHistory rows and the agent's would look absent: grant it Manage Users".into(),
+        ));
+    }
     let user_id = w.admin_user_id(persona).await?;
     let ids = rows(w, &user_id).await?.iter().map(row_id).collect();
-    w.sign_ins.seen.insert(persona.to_string(), ids);
+    w.sign_ins.seen.insert(persona.to_string(), (user_id, ids));
     Ok(())
 }
 
@@ -97,43 +132,49 @@ pub async fn note(w: &mut GateWorld, persona: &str) -> Result<(), StepError> {
 /// a successful one with `Success` through the agent's app, a refused one with a failed status.
 pub async fn shows(w: &mut GateWorld, persona: &str, refused: bool) -> Result<(), StepError> {
     let a = attempt(w, persona, refused)?;
-    let seen = w.sign_ins.seen.get(persona).cloned().ok_or_else(|| StepError::Expectation {
+    let (user_id, seen) = w.sign_ins.seen.get(persona).cloned().ok_or_else(|| StepError::Expectation {
         expected: format!("the admin's read of {persona}'s login history before the sign-in"),
         observed: "none in the scenario".into(),
     })?;
-    let user_id = w.admin_user_id(persona).await?;
-    // The app is the agent's: its name is what `Application` shows. A refused attempt names the
-    // app where it got that far; its row is not held to it.
-    let app = (!refused && !w.target.app_name.is_empty()).then(|| w.target.app_name.clone());
-    let mut new = 0;
+    let app = w.target.app_name.clone();
+    let mut new = Vec::new();
     for read in 0..READS {
         if read > 0 {
             tokio::time::sleep(PAUSE).await;
         }
-        let rows = rows(w, &user_id).await?;
-        new = rows.iter().filter(|r| !seen.contains(&row_id(r))).count();
-        if let Some(row) = rows.iter().find(|r| records(r, &a, app.as_deref(), &seen)) {
-            w.probe.evidence.push(format!(
-                "LoginHistory {}: {} at {}, {} through {}",
-                row["Id"].as_str().unwrap_or("?"),
-                row["Status"].as_str().unwrap_or("?"),
-                row["LoginTime"].as_str().unwrap_or("?"),
-                row["LoginType"].as_str().unwrap_or("?"),
-                row["Application"].as_str().unwrap_or("no application"),
-            ));
-            return Ok(());
+        new = rows(w, &user_id).await?.into_iter().filter(|r| ended_as(r, &a, &seen)).collect::<Vec<_>>();
+        if !new.is_empty() {
+            break;
         }
     }
-    let expected = match &app {
-        _ if refused => format!("a LoginHistory row of {persona}'s refused sign-in with a failed Status"),
-        Some(name) => format!("a LoginHistory row of {persona}'s sign-in with Status Success through {name}"),
-        None => format!("a LoginHistory row of {persona}'s sign-in with Status Success"),
-    };
     let kind = if refused { "a failed Status" } else { "Status Success" };
-    Err(StepError::Expectation {
-        expected,
-        observed: format!("no row with {kind} among the {new} new since the sign-in"),
-    })
+    let Some(first) = new.first() else {
+        return Err(StepError::Expectation {
+            expected: format!("a new LoginHistory row of {persona}'s sign-in with {kind}"),
+            observed: format!("no row with {kind} new since the sign-in"),
+        });
+    };
+    // A successful sign-in is the agent's app's: its row names the app, where the target names it
+    // (LoginHistory may show another form of the name, so a mismatch decides nothing).
+    let row = match refused || app.is_empty() {
+        true => first,
+        false => new.iter().find(|r| r["Application"].as_str() == Some(app.as_str())).ok_or_else(|| {
+            let names: Vec<&str> = new.iter().filter_map(|r| r["Application"].as_str()).collect();
+            StepError::NotVerifiable(format!(
+                "{persona}'s new Success row names the application {names:?}, not the agent's app '{app}'"
+            ))
+        })?,
+    };
+    w.probe.evidence.push(format!(
+        "LoginHistory {}: {} at {}, {} through {}{}",
+        row_id(row),
+        row["Status"].as_str().unwrap_or("?"),
+        row["LoginTime"].as_str().unwrap_or("?"),
+        row["LoginType"].as_str().unwrap_or("?"),
+        row["Application"].as_str().unwrap_or("no application"),
+        if !refused && app.is_empty() { " (the target names no app, so the app was not compared)" } else { "" },
+    ));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -142,22 +183,21 @@ mod tests {
     use serde_json::json;
 
     fn attempt(refused: bool) -> Attempt {
-        Attempt { persona: "agent".into(), refused }
+        Attempt { persona: "agent".into(), refused, doubt: None }
     }
 
     #[test]
-    fn a_row_records_an_attempt_when_new_and_ended_as_it_did() {
-        let seen: std::collections::BTreeSet<String> = ["0Ya1".to_string()].into();
+    fn a_row_is_the_attempts_when_new_and_ended_as_it_did() {
+        let seen: BTreeSet<String> = ["0Ya1".to_string()].into();
         let ok = json!({"Id": "0Ya2", "Status": "Success", "Application": "Agent_App"});
-        assert!(records(&ok, &attempt(false), Some("Agent_App"), &seen));
-        assert!(!records(&ok, &attempt(false), Some("Other_App"), &seen), "another app's sign-in");
-        assert!(records(&ok, &attempt(false), None, &seen), "no app named: any");
-        assert!(!records(&ok, &attempt(true), None, &seen), "a success is no refusal");
+        assert!(ended_as(&ok, &attempt(false), &seen));
+        assert!(!ended_as(&ok, &attempt(true), &seen), "a success is no refusal");
         let old = json!({"Id": "0Ya1", "Status": "Success", "Application": "Agent_App"});
-        assert!(!records(&old, &attempt(false), Some("Agent_App"), &seen), "seen before the sign-in");
+        assert!(!ended_as(&old, &attempt(false), &seen), "seen before the sign-in");
         let failed = json!({"Id": "0Ya3", "Status": "Username-Password Flow Disabled"});
-        assert!(records(&failed, &attempt(true), None, &seen));
-        assert!(!records(&json!({"Id": "0Ya4", "Status": ""}), &attempt(true), None, &seen), "no status");
-        assert!(!records(&json!({"Status": "Invalid Password"}), &attempt(true), None, &seen), "no id");
+        assert!(ended_as(&failed, &attempt(true), &seen));
+        assert!(!ended_as(&failed, &attempt(false), &seen), "a failure is no success");
+        assert!(!ended_as(&json!({"Id": "0Ya4", "Status": ""}), &attempt(true), &seen), "no status");
+        assert!(!ended_as(&json!({"Status": "Invalid Password"}), &attempt(true), &seen), "no id");
     }
 }

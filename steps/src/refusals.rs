@@ -190,6 +190,13 @@ pub struct Doubt {
     pub only_for: Option<&'static str>,
 }
 
+impl Doubt {
+    /// The doubt that holds for a refusal with this error code, if any.
+    pub fn applying<'a>(doubts: &'a [Doubt], error: Option<&str>) -> Option<&'a Doubt> {
+        doubts.iter().find(|d| d.only_for.is_none_or(|code| error == Some(code)))
+    }
+}
+
 /// Whether this shape is a failed client authentication (`invalid_client`): the server refused
 /// the client, so what the request asked for was never judged.
 pub fn is_client_auth_failure(shape: &Shape) -> bool {

@@ -34,3 +34,20 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
     let digits: String = s.get(..19)?.chars().filter(char::is_ascii_digit).collect();
     parse_timestamp(&format!("{digits}.{}", s.get(20..23).unwrap_or("000")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_795_446_245_123; // 2026-11-23T15:04:05.123Z
+
+    #[test]
+    fn timestamps_parse_back() {
+        assert_eq!(parse_timestamp("20261123150405.123"), Some(T0));
+        assert_eq!(parse_timestamp("2026-11-23"), None);
+        assert_eq!(parse_timestamp("20261323150405.123"), None, "month 13");
+        assert_eq!(parse_timestamp("20261123150405.éé"), None, "a fraction that is not digits");
+        assert_eq!(parse_datetime("2026-11-23T15:04:05.123+0000"), Some(T0));
+        assert_eq!(parse_datetime("2026-11-23T15:04:05.123-0800"), None, "UTC only");
+    }
+}

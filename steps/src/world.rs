@@ -49,8 +49,7 @@ pub fn refused_as(w: &mut GateWorld, what: &str, kind: crate::refusals::Kind) ->
     let (status, error) = (r.status, crate::refusals::error_code(r));
     let observed = format!("{status} {}", error.as_deref().unwrap_or("(no error code)"));
     if !(200..300).contains(&status) {
-        let doubt = w.doubts.iter().find(|d| d.only_for.is_none_or(|code| error.as_deref() == Some(code)));
-        if let Some(d) = doubt {
+        if let Some(d) = crate::refusals::Doubt::applying(&w.doubts, error.as_deref()) {
             return Err(StepError::NotVerifiable(format!("{what} was refused ({observed}), but {}", d.reason)));
         }
     }
@@ -466,7 +465,7 @@ impl GateWorld {
         let outcome = login::authorize(&mut self.probe, &target, &persona, &params)
             .await
             .map_err(|source| StepError::SignIn { persona: name.into(), source })?;
-        self.sign_ins.push(name, outcome.param("code").is_none());
+        self.sign_ins.push(name, outcome.param("code").is_none(), None);
         self.code = outcome.param("code").map(|code| {
             self.probe.secrets.add(&code, "authorization code");
             PendingCode { code, verifier: pkce.verifier.clone(), challenge: pkce.challenge.clone(), redirect_uri }

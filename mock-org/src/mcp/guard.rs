@@ -95,7 +95,7 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
             why,
         )
     };
-    let claims = match s.tokens.verify_with(&s.clock, &token, &s.mcp_audience(resource.clone()), s.mcp_checks()) {
+    let claims = match s.tokens.verify_with(&s.clock, &token, &s.audience_at(resource.clone()), s.mcp_checks()) {
         Ok(c) => c,
         Err(TokenRejection::WrongAudience) => return invalid("the token is for another resource"),
         Err(TokenRejection::Expired) => return invalid("the token expired"),

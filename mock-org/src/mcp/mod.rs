@@ -88,7 +88,7 @@ impl OrgServer {
 
     /// The audience this server's tokens name: its own URL, or the platform.
     fn audience(&self) -> String {
-        self.state.mcp_audience(self.url())
+        self.state.audience_at(self.url())
     }
 
     /// What this server accepts: a token for its own URL (or the platform) with `mcp_api`.

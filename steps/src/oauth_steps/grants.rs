@@ -36,12 +36,10 @@ async fn other_grant(w: &mut GateWorld, grant: String, persona: String) -> Resul
         }
     };
     w.token_request(form).await?;
-    if grant == "password" {
-        // A password sent for a user is a login attempt of that user, refused or not.
-        let refused = w.last()?.status != 200;
-        w.sign_ins.push(&persona, refused);
-    }
     w.doubts = incomplete_grant_request(&w.target, &grant, w.target.persona_name(&persona), &p);
+    if grant == "password" {
+        crate::login_history::password_sent(w, &persona)?;
+    }
     // RFC 6749 §4.4: only confidential clients may use client credentials, so a declared public
     // client is refused it by failing client authentication.
     w.client_refusal_is_the_answer =
