@@ -48,10 +48,10 @@ pub fn refused_as(w: &mut GateWorld, what: &str, kind: crate::refusals::Kind) ->
     let r = w.last()?;
     let (status, error) = (r.status, crate::refusals::error_code(r));
     let observed = format!("{status} {}", error.as_deref().unwrap_or("(no error code)"));
-    if !(200..300).contains(&status) {
-        if let Some(d) = crate::refusals::Doubt::applying(&w.doubts, error.as_deref()) {
-            return Err(StepError::NotVerifiable(format!("{what} was refused ({observed}), but {}", d.reason)));
-        }
+    if !(200..300).contains(&status)
+        && let Some(d) = crate::refusals::Doubt::applying(&w.doubts, error.as_deref())
+    {
+        return Err(StepError::NotVerifiable(format!("{what} was refused ({observed}), but {}", d.reason)));
     }
     let shape = crate::refusals::judge(w.target.flavor, kind, status, error.as_deref())
         .map_err(|expected| StepError::Expectation { expected, observed: observed.clone() })?;
