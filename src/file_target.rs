@@ -163,6 +163,8 @@ pub async fn build(file: &str, t: &TargetFile) -> Result<Target, TargetError> {
         revocation_windows_ms: t.limits.revocation_windows_ms.clone(),
         per_user_requests_per_minute: t.limits.per_user_requests_per_minute,
         clock: None,
+        org_now: None,
+        event_log_delay_ms: t.limits.event_log_delay_minutes.map(|m| m as i64 * 60_000),
         scopes: t.app.scopes.clone(),
         resources: Vec::new(),
         personas,

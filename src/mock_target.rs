@@ -195,6 +195,12 @@ pub fn for_mock(
             let state = running.state.clone();
             Arc::new(move |d| state.clock.advance(d))
         }),
+        org_now: Some({
+            let state = running.state.clone();
+            Arc::new(move || state.clock.now_ms())
+        }),
+        // The mock's event log files are written as the calls happen, complete.
+        event_log_delay_ms: Some(0),
         // What the rollout declares (Headless 360's), not what the app happens to grant.
         scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
         resources: Vec::new(),

@@ -102,6 +102,8 @@ fn target(base: &str) -> Target {
         revocation_windows_ms: Default::default(),
         per_user_requests_per_minute: None,
         clock: None,
+        org_now: None,
+        event_log_delay_ms: None,
         scopes: vec!["mcp_api".into()],
         resources: Vec::new(),
         personas,

@@ -90,7 +90,18 @@ async fn describe_global_lists_only_readable_objects() {
     assert_eq!(s, 200);
     assert_eq!(
         names(&agent),
-        ["User", "Profile", "UserPermissionAccess", "UserRecordAccess", "Account", "Case", "CaseHistory", "Contact"]
+        // LoginHistory: every user reads their own rows (Object Reference, API 37.0 and later).
+        [
+            "User",
+            "Profile",
+            "LoginHistory",
+            "UserPermissionAccess",
+            "UserRecordAccess",
+            "Account",
+            "Case",
+            "CaseHistory",
+            "Contact"
+        ]
     );
     let (s, admin) = org.get(ADMIN, "/sobjects").await;
     assert_eq!(s, 200);

@@ -557,7 +557,7 @@ async fn exclusions_name_real_controls_expire_and_show_when_stale() {
     let (code, stdout, _) = run(with("c7", &all_of_c7), "c7", "@C7 or @HG-DECL-01").await;
     assert_eq!(code, 3, "a selection never passes\n{stdout}");
     let c7 = stdout.lines().find(|l| l.starts_with("  C7 ")).unwrap_or_else(|| panic!("{stdout}"));
-    assert!(c7.contains("NOT EVIDENCED") && c7.contains("(6 excluded)"), "{c7}");
+    assert!(c7.contains("NOT EVIDENCED") && c7.contains("(8 excluded)"), "{c7}");
     // The mock target answers the audit checks, so these exclusions are stale, and say so.
     assert!(
         stdout.contains("EXCLUDED HG-AUD-05 every object the agent can edit has field history tracking on: excluded by the target file: monitoring is evidenced by the SOC's own review (stale: it passes; remove the exclusion)"),
@@ -1098,4 +1098,30 @@ async fn sign_in_rows_are_not_verifiable_without_the_proof_they_need() {
     let refused = rows(&json).into_iter().find(|(title, _, _)| title.contains("refused sign-in")).expect("the row ran");
     assert_eq!(refused.1, "not verifiable", "{refused:?}");
     assert!(refused.2.contains("consumer secret"), "{refused:?}");
+}
+
+/// The run's own audit rows read the org's event log files as they are: where the target says
+/// they come late (`limits.event_log_delay_minutes`), a call not in them yet leaves the row not
+/// verifiable, pointing at `audit reconcile`, never failed; where they come at once, the same
+/// missing rows fail it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runs_audit_rows_wait_for_late_event_log_files() {
+    let text = include_str!("../mock-org/orgs/default.toml");
+    let faulty = text.replacen("[org]\n", "faults = [\"audit-missing-denied\"]\n\n[org]\n", 1);
+    let org = mock_org::start(mock_org::Org::parse("org.toml", &faulty).unwrap()).await.unwrap();
+    let status = |json: &serde_json::Value, prefix: &str| -> (String, String) {
+        let c = json["controls"].as_array().unwrap().iter().find(|c| c["title"].as_str().unwrap().starts_with(prefix));
+        let c = c.unwrap_or_else(|| panic!("{prefix} ran"));
+        (c["status"].as_str().unwrap().to_string(), c["message"].as_str().unwrap_or_default().to_string())
+    };
+    let late = org_target_file(&org).replacen("event_log_delay_minutes = 0", "event_log_delay_minutes = 600", 1);
+    let (_, _, _, json) = run_tagged(&write("aud-late", &late), "aud-late", "@HG-AUD-02 and not @serial").await;
+    let (s, m) = status(&json, "HG-AUD-02 denied");
+    assert_eq!(s, "not verifiable", "{m}");
+    assert!(m.contains("not in the event log yet") && m.contains("audit reconcile"), "{m}");
+    let (_, _, _, json) =
+        run_tagged(&write("aud-now", &org_target_file(&org)), "aud-now", "@HG-AUD-02 and not @serial").await;
+    let (s, m) = status(&json, "HG-AUD-02 denied");
+    assert_eq!(s, "failed", "{m}");
+    assert!(m.contains("no event log row"), "{m}");
 }

@@ -1,6 +1,8 @@
 # Monitoring reconstructs who did what (checklist item C7): every REST and tool call, allowed or
-# denied, has one audit record naming the user, the app, the token id and the tool, and how it
-# ended (a denial with the code its caller was given); no credential is in it.
+# denied, has its row in the org's event log files (ApiTotalUsage) naming the user, the app, the
+# object and how it ended; no credential is in any row; every sign-in is in LoginHistory. The
+# files keep no tool, token id or error code: the evidence says so. Where they come hours late
+# the rows are not verifiable until `headless-gate audit reconcile` judges them.
 @C7 @audit @salesforce-event-monitoring
 Feature: The audit trail reconstructs user, tool and token activity
 
@@ -14,13 +16,13 @@ Feature: The audit trail reconstructs user, tool and token activity
     Then every request this scenario sent is in the audit log with who, what and how it ended
 
   @HG-AUD-02 @MUST
-  Scenario: HG-AUD-02 denied requests are recorded with the code the caller was given
+  Scenario: HG-AUD-02 denied requests are recorded as denied, allowed ones as allowed
     When agent reads the Opportunity record "opportunity"
     And agent queries "SELECT Id, Name FROM Opportunity"
     And agent describes Opportunity through the reads MCP server
     And agent reads the Case record "shared-case"
     And agent queries "SELECT Id FROM Case" through the reads MCP server
-    Then each denied request is recorded with the code its caller was given, and each allowed one with none
+    Then each denied request is recorded as denied, and each allowed one as allowed
 
   # Sign-ins are token requests too: the org's LoginHistory keeps each attempt with how it ended.
   # Alone (@serial): a row is told apart by being new, and another scenario's sign-in of the
@@ -45,7 +47,7 @@ Feature: The audit trail reconstructs user, tool and token activity
   @HG-AUD-04 @MUST
   Scenario: HG-AUD-04 actions are attributed to the named end user
     When agent calls the identity tool on the reads MCP server
-    Then the audit records of this scenario attribute the tool calls to agent
+    Then the audit records of this scenario attribute the calls to agent
 
   @HG-AUD-05 @MUST
   Scenario: HG-AUD-05 every object the agent can edit has field history tracking on

@@ -95,14 +95,16 @@ impl MockOrg {
             Some(t) if self.fault(Fault::TokenInAuditLog) && caller.is_some() => Some(t.to_string()),
             _ => caller.as_ref().map(|c| c.claims.jti.clone()),
         };
-        let tool = if self.fault(Fault::AuditMissingTool) { None } else { meta.tool };
         self.audit.append(AuditRecord {
             id: String::new(),
             timestamp_ms: self.clock.now_ms(),
             request_id: meta.request_id,
             user_id: who.map(|u| u.id.clone()),
             username: who.map(|u| u.username.clone()),
-            client_app_name: caller.as_ref().and_then(|c| c.app_name.clone()),
+            client_app_name: caller
+                .as_ref()
+                .and_then(|c| c.app_name.clone())
+                .filter(|_| !self.fault(Fault::AuditMissingApp)),
             client_id: caller.as_ref().map(|c| c.claims.client_id.clone()),
             token_id,
             api_family: meta.api_family,
@@ -113,9 +115,9 @@ impl MockOrg {
             operation: trace.operation.map(str::to_string),
             record_ids: trace.record_ids,
             outcome: if denial.is_none() { "allowed" } else { "denied" },
-            denial_code: denial.filter(|_| !self.fault(Fault::AuditDenialUncoded)),
+            denial_code: denial,
             execution_mode: mode,
-            tool,
+            tool: meta.tool,
         });
         result
     }

@@ -37,17 +37,11 @@ async fn coverage(w: &mut GateWorld, persona: String) -> Result<(), StepError> {
             "SELECT QualifiedApiName FROM FieldDefinition WHERE EntityDefinitionId = '{o}' AND IsFieldHistoryTracked = true"
         );
         w.rest("admin", Method::GET, &query_path(&soql), None).await?;
-        let r = w.last()?;
-        expect(r.status == 200, format!("the admin reads {o}'s field history settings"), || {
-            format!("{} {}", r.status, r.body.chars().take(200).collect::<String>())
+        let records = crate::world::query_records(w.last()?, |status, code| {
+            format!("the admin cannot read {o}'s field history settings ({status} {code}): grant it View Setup")
         })?;
-        let tracked: Vec<String> = r
-            .json()
-            .and_then(|v| v["records"].as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|x| x["QualifiedApiName"].as_str().map(str::to_string))
-            .collect();
+        let tracked: Vec<String> =
+            records.iter().filter_map(|x| x["QualifiedApiName"].as_str().map(str::to_string)).collect();
         w.probe.evidence.push(format!("{persona} edits {o}: {}; tracked: {}", editable.join(", "), tracked.join(", ")));
         c.objects.push((o, editable, tracked));
     }

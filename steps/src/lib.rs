@@ -10,6 +10,7 @@ pub mod client_trust;
 pub mod decisions;
 pub mod doors;
 pub mod eca;
+pub mod event_log;
 pub mod evidence;
 pub mod handles;
 pub mod hidden_fields;

@@ -6,7 +6,7 @@
 //! admin's read before it: no clock is compared (the org's and the gate's need not agree, and a
 //! test double's may be moved on).
 
-use crate::world::{GateWorld, StepError, error_code, query_path, soql_string};
+use crate::world::{GateWorld, StepError, query_path, query_records, soql_string};
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -87,16 +87,8 @@ async fn rows(w: &mut GateWorld, user_id: &str) -> Result<Vec<Value>, StepError>
         soql_string(user_id)
     );
     w.rest("admin", Method::GET, &query_path(&soql), None).await?;
-    let r = w.last()?;
-    if r.status != 200 {
-        let code = r.json().as_ref().and_then(error_code).unwrap_or_default();
-        return Err(StepError::NotVerifiable(format!(
-            "the admin cannot read LoginHistory ({} {code}): grant the admin persona Manage Users",
-            r.status
-        )));
-    }
-    r.json().and_then(|v| v["records"].as_array().cloned()).ok_or_else(|| {
-        StepError::NotVerifiable("the admin's LoginHistory query answered 200 without a records list".into())
+    query_records(w.last()?, |status, code| {
+        format!("the admin cannot read LoginHistory ({status} {code}): grant the admin persona Manage Users")
     })
 }
 

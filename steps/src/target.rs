@@ -221,6 +221,12 @@ pub struct Target {
     pub per_user_requests_per_minute: Option<u32>,
     /// Moves the target's clock (the mock only); `None` where time cannot be moved.
     pub clock: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
+    /// Reads the target's clock in ms since the epoch, where the gate can (the mock's, which the
+    /// scenarios move on); `None`: the gate's own clock stands for the org's.
+    pub org_now: Option<Arc<dyn Fn() -> i64 + Send + Sync>>,
+    /// How long after a call its event log row may still be missing (`limits.event_log_delay_minutes`);
+    /// `None`: the platform's documented delay for the files the org has.
+    pub event_log_delay_ms: Option<i64>,
     pub scopes: Vec<String>,
     /// RFC 8707 resource indicators the client sends on authorization, code and refresh requests,
     /// as the MCP authorization spec asks of clients: the resources the agent's token is used at.
@@ -280,6 +286,17 @@ impl std::fmt::Debug for Target {
 }
 
 impl Target {
+    /// Now, by the target's clock where the gate can read it, else by the gate's.
+    pub fn now_ms(&self) -> i64 {
+        match &self.org_now {
+            Some(now) => now(),
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or_default(),
+        }
+    }
+
     /// The persona a step's word names: a persona of that name, else the persona playing that
     /// role (`second-user` and `second_user` alike).
     pub fn persona_for(&self, word: &str) -> Option<&Persona> {

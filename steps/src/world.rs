@@ -187,11 +187,8 @@ pub struct Sent {
 }
 
 impl Sent {
-    fn new(id: String, what: String, method: &str, reply: &Reply, refusal: Option<String>) -> Sent {
-        let at_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or_default();
+    /// `at_ms`: when, by the target's clock (`Target::now_ms`), as the org's event log times it.
+    fn new(id: String, what: String, method: &str, reply: &Reply, refusal: Option<String>, at_ms: i64) -> Sent {
         Sent {
             id,
             what,
@@ -517,7 +514,8 @@ impl GateWorld {
             req = req.json(b);
         }
         let reply = self.probe.send(req).await?;
-        let mut sent = Sent::new(id, "REST".into(), method_name.as_str(), &reply, refusal(&reply, false));
+        let at_ms = self.target.now_ms();
+        let mut sent = Sent::new(id, "REST".into(), method_name.as_str(), &reply, refusal(&reply, false), at_ms);
         sent.persona = Some(persona.to_string());
         sent.entity = crate::audit_plan::entity_of(path);
         sent.uri = url::Url::parse(&self.target.rest(path)).map(|u| u.path().to_string()).unwrap_or_default();
@@ -710,7 +708,8 @@ impl GateWorld {
         }
         let reply = self.probe.send(req).await?;
         let refused = refusal(&reply, true);
-        let mut sent = Sent::new(id, method, "POST", &reply, refused);
+        let at_ms = self.target.now_ms();
+        let mut sent = Sent::new(id, method, "POST", &reply, refused, at_ms);
         sent.uri = url::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_default();
         self.sent.push(sent);
         self.last = Some(reply);
@@ -1021,6 +1020,21 @@ pub fn refusal(r: &Reply, mcp: bool) -> Option<String> {
         return None;
     }
     rpc(r).get("result").and_then(tool_error_code)
+}
+
+/// The rows of an answered SOQL query. A refusal (told by `refused` from its status and code) or a
+/// 200 that is no query answer leaves the check not verifiable: neither shows that nothing is there.
+pub fn query_records(r: &Reply, refused: impl FnOnce(u16, &str) -> String) -> Result<Vec<Value>, StepError> {
+    if r.status != 200 {
+        let code = r.json().as_ref().and_then(error_code).unwrap_or_default();
+        return Err(StepError::NotVerifiable(refused(r.status, &code)));
+    }
+    r.json().and_then(|v| v["records"].as_array().cloned()).ok_or_else(|| {
+        StepError::NotVerifiable(format!(
+            "the query answered 200 without a records list: {}",
+            r.body.chars().take(160).collect::<String>()
+        ))
+    })
 }
 
 pub fn query_path(soql: &str) -> String {
