@@ -6,7 +6,7 @@
 use crate::results::Outcome;
 use serde::Serialize;
 use steps::audit_plan::AuditPlan;
-use steps::event_log::{Context, DAILY_DELAY_MS, HOURLY_DELAY_MS, Verdict, judge, read_log, user_ids};
+use steps::event_log::{Context, Verdict, delay_ms, judge, read_log, user_ids, window};
 
 /// The outcome a verdict's status stands for in the gate's terms (pending is inconclusive).
 pub fn outcome(status: &str) -> Outcome {
@@ -86,7 +86,7 @@ pub async fn reconcile(run: &std::path::Path, target_path: &std::path::Path) -> 
         rows: 0,
         verdicts: Vec::new(),
     };
-    match read_log(&mut w, &plan).await {
+    match read_log(&mut w, window(&plan)).await {
         Err(why) => {
             out.verdicts = steps::audit_plan::PLANNED_CONTROLS
                 .iter()
@@ -100,7 +100,7 @@ pub async fn reconcile(run: &std::path::Path, target_path: &std::path::Path) -> 
                 .collect();
         }
         Ok(log) => {
-            let delay = configured_delay.unwrap_or(if log.hourly { HOURLY_DELAY_MS } else { DAILY_DELAY_MS });
+            let delay = delay_ms(configured_delay, log.hourly);
             let user_ids = user_ids(&mut w, &plan).await;
             let cx = Context { user_ids: &user_ids, now_ms: now_ms(), delay_ms: delay };
             out.interval = Some(if log.hourly { "Hourly" } else { "Daily" }.into());

@@ -1064,7 +1064,7 @@ pub const TABLE: &[FaultSpec] = &[
         "least privilege",
         "the agent's permission set holds View All Data (every object and record readable; the clean Apex then leaks too; nothing the agent reads is denied, so HG-AUD-02 has no denial to find in the log)",
         &[
-            caught("HG-AUD-02", "0 denied"),
+            caught("HG-AUD-02 denied", "(0 refused), so the log has nothing to tell apart"),
             caught(
                 "HG-DOOR-01 a record not shared with the agent is not read as a resource",
                 "observed resource read answered with 3 of its 3 proven value(s)",

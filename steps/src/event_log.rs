@@ -52,13 +52,22 @@ pub struct Context<'a> {
 /// Rows of several files (and sequences) with each `REQUEST_ID` once.
 pub fn dedupe(rows: Vec<LogRow>) -> Vec<LogRow> {
     let mut seen = BTreeSet::new();
-    // A row without a request id is the same event when all of it is the same.
-    rows.into_iter()
-        .filter(|r| match r.get("REQUEST_ID").filter(|id| !id.is_empty()) {
-            Some(id) => seen.insert(id.clone()),
-            None => seen.insert(format!("{r:?}")),
-        })
-        .collect()
+    rows.into_iter().filter(|r| seen.insert(row_key(r))).collect()
+}
+
+/// What tells one event from another: its `REQUEST_ID`; a row without one is the same event when
+/// all of it is the same.
+pub fn row_key(r: &LogRow) -> String {
+    match r.get("REQUEST_ID").filter(|id| !id.is_empty()) {
+        Some(id) => id.clone(),
+        None => format!("{r:?}"),
+    }
+}
+
+/// How long after a call its row may still be missing: the target's declared delay, else the
+/// platform's documented one for the files the org has.
+pub fn delay_ms(configured: Option<i64>, hourly: bool) -> i64 {
+    configured.unwrap_or(if hourly { HOURLY_DELAY_MS } else { DAILY_DELAY_MS })
 }
 
 fn id15(id: &str) -> &str {
@@ -204,7 +213,7 @@ pub fn judge(plan: &AuditPlan, rows: &[LogRow], cx: &Context) -> Vec<Verdict> {
             if *id == "HG-AUD-03" {
                 for row in rows {
                     if let Some(col) = leaked_column(row, &fingerprints) {
-                        let at = row.get("REQUEST_ID").cloned().unwrap_or_default();
+                        let at = mask(row.get("REQUEST_ID").map(String::as_str).unwrap_or_default(), &fingerprints);
                         failed.push(format!("a credential of the run is in {col} of row {at}"));
                     }
                 }
@@ -302,17 +311,32 @@ pub fn parse_csv(text: &str) -> Vec<LogRow> {
         .collect()
 }
 
+/// The rows of the event log before an audit scenario's calls: the admin reads the files covering
+/// now, and the scenario's own rows are those written after (the scenario runs alone, so no other
+/// scenario's call can stand in for one of its own).
+pub async fn note(w: &mut GateWorld) -> Result<(), StepError> {
+    let now = w.target.now_ms();
+    let log = read_log(w, (now, now)).await.map_err(StepError::NotVerifiable)?;
+    w.event_log_seen = Some(log.rows.iter().map(row_key).collect());
+    Ok(())
+}
+
 /// The run's own audit scenario, judged now from the event log files: this scenario's calls (as
-/// `audit reconcile` plans them) each found as made. On an org whose files come hours late a call
-/// not there yet leaves the row not verifiable (pending) for `audit reconcile` to judge; the
-/// mock's files are written at once (`event_log_delay_ms` 0). Another scenario's row of the same
-/// shape can stand in for a missing one here; the reconciliation, which plans every scenario's
-/// calls, gives each call its own row.
-pub async fn judge_in_run(w: &mut GateWorld, control: &str) -> Result<(), StepError> {
-    let calls = crate::audit_plan::planned(control, w);
+/// `audit reconcile` plans them), each found as made among the rows written since `note`. On an
+/// org whose files come hours late, a call not there yet (or no file covering it yet) leaves the
+/// row not verifiable (pending) for `audit reconcile` to judge; the mock's files are written at
+/// once (`event_log_delay_ms` 0).
+pub async fn judge_in_run(w: &mut GateWorld, control: &str, persona: &str) -> Result<(), StepError> {
+    let username = w.persona(persona)?.username;
+    let calls: Vec<PlannedCall> =
+        crate::audit_plan::planned(control, w).into_iter().filter(|c| c.username == username).collect();
     if calls.is_empty() {
         return Err(StepError::NothingSent);
     }
+    let seen = w.event_log_seen.clone().ok_or_else(|| StepError::Expectation {
+        expected: "the admin's read of the event log before the scenario's calls".into(),
+        observed: "none in the scenario".into(),
+    })?;
     let secret_fingerprints = crate::audit_plan::fingerprints(&w.probe.secrets);
     let plan = AuditPlan {
         run_id: String::new(),
@@ -322,8 +346,21 @@ pub async fn judge_in_run(w: &mut GateWorld, control: &str) -> Result<(), StepEr
         calls,
         secret_fingerprints,
     };
-    let log = read_log(w, &plan).await.map_err(StepError::NotVerifiable)?;
-    let delay_ms = w.target.event_log_delay_ms.unwrap_or(if log.hourly { HOURLY_DELAY_MS } else { DAILY_DELAY_MS });
+    let mut log = read_log(w, window(&plan)).await.map_err(StepError::NotVerifiable)?;
+    let delay_ms = delay_ms(w.target.event_log_delay_ms, log.hourly);
+    let pending = |what: String| {
+        StepError::NotVerifiable(format!(
+            "{what}: the org's event log files may come up to {} minutes late; judge it then with `headless-gate audit reconcile`",
+            delay_ms / 60_000
+        ))
+    };
+    if log.files == 0 {
+        return Err(pending("no event log file covers this scenario's calls yet".into()));
+    }
+    // AUD-03 scans every row the admin read for the run's credentials, older ones included.
+    if control != "HG-AUD-03" {
+        log.rows.retain(|r| !seen.contains(&row_key(r)));
+    }
     let user_ids = user_ids(w, &plan).await;
     let cx = Context { user_ids: &user_ids, now_ms: w.target.now_ms(), delay_ms };
     let verdict = judge(&plan, &log.rows, &cx).into_iter().find(|v| v.id == control).ok_or(StepError::NothingSent)?;
@@ -335,10 +372,7 @@ pub async fn judge_in_run(w: &mut GateWorld, control: &str) -> Result<(), StepEr
             expected: "every call of this scenario in the event log as made".into(),
             observed: verdict.failures.join("; "),
         }),
-        "pending" => Err(StepError::NotVerifiable(format!(
-            "{message}: the org's event log files may come up to {} h late; judge it then with `headless-gate audit reconcile`",
-            delay_ms / 3_600_000
-        ))),
+        "pending" => Err(pending(message)),
         _ => Err(StepError::NotVerifiable(message)),
     }
 }
@@ -352,7 +386,7 @@ pub struct Log {
 
 /// The ApiTotalUsage rows of the files that cover the plan's calls; why not, where the admin
 /// cannot read them.
-pub async fn read_log(w: &mut crate::GateWorld, plan: &AuditPlan) -> Result<Log, String> {
+pub async fn read_log(w: &mut crate::GateWorld, (from, to): (i64, i64)) -> Result<Log, String> {
     use crate::world::query_path;
     let soql = "SELECT Id, EventType, LogDate, Interval, Sequence FROM EventLogFile WHERE EventType = 'ApiTotalUsage'";
     w.rest("admin", reqwest::Method::GET, &query_path(soql), None).await.map_err(|e| e.to_string())?;
@@ -370,13 +404,16 @@ pub async fn read_log(w: &mut crate::GateWorld, plan: &AuditPlan) -> Result<Log,
     while let Some(url) = next.take() {
         let path = url.split_once(&format!("/{}", w.target.api_version)).map(|(_, p)| p.to_string()).unwrap_or(url);
         w.rest("admin", reqwest::Method::GET, &path, None).await.map_err(|e| e.to_string())?;
-        let page = w.last().map_err(|e| e.to_string())?.json().unwrap_or_default();
+        let r = w.last().map_err(|e| e.to_string())?;
+        if r.status != 200 {
+            return Err(format!("the admin could not read a later page of the event log files: {}", r.status));
+        }
+        let page = r.json().unwrap_or_default();
         files.extend(page["records"].as_array().cloned().unwrap_or_default());
         next = page["nextRecordsUrl"].as_str().map(str::to_string);
     }
     let hourly = files.iter().any(|f| f["Interval"] == "Hourly");
     let span = if hourly { 3_600_000 } else { 86_400_000 };
-    let (from, to) = plan.calls.iter().fold((i64::MAX, i64::MIN), |(a, b), c| (a.min(c.at_ms), b.max(c.at_ms)));
     let covering: Vec<String> = files
         .iter()
         .filter(|f| (f["Interval"] == "Hourly") == hourly)
@@ -395,9 +432,19 @@ pub async fn read_log(w: &mut crate::GateWorld, plan: &AuditPlan) -> Result<Log,
         if r.status != 200 {
             return Err(format!("the admin could not read the log file {id}: {}", r.status));
         }
+        if r.truncated {
+            return Err(format!(
+                "the log file {id} is longer than the gate reads of one answer, so its rows cannot all be seen"
+            ));
+        }
         rows.extend(parse_csv(&r.body));
     }
     Ok(Log { hourly, files: covering.len(), rows: dedupe(rows) })
+}
+
+/// The time the plan's calls span.
+pub fn window(plan: &AuditPlan) -> (i64, i64) {
+    plan.calls.iter().fold((i64::MAX, i64::MIN), |(a, b), c| (a.min(c.at_ms), b.max(c.at_ms)))
 }
 
 /// Each planned username's user id, as the admin reads it (one query each).

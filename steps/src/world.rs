@@ -108,6 +108,8 @@ pub struct GateWorld {
     pub mcp_sessions: HashMap<(String, String), String>,
     /// The REST and MCP requests this scenario sent, for the audit checks.
     pub sent: Vec<Sent>,
+    /// The event log rows (by `event_log::row_key`) the admin saw before an audit scenario's calls.
+    pub event_log_seen: Option<std::collections::BTreeSet<String>>,
     /// The sign-ins this scenario attempted, for the login history checks.
     pub sign_ins: crate::login_history::SignIns,
     /// What makes a refusal of the last request to the authorization server prove nothing
@@ -309,6 +311,7 @@ impl GateWorld {
             mcp_sessions: HashMap::new(),
             sent: Vec::new(),
             sign_ins: Default::default(),
+            event_log_seen: None,
             doubts: Vec::new(),
             client_refusal_is_the_answer: false,
             secret_sent: false,
